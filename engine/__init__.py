@@ -1,0 +1,1 @@
+"""Revoice engine: voices, fitting, loudness, rendering. Nothing runs at import."""

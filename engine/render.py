@@ -1,0 +1,307 @@
+"""Render dialogue lines to slot-exact, loudness-normalized Broadcast WAVs.
+
+:class:`Revoicer` is the engine's entry class. It holds one loaded voice
+backend and the render settings; everything else (lines, output folder,
+progress and cancel callbacks) is passed per call. Each finished line gets
+a JSON sidecar next to its WAV holding a content key, so a re-run (after a
+crash, or on another machine with the same folder) skips finished lines,
+and a batch can be split into shards that are assembled later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.dsp.bwf import write_bwf
+from engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness
+from engine.fit import FitError, FitPolicy, fit_to_length
+from engine.model import DialogueLine, RenderedLine
+from engine.original import read_original
+from engine.voices.base import Synthesis, SynthesisRequest, VoiceBackend
+
+RENDER_FORMAT_VERSION = 1
+"""Bump when a change alters rendered audio, so stale sidecars are re-rendered."""
+
+MATCH_ORIGINAL = "match"
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Everything that decides how a line sounds (part of the render key)."""
+
+    sample_rate: int = 48000
+    loudness: str = "ebu-r128"
+    """A preset name from :func:`engine.dsp.loudness.loudness_presets`, or ``"match"``."""
+    fallback_loudness: str = "ebu-r128"
+    """Preset used with ``"match"`` when a line's original audio cannot be read."""
+    true_peak_ceiling_dbtp: float = -2.0
+    seed: int = 0
+    voice_id: str | None = None
+    fit: FitPolicy = field(default_factory=FitPolicy)
+
+    def check(self) -> None:
+        """Raise ValueError naming the bad setting."""
+        presets = loudness_presets()
+        for name in (self.loudness, self.fallback_loudness):
+            if name != MATCH_ORIGINAL and name not in presets:
+                raise ValueError(
+                    f"unknown loudness preset {name!r}; choose one of {', '.join(sorted(presets))} or 'match'"
+                )
+        if self.sample_rate not in (44100, 48000, 88200, 96000):
+            raise ValueError(f"sample rate {self.sample_rate} Hz is not a delivery rate; use 48000 or 44100")
+        if not -20.0 <= self.true_peak_ceiling_dbtp <= 0.0:
+            raise ValueError(f"true-peak ceiling {self.true_peak_ceiling_dbtp} dBTP must be between -20 and 0")
+        if not 0 < self.fit.min_ratio <= 1.0 <= self.fit.max_ratio:
+            raise ValueError("ratio bounds must satisfy 0 < min <= 1 <= max")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event: ``done`` of ``total`` lines finished; ``line_id`` just changed state."""
+
+    done: int
+    total: int
+    line_id: str
+    state: str
+    """``rendering``, ``done``, ``cached``, ``failed`` or ``cancelled``."""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class LineFailure:
+    line_id: str
+    origin: str
+    reason: str
+
+
+@dataclass
+class BatchResult:
+    rendered: list[RenderedLine] = field(default_factory=list)
+    failed: list[LineFailure] = field(default_factory=list)
+    cached: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+CancelCheck = Callable[[], bool]
+
+
+class RenderCancelled(Exception):
+    """The caller's cancel check returned True."""
+
+
+class Revoicer:
+    """Render dialogue lines with one voice backend.
+
+    >>> revoicer = Revoicer(backend=backend, settings=RenderSettings(loudness="netflix"))
+    >>> result = revoicer.render(lines, out_dir=Path("out/renders"))
+    """
+
+    def __init__(self, *, backend: VoiceBackend, settings: RenderSettings | None = None,
+                 voices_by_speaker: dict[str, str] | None = None) -> None:
+        self.backend = backend
+        self.settings = settings or RenderSettings()
+        self.settings.check()
+        self.voices_by_speaker = dict(voices_by_speaker or {})
+        known = {voice.voice_id for voice in backend.voices()}
+        for speaker, voice in {"(default)": self.settings.voice_id, **self.voices_by_speaker}.items():
+            if voice is not None and voice not in known:
+                raise ValueError(
+                    f"voice {voice!r} for {speaker} is not offered by backend "
+                    f"{backend.spec.name!r}; it has: {', '.join(sorted(known))}"
+                )
+        self._default_voice = self.settings.voice_id or backend.voices()[0].voice_id
+
+    def voice_for(self, line: DialogueLine) -> str:
+        return self.voices_by_speaker.get(line.speaker, self._default_voice)
+
+    def render_key(self, line: DialogueLine, take: int = 1) -> str:
+        """Content hash of everything that decides the line's audio."""
+        payload = {
+            "version": RENDER_FORMAT_VERSION,
+            "backend": self.backend.spec.name,
+            "voice": self.voice_for(line),
+            "text": line.text,
+            "language": line.language,
+            "slot_samples": line.slot_samples(self.settings.sample_rate),
+            "record": [line.record.start, line.record.duration, line.record.rate, line.timecode_start_frames],
+            "sources": [(s.media_url, s.source_start_seconds, s.duration_seconds) for s in line.sources],
+            "settings": _jsonable(asdict(self.settings)),
+            "take": take,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def line_seed(self, line: DialogueLine, take: int = 1) -> int:
+        digest = hashlib.sha256(f"{self.settings.seed}:{line.line_id}:{line.text}:{take}".encode()).digest()
+        return int.from_bytes(digest[:4], "little")
+
+    def render_line(self, line: DialogueLine, *, out_dir: Path, take: int = 1) -> RenderedLine:
+        """Render one line to ``out_dir`` (or reuse a finished render with the same key)."""
+        started = time.perf_counter()
+        settings = self.settings
+        sr = settings.sample_rate
+        key = self.render_key(line, take)
+        wav_path = out_dir / wav_name(line, take)
+        cached = load_sidecar(wav_path, key)
+        if cached is not None:
+            return cached
+        slot = line.slot_samples(sr)
+        lead = min(int(round(settings.fit.lead_in_seconds * sr)), slot - 1)
+        voice = self.voice_for(line)
+        seed = self.line_seed(line, take)
+
+        def synthesize(scale: float) -> Synthesis:
+            return self.backend.synthesize(SynthesisRequest(
+                text=line.text, voice_id=voice, language=line.language, duration_scale=scale, seed=seed))
+
+        fit = fit_to_length(synthesize, sample_rate=sr, available_samples=slot - lead, policy=settings.fit)
+        target_lufs, loudness_note = self._loudness_target(line)
+        speech, loud = normalize_loudness(
+            fit.audio, sr, target_lufs=target_lufs, true_peak_ceiling_dbtp=settings.true_peak_ceiling_dbtp)
+        slot_audio = np.zeros(slot, dtype=np.float32)
+        slot_audio[lead : lead + len(speech)] = speech
+        flags = list(fit.flags)
+        if loud.limited and loud.limiter_max_reduction_db > 6.0:
+            flags.append(f"limited: true-peak limiter took {loud.limiter_max_reduction_db:.1f} dB")
+        time_reference = int(round(line.record_start_seconds_from_midnight * sr))
+        write_bwf(wav_path, slot_audio, sr, time_reference_samples=time_reference,
+                  description=f"{line.speaker}: {line.text}"[:256], originator_reference=key[:32])
+        seconds = time.perf_counter() - started
+        report: dict[str, Any] = {
+            "slot_samples": slot,
+            "length_error_samples": len(slot_audio) - slot,
+            "speech_start": lead,
+            "speech_end": lead + len(speech),
+            "natural_seconds": fit.natural_samples / sr,
+            "speech_seconds": len(speech) / sr,
+            "ratio": round(fit.ratio, 4),
+            "duration_scale": round(fit.duration_scale, 4),
+            "stretch_ratio": round(fit.stretch_ratio, 4),
+            "syntheses": fit.syntheses,
+            "loudness_target_lufs": round(target_lufs, 2),
+            "loudness_note": loudness_note,
+            "loudness_lufs": round(loud.output_lufs, 2),
+            "true_peak_dbtp": round(loud.true_peak_dbtp, 2),
+            "gain_db": round(loud.gain_db, 2),
+            "limited": loud.limited,
+            "seed": seed,
+            "render_seconds": round(seconds, 3),
+            "rtf": round(seconds / max(len(speech) / sr, 1e-6), 3),
+        }
+        rendered = RenderedLine(
+            line_id=line.line_id, path=wav_path, sample_rate=sr, slot_samples=slot,
+            speech_start=lead, speech_end=lead + len(speech), backend=self.backend.spec.name,
+            voice_id=voice, take=take, settings=_jsonable(asdict(settings)), report=report,
+            flags=tuple(flags))
+        write_sidecar(rendered, key)
+        return rendered
+
+    def render(self, lines: Sequence[DialogueLine], *, out_dir: Path,
+               progress: ProgressCallback | None = None,
+               should_cancel: CancelCheck | None = None) -> BatchResult:
+        """Render ``lines`` in order; a failing line is recorded and the batch goes on.
+
+        Finished lines stay on disk when the batch is cancelled or a line fails.
+        """
+        out_dir.mkdir(parents=True, exist_ok=True)
+        result = BatchResult()
+        started = time.perf_counter()
+        notify = progress or (lambda event: None)
+        for index, line in enumerate(lines):
+            if should_cancel is not None and should_cancel():
+                result.cancelled = True
+                notify(Progress(index, len(lines), line.line_id, "cancelled"))
+                break
+            notify(Progress(index, len(lines), line.line_id, "rendering"))
+            was_cached = load_sidecar(out_dir / wav_name(line, 1), self.render_key(line)) is not None
+            try:
+                rendered = self.render_line(line, out_dir=out_dir)
+            except (FitError, ValueError) as exc:
+                result.failed.append(LineFailure(line.line_id, line.origin, str(exc)))
+                notify(Progress(index + 1, len(lines), line.line_id, "failed", str(exc)))
+                continue
+            result.rendered.append(rendered)
+            result.cached += was_cached
+            notify(Progress(index + 1, len(lines), line.line_id, "cached" if was_cached else "done"))
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _loudness_target(self, line: DialogueLine) -> tuple[float, str]:
+        presets = loudness_presets()
+        settings = self.settings
+        if settings.loudness != MATCH_ORIGINAL:
+            return presets[settings.loudness].target_lufs, settings.loudness
+        original = read_original(line, settings.sample_rate)
+        if original is not None:
+            measured = integrated_loudness(original.audio, settings.sample_rate)
+            if math.isfinite(measured):
+                return measured, "matched to the original line"
+        fallback = presets[settings.fallback_loudness]
+        return fallback.target_lufs, f"original unreadable or silent: used {fallback.name}"
+
+
+def wav_name(line: DialogueLine, take: int) -> str:
+    """Readable file name: speaker, line id, take (``ANNA_L0003_t1.wav``)."""
+    speaker = re.sub(r"[^A-Za-z0-9]+", "-", line.speaker).strip("-") or "speaker"
+    return f"{speaker}_{line.line_id}_t{take}.wav"
+
+
+def sidecar_path(wav_path: Path) -> Path:
+    return wav_path.with_suffix(".json")
+
+
+def write_sidecar(rendered: RenderedLine, key: str) -> None:
+    """Write the line's JSON sidecar atomically (after its WAV)."""
+    data = {"key": key, **_jsonable(asdict(rendered))}
+    data["path"] = rendered.path.name
+    write_text_atomic(sidecar_path(rendered.path), json.dumps(data, indent=1, sort_keys=True))
+
+
+def load_sidecar(wav_path: Path, key: str | None = None) -> RenderedLine | None:
+    """The finished render at ``wav_path``, or None if missing, broken, or made with another key."""
+    path = sidecar_path(wav_path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or (key is not None and data.get("key") != key) or not wav_path.exists():
+        return None
+    data.pop("key", None)
+    data["path"] = wav_path
+    data["flags"] = tuple(data.get("flags", ()))
+    try:
+        return RenderedLine(**data)
+    except TypeError:
+        return None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,1 @@
+"""Voice backends and their registry."""

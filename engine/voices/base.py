@@ -1,0 +1,129 @@
+"""The voice-backend interface.
+
+A backend is published as a :class:`BackendSpec` through the entry-point
+group ``revoice.voice_backends``. The spec carries the metadata (languages,
+sample rate, duration control, GPU need, licence) and is cheap to import;
+the heavy model code is imported only by :meth:`BackendSpec.load`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+AudioArray = npt.NDArray[np.float32]
+"""Mono float32 audio in [-1, 1], shape (samples,)."""
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice a backend can speak with."""
+
+    voice_id: str
+    languages: tuple[str, ...]
+    description: str = ""
+    gender: str = ""
+    licence: str = ""
+
+
+@dataclass(frozen=True)
+class SynthesisRequest:
+    """What to say and how.
+
+    ``duration_scale`` is the backend's own rate control: 1.0 is natural
+    speed, 0.8 asks for speech about 20% shorter, 1.25 about 25% longer.
+    ``target_seconds`` is honoured only by backends with native duration
+    control (``BackendInfo.native_duration_control``).
+    """
+
+    text: str
+    voice_id: str
+    language: str = "en"
+    duration_scale: float = 1.0
+    target_seconds: float | None = None
+    seed: int = 0
+    reference_audio: AudioArray | None = None
+    reference_sample_rate: int | None = None
+    emotion: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A labelled span of synthesized audio, in samples at the synthesis rate.
+
+    Backends that can align fill ``Synthesis.segments`` with phonemes (and
+    ``" "`` / punctuation for pauses), so the fitter can find pauses without
+    guessing from the waveform.
+    """
+
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """Synthesized speech at the backend's native sample rate."""
+
+    audio: AudioArray
+    sample_rate: int
+    segments: tuple[Segment, ...] = ()
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+
+@runtime_checkable
+class VoiceBackend(Protocol):
+    """A loaded, ready-to-speak backend. Implementations hold their model."""
+
+    @property
+    def spec(self) -> BackendSpec: ...
+
+    def voices(self) -> Sequence[VoiceInfo]: ...
+
+    def synthesize(self, request: SynthesisRequest) -> Synthesis: ...
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """How to load a backend: the device and, for user-supplied models, the weights folder."""
+
+    device: str = "cpu"
+    weights_dir: str | None = None
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """Metadata for one backend plus lazy hooks to check and load it.
+
+    ``availability`` returns None when the backend can load here, else a
+    sentence saying why not and what to do (missing package, missing weights).
+    ``factory`` builds the backend; it is only called after availability passed.
+    """
+
+    name: str
+    display_name: str
+    languages: tuple[str, ...]
+    sample_rate: int
+    native_duration_control: bool
+    needs_gpu: bool
+    licence: str
+    description: str
+    availability: Callable[[BackendOptions], str | None]
+    factory: Callable[[BackendOptions], VoiceBackend]
+    voice_list: Callable[[], Sequence[VoiceInfo]] = field(default=lambda: ())
+
+    def supports_language(self, language: str) -> bool:
+        base = language.split("-")[0].lower()
+        return any(lang.split("-")[0].lower() == base for lang in self.languages)
+
+
+class BackendUnavailable(RuntimeError):
+    """No backend fits; the message lists every backend's reason."""

@@ -1,0 +1,1 @@
+"""Thin layer over OpenTimelineIO: timelines and subtitles in, revoiced timeline out."""

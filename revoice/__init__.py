@@ -1,0 +1,1 @@
+"""Revoice command line and top-level wiring."""

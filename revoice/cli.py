@@ -1,0 +1,179 @@
+"""``revoice``: the command line for editors.
+
+Exit codes: 0 all lines rendered; 1 output written but some lines failed;
+2 bad input or options (nothing written); 3 no voice backend fits;
+130 cancelled (finished lines are kept and reused by the next run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+EXIT_OK, EXIT_LINES_FAILED, EXIT_BAD_INPUT, EXIT_NO_BACKEND, EXIT_CANCELLED = 0, 1, 2, 3, 130
+
+RUN_HELP = """\
+Revoice the dialogue of a timeline.
+
+Reads TIMELINE (.otio, .otioz, FCP7 .xml or .edl) and the dialogue lines from
+--subs (SRT, WebVTT, ASS) or, without it, from the timeline's markers. Each
+line is spoken by the voice of its speaker, fitted to its slot to the sample,
+normalized to the loudness preset, and written as a 48 kHz / 24-bit Broadcast
+WAV. The result is a new timeline (--out) holding the original untouched plus
+one audio track per speaker named "Revoice - <speaker>". Import it in Resolve
+(File > Import > Timeline) or Premiere (File > Import).
+
+Speakers come from "NAME:" prefixes, WebVTT <v Name> voice spans or ASS Name
+fields. Lines that cannot be used are listed with the reason; nothing is
+skipped silently. Input files are never modified.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="revoice", description="Local AI re-voicing for film and video editors.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="revoice a timeline's dialogue", description=RUN_HELP,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("timeline", type=Path, help="the timeline: .otio, .otioz, .xml (FCP7) or .edl")
+    _add_run_options(run, out_required=True)
+
+    demo = sub.add_parser("demo", help="revoice the embedded demo scene (23.976 fps, 01:00:00:00)",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_run_options(demo, out_required=False)
+
+    voices = sub.add_parser("voices", help="list voice backends, voices, languages and licences")
+    voices.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    voices.add_argument("--device", default="cpu", help="device to check backends against (cpu, cuda)")
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> None:
+    if not out_required:
+        parser.set_defaults(timeline=None)
+    parser.add_argument("--subs", type=Path, help="subtitle file with the lines (.srt, .vtt, .ass)")
+    parser.add_argument("--out", type=Path, required=out_required,
+                        default=None if out_required else Path("out/demo_revoiced.otio"),
+                        help="new timeline to write: .otio (default), .otioz bundle or .xml (FCP7)")
+    parser.add_argument("--subs-offset", default="auto", metavar="auto|zero|timeline|SECONDS",
+                        help="subtitle times count from 0 (zero), from the timeline's start timecode "
+                             "(timeline), or from SECONDS; auto detects the obvious case (default)")
+    parser.add_argument("--rate", type=float, help="frame rate for EDLs, which do not store one (e.g. 25)")
+    parser.add_argument("--language", default="en", help="language of the lines (default en)")
+    parser.add_argument("--loudness", default="ebu-r128",
+                        help="ebu-r128 (-23 LUFS), atsc-a85 (-24 LKFS), netflix (-27 LKFS) or match "
+                             "(match each original line; falls back to ebu-r128)")
+    parser.add_argument("--true-peak", type=float, default=-2.0, metavar="DBTP",
+                        help="true-peak ceiling in dBTP, 4x oversampled (default -2.0)")
+    parser.add_argument("--sample-rate", type=int, default=48000, help="output rate in Hz (default 48000)")
+    parser.add_argument("--backend", help="voice backend name (see 'revoice voices'); default: best fit")
+    parser.add_argument("--voice", help="voice id for all speakers (default: the backend's first)")
+    parser.add_argument("--speaker-voice", action="append", default=[], metavar="SPEAKER=VOICE",
+                        help="voice for one speaker; repeat for more")
+    parser.add_argument("--seed", type=int, default=0, help="seed; same inputs and seed give identical WAVs")
+    parser.add_argument("--min-ratio", type=float, default=0.8,
+                        help="flag lines needing speech faster than this ratio of natural (default 0.8)")
+    parser.add_argument("--max-ratio", type=float, default=1.25,
+                        help="never slow speech beyond this ratio of natural (default 1.25)")
+    parser.add_argument("--lead-in", type=float, default=0.0, metavar="SECONDS",
+                        help="silence before the speech inside each slot (default 0)")
+    parser.add_argument("--shard", default="1/1", metavar="I/N",
+                        help="render only shard I of N (for several processes or machines writing "
+                             "to the same output folder); the timeline is written once all are done")
+    parser.add_argument("--also", action="append", default=[], choices=["otioz", "xml"],
+                        help="also export an .otioz bundle or an FCP7 XML next to --out")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "voices":
+        return _voices(args)
+    from revoice.job import JobError, JobOptions, run_job
+
+    if args.command == "demo":
+        from revoice.demo import demo_files
+
+        args.timeline, default_subs = demo_files()
+        args.subs = args.subs or default_subs
+    try:
+        options = JobOptions.from_args(args)
+    except ValueError as exc:
+        print(f"revoice: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    bar = ProgressBar(sys.stderr, enabled=not args.quiet)
+    try:
+        outcome = run_job(options, progress=bar.update)
+    except JobError as exc:
+        bar.clear()
+        print(f"revoice: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        bar.clear()
+        print("revoice: cancelled; finished lines are kept and reused by the next run", file=sys.stderr)
+        return EXIT_CANCELLED
+    bar.clear()
+    if args.json:
+        print(json.dumps(outcome.summary_json(), indent=1))
+    else:
+        print(outcome.summary_table())
+    return EXIT_LINES_FAILED if outcome.failed else EXIT_OK
+
+
+def _voices(args: argparse.Namespace) -> int:
+    from engine.voices.base import BackendOptions
+    from engine.voices.registry import describe_backends, discover_backends
+
+    rows = describe_backends(discover_backends(), BackendOptions(device=args.device))
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return EXIT_OK
+    for row in rows:
+        state = "available" if row["available"] else f"unavailable: {row['reason']}"
+        print(f"{row['name']}  ({row['display_name']})  {state}")
+        print(f"  languages: {', '.join(row['languages'])}   sample rate: {row['sample_rate']} Hz   "
+              f"native duration control: {'yes' if row['native_duration_control'] else 'no'}   "
+              f"needs GPU: {'yes' if row['needs_gpu'] else 'no'}")
+        print(f"  licence: {row['licence']}")
+        for voice in row["voices"]:
+            print(f"  voice {voice['voice_id']}: {', '.join(voice['languages'])}  {voice.get('description', '')}")
+    return EXIT_OK
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent when the stream is not a TTY."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool = True) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.started = time.monotonic()
+        self.shown = False
+
+    def update(self, done: int, total: int, label: str) -> None:
+        if not self.enabled or total <= 0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        elapsed = time.monotonic() - self.started
+        eta = f"{elapsed / done * (total - done):4.0f}s left" if done else ""
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:40]:<40} {eta}")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.stream.flush()
+            self.shown = False
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The Revoice panel (PyQt6)."""
