@@ -224,9 +224,15 @@ def _speakable(phonemes: Sequence[str]) -> bool:
 
 
 class PiperBackend:
-    """The loaded piper voice; holds one patched ONNX session. Not thread-safe per instance."""
+    """The loaded joe voice: one patched ONNX session; synthesize() keeps no per-call state."""
 
-    def __init__(self, options: BackendOptions) -> None:
+    def __init__(self, options: BackendOptions, *, noise_frames_per_id: float = 4.0) -> None:
+        """Load and patch the model once (about 2 s on 2 CPU cores).
+
+        ``noise_frames_per_id`` sizes the first ``noise_z`` buffer (frames per
+        phoneme id at length_scale 1, plus 64); too small only costs a rerun.
+        """
+        self._frames_per_id = noise_frames_per_id
         import onnx
         from piper import PiperVoice
         from piper.config import PiperConfig
@@ -307,7 +313,7 @@ class PiperBackend:
         ids, spans = self._sentence_ids(phonemes)
         c_dp, c_z = self._channels
         noise_dp = noise_buffer(seed, index, 0, c_dp, len(ids))
-        frames_guess = int(math.ceil(len(ids) * 4.0 * length_scale)) + 64
+        frames_guess = int(math.ceil(len(ids) * self._frames_per_id * length_scale)) + 64
         noise_z = noise_buffer(seed, index, 1, c_z, frames_guess)
         audio, frames, dp_needed, z_needed = self._run(ids, length_scale, noise_dp, noise_z)
         if int(dp_needed[2]) > noise_dp.shape[2] or int(dp_needed[1]) != c_dp:

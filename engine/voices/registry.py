@@ -1,0 +1,186 @@
+"""Find, choose and load voice backends.
+
+Backends are plugins: each publishes a :class:`BackendSpec` in the entry-point
+group ``revoice.voice_backends`` (see pyproject.toml). Discovery imports only
+the spec modules; models load in :func:`load_backend`. A plugin that fails to
+import shows up as a :class:`BrokenBackendSpec` carrying the error, so one bad
+plugin never hides the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+
+from engine.voices.base import BackendOptions, BackendSpec, BackendUnavailable, VoiceBackend
+
+ENTRY_POINT_GROUP = "revoice.voice_backends"
+
+
+@dataclass(frozen=True)
+class BrokenBackendSpec(BackendSpec):
+    """Stand-in for an entry point that did not yield a BackendSpec; ``error`` says why."""
+
+    error: str = ""
+
+
+def _broken(entry: EntryPoint, error: str) -> BrokenBackendSpec:
+    message = f"plugin entry point '{entry.name} = {entry.value}' is broken: {error}"
+
+    def unavailable(_options: BackendOptions) -> str:
+        return message
+
+    def refuse(_options: BackendOptions) -> VoiceBackend:
+        raise BackendUnavailable(f"{entry.name}: {message}")
+
+    return BrokenBackendSpec(
+        name=entry.name,
+        display_name=f"{entry.name} (broken plugin)",
+        languages=(),
+        sample_rate=0,
+        native_duration_control=False,
+        needs_gpu=False,
+        licence="",
+        description=message,
+        availability=unavailable,
+        factory=refuse,
+        error=message,
+    )
+
+
+def spec_from_entry_point(entry: EntryPoint) -> BackendSpec:
+    """The BackendSpec an entry point names, or a BrokenBackendSpec saying why it could not."""
+    try:
+        obj = entry.load()
+    except Exception as exc:  # a plugin's import error must not take the app down
+        return _broken(entry, f"{type(exc).__name__}: {exc}")
+    if not isinstance(obj, BackendSpec):
+        return _broken(entry, f"expected a BackendSpec, got {type(obj).__name__}")
+    return obj
+
+
+def discover_backends(extra: Sequence[BackendSpec] = ()) -> list[BackendSpec]:
+    """Specs from installed entry points (sorted by entry-point name), then ``extra``.
+
+    A spec in ``extra`` replaces an earlier one of the same name in place;
+    otherwise it is appended. Order is preference order for :func:`choose_backend`.
+    """
+    found = [spec_from_entry_point(e) for e in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)]
+    for spec in extra:
+        names = [s.name for s in found]
+        if spec.name in names:
+            found[names.index(spec.name)] = spec
+        else:
+            found.append(spec)
+    return found
+
+
+def _availability(spec: BackendSpec, options: BackendOptions) -> str | None:
+    """``spec.availability`` with its own crashes turned into a reason."""
+    try:
+        return spec.availability(options)
+    except Exception as exc:
+        return f"availability check failed: {type(exc).__name__}: {exc}"
+
+
+def _refusal(
+    spec: BackendSpec,
+    *,
+    language: str,
+    options: BackendOptions,
+    name: str | None,
+    need_native_duration: bool,
+) -> str | None:
+    """Why ``spec`` does not fit (all reasons, '; '-joined), or None when it does."""
+    if name is not None and spec.name != name:
+        return f"not the requested backend {name!r}"
+    if isinstance(spec, BrokenBackendSpec):
+        return spec.error
+    reasons: list[str] = []
+    if not spec.supports_language(language):
+        reasons.append(f"does not speak {language!r} (speaks {', '.join(spec.languages) or 'nothing'})")
+    if spec.needs_gpu and options.device == "cpu":
+        reasons.append("needs a GPU but device is 'cpu'")
+    if need_native_duration and not spec.native_duration_control:
+        reasons.append("has no native duration control")
+    unavailable = _availability(spec, options)
+    if unavailable:
+        reasons.append(unavailable)
+    return "; ".join(reasons) or None
+
+
+def choose_backend(
+    specs: Sequence[BackendSpec],
+    *,
+    language: str,
+    options: BackendOptions,
+    name: str | None = None,
+    need_native_duration: bool = False,
+) -> BackendSpec:
+    """The first spec in ``specs`` that fits; else BackendUnavailable listing each backend's reason.
+
+    Fits = has ``name`` (if given), speaks ``language`` (base language match,
+    "en" ~ "en-US"), is not GPU-only on ``device == "cpu"``, has native
+    duration control if ``need_native_duration``, and its availability passes.
+    """
+    lines: list[str] = []
+    for spec in specs:
+        reason = _refusal(
+            spec, language=language, options=options, name=name, need_native_duration=need_native_duration
+        )
+        if reason is None:
+            return spec
+        lines.append(f"  {spec.name}: {reason}")
+    wanted = f"language={language!r}, device={options.device!r}"
+    if name is not None:
+        wanted += f", name={name!r}"
+    if need_native_duration:
+        wanted += ", native duration control"
+    if not lines:
+        lines.append(f"  (no backends installed; none registered in entry-point group {ENTRY_POINT_GROUP!r})")
+    raise BackendUnavailable(f"No voice backend fits ({wanted}):\n" + "\n".join(lines))
+
+
+def load_backend(spec: BackendSpec, options: BackendOptions) -> VoiceBackend:
+    """Check ``spec``'s availability, then build it; BackendUnavailable with the reason if not available."""
+    reason = _availability(spec, options)
+    if reason:
+        raise BackendUnavailable(f"{spec.name}: {reason}")
+    return spec.factory(options)
+
+
+def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> list[dict[str, object]]:
+    """One JSON-ready dict per spec (for ``revoice voices``); loads no models.
+
+    Keys: name, display_name, languages, sample_rate (Hz), native_duration_control,
+    needs_gpu, licence, available, reason (None when available), voices
+    (list of {"voice_id", "languages"}).
+    """
+    rows: list[dict[str, object]] = []
+    for spec in specs:
+        reason = _availability(spec, options)
+        if reason is None and spec.needs_gpu and options.device == "cpu":
+            reason = "needs a GPU but device is 'cpu'"
+        try:
+            voices: list[dict[str, object]] = [
+                {"voice_id": v.voice_id, "languages": list(v.languages)} for v in spec.voice_list()
+            ]
+        except Exception as exc:
+            voices = []
+            reason = reason or f"voice list failed: {type(exc).__name__}: {exc}"
+        rows.append(
+            {
+                "name": spec.name,
+                "display_name": spec.display_name,
+                "languages": list(spec.languages),
+                "sample_rate": spec.sample_rate,
+                "native_duration_control": spec.native_duration_control,
+                "needs_gpu": spec.needs_gpu,
+                "licence": spec.licence,
+                "available": reason is None,
+                "reason": reason,
+                "voices": voices,
+            }
+        )
+    return rows

@@ -1,0 +1,231 @@
+"""Add revoiced dialogue tracks to a copy of the input timeline and write it out."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import opentimelineio as otio
+
+from engine.model import DialogueLine, RenderedLine
+from otio_bridge.errors import InputError
+from otio_bridge.lines import REVOICE_TRACK_PREFIX
+from otio_bridge.media import media_path_from_url, url_for_path
+from otio_bridge.timeline import same_rate, timeline_rate
+
+WRITERS: Mapping[str, str] = MappingProxyType({".otio": "otio_json", ".otioz": "otioz", ".xml": "fcp_xml"})
+"""Output extension (lower case) -> OTIO adapter name."""
+
+OTIO_TARGET = ("OTIO_CORE", "0.17.0")
+"""Schema family and version that ``.otio`` output is downgraded to (Clip.2, Marker.2: Resolve reads it)."""
+
+
+def build_revoiced_timeline(
+    timeline: otio.schema.Timeline,
+    lines: Sequence[DialogueLine],
+    rendered: Sequence[RenderedLine],
+    *,
+    relative_to: Path | None = None,
+) -> otio.schema.Timeline:
+    """A deep copy of ``timeline`` plus one audio track ``Revoice - <speaker>`` per speaker.
+
+    Each rendered line becomes a Clip at its record range (Gaps between) whose
+    ExternalReference points at the WAV: an absolute file URL, or a path
+    relative to the folder ``relative_to``. The media's available range and
+    the clip's source range are the whole WAV (the slot), in timeline frames.
+    Lines without a render are left out. A speaker whose lines overlap gets
+    extra tracks (``Revoice - ANNA 2``). The input timeline is not modified.
+    Raises ValueError for renders of unknown lines or of the wrong length.
+    """
+    out = copy.deepcopy(timeline)
+    by_id = {r.line_id: r for r in rendered}
+    known = {line.line_id for line in lines}
+    unknown = sorted(set(by_id) - known)
+    if unknown:
+        raise ValueError(f"rendered lines without a dialogue line: {', '.join(unknown)}")
+    todo = sorted((ln for ln in lines if ln.line_id in by_id),
+                  key=lambda ln: (ln.record.start, ln.record.end, ln.line_id))
+    if not todo:
+        return out
+
+    rate = _native_rate(timeline, todo[0].record.rate)
+    tracks: dict[str, list[tuple[otio.schema.Track, list[int]]]] = {}
+    for line in todo:
+        render = by_id[line.line_id]
+        if not same_rate(line.record.rate, rate):
+            raise ValueError(f"{line.line_id} is at {line.record.rate} fps, the timeline at {rate} fps")
+        expected = line.slot_samples(render.sample_rate)
+        if render.slot_samples != expected:
+            raise ValueError(f"{line.line_id}: render is {render.slot_samples} samples, "
+                             f"its slot is {expected} at {render.sample_rate} Hz")
+        lanes = tracks.setdefault(line.speaker, [])
+        lane = next((ln for ln in lanes if ln[1][0] <= line.record.start), None)
+        if lane is None:
+            suffix = f" {len(lanes) + 1}" if lanes else ""
+            name = f"{REVOICE_TRACK_PREFIX}{line.speaker}{suffix}"
+            lane = (otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio), [0])
+            lanes.append(lane)
+        track, cursor = lane
+        if line.record.start > cursor[0]:
+            track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(0, rate),
+                otio.opentime.RationalTime(line.record.start - cursor[0], rate))))
+        track.append(_line_clip(line, render, rate, relative_to))
+        cursor[0] = line.record.end
+    for lanes in tracks.values():
+        for track, _ in lanes:
+            out.tracks.append(track)
+    return out
+
+
+def _native_rate(timeline: otio.schema.Timeline, rate: float) -> float:
+    """The timeline's own spelling of ``rate`` (e.g. 23.976 from FCP XML) so times do not drift."""
+    start = timeline.global_start_time
+    if start is not None and same_rate(start.rate, rate):
+        return float(start.rate)
+    return float(rate)
+
+
+def _line_clip(line: DialogueLine, render: RenderedLine, rate: float,
+               relative_to: Path | None) -> otio.schema.Clip:
+    """One line's clip: the whole WAV, ``line.record.duration`` frames long."""
+    whole = otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
+                                    otio.opentime.RationalTime(line.record.duration, rate))
+    ref = otio.schema.ExternalReference(
+        target_url=url_for_path(render.path, relative_to),
+        available_range=whole,
+    )
+    ref.name = Path(render.path).name
+    meta: dict[str, Any] = {
+        "line_id": line.line_id,
+        "text": line.text,
+        "speaker": line.speaker,
+        "language": line.language,
+        "backend": render.backend,
+        "voice": render.voice_id,
+        "take": render.take,
+        "settings": render.settings,
+        "report": render.report,
+        "flags": list(render.flags),
+        "wav_samples": render.slot_samples,
+        "sample_rate": render.sample_rate,
+    }
+    return otio.schema.Clip(
+        name=f"{line.line_id} {line.speaker}",
+        media_reference=ref,
+        source_range=whole,
+        metadata={"revoice": _jsonable(meta)},
+    )
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` made of JSON types only (numpy scalars/arrays, Paths and the like converted)."""
+    def convert(obj: Any) -> Any:
+        for attr in ("tolist", "item"):
+            method = getattr(obj, attr, None)
+            if callable(method):
+                return method()
+        if isinstance(obj, (set, frozenset, tuple)):
+            return list(obj)
+        return str(obj)
+
+    result: dict[str, Any] = json.loads(json.dumps(value, default=convert))
+    return result
+
+
+def write_timeline(
+    timeline: otio.schema.Timeline,
+    out_path: str | Path,
+    *,
+    overwrite_inputs: Iterable[str | Path] = (),
+) -> list[str]:
+    """Write ``timeline`` to ``.otio`` (schemas as of OTIO 0.17), ``.otioz`` (with media) or ``.xml`` (FCP7).
+
+    The file appears atomically (written next to ``out_path``, then renamed).
+    ``overwrite_inputs`` are the input files: writing over one raises
+    :class:`InputError`. Returns warnings (e.g. media left out of a bundle).
+    """
+    out = Path(out_path)
+    adapter = WRITERS.get(out.suffix.lower())
+    if adapter is None:
+        known = ", ".join(sorted(WRITERS))
+        raise InputError(out, None, f"cannot write timelines as '{out.suffix or out.name}'",
+                         f"Use one of: {known}")
+    for given in overwrite_inputs:
+        if _same_file(out, Path(given)):
+            raise InputError(out, None, "refusing to overwrite an input file",
+                             "Choose a new output file name")
+    if out.is_dir():
+        raise InputError(out, None, "the output path is a folder", "Give a file name")
+
+    warnings: list[str] = []
+    kwargs: dict[str, Any] = {}
+    to_write = timeline
+    if adapter == "otio_json":
+        kwargs["target_schema_versions"] = otio.versioning.fetch_map(*OTIO_TARGET)
+    elif adapter == "otioz":
+        to_write = _bundle_ready(timeline, out.absolute().parent, warnings)
+        kwargs["media_policy"] = otio.adapters.file_bundle_utils.MediaReferencePolicy.MissingIfNotFile
+
+    try:
+        out.absolute().parent.mkdir(parents=True, exist_ok=True)
+        tmp_dir = Path(tempfile.mkdtemp(prefix=".revoice-", dir=out.absolute().parent))
+    except OSError as exc:
+        raise InputError(out, None, f"cannot write here ({exc.strerror or exc})",
+                         "Choose a folder you may write to") from exc
+    try:
+        tmp = tmp_dir / f"timeline{out.suffix.lower()}"
+        try:
+            otio.adapters.write_to_file(to_write, str(tmp), adapter_name=adapter, **kwargs)
+        except OSError as exc:
+            raise InputError(out, None, f"cannot write the file ({exc.strerror or exc})",
+                             "Check free space and permissions") from exc
+        except Exception as exc:  # adapter refusals: unsupported rates, duplicate media names
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            raise InputError(out, None, f"the {adapter} writer failed: {detail}",
+                             "Try writing .otio instead") from exc
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return warnings
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (existing or not)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.absolute().resolve() == b.absolute().resolve()
+
+
+def _bundle_ready(timeline: otio.schema.Timeline, base_dir: Path,
+                  warnings: list[str]) -> otio.schema.Timeline:
+    """A copy whose media URLs are absolute (relative ones anchored at ``base_dir``).
+
+    Media not on disk will be written as MissingReference by the otioz
+    adapter; each such file gets one warning.
+    """
+    result = copy.deepcopy(timeline)
+    seen: set[str] = set()
+    for clip in result.find_clips():
+        ref = clip.media_reference
+        if not isinstance(ref, otio.schema.ExternalReference):
+            continue
+        url = ref.target_url or ""
+        path = media_path_from_url(url, base_dir)
+        if path is None:
+            if url not in seen:
+                seen.add(url)
+                warnings.append(f"media not found, left out of the bundle: {url or clip.name}")
+            continue
+        ref.target_url = url_for_path(path)
+    return result

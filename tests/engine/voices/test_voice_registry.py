@@ -1,0 +1,149 @@
+"""Backend discovery, choice and description (no model is loaded here)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from importlib.metadata import EntryPoint
+
+import numpy as np
+import pytest
+
+from engine.voices.base import (
+    BackendOptions,
+    BackendSpec,
+    BackendUnavailable,
+    Synthesis,
+    SynthesisRequest,
+    VoiceBackend,
+    VoiceInfo,
+)
+from engine.voices.registry import (
+    ENTRY_POINT_GROUP,
+    BrokenBackendSpec,
+    choose_backend,
+    describe_backends,
+    discover_backends,
+    load_backend,
+    spec_from_entry_point,
+)
+
+CPU = BackendOptions(device="cpu")
+CUDA = BackendOptions(device="cuda")
+
+
+class ToneBackend:
+    """A real, tiny backend: a 220 Hz tone, 0.1 s per character, at 8 kHz."""
+
+    def __init__(self, spec: BackendSpec) -> None:
+        self._spec = spec
+
+    @property
+    def spec(self) -> BackendSpec:
+        return self._spec
+
+    def voices(self) -> Sequence[VoiceInfo]:
+        return self._spec.voice_list()
+
+    def synthesize(self, request: SynthesisRequest) -> Synthesis:
+        n = int(0.1 * 8000 * len(request.text) * request.duration_scale)
+        t = np.arange(n, dtype=np.float32) / 8000
+        return Synthesis((0.1 * np.sin(2 * math.pi * 220 * t)).astype(np.float32), 8000)
+
+
+def tone_spec(name: str, *, needs_gpu: bool = False, missing: str | None = None) -> BackendSpec:
+    """A BackendSpec whose factory builds a ToneBackend; ``missing`` makes availability fail."""
+
+    def availability(_options: BackendOptions) -> str | None:
+        return None if missing is None else f"{missing} is not installed: pip install {missing}"
+
+    def factory(_options: BackendOptions) -> VoiceBackend:
+        return ToneBackend(spec)
+
+    spec = BackendSpec(
+        name=name,
+        display_name=name.title(),
+        languages=("fr", "de"),
+        sample_rate=8000,
+        native_duration_control=True,
+        needs_gpu=needs_gpu,
+        licence="MIT",
+        description="test tone",
+        availability=availability,
+        factory=factory,
+        voice_list=lambda: (VoiceInfo("beep", ("fr",)),),
+    )
+    return spec
+
+
+def test_entry_point_discovery_finds_piper() -> None:
+    specs = discover_backends()
+    piper = [s for s in specs if s.name == "piper"]
+    assert len(piper) == 1 and not isinstance(piper[0], BrokenBackendSpec)
+    assert piper[0].supports_language("en") and piper[0].sample_rate == 22050
+
+
+def test_extra_specs_are_added_and_replace_by_name() -> None:
+    gpu = tone_spec("gputone", needs_gpu=True)
+    specs = discover_backends(extra=[gpu])
+    assert specs[-1] is gpu
+    fake_piper = tone_spec("piper")
+    assert [s for s in discover_backends(extra=[fake_piper]) if s.name == "piper"] == [fake_piper]
+
+
+def test_broken_entry_point_is_a_reason_not_a_crash() -> None:
+    bad = spec_from_entry_point(EntryPoint("ghost", "no_such_module_xyz:SPEC", ENTRY_POINT_GROUP))
+    wrong = spec_from_entry_point(EntryPoint("wrong", "math:pi", ENTRY_POINT_GROUP))
+    assert isinstance(bad, BrokenBackendSpec) and "ModuleNotFoundError" in bad.error
+    assert isinstance(wrong, BrokenBackendSpec) and "expected a BackendSpec" in wrong.error
+    with pytest.raises(BackendUnavailable, match="ghost"):
+        load_backend(bad, CPU)
+    with pytest.raises(BackendUnavailable) as info:
+        choose_backend([bad, wrong], language="en", options=CPU)
+    assert "ghost" in str(info.value) and "wrong" in str(info.value)
+
+
+def test_unknown_language_lists_every_backend_and_reason() -> None:
+    specs = discover_backends(extra=[tone_spec("gputone", needs_gpu=True), tone_spec("nodeps", missing="foo")])
+    with pytest.raises(BackendUnavailable) as info:
+        choose_backend(specs, language="xx", options=CPU)
+    lines = str(info.value).splitlines()
+    assert "xx" in lines[0]
+    for spec in specs:
+        (line,) = [ln for ln in lines[1:] if ln.strip().startswith(f"{spec.name}:")]
+        assert "does not speak 'xx'" in line
+    assert any("needs a GPU" in ln and "gputone" in ln for ln in lines)
+    assert any("foo is not installed" in ln and "nodeps" in ln for ln in lines)
+
+
+def test_gpu_spec_is_refused_on_cpu_and_works_on_cuda() -> None:
+    gpu = tone_spec("gputone", needs_gpu=True)
+    with pytest.raises(BackendUnavailable, match="gputone: needs a GPU but device is 'cpu'"):
+        choose_backend([gpu], language="fr", options=CPU)
+    chosen = choose_backend([gpu], language="fr-FR", options=CUDA, need_native_duration=True)
+    backend = load_backend(chosen, CUDA)
+    assert isinstance(backend, VoiceBackend) and backend.spec is gpu
+    assert len(backend.synthesize(SynthesisRequest("abc", "beep")).audio) == 2400
+
+
+def test_unavailable_spec_is_reported_and_skipped() -> None:
+    broken, fine = tone_spec("nodeps", missing="foo"), tone_spec("tone")
+    assert choose_backend([broken, fine], language="fr", options=CPU) is fine
+    with pytest.raises(BackendUnavailable, match="nodeps: foo is not installed"):
+        load_backend(broken, CPU)
+    with pytest.raises(BackendUnavailable, match="not the requested backend 'nodeps'"):
+        choose_backend([broken, fine], language="fr", options=CPU, name="nodeps")
+    rows = {r["name"]: r for r in describe_backends([broken, fine], CPU)}
+    assert rows["nodeps"]["available"] is False and "foo" in str(rows["nodeps"]["reason"])
+    assert rows["tone"]["available"] is True and rows["tone"]["reason"] is None
+
+
+def test_choose_prefers_piper_for_english_and_describe() -> None:
+    specs = discover_backends()
+    assert choose_backend(specs, language="en", options=CPU).name == "piper"
+    with pytest.raises(BackendUnavailable, match="piper: has no native duration control"):
+        choose_backend(specs, language="en", options=CPU, name="piper", need_native_duration=True)
+    (row,) = [r for r in describe_backends(specs, CPU) if r["name"] == "piper"]
+    assert row["available"] is True and row["needs_gpu"] is False and row["sample_rate"] == 22050
+    assert row["voices"] == [{"voice_id": "joe", "languages": ["en-US"]}]
+    assert row["languages"] == ["en", "en-US"] and row["native_duration_control"] is False
