@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from engine.dsp.bwf import write_bwf
-from engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness
+from engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
 from engine.fit import FitError, FitPolicy, fit_to_length
 from engine.model import DialogueLine, RenderedLine
 from engine.original import read_original
@@ -243,14 +243,14 @@ class Revoicer:
         presets = loudness_presets()
         settings = self.settings
         if settings.loudness != MATCH_ORIGINAL:
-            return presets[settings.loudness].target_lufs, settings.loudness
+            return preset_target(presets[settings.loudness]), settings.loudness
         original = read_original(line, settings.sample_rate)
         if original is not None:
             measured = integrated_loudness(original.audio, settings.sample_rate)
             if math.isfinite(measured):
                 return measured, "matched to the original line"
         fallback = presets[settings.fallback_loudness]
-        return fallback.target_lufs, f"original unreadable or silent: used {fallback.name}"
+        return preset_target(fallback), f"original unreadable or silent: used {fallback.name}"
 
 
 def wav_name(line: DialogueLine, take: int) -> str:

@@ -132,6 +132,7 @@ def _from_cues(
 ) -> list[_Candidate]:
     """Cues as candidates, with subtitle times mapped to timeline frames."""
     fps = rate_fraction(rate)
+    offset: Fraction | None
     if isinstance(mode, (int, float)) and not isinstance(mode, bool):
         if not math.isfinite(mode):
             raise InputError(subtitle_path, None, f"subtitle offset {mode} is not a number",
@@ -140,7 +141,7 @@ def _from_cues(
     elif mode == "zero":
         offset = Fraction(0)
     elif mode == "timeline":
-        offset = Fraction(start_frames) / fps
+        offset = _timecode_offset(rate, start_frames)
     elif mode == "auto":
         offset = _auto_offset(cues, fps, start_frames, length, rate, warnings)
     else:
@@ -154,8 +155,8 @@ def _from_cues(
             origin=origin,
             text=cue.text,
             speaker=cue.speaker,
-            start=_half_up((_seconds(cue.start_seconds) - offset) * fps),
-            end=_half_up((_seconds(cue.end_seconds) - offset) * fps),
+            start=_cue_frames(cue.start_seconds, offset, fps, rate, start_frames),
+            end=_cue_frames(cue.end_seconds, offset, fps, rate, start_frames),
             order=cue.index,
             metadata={"cue": cue.index, "subtitle_start_seconds": cue.start_seconds,
                       "subtitle_end_seconds": cue.end_seconds},
@@ -163,33 +164,58 @@ def _from_cues(
     return out
 
 
+def _timecode_offset(rate: float, start_frames: int) -> Fraction | None:
+    """None: cue times are the timeline's timecode written as clock time.
+
+    Resolve and Premiere write subtitle times from the timecode, so at 23.976
+    "01:00:01,000" means timecode 01:00:01:00 (86424 frames), not 3601 real
+    seconds. None tells :func:`_cue_frames` to map through the timecode.
+    """
+    return None
+
+
+def _cue_frames(seconds: float, offset: Fraction | None, fps: Fraction, rate: float,
+                start_frames: int) -> int:
+    """A cue time to frames from the timeline's first frame.
+
+    ``offset`` None reads the time as a timecode label: whole seconds times the
+    nominal rate (24 for 23.976) for non-drop rates; drop-frame timecode
+    (29.97, 59.94) follows the clock, so real seconds are used there.
+    """
+    if offset is not None:
+        return _half_up((_seconds(seconds) - offset) * fps)
+    if _drop_frame(rate):
+        return _half_up(_seconds(seconds) * fps) - start_frames
+    return _half_up(_seconds(seconds) * round(rate)) - start_frames
+
+
+def _drop_frame(rate: float) -> bool:
+    return abs(rate * 1001 / 1000 - round(rate * 1001 / 1000)) < 1e-6 and round(rate * 1001 / 1000) % 30 == 0
+
+
 def _auto_offset(
     cues: Sequence[Cue], fps: Fraction, start_frames: int, length: int, rate: float,
     warnings: list[str],
-) -> Fraction:
-    """0, or the start timecode in seconds when cues look like they are timecodes."""
+) -> Fraction | None:
+    """0, or "timecode" (None) when more cues land inside the timeline read as timecodes."""
     if start_frames <= 0 or not cues:
         return Fraction(0)
-    first = min(_seconds(c.start_seconds) for c in cues)
-    start = Fraction(start_frames) / fps
-    if first < start:
-        return Fraction(0)
-    if length > 0:
-        def inside(offset: Fraction) -> int:
-            count = 0
-            for cue in cues:
-                a = _half_up((_seconds(cue.start_seconds) - offset) * fps)
-                b = _half_up((_seconds(cue.end_seconds) - offset) * fps)
-                count += int(b > 0 and a < length)
-            return count
 
-        if inside(start) <= inside(Fraction(0)):
-            return Fraction(0)
+    def inside(offset: Fraction | None) -> int:
+        count = 0
+        for cue in cues:
+            a = _cue_frames(cue.start_seconds, offset, fps, rate, start_frames)
+            b = _cue_frames(cue.end_seconds, offset, fps, rate, start_frames)
+            count += int(b > 0 and (length <= 0 or a < length))
+        return count
+
+    if inside(None) <= inside(Fraction(0)):
+        return Fraction(0)
     tc = format_timecode(start_frames, rate)
-    warnings.append(f"subtitle times start after the timeline's start timecode {tc}: reading them "
-                    f"as timecodes (subtitle_offset='timeline'); pass subtitle_offset='zero' if "
+    warnings.append(f"subtitle times start at the timeline's start timecode {tc}: reading them "
+                    f"as timecodes (--subs-offset timeline); pass --subs-offset zero if "
                     f"they count from the start of the timeline")
-    return start
+    return None
 
 
 def _marker_text(marker: otio.schema.Marker | otio.schema.Clip) -> str:

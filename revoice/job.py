@@ -216,17 +216,21 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
     rendered, pending = _collect_renders(revoicer, lines, options.media_dir, batch)
     written: list[Path] = []
     if not pending and rendered and not batch.cancelled:
-        ordered = [r for r in rendered]
+        finished = {r.line_id for r in rendered}
+        inputs = [options.timeline] + ([options.subtitles] if options.subtitles else [])
+        targets = [options.out] + [options.out.with_suffix("." + extra) for extra in options.also
+                                   if options.out.suffix != "." + extra]
         try:
-            new_timeline = build_revoiced_timeline(timeline, [l for l in lines if l.line_id in {r.line_id for r in ordered}], ordered)
-            inputs = [options.timeline] + ([options.subtitles] if options.subtitles else [])
-            targets = [options.out] + [options.out.with_suffix("." + extra) for extra in options.also
-                                       if options.out.suffix != "." + extra]
+            new_timeline = build_revoiced_timeline(
+                timeline, [line for line in lines if line.line_id in finished], rendered)
             for target in targets:
-                write_timeline(new_timeline, target, overwrite_inputs=inputs)
+                warnings.extend(write_timeline(new_timeline, target, overwrite_inputs=inputs))
                 written.append(target)
         except InputError as exc:
             raise JobError(str(exc)) from None
+        except (ValueError, OSError) as exc:
+            raise JobError(f"{options.out}: cannot write the revoiced timeline ({exc}). "
+                           "Rendered WAVs are kept; fix the problem and run again to reuse them") from None
 
     def timecode(line: DialogueLine) -> str:
         return str(format_timecode(start + line.record.start, rate))

@@ -9,6 +9,8 @@ plugin never hides the others.
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -150,21 +152,22 @@ def load_backend(spec: BackendSpec, options: BackendOptions) -> VoiceBackend:
     return spec.factory(options)
 
 
-def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> list[dict[str, object]]:
+def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> list[dict[str, Any]]:
     """One JSON-ready dict per spec (for ``revoice voices``); loads no models.
 
     Keys: name, display_name, languages, sample_rate (Hz), native_duration_control,
     needs_gpu, licence, available, reason (None when available), voices
     (list of {"voice_id", "languages"}).
     """
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for spec in specs:
         reason = _availability(spec, options)
         if reason is None and spec.needs_gpu and options.device == "cpu":
             reason = "needs a GPU but device is 'cpu'"
         try:
             voices: list[dict[str, object]] = [
-                {"voice_id": v.voice_id, "languages": list(v.languages)} for v in spec.voice_list()
+                {"voice_id": v.voice_id, "languages": list(v.languages), "description": v.description}
+                for v in spec.voice_list()
             ]
         except Exception as exc:
             voices = []

@@ -33,11 +33,15 @@ def test_records_snap_to_nearest_frame(tmp_path: Path, key: str, start_tc: str) 
     tl = make_timeline(rate, start)
     # Cues a little off the frame grid (+-0.3 frame, then rounded to whole ms as in an SRT),
     # written as timecodes (offset by the start) so "auto" must detect and remove the start.
+    # NLEs write timecode labels as clock time: 01:00:01:00 at 23.976 is "01:00:01,000"
+    # (nominal 24 fps); drop-frame timecode follows the clock.
+    drop_frame = round(rate * 1.001) % 30 == 0 and abs(rate * 1.001 - round(rate * 1.001)) < 1e-6
+    label_rate = rate if (start == 0 or drop_frame) else round(rate)
     wobble = [0.3, -0.3, 0.2, -0.2]
     cues = []
     for i, ((f, d), w) in enumerate(zip(FRAMES, wobble), start=1):
-        a = (start + f + w) / rate
-        b = (start + f + d - w) / rate
+        a = (start + f + w) / label_rate
+        b = (start + f + d - w) / label_rate
         cues.append((a, b, f"SPK{i % 2}: line {i}"))
     srt = write_srt(tmp_path / "cut.srt", cues)
     lines, skipped, warnings = extract_lines(tl, subtitle_path=srt)
