@@ -158,6 +158,7 @@ class Revoicer:
         cached = load_sidecar(wav_path, key)
         if cached is not None:
             return cached
+        out_dir.mkdir(parents=True, exist_ok=True)
         slot = line.slot_samples(sr)
         lead = min(int(round(settings.fit.lead_in_seconds * sr)), slot - 1)
         voice = self.voice_for(line)

@@ -17,7 +17,7 @@ from typing import Any
 from engine.fit import FitPolicy
 from engine.model import DialogueLine, RenderedLine, SkippedLine
 from engine.render import BatchResult, LineFailure, Progress, RenderSettings, Revoicer, load_sidecar, wav_name
-from engine.voices.base import BackendOptions, BackendUnavailable
+from engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
 from otio_bridge.errors import InputError
 
 OUTPUT_SUFFIXES = (".otio", ".otioz", ".xml")
@@ -180,8 +180,13 @@ JobProgress = Callable[[int, int, str], None]
 
 def run_job(options: JobOptions, *, progress: JobProgress | None = None,
             should_cancel: Callable[[], bool] | None = None,
-            on_line: Callable[[Progress], None] | None = None) -> JobOutcome:
-    """Read, render (this shard's lines) and write. Raises JobError on bad input."""
+            on_line: Callable[[Progress], None] | None = None,
+            backend: VoiceBackend | None = None) -> JobOutcome:
+    """Read, render (this shard's lines) and write. Raises JobError on bad input.
+
+    ``backend`` reuses an already loaded voice (the panel keeps one between
+    runs); without it the best fitting backend is chosen and loaded.
+    """
     from otio_bridge.lines import extract_lines
     from otio_bridge.subtitles import read_subtitles
     from otio_bridge.timeline import format_timecode, read_timeline, timeline_rate, timeline_start_frames
@@ -203,7 +208,7 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
         where = options.subtitles or options.timeline
         raise JobError(f"{where}: no dialogue lines to revoice. Give a subtitle file with --subs, "
                        "or add markers with the line text to the timeline")
-    revoicer = _load_revoicer(options, lines)
+    revoicer = _load_revoicer(options, lines, backend)
     mine = [line for line in lines if options.shard.owns(line)]
 
     def relay(event: Progress) -> None:
@@ -239,15 +244,17 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
                       written=written, pending_shards=pending, timecode=timecode)
 
 
-def _load_revoicer(options: JobOptions, lines: Sequence[DialogueLine]) -> Revoicer:
+def _load_revoicer(options: JobOptions, lines: Sequence[DialogueLine],
+                   backend: VoiceBackend | None) -> Revoicer:
     from engine.voices.registry import choose_backend, discover_backends, load_backend
 
     backend_options = BackendOptions(device=options.device)
     languages = sorted({line.language for line in lines})
     try:
-        specs = discover_backends()
-        spec = choose_backend(specs, language=languages[0], options=backend_options, name=options.backend)
-        backend = load_backend(spec, backend_options)
+        if backend is None:
+            specs = discover_backends()
+            spec = choose_backend(specs, language=languages[0], options=backend_options, name=options.backend)
+            backend = load_backend(spec, backend_options)
         return Revoicer(backend=backend, settings=options.settings, voices_by_speaker=options.speaker_voices)
     except BackendUnavailable as exc:
         raise JobError(str(exc), exit_code=3) from None

@@ -1,0 +1,59 @@
+"""Fitting speech to a length: planning rules (fast) and the rate search on the real voice (slow)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.fit import FitError, FitPolicy, fit_to_length, plan_length, trimmed_speech
+from engine.voices.base import SynthesisRequest
+from engine.voices.piper_voice import PiperBackend
+
+POLICY = FitPolicy()
+
+
+def test_natural_speech_that_fits_is_left_alone() -> None:
+    assert plan_length(48000, 96000, None, POLICY) == (48000, ())
+
+
+def test_short_slot_shortens_within_bounds_without_flag() -> None:
+    length, flags = plan_length(48000, 40000, None, POLICY)
+    assert length == 40000 and flags == ()
+
+
+def test_needing_more_than_the_bound_is_flagged_with_a_suggestion() -> None:
+    length, flags = plan_length(48000 * 3, 48000 * 2, None, POLICY)
+    assert length == 96000
+    assert len(flags) == 1 and flags[0].startswith("fast:") and "shorten the text by about" in flags[0]
+
+
+def test_impossible_ratio_fails_instead_of_truncating() -> None:
+    with pytest.raises(FitError, match="needs ratio 0.20"):
+        plan_length(48000 * 5, 48000, None, POLICY)
+
+
+def test_long_target_is_not_filled_by_slowing_down_past_the_bound() -> None:
+    length, flags = plan_length(48000, 96000, 96000, POLICY)
+    assert length == int(48000 * POLICY.max_ratio)
+    assert flags and flags[0].startswith("slow:")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample_rate", [44100, 48000])
+@pytest.mark.parametrize("ratio", [0.7, 0.85, 1.0])
+def test_rate_search_hits_the_exact_length(piper_backend: PiperBackend, sample_rate: int, ratio: float) -> None:
+    text = "The tide took the road, not the house."
+
+    def synthesize(scale: float):  # type: ignore[no-untyped-def]
+        return piper_backend.synthesize(SynthesisRequest(text=text, voice_id="joe", duration_scale=scale, seed=3))
+
+    natural = len(trimmed_speech(synthesize(1.0), sample_rate))
+    target = int(natural * ratio)
+    result = fit_to_length(synthesize, sample_rate=sample_rate, available_samples=target,
+                           desired_samples=target)
+    assert len(result.audio) == target
+    assert result.syntheses <= POLICY.max_syntheses
+    assert result.natural_samples == natural
+    # the voice's own rate does most of the work: the stretch that is left is small
+    assert 0.9 <= result.stretch_ratio <= 1.1
+    if ratio < 1.0:
+        assert result.duration_scale < 1.0
