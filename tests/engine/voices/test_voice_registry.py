@@ -145,5 +145,5 @@ def test_choose_prefers_piper_for_english_and_describe() -> None:
         choose_backend(specs, language="en", options=CPU, name="piper", need_native_duration=True)
     (row,) = [r for r in describe_backends(specs, CPU) if r["name"] == "piper"]
     assert row["available"] is True and row["needs_gpu"] is False and row["sample_rate"] == 22050
-    assert row["voices"] == [{"voice_id": "joe", "languages": ["en-US"]}]
+    assert row["voices"] == [{"voice_id": "joe", "languages": ["en-US"], "description": "US English male (piper medium)"}]
     assert row["languages"] == ["en", "en-US"] and row["native_duration_control"] is False
