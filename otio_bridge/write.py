@@ -95,11 +95,20 @@ def _native_rate(timeline: otio.schema.Timeline, rate: float) -> float:
 
 def _line_clip(line: DialogueLine, render: RenderedLine, rate: float,
                relative_to: Path | None) -> otio.schema.Clip:
-    """One line's clip: the whole WAV, ``line.record.duration`` frames long."""
-    whole = otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
-                                    otio.opentime.RationalTime(line.record.duration, rate))
+    """One line's clip: the whole WAV, ``line.record.duration`` frames long.
+
+    Shaped the way Resolve writes its own OTIO (nle-facts.md), so its importer
+    accepts it: the media reference is a bare absolute path, and the media's
+    range starts at the WAV's own timecode (its bext TimeReference, which is
+    the line's record timecode), as Resolve expects source ranges in the
+    media's timecode.
+    """
+    origin = otio.opentime.RationalTime(line.timecode_start_frames + line.record.start, rate)
+    whole = otio.opentime.TimeRange(origin, otio.opentime.RationalTime(line.record.duration, rate))
+    target = (url_for_path(render.path, relative_to) if relative_to is not None
+              else str(Path(render.path).resolve()))
     ref = otio.schema.ExternalReference(
-        target_url=url_for_path(render.path, relative_to),
+        target_url=target,
         available_range=whole,
     )
     ref.name = Path(render.path).name

@@ -77,7 +77,8 @@ def test_tracks_per_speaker_and_metadata(tmp_path: Path) -> None:
     clip = anna[1]
     assert clip.name == "L0001 ANNA"
     assert clip.source_range == clip.media_reference.available_range
-    assert clip.source_range.start_time.value == 0
+    # media timecode = the WAV's bext time reference = the line's record timecode (Resolve's shape)
+    assert clip.source_range.start_time.value == 86400 + lines[0].record.start
     meta = dict(clip.metadata["revoice"])
     assert set(meta) == {"line_id", "text", "speaker", "language", "backend", "voice", "take", "settings",
                          "report", "flags", "wav_samples", "sample_rate"}
@@ -88,7 +89,7 @@ def test_tracks_per_speaker_and_metadata(tmp_path: Path) -> None:
     assert plain["report"] == {"lufs": -23.0} and plain["take"] == 1 and plain["voice"] == "silence"
     assert plain["backend"] == "test" and plain["speaker"] == "ANNA" and plain["language"] == "en"
     target = clip.media_reference.target_url
-    assert target.startswith("file://") and target.endswith("/wav/L0001.wav")
+    assert Path(target).is_absolute() and target.endswith("/wav/L0001.wav")  # bare path, as Resolve writes
     # the original tracks keep their clips
     assert [c.name for c in out.audio_tracks()[0].find_clips()] == ["dia.wav"]
 
