@@ -35,7 +35,7 @@ def ensure_installed() -> None:
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     print("installing Revoice and its dependencies (first run: about a minute)", flush=True)
     subprocess.run(pip + ["setuptools<81", "wheel"], check=True)
-    subprocess.run(pip + ["-e", f"{ROOT}[dev]"], check=True)
+    subprocess.run(pip + ["-e", f"{ROOT}[dev,demo]"], check=True)
     STAMP.write_text(wanted)
 
 

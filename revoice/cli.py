@@ -102,7 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from revoice.demo import demo_files
 
-        args.timeline, default_subs = demo_files()
+        try:
+            demo = demo_files(args.out.parent / "demo_scene")
+        except OSError as exc:
+            print(f"revoice: cannot write the demo timeline next to {args.out} ({exc})", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if demo.warning:
+            print(f"revoice: {demo.warning}", file=sys.stderr)
+        args.timeline, default_subs = demo
         args.subs = args.subs or default_subs
     try:
         options = JobOptions.from_args(args)
