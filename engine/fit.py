@@ -1,10 +1,14 @@
 """Fit synthesized speech to a target length, to the sample.
 
-Order of tools, cheapest in quality first:
+Order of tools, cheapest in quality first (measured best on piper, see
+bench/sync.py):
 
-1. the voice's own rate control (``duration_scale``), searched with the
-   secant method over at most ``FitPolicy.max_syntheses`` syntheses;
-2. a small exact time-stretch for whatever is left (Rubber Band).
+1. pauses: word gaps and sentence joins from the voice's alignment shrink
+   (to max(100 ms, 0.4x)) or grow (to min(2x, +300 ms)) first;
+2. the voice's own rate control (``duration_scale``) covers what the pauses
+   cannot, searched with the secant method over at most
+   ``FitPolicy.max_syntheses`` syntheses (pauses resized at each step);
+3. a small exact time-stretch for whatever is left (Rubber Band).
 
 The fitter never truncates speech: when the needed ratio is outside the
 policy's bounds it still fits (down to ``hard_min_ratio``), and flags it
@@ -14,10 +18,12 @@ with a suggestion. Everything here is a pure function of its inputs.
 from __future__ import annotations
 
 from collections.abc import Callable
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.dsp.pauses import Pause, find_pauses, pause_changes, resize_pauses
 from engine.dsp.resample import resample
 from engine.dsp.stretch import stretch_to_length, trim_silence
 from engine.voices.base import AudioArray, Synthesis
@@ -45,6 +51,8 @@ class FitPolicy:
     lead_in_seconds: float = 0.0
     """Where speech starts inside the slot when there is no original take to follow."""
     stretch_method: str = "rubberband"
+    resize_pauses: bool = True
+    """Resize pauses before changing the voice's rate (off: rate and stretch only)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,8 @@ class FitResult:
     duration_scale: float
     stretch_ratio: float
     """Residual time-stretch applied after the rate search (output / input length)."""
+    pause_change_samples: int
+    """Length change (samples) absorbed by resizing pauses (negative: shortened)."""
     syntheses: int
     flags: tuple[str, ...] = field(default=())
 
@@ -71,44 +81,73 @@ class FitError(ValueError):
     """The speech cannot be fitted into the slot without truncating it."""
 
 
+@dataclass(frozen=True)
+class Speech:
+    """Trimmed speech at the output rate with its internal pauses (samples)."""
+
+    audio: AudioArray
+    pauses: tuple[Pause, ...]
+
+
 def trimmed_speech(synthesis: Synthesis, sample_rate: int) -> AudioArray:
     """Speech without leading/trailing silence, resampled to ``sample_rate``."""
+    return speech_with_pauses(synthesis, sample_rate, with_pauses=False).audio
+
+
+def speech_with_pauses(synthesis: Synthesis, sample_rate: int, *, with_pauses: bool = True) -> Speech:
+    """Trimmed speech at ``sample_rate`` plus its pauses from the voice's alignment."""
     audio = resample(synthesis.audio, synthesis.sample_rate, sample_rate)
     start, end = trim_silence(audio, sample_rate)
     if end <= start:
         raise FitError("the voice produced silence for this text")
-    return np.ascontiguousarray(audio[start:end], dtype=np.float32)
+    pauses: tuple[Pause, ...] = ()
+    if with_pauses:
+        found = find_pauses(audio, sample_rate, synthesis.segments, segment_rate=synthesis.sample_rate)
+        pauses = tuple((a - start, b - start) for a, b in found if a >= start and b <= end)
+    return Speech(np.ascontiguousarray(audio[start:end], dtype=np.float32), pauses)
 
 
 def plan_length(natural_samples: int, available_samples: int, desired_samples: int | None,
-                policy: FitPolicy) -> tuple[int, tuple[str, ...]]:
+                policy: FitPolicy, *, sample_rate: int) -> tuple[int, tuple[str, ...]]:
     """Choose the speech length (samples) for a line, with flags.
 
     ``desired_samples`` is the original take's speech span when known; without
     it speech runs at natural rate, shortened only if the slot is too short.
+    A take quicker than the voice can speak well keeps its onset and runs
+    past its end (inside the slot) rather than being squeezed past
+    ``min_ratio``; a slower take is not filled past ``max_ratio``.
     """
     flags: list[str] = []
     want = natural_samples if desired_samples is None else desired_samples
-    want = min(want, available_samples)
     longest = int(natural_samples * policy.max_ratio)
-    if want > longest:
+    shortest = int(math.ceil(natural_samples * policy.min_ratio))
+    if want > longest * (1 + policy.tolerance):
         flags.append(
             f"slow: the target span needs ratio {want / natural_samples:.2f} > "
             f"{policy.max_ratio:.2f}; speech kept at {policy.max_ratio:.2f} and the rest left silent"
         )
-        want = longest
+    want = min(want, longest)
+    if desired_samples is not None and want < shortest * (1 - policy.tolerance) and want < available_samples:
+        longer = min(shortest, available_samples)
+        flags.append(
+            f"late: ends {(longer - want) * 1000 / sample_rate:.0f} ms after the original take "
+            f"(matching it needs ratio {want / natural_samples:.2f} < {policy.min_ratio:.2f}); "
+            "shorten the text or allow a faster ratio"
+        )
+        want = longer
+    want = min(want, available_samples)
     ratio = want / natural_samples
     if ratio < policy.hard_min_ratio:
-        raise FitError(_too_long_message(natural_samples, want, policy.hard_min_ratio))
-    if ratio < policy.min_ratio:
-        flags.append("fast: " + _too_long_message(natural_samples, want, policy.min_ratio))
+        raise FitError(_too_long_message(natural_samples, want, policy.hard_min_ratio, sample_rate))
+    if ratio < policy.min_ratio * (1 - policy.tolerance):
+        flags.append("fast: " + _too_long_message(natural_samples, want, policy.min_ratio, sample_rate))
     return max(1, want), tuple(flags)
 
 
-def _too_long_message(natural: int, target: int, bound: float) -> str:
+def _too_long_message(natural: int, target: int, bound: float, sample_rate: int) -> str:
     ratio = target / natural
     excess_fraction = 1.0 - target / (natural * bound)
-    words = max(1, round(excess_fraction * natural / 48000 * WORDS_PER_SECOND)) if natural else 1
+    words = max(1, round(excess_fraction * natural / sample_rate * WORDS_PER_SECOND)) if natural else 1
     return (
         f"needs ratio {ratio:.2f} (bound {bound:.2f}); shorten the text by about {words} "
         "word(s), allow overflow into the gap after the slot, or lower the ratio bound"
@@ -122,35 +161,50 @@ def fit_to_length(synthesize: Callable[[float], Synthesis], *, sample_rate: int,
 
     ``synthesize(duration_scale)`` must be deterministic (same scale, same audio).
     """
-    natural = trimmed_speech(synthesize(1.0), sample_rate)
-    target, flags = plan_length(len(natural), available_samples, desired_samples, policy)
-    tried: list[tuple[float, AudioArray]] = [(1.0, natural)]
+    natural = speech_with_pauses(synthesize(1.0), sample_rate, with_pauses=policy.resize_pauses)
+    target, flags = plan_length(len(natural.audio), available_samples, desired_samples, policy,
+                                sample_rate=sample_rate)
 
-    def error(audio: AudioArray) -> float:
-        return len(audio) / target - 1.0
+    def reach(speech: Speech) -> int:
+        """Length the speech reaches once its pauses have absorbed what they can."""
+        return len(speech.audio) + _pause_room(speech, target - len(speech.audio), sample_rate)
 
-    if abs(error(natural)) > policy.tolerance:
-        scale = _first_guess(target / len(natural), policy)
+    tried = [(1.0, natural, reach(natural))]
+
+    def error(reach: int) -> float:
+        return reach / target - 1.0
+
+    if abs(error(tried[0][2])) > policy.tolerance:
+        # the pauses already took their share: the rate covers only the rest
+        scale = _first_guess(target / tried[0][2] if tried[0][2] else 1.0, policy)
         while len(tried) < policy.max_syntheses:
-            speech = trimmed_speech(synthesize(scale), sample_rate)
-            tried.append((scale, speech))
-            if abs(error(speech)) <= policy.tolerance:
+            speech = speech_with_pauses(synthesize(scale), sample_rate, with_pauses=policy.resize_pauses)
+            tried.append((scale, speech, reach(speech)))
+            if abs(error(tried[-1][2])) <= policy.tolerance:
                 break
-            scale = _secant_step(tried, target, policy)
-    best_scale, best = min(tried, key=lambda item: abs(error(item[1])))
-    if len(best) != target:
-        stretched = stretch_to_length(best, sample_rate, target, method=policy.stretch_method)
-    else:
-        stretched = best
+            scale = _secant_step([(sc, reach) for sc, _, reach in tried], target, policy)
+    best_scale, best, _ = min(tried, key=lambda item: abs(error(item[2])))
+    audio, moved = best.audio, 0
+    if best.pauses and len(audio) != target:
+        audio, moved = resize_pauses(audio, sample_rate, best.pauses, target)
+    fitted = stretch_to_length(audio, sample_rate, target, method=policy.stretch_method) if len(audio) != target else audio
     return FitResult(
-        audio=stretched,
+        audio=fitted,
         sample_rate=sample_rate,
-        natural_samples=len(natural),
+        natural_samples=len(natural.audio),
         duration_scale=best_scale,
-        stretch_ratio=target / len(best),
+        stretch_ratio=target / len(audio),
+        pause_change_samples=moved,
         syntheses=len(tried),
         flags=flags,
     )
+
+
+def _pause_room(speech: Speech, change: int, sample_rate: int) -> int:
+    """How much of ``change`` (samples) the speech's pauses can absorb."""
+    if not speech.pauses or change == 0:
+        return 0
+    return sum(pause_changes([b - a for a, b in speech.pauses], change, sample_rate))
 
 
 def _first_guess(ratio: float, policy: FitPolicy) -> float:
@@ -158,9 +212,9 @@ def _first_guess(ratio: float, policy: FitPolicy) -> float:
     return float(np.clip(1.375 * ratio - 0.375, policy.min_duration_scale, policy.max_duration_scale))
 
 
-def _secant_step(tried: list[tuple[float, AudioArray]], target: int, policy: FitPolicy) -> float:
-    (s0, a0), (s1, a1) = tried[-2], tried[-1]
-    l0, l1 = len(a0), len(a1)
+def _secant_step(tried: list[tuple[float, int]], target: int, policy: FitPolicy) -> float:
+    """Next duration scale from the last two (scale, reached length) points."""
+    (s0, l0), (s1, l1) = tried[-2], tried[-1]
     if l1 == l0 or s1 == s0:
         guess = s1 * target / l1
     else:

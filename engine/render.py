@@ -26,10 +26,11 @@ import numpy as np
 
 from engine.dsp.bwf import write_bwf
 from engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
-from engine.fit import FitError, FitPolicy, fit_to_length
+from engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
 from engine.model import DialogueLine, RenderedLine
 from engine.original import read_original
-from engine.voices.base import Synthesis, SynthesisRequest, VoiceBackend
+from engine.sync import detect_speech_span, plan_span
+from engine.voices.base import AudioArray, Synthesis, SynthesisRequest, VoiceBackend
 
 RENDER_FORMAT_VERSION = 1
 """Bump when a change alters rendered audio, so stale sidecars are re-rendered."""
@@ -160,21 +161,45 @@ class Revoicer:
             return cached
         out_dir.mkdir(parents=True, exist_ok=True)
         slot = line.slot_samples(sr)
-        lead = min(int(round(settings.fit.lead_in_seconds * sr)), slot - 1)
         voice = self.voice_for(line)
         seed = self.line_seed(line, take)
+        original = read_original(line, sr) if line.sources else None
+        original_span = detect_speech_span(original.audio, sr) if original is not None else None
+        lead = int(round(settings.fit.lead_in_seconds * sr))
+        start, desired = plan_span(slot, original=original_span, lead_in_samples=lead)
+        syntheses: dict[float, Synthesis] = {}
 
         def synthesize(scale: float) -> Synthesis:
-            return self.backend.synthesize(SynthesisRequest(
-                text=line.text, voice_id=voice, language=line.language, duration_scale=scale, seed=seed))
+            if scale not in syntheses:
+                syntheses[scale] = self.backend.synthesize(SynthesisRequest(
+                    text=line.text, voice_id=voice, language=line.language, duration_scale=scale, seed=seed))
+            return syntheses[scale]
 
-        fit = fit_to_length(synthesize, sample_rate=sr, available_samples=slot - lead, policy=settings.fit)
+        target_start = start
+        if desired is not None:
+            # Align heard onsets, not trimmed edges: the trimmed speech has a quiet
+            # head and tail (breath, decay) that the VAD does not count as speech.
+            head, tail = _quiet_edges(trimmed_speech(synthesize(1.0), sr), sr)
+            start = max(0, start - head)
+            desired += (target_start - start) + tail
+        fit = fit_to_length(synthesize, sample_rate=sr, available_samples=slot - start,
+                            desired_samples=desired, policy=settings.fit)
         target_lufs, loudness_note = self._loudness_target(line)
         speech, loud = normalize_loudness(
             fit.audio, sr, target_lufs=target_lufs, true_peak_ceiling_dbtp=settings.true_peak_ceiling_dbtp)
         slot_audio = np.zeros(slot, dtype=np.float32)
-        slot_audio[lead : lead + len(speech)] = speech
+        slot_audio[start : start + len(speech)] = speech
         flags = list(fit.flags)
+        placed = detect_speech_span(slot_audio, sr)
+        if original_span is not None:
+            target_end = original_span.offset
+        else:
+            quiet_head, quiet_tail = _quiet_edges(speech, sr)
+            target_start, target_end = start + quiet_head, start + len(speech) - quiet_tail
+        onset_ms = (placed.onset - target_start) * 1000 / sr if placed else None
+        offset_ms = (placed.offset - target_end) * 1000 / sr if placed else None
+        if placed is None:
+            flags.append("silent: no speech detected in the render")
         if loud.limited and loud.limiter_max_reduction_db > 6.0:
             flags.append(f"limited: true-peak limiter took {loud.limiter_max_reduction_db:.1f} dB")
         time_reference = int(round(line.record_start_seconds_from_midnight * sr))
@@ -184,8 +209,14 @@ class Revoicer:
         report: dict[str, Any] = {
             "slot_samples": slot,
             "length_error_samples": len(slot_audio) - slot,
-            "speech_start": lead,
-            "speech_end": lead + len(speech),
+            "speech_start": start,
+            "speech_end": start + len(speech),
+            "target_span": [target_start, target_end],
+            "target_from": "original take" if original_span is not None else "lead-in, natural rate",
+            "achieved_span": [placed.onset, placed.offset] if placed else None,
+            "onset_error_ms": None if onset_ms is None else round(onset_ms, 1),
+            "offset_error_ms": None if offset_ms is None else round(offset_ms, 1),
+            "pause_change_seconds": round(fit.pause_change_samples / sr, 3),
             "natural_seconds": fit.natural_samples / sr,
             "speech_seconds": len(speech) / sr,
             "ratio": round(fit.ratio, 4),
@@ -204,7 +235,7 @@ class Revoicer:
         }
         rendered = RenderedLine(
             line_id=line.line_id, path=wav_path, sample_rate=sr, slot_samples=slot,
-            speech_start=lead, speech_end=lead + len(speech), backend=self.backend.spec.name,
+            speech_start=start, speech_end=start + len(speech), backend=self.backend.spec.name,
             voice_id=voice, take=take, settings=_jsonable(asdict(settings)), report=report,
             flags=tuple(flags))
         write_sidecar(rendered, key)
@@ -252,6 +283,14 @@ class Revoicer:
                 return measured, "matched to the original line"
         fallback = presets[settings.fallback_loudness]
         return preset_target(fallback), f"original unreadable or silent: used {fallback.name}"
+
+
+def _quiet_edges(speech: AudioArray, sample_rate: int) -> tuple[int, int]:
+    """Samples before the VAD's speech onset and after its offset in trimmed speech."""
+    span = detect_speech_span(speech, sample_rate)
+    if span is None:
+        return 0, 0
+    return span.onset, len(speech) - span.offset
 
 
 def wav_name(line: DialogueLine, take: int) -> str:

@@ -12,27 +12,37 @@ POLICY = FitPolicy()
 
 
 def test_natural_speech_that_fits_is_left_alone() -> None:
-    assert plan_length(48000, 96000, None, POLICY) == (48000, ())
+    assert plan_length(48000, 96000, None, POLICY, sample_rate=48000) == (48000, ())
 
 
 def test_short_slot_shortens_within_bounds_without_flag() -> None:
-    length, flags = plan_length(48000, 40000, None, POLICY)
+    length, flags = plan_length(48000, 40000, None, POLICY, sample_rate=48000)
     assert length == 40000 and flags == ()
 
 
 def test_needing_more_than_the_bound_is_flagged_with_a_suggestion() -> None:
-    length, flags = plan_length(48000 * 3, 48000 * 2, None, POLICY)
+    length, flags = plan_length(48000 * 3, 48000 * 2, None, POLICY, sample_rate=48000)
     assert length == 96000
     assert len(flags) == 1 and flags[0].startswith("fast:") and "shorten the text by about" in flags[0]
 
 
 def test_impossible_ratio_fails_instead_of_truncating() -> None:
     with pytest.raises(FitError, match="needs ratio 0.20"):
-        plan_length(48000 * 5, 48000, None, POLICY)
+        plan_length(48000 * 5, 48000, None, POLICY, sample_rate=48000)
+
+
+def test_quick_original_take_keeps_its_onset_and_runs_late_when_the_slot_allows() -> None:
+    # the actor said it in 0.5x the voice's natural time; the slot has room
+    length, flags = plan_length(48000, 96000, 24000, POLICY, sample_rate=48000)
+    assert length == int(48000 * POLICY.min_ratio)
+    assert len(flags) == 1 and flags[0].startswith("late: ends 300 ms after the original take")
+    # no room in the slot: squeezed to fit and flagged as fast
+    length, flags = plan_length(48000, 30000, 24000, POLICY, sample_rate=48000)
+    assert length == 30000 and any(f.startswith("fast:") for f in flags)
 
 
 def test_long_target_is_not_filled_by_slowing_down_past_the_bound() -> None:
-    length, flags = plan_length(48000, 96000, 96000, POLICY)
+    length, flags = plan_length(48000, 96000, 96000, POLICY, sample_rate=48000)
     assert length == int(48000 * POLICY.max_ratio)
     assert flags and flags[0].startswith("slow:")
 
