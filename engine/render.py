@@ -149,8 +149,13 @@ class Revoicer:
         digest = hashlib.sha256(f"{self.settings.seed}:{line.line_id}:{line.text}:{take}".encode()).digest()
         return int.from_bytes(digest[:4], "little")
 
-    def render_line(self, line: DialogueLine, *, out_dir: Path, take: int = 1) -> RenderedLine:
-        """Render one line to ``out_dir`` (or reuse a finished render with the same key)."""
+    def render_line(self, line: DialogueLine, *, out_dir: Path, take: int = 1,
+                    should_cancel: CancelCheck | None = None) -> RenderedLine:
+        """Render one line to ``out_dir`` (or reuse a finished render with the same key).
+
+        ``should_cancel`` is checked before each synthesis; when it returns True
+        :class:`RenderCancelled` is raised and nothing of this line is written.
+        """
         started = time.perf_counter()
         settings = self.settings
         sr = settings.sample_rate
@@ -170,6 +175,8 @@ class Revoicer:
         syntheses: dict[float, Synthesis] = {}
 
         def synthesize(scale: float) -> Synthesis:
+            if should_cancel is not None and should_cancel():
+                raise RenderCancelled(line.line_id)
             if scale not in syntheses:
                 syntheses[scale] = self.backend.synthesize(SynthesisRequest(
                     text=line.text, voice_id=voice, language=line.language, duration_scale=scale, seed=seed))
@@ -260,7 +267,11 @@ class Revoicer:
             notify(Progress(index, len(lines), line.line_id, "rendering"))
             was_cached = load_sidecar(out_dir / wav_name(line, 1), self.render_key(line)) is not None
             try:
-                rendered = self.render_line(line, out_dir=out_dir)
+                rendered = self.render_line(line, out_dir=out_dir, should_cancel=should_cancel)
+            except RenderCancelled:
+                result.cancelled = True
+                notify(Progress(index, len(lines), line.line_id, "cancelled"))
+                break
             except (FitError, ValueError) as exc:
                 result.failed.append(LineFailure(line.line_id, line.origin, str(exc)))
                 notify(Progress(index + 1, len(lines), line.line_id, "failed", str(exc)))

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_run_options(demo, out_required=False)
 
+    sub.add_parser("panel", help="open the desktop panel: revoice panel [TIMELINE [SUBS]] [--demo]",
+                   add_help=False)
+
     voices = sub.add_parser("voices", help="list voice backends, voices, languages and licences")
     voices.add_argument("--json", action="store_true", help="print JSON instead of a table")
     voices.add_argument("--device", default="cpu", help="device to check backends against (cpu, cuda)")
@@ -94,7 +97,16 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["panel"]:
+        try:
+            from ui.app import main as panel_main
+        except ImportError as exc:
+            print(f"revoice: the panel needs PyQt6 ({exc}); install it with: pip install 'revoice[ui]'",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return panel_main(arguments[1:])
+    args = build_parser().parse_args(arguments)
     if args.command == "voices":
         return _voices(args)
     from revoice.job import JobError, JobOptions, run_job

