@@ -10,6 +10,7 @@ and a batch can be split into shards that are assembled later.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -17,7 +18,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,9 @@ class BatchResult:
 
 ProgressCallback = Callable[[Progress], None]
 CancelCheck = Callable[[], bool]
+Assessor = Callable[[DialogueLine, RenderedLine], Mapping[str, Any]]
+"""QC hook: metrics for one rendered take, JSON-friendly, with ``score`` (float, higher
+is better) and ``flags`` (list of strings) among them (see engine.qc)."""
 
 
 class RenderCancelled(Exception):
@@ -248,13 +252,20 @@ class Revoicer:
         write_sidecar(rendered, key)
         return rendered
 
-    def render(self, lines: Sequence[DialogueLine], *, out_dir: Path,
+    def render(self, lines: Sequence[DialogueLine], *, out_dir: Path, takes: int = 1,
+               assess: Assessor | None = None,
                progress: ProgressCallback | None = None,
                should_cancel: CancelCheck | None = None) -> BatchResult:
         """Render ``lines`` in order; a failing line is recorded and the batch goes on.
 
-        Finished lines stay on disk when the batch is cancelled or a line fails.
+        With ``takes`` > 1 each line is rendered that many times (take k uses
+        its own seed) and, with ``assess``, every take is metered and the one
+        with the highest ``score`` is returned; the others stay on disk and are
+        listed in its ``report["takes"]``. Finished lines stay on disk when
+        the batch is cancelled or a line fails.
         """
+        if takes < 1:
+            raise ValueError(f"takes must be at least 1, got {takes}")
         out_dir.mkdir(parents=True, exist_ok=True)
         result = BatchResult()
         started = time.perf_counter()
@@ -265,9 +276,12 @@ class Revoicer:
                 notify(Progress(index, len(lines), line.line_id, "cancelled"))
                 break
             notify(Progress(index, len(lines), line.line_id, "rendering"))
-            was_cached = load_sidecar(out_dir / wav_name(line, 1), self.render_key(line)) is not None
+            was_cached = all(load_sidecar(out_dir / wav_name(line, take), self.render_key(line, take)) is not None
+                             for take in range(1, takes + 1))
             try:
-                rendered = self.render_line(line, out_dir=out_dir, should_cancel=should_cancel)
+                candidates = [self._assessed(line, self.render_line(
+                    line, out_dir=out_dir, take=take, should_cancel=should_cancel), assess)
+                    for take in range(1, takes + 1)]
             except RenderCancelled:
                 result.cancelled = True
                 notify(Progress(index, len(lines), line.line_id, "cancelled"))
@@ -276,11 +290,22 @@ class Revoicer:
                 result.failed.append(LineFailure(line.line_id, line.origin, str(exc)))
                 notify(Progress(index + 1, len(lines), line.line_id, "failed", str(exc)))
                 continue
-            result.rendered.append(rendered)
+            result.rendered.append(choose_take(candidates))
             result.cached += was_cached
             notify(Progress(index + 1, len(lines), line.line_id, "cached" if was_cached else "done"))
         result.seconds = time.perf_counter() - started
         return result
+
+    def _assessed(self, line: DialogueLine, rendered: RenderedLine, assess: Assessor | None) -> RenderedLine:
+        """``rendered`` with its QC metrics (``report["qc"]``), metered once and kept in the sidecar."""
+        if assess is None or "qc" in rendered.report:
+            return rendered
+        metrics = dict(assess(line, rendered))
+        flags = tuple(str(flag) for flag in metrics.get("flags", ()))
+        assessed = dataclasses.replace(rendered, report={**rendered.report, "qc": _jsonable(metrics)},
+                                       flags=rendered.flags + tuple(f for f in flags if f not in rendered.flags))
+        write_sidecar(assessed, self.render_key(line, rendered.take))
+        return assessed
 
     def _loudness_target(self, line: DialogueLine) -> tuple[float, str]:
         presets = loudness_presets()
@@ -294,6 +319,28 @@ class Revoicer:
                 return measured, "matched to the original line"
         fallback = presets[settings.fallback_loudness]
         return preset_target(fallback), f"original unreadable or silent: used {fallback.name}"
+
+
+def take_score(rendered: RenderedLine) -> float:
+    """The QC score of a take (higher is better); unmetered takes score 0."""
+    qc = rendered.report.get("qc") or {}
+    score = qc.get("score", 0.0)
+    return float(score) if isinstance(score, (int, float)) else 0.0
+
+
+def choose_take(candidates: Sequence[RenderedLine]) -> RenderedLine:
+    """The best take by :func:`take_score` (ties: the lowest take number), listing all takes.
+
+    The chosen take's ``report["takes"]`` holds one entry per take (file name,
+    score, flags and the QC numbers) so an editor can swap takes without a
+    re-render.
+    """
+    best = max(candidates, key=lambda r: (take_score(r), -r.take))
+    if len(candidates) == 1:
+        return best
+    listing = [{"take": r.take, "file": r.path.name, "score": round(take_score(r), 4), "flags": list(r.flags),
+                "qc": r.report.get("qc")} for r in candidates]
+    return dataclasses.replace(best, report={**best.report, "takes": listing, "chosen_take": best.take})
 
 
 def _quiet_edges(speech: AudioArray, sample_rate: int) -> tuple[int, int]:

@@ -86,6 +86,12 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                         help="never slow speech beyond this ratio of natural (default 1.25)")
     parser.add_argument("--lead-in", type=float, default=0.0, metavar="SECONDS",
                         help="silence before the speech inside each slot (default 0)")
+    parser.add_argument("--takes", type=int, default=1,
+                        help="render N takes per line; with QC the best one is placed and the others "
+                             "are listed in the timeline for a one-click swap (default 1)")
+    parser.add_argument("--qc", action=argparse.BooleanOptionalAction, default=False,
+                        help="meter every take (words heard, voice, naturalness, loudness, sync) and "
+                             "write a QC report next to --out")
     parser.add_argument("--shard", default="1/1", metavar="I/N",
                         help="render only shard I of N (for several processes or machines writing "
                              "to the same output folder); the timeline is written once all are done")

@@ -17,7 +17,8 @@ from typing import Any
 
 from engine.fit import FitPolicy
 from engine.model import DialogueLine, RenderedLine, SkippedLine
-from engine.render import BatchResult, LineFailure, Progress, RenderSettings, Revoicer, load_sidecar, wav_name
+from engine.render import (Assessor, BatchResult, LineFailure, Progress, RenderSettings, Revoicer, choose_take,
+                           load_sidecar, wav_name)
 from engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
 from otio_bridge.errors import InputError
 
@@ -71,6 +72,10 @@ class JobOptions:
     also: tuple[str, ...] = ()
     line_ids: frozenset[str] | None = None
     """Render only these lines (the panel's selection); None renders all."""
+    takes: int = 1
+    """Takes rendered per line; with QC on the best-scoring one is placed."""
+    qc: bool = False
+    """Meter every take (ASR, naturalness, voice similarity, loudness, sync) and write the QC report."""
     text_overrides: dict[str, str] = field(default_factory=dict)
     """Edited text by line id (the panel's edits), applied after the lines are read."""
 
@@ -82,6 +87,8 @@ class JobOptions:
             if path.exists() and self.out.exists() and path.resolve() == self.out.resolve():
                 raise ValueError(f"--out {self.out} is an input file; choose another name so nothing is overwritten")
         self.settings.check()
+        if not 1 <= self.takes <= 10:
+            raise ValueError(f"--takes {self.takes}: use 1 to 10")
 
     @property
     def media_dir(self) -> Path:
@@ -109,7 +116,7 @@ class JobOptions:
         return cls(timeline=args.timeline, out=args.out, subtitles=args.subs, subtitle_offset=offset,
                    rate=args.rate, language=args.language, backend=args.backend, device=args.device,
                    speaker_voices=voices, settings=settings, shard=Shard.parse(args.shard),
-                   also=tuple(args.also))
+                   also=tuple(args.also), takes=args.takes, qc=args.qc)
 
 
 @dataclass
@@ -149,13 +156,21 @@ class JobOutcome:
 
     def summary_table(self) -> str:
         by_id = {line.line_id: line for line in self.lines}
-        rows = [("line", "timecode in", "speaker", "slot s", "speech s", "ratio", "LUFS", "dBTP", "flags")]
+        metered = any("qc" in r.report for r in self.batch.rendered)
+        head = ("line", "timecode in", "speaker", "slot s", "speech s", "ratio", "onset ms", "LUFS", "dBTP")
+        rows = [head + (("take", "WER", "voice", "MOS") if metered else ()) + ("flags",)]
         for r in self.batch.rendered:
             line = by_id[r.line_id]
             rep = r.report
-            rows.append((r.line_id, self.timecode(line), line.speaker[:14], f"{line.record.duration_seconds:.2f}",
-                         f"{rep['speech_seconds']:.2f}", f"{rep['ratio']:.2f}", f"{rep['loudness_lufs']:.1f}",
-                         f"{rep['true_peak_dbtp']:.1f}", "; ".join(r.flags)[:60] or "ok"))
+            onset = rep.get("onset_error_ms")
+            row = (r.line_id, self.timecode(line), line.speaker[:14], f"{line.record.duration_seconds:.2f}",
+                   f"{rep['speech_seconds']:.2f}", f"{rep['ratio']:.2f}", "-" if onset is None else f"{onset:+.0f}",
+                   f"{rep['loudness_lufs']:.1f}", f"{rep['true_peak_dbtp']:.1f}")
+            if metered:
+                qc = rep.get("qc") or {}
+                row += (f"{r.take}/{len(rep.get('takes', [])) or 1}", _number(qc.get("wer", qc.get("cer")), "{:.2f}"),
+                        _number(qc.get("similarity"), "{:.2f}"), _number(qc.get("mos"), "{:.1f}"))
+            rows.append(row + ("; ".join(r.flags)[:70] or "ok",))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
         out = ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
         speech = sum(r.report["speech_seconds"] for r in self.batch.rendered)
@@ -178,17 +193,23 @@ class JobOutcome:
         return "\n".join(out)
 
 
+def _number(value: Any, pattern: str) -> str:
+    return pattern.format(value) if isinstance(value, (int, float)) else "-"
+
+
 JobProgress = Callable[[int, int, str], None]
 
 
 def run_job(options: JobOptions, *, progress: JobProgress | None = None,
             should_cancel: Callable[[], bool] | None = None,
             on_line: Callable[[Progress], None] | None = None,
-            backend: VoiceBackend | None = None) -> JobOutcome:
+            backend: VoiceBackend | None = None,
+            assessor: Assessor | None = None) -> JobOutcome:
     """Read, render (this shard's lines) and write. Raises JobError on bad input.
 
     ``backend`` reuses an already loaded voice (the panel keeps one between
     runs); without it the best fitting backend is chosen and loaded.
+    ``assessor`` reuses loaded QC meters; without it, ``options.qc`` loads them.
     """
     from otio_bridge.lines import extract_lines
     from otio_bridge.subtitles import read_subtitles
@@ -223,8 +244,12 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
         if on_line is not None:
             on_line(event)
 
-    batch = revoicer.render(mine, out_dir=options.media_dir, progress=relay, should_cancel=should_cancel)
-    rendered, pending = _collect_renders(revoicer, lines, options.media_dir, batch)
+    if options.qc and assessor is None:
+        assessor = _load_assessor(options)
+    batch = revoicer.render(mine, out_dir=options.media_dir, takes=options.takes,
+                            assess=assessor if options.qc else None,
+                            progress=relay, should_cancel=should_cancel)
+    rendered, pending = _collect_renders(revoicer, lines, options, batch)
     written: list[Path] = []
     if not pending and rendered and not batch.cancelled:
         finished = {r.line_id for r in rendered}
@@ -268,7 +293,14 @@ def _load_revoicer(options: JobOptions, lines: Sequence[DialogueLine],
         raise JobError(str(exc)) from None
 
 
-def _collect_renders(revoicer: Revoicer, lines: Sequence[DialogueLine], media_dir: Path,
+def _load_assessor(options: JobOptions) -> Assessor:
+    from engine.qc.assess import LineQc
+
+    assessor: Assessor = LineQc(device=options.device)
+    return assessor
+
+
+def _collect_renders(revoicer: Revoicer, lines: Sequence[DialogueLine], options: JobOptions,
                      batch: BatchResult) -> tuple[list[RenderedLine], int]:
     """This run's renders plus finished renders of other shards; count what is still missing."""
     done = {r.line_id: r for r in batch.rendered}
@@ -277,10 +309,11 @@ def _collect_renders(revoicer: Revoicer, lines: Sequence[DialogueLine], media_di
     for line in lines:
         if line.line_id in done or line.line_id in failed:
             continue
-        found = load_sidecar(media_dir / wav_name(line, 1), revoicer.render_key(line))
-        if found is None:
+        takes = [load_sidecar(options.media_dir / wav_name(line, take), revoicer.render_key(line, take))
+                 for take in range(1, options.takes + 1)]
+        if any(found is None for found in takes):
             pending += 1
         else:
-            done[line.line_id] = found
+            done[line.line_id] = choose_take([found for found in takes if found is not None])
     order = {line.line_id: index for index, line in enumerate(lines)}
     return sorted(done.values(), key=lambda r: order[r.line_id]), pending
