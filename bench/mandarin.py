@@ -7,7 +7,7 @@ sandhi), transcribes it with :class:`engine.qc.asr.AsrMeter` (Mandarin,
 Simplified) and scores CER against the spoken form of the line. The
 baseline feeds the same model misaki's own Mandarin G2P of the same
 normalized text (jieba + pypinyin, no sandhi), so the difference is the
-front end alone. Prints one JSON object; progress goes to stderr.
+front end alone; ``no_sandhi`` uses Revoice's pinyin without tone sandhi. Prints one JSON object; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any
 
 from engine.qc.asr import AsrMeter
 from engine.qc.text_norm import cer
+from engine.text.directions import Silence
 from engine.text.normalize import normalize
 from engine.voices.base import BackendOptions, SynthesisRequest
-from engine.voices.kokoro_voice import SAMPLE_RATE, SPEC, VOICES, KokoroBackend
+from engine.voices.kokoro_voice import SAMPLE_RATE, SPEC, VOICES, KokoroBackend, KokoroPhonemizer
 
 DATA = Path(__file__).parent / "data" / "mandarin_lines.json"
 
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     backend = KokoroBackend(BackendOptions(threads=args.threads))
     meter = AsrMeter(threads=args.threads)
     legacy: Any = importlib.import_module("misaki.zh").ZHG2P() if not args.no_baseline else None
+    citation = KokoroPhonemizer(sandhi=False) if not args.no_baseline else None
     rows: list[dict[str, Any]] = []
     synth_seconds = audio_seconds = 0.0
     for index, line in enumerate(lines, 1):
@@ -70,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             base_text = meter.transcribe(base_audio, SAMPLE_RATE, language="zh")
             row["baseline_transcript"] = base_text
             row["baseline_cer"] = round(cer(spoken, base_text), 4)
+        if citation is not None:
+            phonemes = " ".join(p.phonemes for p in citation.phonemize(line) if not isinstance(p, Silence))
+            plain_text = meter.transcribe(backend.synthesize_phonemes(phonemes, voice=args.voice), SAMPLE_RATE,
+                                          language="zh")
+            row["no_sandhi_transcript"] = plain_text
+            row["no_sandhi_cer"] = round(cer(spoken, plain_text), 4)
         rows.append(row)
         _log(f"[{index}/{len(lines)}] cer {row['cer']:.3f}  {transcript}")
     result: dict[str, Any] = {
@@ -82,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if legacy is not None:
         result["baseline_mean_cer"] = round(sum(r["baseline_cer"] for r in rows) / len(rows), 4)
         result["baseline"] = "misaki ZHG2P (legacy: jieba + pypinyin, no sandhi) on the same normalized text"
+        result["no_sandhi_mean_cer"] = round(sum(r["no_sandhi_cer"] for r in rows) / len(rows), 4)
+        result["no_sandhi"] = "Revoice's pinyin in citation tones (no apply_sandhi), one model run per line"
     result["rows"] = rows
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0

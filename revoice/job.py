@@ -163,7 +163,7 @@ class JobOutcome:
             line = by_id[r.line_id]
             rep = r.report
             onset = rep.get("onset_error_ms")
-            row = (r.line_id, self.timecode(line), line.speaker[:14], f"{line.record.duration_seconds:.2f}",
+            row: tuple[str, ...] = (r.line_id, self.timecode(line), line.speaker[:14], f"{line.record.duration_seconds:.2f}",
                    f"{rep['speech_seconds']:.2f}", f"{rep['ratio']:.2f}", "-" if onset is None else f"{onset:+.0f}",
                    f"{rep['loudness_lufs']:.1f}", f"{rep['true_peak_dbtp']:.1f}")
             if metered:

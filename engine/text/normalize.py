@@ -158,8 +158,8 @@ _EN_UNITS: dict[str, tuple[str, str]] = {
     "min": ("minute", "minutes"), "mins": ("minute", "minutes"), "hrs": ("hour", "hours"), "hr": ("hour", "hours"),
     "h": ("hour", "hours"), "sec": ("second", "seconds"), "x": ("time", "times"),
 }
-_GLUED_ONLY = frozenset({"m", "g", "L", "W", "V", "h", "x", "mi"})
-"""Units that count only when written right after the number (``5m``, not ``5 m``... except m/g with a space is common)."""
+_GLUED_ONLY = frozenset({"L", "W", "V", "h", "x", "mi"})
+"""Units that count only when written right after the number (``5h``; ``5 h`` is left alone)."""
 
 _CURRENCY_EN = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
                 "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "", "")}
@@ -360,13 +360,10 @@ def _en_units(text: str, mode: Abbreviations) -> str:
 
     def sub(m: re.Match[str]) -> str:
         number, space, unit = m.group(1), m.group(2), m.group(3)
-        if space and unit in _GLUED_ONLY and unit not in ("m", "g"):
+        if space and unit in _GLUED_ONLY:
             return m.group(0)
         singular, plural = _EN_UNITS[unit]
-        name = singular if number in ("1", "-1") else plural
-        if unit == "x":
-            return f"{_en_signed(number)} {name}"
-        return f"{_en_signed(number)} {name}"
+        return f"{_en_signed(number)} {singular if number in ('1', '-1') else plural}"
 
     return re.sub(pattern, sub, text)
 

@@ -188,7 +188,9 @@ class KokoroPhonemizer:
     speakable; without it every symbol counts.
     """
 
-    def __init__(self, vocab: Mapping[str, int] | None = None) -> None:
+    def __init__(self, vocab: Mapping[str, int] | None = None, *, sandhi: bool = True) -> None:
+        """``sandhi=False`` hands the model citation tones (as misaki does) instead of spoken ones."""
+        self._sandhi = sandhi
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # jieba imports pkg_resources
             self._zh: Any = importlib.import_module("misaki.zh").ZHG2P
@@ -281,7 +283,9 @@ class KokoroPhonemizer:
     def _han_phonemes(self, run: str, dictionary: PronunciationDictionary | None) -> str:
         words = to_pinyin_words(run, dictionary=dictionary)
         syllables = [s for w in words for s in w.syllables]
-        spoken = apply_sandhi(run, syllables)
+        spoken = apply_sandhi(run, syllables) if self._sandhi else syllables
+        # The model never saw a toneless 一 (its training pinyin has none) and garbles it: 看一看 -> yi2.
+        spoken = ["yi2" if s == "yi5" else s for s in spoken]
         pieces: list[str] = []
         position = 0
         for word in words:
