@@ -125,6 +125,11 @@ def _line_clip(line: DialogueLine, render: RenderedLine, rate: float,
         "flags": list(render.flags),
         "wav_samples": render.slot_samples,
         "sample_rate": render.sample_rate,
+        "takes": [
+            {"take": entry.get("take"), "path": str(Path(render.path).resolve().with_name(str(entry.get("file")))),
+             "score": entry.get("score"), "flags": entry.get("flags", [])}
+            for entry in render.report.get("takes", [])
+        ],
     }
     return otio.schema.Clip(
         name=f"{line.line_id} {line.speaker}",
