@@ -11,6 +11,7 @@ accepts ``a|b`` where both readings are standard.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import re
 import sys
@@ -42,9 +43,9 @@ def pypinyin_baseline(text: str) -> list[str]:
 
 def misaki_baseline(text: str) -> list[str]:
     """What misaki's Mandarin G2P reads: jieba words, pypinyin per word."""
-    import jieba
     from pypinyin import Style, lazy_pinyin
 
+    jieba: Any = importlib.import_module("jieba")
     out: list[str] = []
     for run in re.findall(r"[\u3400-\u9fff]+", text):
         for word in jieba.lcut(run):

@@ -113,7 +113,8 @@ def run_method(method: str, synthesize: Callable[[float], Synthesis], target: in
                                 desired_samples=target, policy=POLICY)
             speech = fit.audio
             info = {"syntheses": fit.syntheses, "duration_scale": round(fit.duration_scale, 4),
-                    "stretch_ratio": round(fit.stretch_ratio, 4), "flags": list(fit.flags)}
+                    "stretch_ratio": round(fit.stretch_ratio, 4),
+                    "pause_change_samples": getattr(fit, "pause_change_samples", None), "flags": list(fit.flags)}
         elif method == "atempo":
             speech = atempo_fit(synthesize, target)
         else:
@@ -315,9 +316,10 @@ def real_speech_part(backend: VoiceBackend, meters: Meters, *, count: int, seed:
                         slot_audio = np.zeros(slot, dtype=np.float32)
                         slot_audio[begin : begin + len(fit.audio)] = fit.audio
                         row["flags"] = list(fit.flags)
-            except (FitError, ValueError) as exc:
-                row["failed"] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - a failing method must not end the benchmark
+                row["failed"] = f"{type(exc).__name__}: {exc}"
                 items.append(row)
+                log(f"  real {index} {method:14s} FAILED {row['failed']}")
                 continue
             found = energy_span(np.asarray(slot_audio, dtype=np.float32), SAMPLE_RATE)
             row["compute_s"] = round(elapsed[0], 3)
@@ -394,9 +396,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+    # Import every engine module now, so one run sees one consistent version of the engine.
+    import engine.original
+    import engine.render  # noqa: F401
     from engine.qc.asr import AsrMeter
     from engine.qc.mos import DistillMosMeter, DnsMosMeter
     from engine.voices.piper_voice import PiperBackend
+
+    try:
+        import engine.sync  # noqa: F401
+    except ImportError:
+        pass
 
     sentences = SENTENCES[1:9:4] if args.quick else SENTENCES
     seeds = SEEDS[:1] if args.quick else SEEDS
@@ -419,6 +429,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"synthetic part: {len(sentences)} sentences x {len(seeds)} seeds x {len(ratios)} ratios x {METHODS}")
         naturals, items = synthetic_part(backend, meters, sentences, seeds, ratios)
         per_ratio = aggregate(items, ratios)
+        if args.json_out:  # checkpoint: the synthetic part survives a failure in the real-speech part
+            partial = {"config": {"benchmark": "sync", "partial": True}, "per_ratio": per_ratio, "items": items,
+                       "natural": naturals}
+            args.json_out.write_text(json.dumps(partial, default=float) + "\n", encoding="utf-8")
         log("real-speech part")
         with tempfile.TemporaryDirectory(prefix="revoice-bench-") as tmp:
             real = real_speech_part(backend, meters, count=2 if args.quick else 8, seed=7, workdir=Path(tmp))

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import opentimelineio as otio
 
+from engine.language import line_language
 from engine.model import DEFAULT_SPEAKER, DialogueLine, FrameRange, SkippedLine, SourceAudio
 from otio_bridge.errors import InputError
 from otio_bridge.media import media_path_from_url
@@ -374,7 +375,7 @@ def _checked_lines(
             line_id=line_id,
             text=cand.text,
             speaker=speaker,
-            language=language,
+            language=line_language(cand.text, language),
             record=FrameRange(cand.start, cand.end - cand.start, rate),
             timecode_start_frames=start_frames,
             origin=cand.origin,

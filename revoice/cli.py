@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     voices = sub.add_parser("voices", help="list voice backends, voices, languages and licences")
     voices.add_argument("--json", action="store_true", help="print JSON instead of a table")
     voices.add_argument("--device", default="cpu", help="device to check backends against (cpu, cuda)")
+    text = sub.add_parser("text", help="show how a line will be spoken: normalized text, pinyin, pauses")
+    text.add_argument("text", help="the line, e.g. '你行不行？' or 'Dr. Smith paid $5.'")
+    text.add_argument("--lang", default="en", choices=("en", "zh"), help="language of the line (default en)")
+    text.add_argument("--dictionary", type=Path, help="pronunciation dictionary (.json or .toml)")
+    text.add_argument("--abbreviations", default="spell", choices=("spell", "expand", "keep"),
+                      help="acronyms: spell (F B I, default), expand, or keep as written")
+    text.add_argument("--json", action="store_true", help="print everything as JSON")
     return parser
 
 
@@ -68,7 +75,9 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                         help="subtitle times count from 0 (zero), from the timeline's start timecode "
                              "(timeline), or from SECONDS; auto detects the obvious case (default)")
     parser.add_argument("--rate", type=float, help="frame rate for EDLs, which do not store one (e.g. 25)")
-    parser.add_argument("--language", default="en", help="language of the lines (default en)")
+    parser.add_argument("--language", default="auto",
+                        help="language of the lines: en, zh, or auto (default: Mandarin for lines "
+                             "with Chinese characters, English otherwise)")
     parser.add_argument("--loudness", default="ebu-r128",
                         help="ebu-r128 (-23 LUFS), atsc-a85 (-24 LKFS), netflix (-27 LKFS) or match "
                              "(match each original line; falls back to ebu-r128)")
@@ -115,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(arguments)
     if args.command == "voices":
         return _voices(args)
+    if args.command == "text":
+        return _text(args)
     from revoice.job import JobError, JobOptions, run_job
 
     if args.command == "demo":
@@ -151,6 +162,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(outcome.summary_table())
     return EXIT_LINES_FAILED if outcome.failed else EXIT_OK
+
+
+def _text(args: argparse.Namespace) -> int:
+    from engine.text import DictionaryError, describe
+
+    try:
+        out = describe(args.text, language=args.lang, dictionary=args.dictionary, abbreviations=args.abbreviations)
+    except DictionaryError as exc:
+        print(f"revoice: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        print(out["normalized"])
+        if "pinyin" in out:
+            print(" ".join(out["pinyin"]))
+    return EXIT_OK
 
 
 def _voices(args: argparse.Namespace) -> int:

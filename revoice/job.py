@@ -63,7 +63,8 @@ class JobOptions:
     subtitles: Path | None = None
     subtitle_offset: str | float = "auto"
     rate: float | None = None
-    language: str = "en"
+    language: str = "auto"
+    """Language of the lines, or "auto": Mandarin for lines with Han characters, else English."""
     backend: str | None = None
     device: str = "cpu"
     speaker_voices: dict[str, str] = field(default_factory=dict)
@@ -235,7 +236,7 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
         where = options.subtitles or options.timeline
         raise JobError(f"{where}: no dialogue lines to revoice. Give a subtitle file with --subs, "
                        "or add markers with the line text to the timeline")
-    revoicer = _load_revoicer(options, lines, backend)
+    revoicers = _load_revoicers(options, lines, backend)
     mine = [line for line in lines if options.shard.owns(line)]
 
     def relay(event: Progress) -> None:
@@ -246,10 +247,21 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
 
     if options.qc and assessor is None:
         assessor = _load_assessor(options)
-    batch = revoicer.render(mine, out_dir=options.media_dir, takes=options.takes,
-                            assess=assessor if options.qc else None,
-                            progress=relay, should_cancel=should_cancel)
-    rendered, pending = _collect_renders(revoicer, lines, options, batch)
+    batch = BatchResult()
+    for language, revoicer in revoicers.items():
+        part = revoicer.render([line for line in mine if line.language == language], out_dir=options.media_dir,
+                               takes=options.takes, assess=assessor if options.qc else None,
+                               progress=relay, should_cancel=should_cancel)
+        batch.rendered += part.rendered
+        batch.failed += part.failed
+        batch.cached += part.cached
+        batch.seconds += part.seconds
+        if part.cancelled:
+            batch.cancelled = True
+            break
+    order = {line.line_id: index for index, line in enumerate(lines)}
+    batch.rendered.sort(key=lambda r: order[r.line_id])
+    rendered, pending = _collect_renders(revoicers, lines, options, batch)
     written: list[Path] = []
     if not pending and rendered and not batch.cancelled:
         finished = {r.line_id for r in rendered}
@@ -275,22 +287,27 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
                       written=written, pending_shards=pending, timecode=timecode)
 
 
-def _load_revoicer(options: JobOptions, lines: Sequence[DialogueLine],
-                   backend: VoiceBackend | None) -> Revoicer:
+def _load_revoicers(options: JobOptions, lines: Sequence[DialogueLine],
+                    backend: VoiceBackend | None) -> dict[str, Revoicer]:
+    """One Revoicer per language in ``lines`` (``backend``, when given, speaks them all)."""
     from engine.voices.registry import choose_backend, discover_backends, load_backend
 
     backend_options = BackendOptions(device=options.device)
-    languages = sorted({line.language for line in lines})
+    revoicers: dict[str, Revoicer] = {}
+    specs = discover_backends() if backend is None else []
     try:
-        if backend is None:
-            specs = discover_backends()
-            spec = choose_backend(specs, language=languages[0], options=backend_options, name=options.backend)
-            backend = load_backend(spec, backend_options)
-        return Revoicer(backend=backend, settings=options.settings, voices_by_speaker=options.speaker_voices)
+        for language in sorted({line.language for line in lines}):
+            voice = backend
+            if voice is None:
+                spec = choose_backend(specs, language=language, options=backend_options, name=options.backend)
+                voice = load_backend(spec, backend_options)
+            revoicers[language] = Revoicer(backend=voice, settings=options.settings,
+                                           voices_by_speaker=options.speaker_voices)
     except BackendUnavailable as exc:
         raise JobError(str(exc), exit_code=3) from None
     except ValueError as exc:
         raise JobError(str(exc)) from None
+    return revoicers
 
 
 def _load_assessor(options: JobOptions) -> Assessor:
@@ -300,7 +317,7 @@ def _load_assessor(options: JobOptions) -> Assessor:
     return assessor
 
 
-def _collect_renders(revoicer: Revoicer, lines: Sequence[DialogueLine], options: JobOptions,
+def _collect_renders(revoicers: dict[str, Revoicer], lines: Sequence[DialogueLine], options: JobOptions,
                      batch: BatchResult) -> tuple[list[RenderedLine], int]:
     """This run's renders plus finished renders of other shards; count what is still missing."""
     done = {r.line_id: r for r in batch.rendered}
@@ -309,6 +326,7 @@ def _collect_renders(revoicer: Revoicer, lines: Sequence[DialogueLine], options:
     for line in lines:
         if line.line_id in done or line.line_id in failed:
             continue
+        revoicer = revoicers[line.language]
         takes = [load_sidecar(options.media_dir / wav_name(line, take), revoicer.render_key(line, take))
                  for take in range(1, options.takes + 1)]
         if any(found is None for found in takes):

@@ -214,7 +214,7 @@ class KokoroPhonemizer:
         return self._lexicon
 
     def english_word(self, word: str) -> str:
-        """Phonemes of one English word: lexicon, simple suffixes, else spelled letter by letter."""
+        """Phonemes of one English word: lexicon, simple suffixes, else the fewest known pieces (or letters)."""
         lexicon = self._english_lexicon()
         clean = word.replace("’", "'")
         for key in (clean, clean.lower(), clean.capitalize()):
@@ -227,7 +227,30 @@ class KokoroPhonemizer:
             stem = lower[: -len(suffix)]
             if lower.endswith(suffix) and stem in lexicon:
                 return lexicon[stem] + sound
-        return " ".join(lexicon[c.upper()] for c in clean if c.upper() in lexicon)
+        return self._pieces(lower, lexicon)
+
+    @staticmethod
+    def _pieces(word: str, lexicon: Mapping[str, str]) -> str:
+        """An unknown word as the fewest known pieces (iphone -> i + phone); single letters cost most."""
+        best: list[tuple[float, list[str]] | None] = [None] * (len(word) + 1)
+        best[0] = (0.0, [])
+        for end in range(1, len(word) + 1):
+            for start in range(max(0, end - 12), end):
+                previous = best[start]
+                piece = word[start:end]
+                if previous is None:
+                    continue
+                if len(piece) > 1 and piece in lexicon:
+                    cost = previous[0] + 1.0
+                elif len(piece) == 1 and piece.upper() in lexicon:
+                    cost = previous[0] + 3.0
+                else:
+                    continue
+                current = best[end]
+                if current is None or cost < current[0]:
+                    best[end] = (cost, [*previous[1], lexicon[piece] if len(piece) > 1 else lexicon[piece.upper()]])
+        found = best[len(word)]
+        return " ".join(found[1]) if found else ""
 
     def phonemize(
         self, text: str, *, language: str = "zh", dictionary: PronunciationDictionary | None = None
@@ -285,7 +308,8 @@ class KokoroPhonemizer:
         syllables = [s for w in words for s in w.syllables]
         spoken = apply_sandhi(run, syllables) if self._sandhi else syllables
         # The model never saw a toneless 一 (its training pinyin has none) and garbles it: 看一看 -> yi2.
-        spoken = ["yi2" if s == "yi5" else s for s in spoken]
+        han = [c for w in words for c in w.text]
+        spoken = ["yi2" if c == "一" and s == "yi5" else s for c, s in zip(han, spoken)]
         pieces: list[str] = []
         position = 0
         for word in words:

@@ -123,3 +123,17 @@ def test_voices_lists_the_default_backend(capsys: pytest.CaptureFixture[str]) ->
     rows = json.loads(capsys.readouterr().out)
     piper = next(row for row in rows if row["name"] == "piper")
     assert piper["available"] and piper["licence"] and piper["voices"][0]["voice_id"] == "joe"
+
+
+@pytest.mark.slow
+def test_mixed_mandarin_and_english_lines_route_to_their_voices(shared_corpus: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mixed.otio"
+    code = main(["run", str(shared_corpus / "timelines" / "premiere_example.xml"),
+                 "--subs", str(DATA / "premiere_mixed.srt"), "--out", str(out), "--json", "--quiet"])
+    assert code == EXIT_OK, capsys.readouterr().err
+    backends = {clip.metadata["revoice"]["line_id"]: (clip.metadata["revoice"]["backend"],
+                                                      clip.metadata["revoice"]["language"])
+                for clips in revoice_tracks(out).values() for _, _, clip in clips}
+    assert backends == {"L0001": ("piper", "en"), "L0002": ("kokoro", "zh"), "L0003": ("piper", "en")}
+    check_clips_match_wavs(out)

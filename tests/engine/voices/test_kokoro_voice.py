@@ -76,6 +76,16 @@ def test_polyphone_fixes_and_sandhi_reach_the_phonemes(phonemizer: KokoroPhonemi
     assert hang in bank and xing not in bank
     assert phonemizer.sentence_phonemes("我得走了。").startswith("wo↗ tei↗")  # dei3 + third-tone sandhi
     assert phonemizer.sentence_phonemes("你好") == "ni↗xau↓"
+    # a toneless 一 (看一看) is given as yi2, which the model can say; other neutral tones stay
+    assert phonemizer.sentence_phonemes("看一看") == "kʰa↘ni↗kʰa↘n"
+    assert phonemizer.sentence_phonemes("很便宜").endswith("pʰjɛ↗ni")
+
+
+def test_english_words(phonemizer: KokoroPhonemizer) -> None:
+    assert phonemizer.english_word("cats") == "kˈæts"
+    assert phonemizer.english_word("NASA") == "nˈæsə"
+    assert phonemizer.english_word("FBI") == "ˈɛf bˈi ˈI"
+    assert phonemizer.english_word("iPhone") == "ˈI fˈOn"  # unknown: fewest known pieces
 
 
 def test_dictionary_changes_the_phonemes(phonemizer: KokoroPhonemizer) -> None:
