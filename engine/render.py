@@ -328,19 +328,23 @@ def take_score(rendered: RenderedLine) -> float:
     return float(score) if isinstance(score, (int, float)) else 0.0
 
 
-def choose_take(candidates: Sequence[RenderedLine]) -> RenderedLine:
+def choose_take(candidates: Sequence[RenderedLine], *, prefer: int | None = None) -> RenderedLine:
     """The best take by :func:`take_score` (ties: the lowest take number), listing all takes.
+
+    ``prefer`` is the editor's pick: that take is placed whatever its score.
 
     The chosen take's ``report["takes"]`` holds one entry per take (file name,
     score, flags and the QC numbers) so an editor can swap takes without a
     re-render.
     """
-    best = max(candidates, key=lambda r: (take_score(r), -r.take))
+    picked = [r for r in candidates if r.take == prefer]
+    best = picked[0] if picked else max(candidates, key=lambda r: (take_score(r), -r.take))
     if len(candidates) == 1:
         return best
     listing = [{"take": r.take, "file": r.path.name, "score": round(take_score(r), 4), "flags": list(r.flags),
                 "qc": r.report.get("qc")} for r in candidates]
-    return dataclasses.replace(best, report={**best.report, "takes": listing, "chosen_take": best.take})
+    return dataclasses.replace(best, report={**best.report, "takes": listing, "chosen_take": best.take,
+                                              "chosen_by": "editor" if picked else "score"})
 
 
 def _quiet_edges(speech: AudioArray, sample_rate: int) -> tuple[int, int]:

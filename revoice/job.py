@@ -77,6 +77,8 @@ class JobOptions:
     """Takes rendered per line; with QC on the best-scoring one is placed."""
     qc: bool = False
     """Meter every take (ASR, naturalness, voice similarity, loudness, sync) and write the QC report."""
+    take_overrides: dict[str, int] = field(default_factory=dict)
+    """The editor's take per line id (the panel's takes chooser); others get the best-scoring take."""
     text_overrides: dict[str, str] = field(default_factory=dict)
     """Edited text by line id (the panel's edits), applied after the lines are read."""
 
@@ -319,8 +321,11 @@ def _load_assessor(options: JobOptions) -> Assessor:
 
 def _collect_renders(revoicers: dict[str, Revoicer], lines: Sequence[DialogueLine], options: JobOptions,
                      batch: BatchResult) -> tuple[list[RenderedLine], int]:
-    """This run's renders plus finished renders of other shards; count what is still missing."""
-    done = {r.line_id: r for r in batch.rendered}
+    """This run's renders plus finished renders of other shards; count what is still missing.
+
+    Lines with an editor's take pick are re-chosen from their sidecars.
+    """
+    done = {r.line_id: r for r in batch.rendered if r.line_id not in options.take_overrides}
     failed = {f.line_id for f in batch.failed}
     pending = 0
     for line in lines:
@@ -332,6 +337,7 @@ def _collect_renders(revoicers: dict[str, Revoicer], lines: Sequence[DialogueLin
         if any(found is None for found in takes):
             pending += 1
         else:
-            done[line.line_id] = choose_take([found for found in takes if found is not None])
+            done[line.line_id] = choose_take([found for found in takes if found is not None],
+                                             prefer=options.take_overrides.get(line.line_id))
     order = {line.line_id: index for index, line in enumerate(lines)}
     return sorted(done.values(), key=lambda r: order[r.line_id]), pending
