@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_run_options(demo, out_required=False)
 
+    sub.add_parser("qc", help="quality report of a revoiced timeline: revoice qc OUT.otio [--json]",
+                   add_help=False)
     sub.add_parser("panel", help="open the desktop panel: revoice panel [TIMELINE [SUBS]] [--demo]",
                    add_help=False)
 
@@ -95,6 +97,8 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                         help="never slow speech beyond this ratio of natural (default 1.25)")
     parser.add_argument("--lead-in", type=float, default=0.0, metavar="SECONDS",
                         help="silence before the speech inside each slot (default 0)")
+    parser.add_argument("--dictionary", type=Path,
+                        help="pronunciation dictionary (.json/.toml: word -> pinyin) for names and brands")
     parser.add_argument("--takes", type=int, default=1,
                         help="render N takes per line; with QC the best one is placed and the others "
                              "are listed in the timeline for a one-click swap (default 1)")
@@ -121,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
             return EXIT_BAD_INPUT
         return panel_main(arguments[1:])
+    if arguments[:1] == ["qc"]:
+        from engine.qc.report import qc_main
+
+        return qc_main(arguments[1:])
     args = build_parser().parse_args(arguments)
     if args.command == "voices":
         return _voices(args)

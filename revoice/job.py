@@ -73,6 +73,8 @@ class JobOptions:
     also: tuple[str, ...] = ()
     line_ids: frozenset[str] | None = None
     """Render only these lines (the panel's selection); None renders all."""
+    dictionary: Path | None = None
+    """The project's pronunciation dictionary (word -> pinyin), used by the Mandarin voice."""
     takes: int = 1
     """Takes rendered per line; with QC on the best-scoring one is placed."""
     qc: bool = False
@@ -90,6 +92,8 @@ class JobOptions:
             if path.exists() and self.out.exists() and path.resolve() == self.out.resolve():
                 raise ValueError(f"--out {self.out} is an input file; choose another name so nothing is overwritten")
         self.settings.check()
+        if self.dictionary is not None and not self.dictionary.is_file():
+            raise ValueError(f"--dictionary {self.dictionary}: file not found")
         if not 1 <= self.takes <= 10:
             raise ValueError(f"--takes {self.takes}: use 1 to 10")
 
@@ -119,7 +123,7 @@ class JobOptions:
         return cls(timeline=args.timeline, out=args.out, subtitles=args.subs, subtitle_offset=offset,
                    rate=args.rate, language=args.language, backend=args.backend, device=args.device,
                    speaker_voices=voices, settings=settings, shard=Shard.parse(args.shard),
-                   also=tuple(args.also), takes=args.takes, qc=args.qc)
+                   also=tuple(args.also), takes=args.takes, qc=args.qc, dictionary=args.dictionary)
 
 
 @dataclass
@@ -248,7 +252,7 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
             on_line(event)
 
     if options.qc and assessor is None:
-        assessor = _load_assessor(options)
+        assessor = _load_assessor(options, [revoicer.backend for revoicer in revoicers.values()])
     batch = BatchResult()
     for language, revoicer in revoicers.items():
         part = revoicer.render([line for line in mine if line.language == language], out_dir=options.media_dir,
@@ -276,6 +280,10 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
             for target in targets:
                 warnings.extend(write_timeline(new_timeline, target, overwrite_inputs=inputs))
                 written.append(target)
+            if options.qc:
+                from engine.qc.report import write_report
+
+                written.extend(write_report(options.out))
         except InputError as exc:
             raise JobError(str(exc)) from None
         except (ValueError, OSError) as exc:
@@ -294,7 +302,8 @@ def _load_revoicers(options: JobOptions, lines: Sequence[DialogueLine],
     """One Revoicer per language in ``lines`` (``backend``, when given, speaks them all)."""
     from engine.voices.registry import choose_backend, discover_backends, load_backend
 
-    backend_options = BackendOptions(device=options.device)
+    backend_options = BackendOptions(device=options.device,
+                                      dictionary=str(options.dictionary) if options.dictionary else None)
     revoicers: dict[str, Revoicer] = {}
     specs = discover_backends() if backend is None else []
     try:
@@ -312,10 +321,11 @@ def _load_revoicers(options: JobOptions, lines: Sequence[DialogueLine],
     return revoicers
 
 
-def _load_assessor(options: JobOptions) -> Assessor:
+def _load_assessor(options: JobOptions, backends: Sequence[VoiceBackend]) -> Assessor:
+    """QC meters on the job's device; voice profiles are rendered with the job's loaded voices."""
     from engine.qc.assess import LineQc
 
-    assessor: Assessor = LineQc(device=options.device)
+    assessor: Assessor = LineQc(device=options.device, backends=backends)
     return assessor
 
 

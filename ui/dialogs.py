@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -16,6 +17,7 @@ from PyQt6.QtWidgets import (
     QGroupBox,
     QHeaderView,
     QLabel,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -24,13 +26,13 @@ from PyQt6.QtWidgets import (
 
 from engine.voices.base import VoiceInfo
 from ui.devices import CPU, DeviceChoice, DeviceProbe, cached_devices
-from ui.settings import LOUDNESS_CHOICES, PanelSettings
+from ui.settings import LOUDNESS_CHOICES, MAX_TAKES, PanelSettings
 
 DEFAULT_VOICE = ""
 
 
 class SettingsDialog(QDialog):
-    """Loudness preset, ratio bounds, true-peak ceiling, device and a voice per speaker."""
+    """Loudness preset, ratio bounds, true-peak ceiling, device, takes and QC, and a voice per speaker."""
 
     def __init__(self, settings: PanelSettings, *, speakers: Sequence[str], voices: Sequence[VoiceInfo],
                  backend_label: str = "", parent: QWidget | None = None) -> None:
@@ -58,6 +60,17 @@ class SettingsDialog(QDialog):
             self._probe.ready.connect(lambda found: self._set_devices(found, self.selected_device()))
             self._probe.start()
 
+        self.takes = QSpinBox()
+        self.takes.setRange(1, MAX_TAKES)
+        self.takes.setValue(min(max(settings.takes, 1), MAX_TAKES))
+        self.takes.setToolTip("Render each line this many times (each take with its own seed) and pick "
+                              "the one to place in the preview's takes chooser")
+        self.qc = QCheckBox("Meter every take (ASR word error, voice, MOS)")
+        self.qc.setChecked(settings.qc)
+        self.qc.setToolTip("Speech recognition word error rate, similarity to the voice and predicted MOS for "
+                           "every take; with several takes the best-scoring one is placed. Loading the meters "
+                           "takes a few seconds at the first run; each take then takes a second or more to meter")
+
         render_box = QGroupBox("Render")
         form = QFormLayout(render_box)
         form.addRow("Loudness", self.loudness)
@@ -65,6 +78,8 @@ class SettingsDialog(QDialog):
         form.addRow("Fastest ratio", self.min_ratio)
         form.addRow("Slowest ratio", self.max_ratio)
         form.addRow("Device", self.device)
+        form.addRow("Takes per line", self.takes)
+        form.addRow("QC meters", self.qc)
 
         self.voices = QTableWidget(len(speakers), 2)
         self.voices.setHorizontalHeaderLabels(["Speaker", "Voice"])
@@ -134,7 +149,8 @@ class SettingsDialog(QDialog):
         low, high = self.min_ratio.value(), self.max_ratio.value()
         return replace(self._settings, loudness=str(self.loudness.currentData()),
                        true_peak_dbtp=self.true_peak.value(), min_ratio=min(low, 1.0), max_ratio=max(high, 1.0),
-                       device=self.selected_device(), speaker_voices=voices)
+                       device=self.selected_device(), takes=self.takes.value(), qc=self.qc.isChecked(),
+                       speaker_voices=voices)
 
 
 def _spin(low: float, high: float, value: float, step: float, suffix: str) -> QDoubleSpinBox:

@@ -18,6 +18,16 @@ from PyQt6.QtCore import (
 from PyQt6.QtGui import QBrush, QColor, QFont
 
 from engine.model import DialogueLine, RenderedLine
+from ui.takes import (
+    best_take,
+    chosen_by_editor,
+    qc_error,
+    qc_error_name,
+    qc_of,
+    qc_similarity,
+    qc_similarity_note,
+    takes_of,
+)
 
 PENDING, RENDERING, DONE, FLAGGED, FAILED = "pending", "rendering", "done", "flagged", "failed"
 STATUSES = (PENDING, RENDERING, DONE, FLAGGED, FAILED)
@@ -29,6 +39,9 @@ STATUS_COLORS = {
     FLAGGED: "#f0b43c",
     FAILED: "#ff6b6b",
 }
+
+EDITED_COLOR = "#9fd0ff"
+"""Text the editor changed: an edited line, a take picked by hand."""
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -47,13 +60,21 @@ class Column(IntEnum):
     RATIO = 7
     LUFS = 8
     DBTP = 9
-    FLAGS = 10
+    TAKE = 10
+    WER = 11
+    VOICE = 12
+    MOS = 13
+    FLAGS = 14
 
+
+QC_COLUMNS = (Column.WER, Column.VOICE, Column.MOS)
+"""Shown once some line has QC metrics."""
 
 HEADERS = {
     Column.LINE: "Line", Column.TC_IN: "TC In", Column.TC_OUT: "TC Out", Column.SPEAKER: "Speaker",
     Column.TEXT: "Text", Column.SLOT: "Slot s", Column.STATUS: "Status", Column.RATIO: "Ratio",
-    Column.LUFS: "LUFS", Column.DBTP: "dBTP", Column.FLAGS: "Flags",
+    Column.LUFS: "LUFS", Column.DBTP: "dBTP", Column.TAKE: "Take", Column.WER: "WER", Column.VOICE: "Voice",
+    Column.MOS: "MOS", Column.FLAGS: "Flags",
 }
 HEADER_TIPS = {
     Column.SLOT: "Length of the line's slot on the timeline, seconds",
@@ -61,6 +82,10 @@ HEADER_TIPS = {
     Column.LUFS: "Integrated loudness of the revoiced speech",
     Column.DBTP: "True peak of the revoiced speech (4x oversampled)",
     Column.TEXT: "Double-click (or F2) to edit the line before revoicing it",
+    Column.TAKE: "Placed take / takes rendered; pick another in the preview below",
+    Column.WER: "Word error rate of what speech recognition hears (0.00 = every word right; CER for zh/ja)",
+    Column.VOICE: "Voice similarity: cosine of speaker embeddings to the voice's own profile (1 = same voice)",
+    Column.MOS: "Predicted naturalness, 1 (bad) to 5 (excellent)",
 }
 
 
@@ -94,6 +119,20 @@ class LineRow:
         if self.render is None:
             return None
         value = self.render.report.get(key)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def take_count(self) -> int:
+        return len(takes_of(self.render))
+
+    def qc_value(self, column: Column) -> float | None:
+        """The placed take's WER, voice similarity or MOS (None when not metered)."""
+        qc = qc_of(self.render)
+        if column == Column.WER:
+            return qc_error(qc)
+        if column == Column.VOICE:
+            return qc_similarity(qc)
+        value = qc.get("mos") if qc is not None and column == Column.MOS else None
         return float(value) if isinstance(value, (int, float)) else None
 
 
@@ -209,8 +248,8 @@ class LinesModel(QAbstractTableModel):
                 color = STATUS_COLORS[row.status] if column == Column.STATUS else STATUS_COLORS[
                     FAILED if row.status == FAILED else FLAGGED]
                 return QBrush(QColor(color))
-            if column == Column.TEXT and row.edited:
-                return QBrush(QColor("#9fd0ff"))
+            if (column == Column.TEXT and row.edited) or (column == Column.TAKE and chosen_by_editor(row.render)):
+                return QBrush(QColor(EDITED_COLOR))
             return None
         if role == Qt.ItemDataRole.FontRole and column in (Column.TC_IN, Column.TC_OUT):
             return self._mono
@@ -256,6 +295,11 @@ class LinesModel(QAbstractTableModel):
             return _fmt(row.report_value("loudness_lufs"), ".1f")
         if column == Column.DBTP:
             return _fmt(row.report_value("true_peak_dbtp"), ".1f")
+        if column == Column.TAKE:
+            count = row.take_count
+            return f"{row.render.take}/{count}" if row.render is not None and count > 1 else ""
+        if column in QC_COLUMNS:
+            return _fmt(row.qc_value(column), ".1f" if column == Column.MOS else ".2f")
         return "; ".join(row.flags)
 
     def _sort_key(self, row: LineRow, column: Column) -> Any:
@@ -269,9 +313,16 @@ class LinesModel(QAbstractTableModel):
             key = {Column.RATIO: "ratio", Column.LUFS: "loudness_lufs", Column.DBTP: "true_peak_dbtp"}[column]
             value = row.report_value(key)
             return value if value is not None else float("-inf")
+        if column in QC_COLUMNS:
+            metric = row.qc_value(column)
+            return metric if metric is not None else float("-inf")
+        if column == Column.TAKE:
+            return (row.render.take, row.take_count) if row.render is not None else (0, 0)
         return str(self._display(row, column, edit=True)).lower()
 
     def _tooltip(self, row: LineRow, column: Column) -> str | None:
+        if column == Column.TC_IN:
+            return f"{row.timecode_in} \u2013 {row.timecode_out}"
         if column == Column.TEXT:
             extra = f"\n\nOriginal: {row.line.text}" if row.edited else ""
             return f"{row.text}{extra}\n\nFrom {row.line.origin}" if row.line.origin else f"{row.text}{extra}"
@@ -280,10 +331,34 @@ class LinesModel(QAbstractTableModel):
         if column == Column.LUFS and row.render is not None:
             target = row.report_value("loudness_target_lufs")
             return f"target {target:.1f} LUFS ({row.render.report.get('loudness_note', '')})" if target else None
+        if column == Column.TAKE and row.take_count > 1:
+            return _takes_tip(row)
+        qc = qc_of(row.render)
+        if column == Column.WER and qc is not None:
+            heard = qc.get("asr_text")
+            name = qc_error_name(qc)
+            return f"{name} of the placed take" + (f"\nASR heard: \u201c{heard}\u201d" if isinstance(heard, str) else "")
+        if column == Column.VOICE and qc is not None:
+            return qc_similarity_note(qc) or None
         return None
 
 
-_NUMERIC = (Column.SLOT, Column.RATIO, Column.LUFS, Column.DBTP)
+_NUMERIC = (Column.SLOT, Column.RATIO, Column.LUFS, Column.DBTP, Column.TAKE, *QC_COLUMNS)
+
+
+def _takes_tip(row: LineRow) -> str:
+    takes = takes_of(row.render)
+    best = best_take(takes)
+    placed = row.render.take if row.render is not None else None
+    how = "picked by you" if chosen_by_editor(row.render) else "best score" if any(t.metered for t in takes) \
+        else "first take (QC off)"
+    out = [f"Take {placed} of {len(takes)} placed ({how})"]
+    for info in takes:
+        score = f"score {info.score:.2f}" if info.metered else "not metered"
+        mark = " \u2605" if info.metered and info.take == best else ""
+        flags = f", {len(info.flags)} flag(s)" if info.flags else ""
+        out.append(f"  take {info.take}: {score}{mark}{flags}")
+    return "\n".join(out)
 
 
 def _fmt(value: float | None, spec: str) -> str:

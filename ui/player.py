@@ -66,6 +66,14 @@ class AudioPlayer(QObject):
         """What is loaded: a label given to ``play_*``."""
         return self._current
 
+    @property
+    def source(self) -> Path | None:
+        """The file loaded to play (None: nothing, or playback unavailable)."""
+        if self._player is None:
+            return None
+        url = self._player.source()
+        return Path(url.toLocalFile()) if url.isLocalFile() else None
+
     def is_playing(self) -> bool:
         if self._player is None:
             return False

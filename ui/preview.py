@@ -1,4 +1,4 @@
-"""The preview pane: original and revoiced waveforms, readouts and play buttons for one line."""
+"""The preview pane: original and revoiced waveforms, readouts, play buttons and the takes chooser for one line."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -18,8 +20,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from ui.lines_model import FAILED, STATUS_COLORS, LineRow
+from engine.model import RenderedLine
+from ui.lines_model import FAILED, FLAGGED, STATUS_COLORS, LineRow
 from ui.player import AudioPlayer, playback_problem
+from ui.takes import TakeInfo, best_take, chosen_by_editor, qc_of, takes_of
 from ui.waveform import WaveformView
 
 PREVIEW_RATE = 48000
@@ -35,8 +39,42 @@ def read_wav(path: Path) -> tuple[npt.NDArray[np.float32], int] | None:
     return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), int(rate)
 
 
+def take_label(info: TakeInfo, count: int, best: int | None) -> str:
+    """One entry of the takes chooser: the take's score, WER, voice similarity, MOS and flags."""
+    star = " \u2605" if info.metered and info.take == best and count > 1 else ""
+    parts = [f"Take {info.take}/{count}{star}"]
+    if info.metered:
+        parts.append(f"score {info.score:.2f}")
+        error = info.error
+        parts.append(f"{info.error_name} {error:.2f}" if error is not None else f"{info.error_name} –")
+        parts.append(f"voice {info.similarity:.2f}" if info.similarity is not None else "voice –")
+        parts.append(f"MOS {info.mos:.1f}" if info.mos is not None else "MOS –")
+    else:
+        parts.append("not metered")
+    count_flags = len(info.flags)
+    parts.append(f"\u26a0 {count_flags} flag{'s' if count_flags != 1 else ''}" if count_flags else "no flags")
+    return " \u00b7 ".join(parts)
+
+
+def take_tooltip(info: TakeInfo) -> str:
+    lines = [f"{info.file}"]
+    if info.heard is not None:
+        lines.append(f"ASR heard: \u201c{info.heard}\u201d")
+    if not info.metered:
+        lines.append("QC meters were off: turn them on in Settings to rank takes")
+    lines += [f"\u26a0 {flag}" for flag in info.flags]
+    return "\n".join(lines)
+
+
 class PreviewPane(QWidget):
-    """Shows the selected line; ``play_revoiced`` / ``play_original`` are what Space and the buttons call."""
+    """Shows the selected line; ``play_revoiced`` / ``play_original`` are what Space and the buttons call.
+
+    With several takes (or QC on) a takes chooser lists each take's score,
+    word error rate, voice similarity, MOS and flags; choosing one emits
+    ``takeChosen(line_id, take)`` and the window places it without re-rendering.
+    """
+
+    takeChosen = pyqtSignal(str, int)
 
     def __init__(self, player: AudioPlayer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +83,7 @@ class PreviewPane(QWidget):
         self._original: tuple[npt.NDArray[np.float32], int] | None = None
         self._revoiced_path: Path | None = None
         self._title = ""
+        self._takes_expected = False
 
         self.title = QLabel("No line selected")
         self.title.setObjectName("previewTitle")
@@ -82,6 +121,26 @@ class PreviewPane(QWidget):
         self.flags.setWordWrap(True)
         self.flags.setObjectName("previewFlags")
 
+        self.take_box = QComboBox()
+        self.take_box.setObjectName("takeBox")
+        self.take_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.take_box.setMinimumContentsLength(24)
+        self.take_box.setToolTip("Pick the take to place: [ and ] step through the takes, Space plays it")
+        self.take_box.currentIndexChanged.connect(self._on_take_index)
+        self.take_note = QLabel("")
+        self.take_note.setObjectName("takeNote")
+        self.take_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.take_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.take_bar = QWidget()
+        self.take_bar.setObjectName("takeBar")
+        bar = QHBoxLayout(self.take_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(10)
+        bar.addWidget(self.take_box)
+        bar.addWidget(self.take_note, 1)
+        self.take_caption = QLabel("TAKE")
+        self.take_caption.setObjectName("waveCaption")
+
         waves = QGridLayout()
         waves.setHorizontalSpacing(8)
         waves.setVerticalSpacing(6)
@@ -96,6 +155,8 @@ class PreviewPane(QWidget):
             side.addStretch(1)
             waves.addLayout(side, row, 0)
             waves.addWidget(view, row, 1)
+        waves.addWidget(self.take_caption, 2, 0, Qt.AlignmentFlag.AlignVCenter)
+        waves.addWidget(self.take_bar, 2, 1)
 
         readout_box = QFrame()
         readout_box.setObjectName("readoutBox")
@@ -123,6 +184,16 @@ class PreviewPane(QWidget):
     def row(self) -> LineRow | None:
         return self._row
 
+    @property
+    def revoiced_path(self) -> Path | None:
+        """The WAV that Play / Space plays: the placed take of the shown line."""
+        return self._revoiced_path
+
+    def set_takes_expected(self, expected: bool) -> None:
+        """Keep the takes chooser in view (several takes or QC on), so the layout does not jump between lines."""
+        self._takes_expected = expected
+        self._show_takes(self._row.render if self._row is not None else None)
+
     def show_row(self, row: LineRow | None, *, title: str = "") -> None:
         """Show ``row`` (None clears); reads the original and the revoiced audio."""
         self._row = row
@@ -136,6 +207,7 @@ class PreviewPane(QWidget):
             self.original_view.set_audio(None, placeholder="No line selected")
             self.revoiced_view.set_audio(None, placeholder="")
             self.flags.setText("")
+            self._show_takes(None)
             self._update_buttons()
             return
         line = row.line
@@ -177,6 +249,7 @@ class PreviewPane(QWidget):
                 row.status, "Not revoiced yet. Press Ctrl+R to revoice the selected lines.")
             self.revoiced_view.set_audio(None, placeholder=placeholder)
             self.flags.setText(_flag_html(row.flags, FAILED if row.status == FAILED else "flagged"))
+            self._show_takes(None)
             return
         audio = read_wav(render.path)
         if audio is None:
@@ -207,6 +280,63 @@ class PreviewPane(QWidget):
         self.title.setText(f"{self._title}  \u00b7  voice {render.voice_id} ({render.backend})")
         self.flags.setText(_flag_html(render.flags, "flagged") or
                            f"<span style='color:{STATUS_COLORS['done']}'>No flags</span>")
+        self._show_takes(render)
+
+    # --- takes ---------------------------------------------------------------------------------------------------
+    def _show_takes(self, render: RenderedLine | None) -> None:
+        """Fill the chooser with ``render``'s takes (the placed one current); hidden when there is nothing to pick."""
+        takes = takes_of(render)
+        metered = qc_of(render) is not None
+        self.take_box.blockSignals(True)
+        self.take_box.clear()
+        best = best_take(takes)
+        for info in takes:
+            self.take_box.addItem(take_label(info, len(takes), best), info.take)
+            index = self.take_box.count() - 1
+            self.take_box.setItemData(index, take_tooltip(info), Qt.ItemDataRole.ToolTipRole)
+            if info.flags:
+                self.take_box.setItemData(index, QColor(STATUS_COLORS[FLAGGED]), Qt.ItemDataRole.ForegroundRole)
+        if render is not None:
+            self.take_box.setCurrentIndex(max(0, self.take_box.findData(render.take)))
+        else:
+            self.take_box.addItem("No takes yet: revoice the line", None)
+        self.take_box.blockSignals(False)
+        self.take_box.setEnabled(len(takes) > 1)
+        visible = self._takes_expected or len(takes) > 1 or metered
+        self.take_caption.setVisible(visible)
+        self.take_bar.setVisible(visible)
+        self.take_note.setText(_take_note(render, takes))
+        placed = next((info for info in takes if render is not None and info.take == render.take), None)
+        self.take_note.setToolTip(take_tooltip(placed) if placed is not None else "")
+        self.take_box.setToolTip((take_tooltip(placed) + "\n\n" if placed is not None else "")
+                                 + "Pick the take to place: [ and ] step through the takes, Space plays it")
+
+    def shown_takes(self) -> list[int]:
+        """The takes the chooser offers, in order."""
+        return [int(self.take_box.itemData(i)) for i in range(self.take_box.count())
+                if isinstance(self.take_box.itemData(i), int)]
+
+    def select_take(self, take: int) -> bool:
+        """Choose ``take`` as if picked in the chooser (emits ``takeChosen`` when it changes)."""
+        index = self.take_box.findData(take)
+        if index < 0 or not self.take_box.isEnabled():
+            return False
+        self.take_box.setCurrentIndex(index)
+        return True
+
+    def step_take(self, step: int) -> bool:
+        """The previous (-1) or next (+1) take, wrapping around."""
+        count = self.take_box.count()
+        if count < 2 or not self.take_box.isEnabled():
+            return False
+        self.take_box.setCurrentIndex((self.take_box.currentIndex() + step) % count)
+        return True
+
+    def _on_take_index(self, index: int) -> None:
+        take = self.take_box.itemData(index)
+        row = self._row
+        if row is not None and row.render is not None and isinstance(take, int) and take != row.render.take:
+            self.takeChosen.emit(row.line_id, take)
 
     # --- playback ------------------------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
@@ -243,6 +373,21 @@ class PreviewPane(QWidget):
         current = self.player.current
         view = self.original_view if current.startswith("original:") else self.revoiced_view
         view.set_playhead(seconds)
+
+
+def _take_note(render: RenderedLine | None, takes: list[TakeInfo]) -> str:
+    if render is None:
+        return ""
+    placed = next((info for info in takes if info.take == render.take), None)
+    if len(takes) <= 1:
+        how = "one take"
+    elif chosen_by_editor(render):
+        how = "picked by you"
+    elif placed is not None and placed.metered:
+        how = "best score"
+    else:
+        how = "first take (QC off: not ranked)"
+    return how
 
 
 def _muted(text: str) -> str:

@@ -13,21 +13,21 @@ import inspect
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.fit import FitPolicy
 from engine.model import DialogueLine, RenderedLine, SkippedLine
-from engine.render import RenderSettings, Revoicer, load_sidecar, wav_name, write_text_atomic
+from engine.render import RenderSettings, Revoicer, choose_take, wav_name, write_text_atomic
 from engine.voices.base import VoiceBackend
 from otio_bridge.errors import InputError
 
 from ui.settings import PanelSettings
+from ui.takes import line_takes, qc_error, qc_error_name, qc_of, qc_similarity, takes_of, with_take
 
 PANEL_STATE_VERSION = 1
-EDITS_SUBTITLE_NAME = ".revoice-panel-edits.vtt"
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Project:
 
     @property
     def state_path(self) -> Path:
-        """The panel's own state (text edits) for this timeline."""
+        """The panel's own state (text edits, take picks) for this timeline."""
         return self.out.with_name(f"{self.out.stem}_panel.json")
 
     @property
@@ -69,8 +69,8 @@ class Project:
 
         return format_timecode(self.start_frames + frames_from_start, self.rate)
 
-    def wav_path(self, line: DialogueLine) -> Path:
-        return self.media_dir / wav_name(line, 1)
+    def wav_path(self, line: DialogueLine, take: int = 1) -> Path:
+        return self.media_dir / wav_name(line, take)
 
 
 def default_out(timeline: Path, work_dir: Path | None) -> Path:
@@ -113,15 +113,19 @@ def edited_line(line: DialogueLine, text: str) -> DialogueLine:
 
 
 def find_renders(project: Project, texts: Mapping[str, str], *, backend: VoiceBackend | None,
-                 settings: PanelSettings, voices: Mapping[str, str]) -> dict[str, RenderedLine]:
-    """Finished renders on disk that match the lines as they are now.
+                 settings: PanelSettings, voices: Mapping[str, str],
+                 picks: Mapping[str, int] | None = None) -> dict[str, RenderedLine]:
+    """Finished renders on disk that match the lines as they are now, with the picked take placed.
 
-    With a loaded backend the sidecar's render key must match (text, voice,
-    settings, timing); without one the render must have the current settings,
-    the speaker's chosen voice and an unedited text.
+    A line counts as rendered when all ``settings.takes`` takes are on disk.
+    With a loaded backend each sidecar's render key must match (text, voice,
+    settings, timing, take); without one the takes must have the current
+    settings, the speaker's chosen voice and an unedited text. The placed take
+    is the editor's pick from ``picks`` when there is one, else the best-scoring.
     """
     found: dict[str, RenderedLine] = {}
     current_settings = render_settings(settings)
+    count = max(1, settings.takes)
     revoicer: Revoicer | None = None
     if backend is not None:
         try:
@@ -131,88 +135,85 @@ def find_renders(project: Project, texts: Mapping[str, str], *, backend: VoiceBa
     wanted = json.loads(json.dumps(dataclasses.asdict(current_settings), default=str))
     for line in project.lines:
         current = edited_line(line, texts.get(line.line_id, line.text))
+        key: Callable[[int], str] | None = None
         if revoicer is not None:
-            render = load_sidecar(project.wav_path(line), revoicer.render_key(current))
-        else:
-            render = load_sidecar(project.wav_path(line))
-            voice = voices.get(line.speaker)
-            if render is not None and (current.text != line.text or render.settings != wanted
-                                       or (voice is not None and render.voice_id != voice)):
-                render = None
-        if render is not None:
-            found[line.line_id] = render
+            key = (lambda take, r=revoicer, c=current: r.render_key(c, take))
+        elif current.text != line.text:
+            continue
+        takes = line_takes(project.media_dir, line, count, key)
+        if takes is None:
+            continue
+        voice = voices.get(line.speaker)
+        if revoicer is None and any(t.settings != wanted or (voice is not None and t.voice_id != voice)
+                                    for t in takes):
+            continue
+        found[line.line_id] = choose_take(takes, prefer=(picks or {}).get(line.line_id))
     return found
 
 
 # --- text edits -------------------------------------------------------------------------------------------------
 
-def load_text_edits(project: Project) -> dict[str, str]:
-    """Edited texts saved for this project, for lines whose original text is unchanged."""
+@dataclass
+class PanelState:
+    """What the panel keeps per project beside the work files (``<stem>_panel.json``)."""
+
+    text_edits: dict[str, str] = field(default_factory=dict)
+    """Edited text by line id (lines whose original text is unchanged)."""
+    take_picks: dict[str, int] = field(default_factory=dict)
+    """The editor's take by line id (for the text it was picked for)."""
+
+
+def load_panel_state(project: Project) -> PanelState:
+    """The saved edits and take picks that still apply to the lines as read now."""
     try:
         data = json.loads(project.state_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    edits = data.get("text_edits", {}) if isinstance(data, dict) else {}
+        return PanelState()
+    if not isinstance(data, dict):
+        return PanelState()
     by_id = {line.line_id: line for line in project.lines}
-    result: dict[str, str] = {}
+    state = PanelState()
+    edits = data.get("text_edits", {})
     for line_id, entry in edits.items() if isinstance(edits, dict) else ():
         line = by_id.get(line_id)
         if line is not None and isinstance(entry, dict) and entry.get("original") == line.text:
             edited = entry.get("edited")
             if isinstance(edited, str) and edited.strip():
-                result[line_id] = edited
-    return result
+                state.text_edits[line_id] = edited
+    picks = data.get("take_picks", {})
+    for line_id, entry in picks.items() if isinstance(picks, dict) else ():
+        line = by_id.get(line_id)
+        take = entry.get("take") if isinstance(entry, dict) else None
+        text = state.text_edits.get(line_id, line.text) if line is not None else None
+        if text is not None and isinstance(take, int) and take >= 1 and entry.get("text") == text:
+            state.take_picks[line_id] = take
+    return state
 
 
-def save_text_edits(project: Project, texts: Mapping[str, str]) -> None:
-    """Save the edits (atomically) so closing the panel loses nothing."""
+def save_panel_state(project: Project, texts: Mapping[str, str], picks: Mapping[str, int]) -> None:
+    """Save the edits and take picks (atomically) so closing the panel loses nothing."""
     by_id = {line.line_id: line for line in project.lines}
     edits = {line_id: {"original": by_id[line_id].text, "edited": text}
              for line_id, text in sorted(texts.items()) if line_id in by_id and text != by_id[line_id].text}
+    chosen = {line_id: {"take": take, "text": texts.get(line_id, by_id[line_id].text)}
+              for line_id, take in sorted(picks.items()) if line_id in by_id}
     data = {"version": PANEL_STATE_VERSION, "timeline": str(project.timeline_path),
-            "subtitles": str(project.subtitles) if project.subtitles else None, "text_edits": edits}
+            "subtitles": str(project.subtitles) if project.subtitles else None, "text_edits": edits,
+            "take_picks": chosen}
     write_text_atomic(project.state_path, json.dumps(data, indent=1))
-
-
-def job_supports_text_overrides() -> bool:
-    from revoice.job import JobOptions
-
-    return any(f.name == "text_overrides" for f in dataclasses.fields(JobOptions))
-
-
-def write_edits_subtitles(project: Project, texts: Mapping[str, str]) -> Path:
-    """A WebVTT holding every line with its current text, timed from the timeline's first frame.
-
-    Used while ``run_job`` cannot take edited texts directly: read back with
-    ``subtitle_offset="zero"`` it gives the same lines (ids, ranges, speakers).
-    """
-    out = ["WEBVTT", ""]
-    for line in project.lines:
-        start = line.record.start / line.record.rate
-        end = line.record.end / line.record.rate
-        text = " ".join(texts.get(line.line_id, line.text).split())
-        out += [f"{_vtt_time(start)} --> {_vtt_time(end)}",
-                f"<v {html.escape(line.speaker)}>{html.escape(text, quote=False)}", ""]
-    path = project.media_dir / EDITS_SUBTITLE_NAME
-    write_text_atomic(path, "\n".join(out))
-    return path
-
-
-def _vtt_time(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
 # --- export and QC -----------------------------------------------------------------------------------------------
 
 def export_timeline(project: Project, target: Path, renders: Mapping[str, RenderedLine],
-                    texts: Mapping[str, str]) -> list[str]:
+                    texts: Mapping[str, str], picks: Mapping[str, int] | None = None) -> list[str]:
     """Write the timeline plus one ``Revoice - <speaker>`` track per speaker; returns warnings.
 
-    Raises InputError (bad target, writer refusal) or ValueError (no renders).
+    Each line's clip is rebuilt from the take sidecars beside its render with
+    :func:`engine.render.choose_take`, placing the editor's pick from ``picks``
+    (else the best-scoring take), and lists every take in its metadata.
+    Raises InputError (bad target, writer refusal) or ValueError (no renders,
+    a take's file gone).
     """
     from otio_bridge.write import build_revoiced_timeline, write_timeline
 
@@ -220,21 +221,43 @@ def export_timeline(project: Project, target: Path, renders: Mapping[str, Render
              if line.line_id in renders]
     if not lines:
         raise ValueError("nothing is revoiced yet: revoice some lines first (Ctrl+R)")
-    new = build_revoiced_timeline(project.timeline, lines, [renders[line.line_id] for line in lines])
+    placed: list[RenderedLine] = []
+    for line in lines:
+        render = renders[line.line_id]
+        chosen = with_take(render, (picks or {}).get(line.line_id, render.take))
+        if chosen is None:
+            raise ValueError(f"{line.line_id}: a take's WAV or sidecar beside {render.path.name} is gone; "
+                             "revoice the line again")
+        placed.append(chosen)
+    new = build_revoiced_timeline(project.timeline, lines, placed)
     inputs = [project.timeline_path] + ([project.subtitles] if project.subtitles else [])
     return write_timeline(new, target, overwrite_inputs=inputs)
 
 
 def write_qc_report(project: Project, rows: Iterable[tuple[DialogueLine, str, str, RenderedLine | None, str]]) -> Path:
-    """An HTML QC sheet (line, timecode, speaker, text, status, ratio, LUFS, dBTP, flags) beside the work files."""
+    """An HTML QC sheet beside the work files.
+
+    Line, timecode, speaker, text, status, ratio, LUFS, dBTP, the placed take
+    and the QC meters (word error, voice similarity, MOS, what ASR heard), flags.
+    """
     cells: list[str] = []
     for line, text, status, render, message in rows:
         rep = render.report if render is not None else {}
         flags = list(render.flags) if render is not None else ([message] if message else [])
+        qc = qc_of(render)
+        takes = len(takes_of(render))
 
         def num(key: str, fmt: str) -> str:
             value = rep.get(key)
             return format(value, fmt) if isinstance(value, (int, float)) else ""
+
+        def metric(value: float | None, fmt: str) -> str:
+            return "" if value is None else format(value, fmt)
+
+        error = metric(qc_error(qc), ".2f")
+        error += f" {qc_error_name(qc)}" if error and qc_error_name(qc) != "WER" else ""
+        heard = qc.get("asr_text") if qc is not None else None
+        take = f"{render.take}/{takes}" if render is not None and takes > 1 else ""
 
         cells.append(
             f"<tr class='{html.escape(status)}'><td>{html.escape(line.line_id)}</td>"
@@ -242,6 +265,9 @@ def write_qc_report(project: Project, rows: Iterable[tuple[DialogueLine, str, st
             f"<td>{html.escape(text)}</td><td>{html.escape(status)}</td>"
             f"<td>{line.record.duration_seconds:.2f}</td><td>{num('ratio', '.2f')}</td>"
             f"<td>{num('loudness_lufs', '.1f')}</td><td>{num('true_peak_dbtp', '.1f')}</td>"
+            f"<td>{take}</td><td>{error}</td><td>{metric(qc_similarity(qc), '.2f')}</td>"
+            f"<td>{metric(_float(qc, 'mos'), '.1f')}</td>"
+            f"<td>{html.escape(heard) if isinstance(heard, str) else ''}</td>"
             f"<td>{html.escape('; '.join(flags))}</td></tr>")
     page = f"""<!doctype html><meta charset="utf-8"><title>Revoice QC - {html.escape(project.timeline_path.name)}</title>
 <style>body{{font:13px sans-serif;background:#1b1c1f;color:#ddd;margin:24px}}table{{border-collapse:collapse}}
@@ -250,10 +276,16 @@ td,th{{padding:4px 10px;border-bottom:1px solid #333;text-align:left}}th{{color:
 <h1>Revoice QC report</h1><p>{html.escape(str(project.timeline_path))}
 {(' + ' + html.escape(str(project.subtitles))) if project.subtitles else ''}</p>
 <table><tr><th>Line</th><th>TC in</th><th>Speaker</th><th>Text</th><th>Status</th><th>Slot s</th>
-<th>Ratio</th><th>LUFS</th><th>dBTP</th><th>Flags</th></tr>
+<th>Ratio</th><th>LUFS</th><th>dBTP</th><th>Take</th><th>WER</th><th>Voice sim.</th><th>MOS</th>
+<th>ASR heard</th><th>Flags</th></tr>
 {''.join(cells)}</table>"""
     write_text_atomic(project.qc_report_path, page)
     return project.qc_report_path
+
+
+def _float(qc: Mapping[str, Any] | None, key: str) -> float | None:
+    value = qc.get(key) if qc is not None else None
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 # --- demo ---------------------------------------------------------------------------------------------------------

@@ -27,6 +27,9 @@ LOUDNESS_CHOICES: tuple[tuple[str, str], ...] = (
     ("match", "Match each original line"),
 )
 
+MAX_TAKES = 5
+"""Most takes per line the panel offers (the engine allows more; five is plenty to choose from)."""
+
 _settings_dir: Path | None = None
 
 
@@ -70,6 +73,10 @@ class PanelSettings:
     min_ratio: float = 0.8
     max_ratio: float = 1.25
     device: str = "cpu"
+    takes: int = 1
+    """Takes rendered per line (1..MAX_TAKES); the editor picks one in the preview."""
+    qc: bool = False
+    """Meter every take (ASR word error, voice similarity, MOS); loading the meters takes seconds."""
     speaker_voices: dict[str, str] = field(default_factory=dict)
     recent: tuple[RecentEntry, ...] = ()
     last_dir: str = ""
@@ -90,6 +97,24 @@ def _float(store: QSettings, key: str, default: float) -> float:
 def _str(store: QSettings, key: str, default: str) -> str:
     value: Any = store.value(key, default)
     return value if isinstance(value, str) else default
+
+
+def _int(store: QSettings, key: str, default: int, low: int, high: int) -> int:
+    value: Any = store.value(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return min(max(number, low), high)
+
+
+def _bool(store: QSettings, key: str, default: bool) -> bool:
+    value: Any = store.value(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):  # INI files store "true" / "false"
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return default
 
 
 def _json(store: QSettings, key: str) -> Any:
@@ -119,6 +144,8 @@ def load_settings(store: QSettings | None = None) -> PanelSettings:
         min_ratio=_float(store, "render/min_ratio", defaults.min_ratio),
         max_ratio=_float(store, "render/max_ratio", defaults.max_ratio),
         device=_str(store, "render/device", defaults.device),
+        takes=_int(store, "render/takes", defaults.takes, 1, MAX_TAKES),
+        qc=_bool(store, "render/qc", defaults.qc),
         speaker_voices={str(k): str(v) for k, v in voices.items()} if isinstance(voices, dict) else {},
         recent=tuple(recent[:MAX_RECENT]),
         last_dir=_str(store, "files/last_dir", ""),
@@ -132,6 +159,8 @@ def save_settings(settings: PanelSettings, store: QSettings | None = None) -> No
     store.setValue("render/min_ratio", settings.min_ratio)
     store.setValue("render/max_ratio", settings.max_ratio)
     store.setValue("render/device", settings.device)
+    store.setValue("render/takes", settings.takes)
+    store.setValue("render/qc", settings.qc)
     store.setValue("voices/by_speaker", json.dumps(settings.speaker_voices, sort_keys=True))
     store.setValue("files/recent", json.dumps([
         {"timeline": str(e.timeline), "subtitles": str(e.subtitles) if e.subtitles else None}

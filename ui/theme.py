@@ -40,6 +40,15 @@ QLabel#readoutValue {{ color: #e6e8eb; font-family: "DejaVu Sans Mono", monospac
 QFrame#readoutBox {{ background: #1b1c20; border: 1px solid #2a2c31; border-radius: 6px; }}
 QLabel#licenceLabel {{ color: #8b919a; font-size: 11px; }}
 QLabel#selectionInfo {{ color: #8b919a; }}
+QLabel#takeNote {{ color: #8b919a; }}
+QComboBox {{ background: #2c2e33; border: 1px solid #3a3d44; border-radius: 4px; padding: 3px 8px; color: #d8dade; }}
+QComboBox:hover {{ background: #363941; }}
+QComboBox:disabled {{ color: #8b919a; background: #232428; border-color: #2c2e33; }}
+QComboBox QAbstractItemView {{ background: #232428; border: 1px solid #3a3d44; selection-background-color: #2d4a75; }}
+QCheckBox {{ color: #d8dade; spacing: 8px; }}
+QCheckBox::indicator {{ width: 13px; height: 13px; border: 1px solid #5a5e66; border-radius: 3px; background: #17181b; }}
+QCheckBox::indicator:hover {{ border-color: {ACCENT}; }}
+QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
 QPushButton {{ background: #2c2e33; border: 1px solid #3a3d44; border-radius: 4px; padding: 4px 10px; color: #d8dade; }}
 QPushButton:hover {{ background: #363941; }}
 QPushButton:disabled {{ color: #62656c; background: #232428; border-color: #2c2e33; }}

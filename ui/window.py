@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PyQt6.QtCore import (
     QEvent,
@@ -45,6 +45,7 @@ from PyQt6.QtWidgets import (
 )
 
 from engine.model import RenderedLine
+from engine.render import Assessor
 from engine.voices.base import BackendOptions, BackendSpec, VoiceBackend, VoiceInfo
 from otio_bridge.errors import InputError
 from revoice.job import JobOptions, JobOutcome
@@ -54,6 +55,7 @@ from ui.lines_model import (
     FAILED,
     FLAGGED,
     PENDING,
+    QC_COLUMNS,
     RENDERING,
     Column,
     LineRow,
@@ -68,15 +70,14 @@ from ui.project import (
     demo_paths,
     export_timeline,
     find_renders,
-    job_supports_text_overrides,
+    load_panel_state,
     load_project,
-    load_text_edits,
     render_settings,
-    save_text_edits,
-    write_edits_subtitles,
+    save_panel_state,
     write_qc_report,
 )
 from ui.settings import PanelSettings, RecentEntry, load_settings, open_qsettings, save_settings
+from ui.takes import qc_of, takes_of, with_take
 from ui.worker import RenderController, RenderRequest
 
 TIMELINE_SUFFIXES = (".otio", ".otioz", ".xml", ".edl")
@@ -118,8 +119,12 @@ class RevoiceWindow(QMainWindow):
 
         self.settings: PanelSettings = load_settings()
         self.backend: VoiceBackend | None = backend
+        self.assessor: Assessor | None = None
+        """The loaded QC meters, kept between runs like the backend."""
         self.work_dir = work_dir
         self.project: Project | None = None
+        self.take_picks: dict[str, int] = {}
+        """The editor's take per line id (this project's; saved in its panel state)."""
         self.last_outcome: JobOutcome | None = None
         self.last_error = ""
         self.last_export_warnings: list[str] = []
@@ -176,6 +181,10 @@ class RevoiceWindow(QMainWindow):
                                                 "Go to the previous flagged or failed line")
         self.action_play = self._action("Play / Stop", self.toggle_play, "Space",
                                         "Play the selected line's revoiced audio")
+        self.action_prev_take = self._action("Previous Take", lambda: self.step_take(-1), "[",
+                                             "Place the selected line's previous take (no re-render)")
+        self.action_next_take = self._action("Next Take", lambda: self.step_take(1), "]",
+                                             "Place the selected line's next take (no re-render)")
         self.action_quit = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
         self.action_select_all = self._action("Select All Lines", self.select_all, QKeySequence.StandardKey.SelectAll)
 
@@ -198,7 +207,8 @@ class RevoiceWindow(QMainWindow):
                        self.action_prev_flagged):
             edit_menu.addAction(action)
         render_menu = _menu(menu.addMenu("&Render"))
-        for action in (self.action_revoice, self.action_cancel, self.action_play):
+        for action in (self.action_revoice, self.action_cancel, self.action_play, self.action_prev_take,
+                       self.action_next_take):
             render_menu.addAction(action)
         render_menu.addSeparator()
         render_menu.addAction(self.action_settings)
@@ -262,10 +272,13 @@ class RevoiceWindow(QMainWindow):
         assert header is not None
         header.setHighlightSections(False)
         header.setStretchLastSection(False)
-        widths = {Column.LINE: 58, Column.TC_IN: 98, Column.TC_OUT: 98, Column.SPEAKER: 84, Column.SLOT: 58,
-                  Column.STATUS: 76, Column.RATIO: 54, Column.LUFS: 54, Column.DBTP: 54, Column.FLAGS: 120}
+        widths = {Column.LINE: 58, Column.TC_IN: 98, Column.TC_OUT: 98, Column.SPEAKER: 84, Column.SLOT: 54,
+                  Column.STATUS: 76, Column.RATIO: 50, Column.LUFS: 50, Column.DBTP: 50, Column.TAKE: 44,
+                  Column.WER: 48, Column.VOICE: 50, Column.MOS: 44, Column.FLAGS: 110}
         for column, width in widths.items():
             header.resizeSection(column, width)
+        for column in (Column.TAKE, *QC_COLUMNS):
+            header.setSectionHidden(column, True)
         header.resizeSection(Column.TEXT, 320)
         viewport = self.table.viewport()
         assert viewport is not None
@@ -349,9 +362,11 @@ class RevoiceWindow(QMainWindow):
         selection.selectionChanged.connect(lambda *_: self._on_selection_changed())
         selection.currentRowChanged.connect(lambda current, _previous: self._show_preview(current))
         self.model.textEdited.connect(self._on_text_edited)
+        self.preview.takeChosen.connect(lambda line_id, take: self.choose_take(line_id, take))
         c = self.controller
         c.stageChanged.connect(self._set_status)
         c.backendLoaded.connect(self._on_backend_loaded)
+        c.assessorLoaded.connect(self._on_assessor_loaded)
         c.lineChanged.connect(self._on_line_changed)
         c.lineRendered.connect(self._on_line_rendered)
         c.progressChanged.connect(self._on_progress)
@@ -371,7 +386,8 @@ class RevoiceWindow(QMainWindow):
         if header is None or viewport is None:
             return
         others = sum(header.sectionSize(c) for c in Column if c != Column.TEXT and not header.isSectionHidden(c))
-        header.resizeSection(Column.TEXT, max(200, viewport.width() - others))
+        narrowest = 180 if not header.isSectionHidden(Column.WER) else 200
+        header.resizeSection(Column.TEXT, max(narrowest, viewport.width() - others))
 
     # ================================================================================================ opening
     def open_timeline_dialog(self) -> None:
@@ -441,7 +457,9 @@ class RevoiceWindow(QMainWindow):
     def _set_project(self, project: Project) -> None:
         self.player.stop()
         self.project = project
-        edits = load_text_edits(project)
+        state = load_panel_state(project)
+        edits = state.text_edits
+        self.take_picks = dict(state.take_picks)
         rows = [LineRow(line=line, timecode_in=project.timecode(line.record.start),
                         timecode_out=project.timecode(line.record.end), text=edits.get(line.line_id, line.text))
                 for line in project.lines]
@@ -473,14 +491,44 @@ class RevoiceWindow(QMainWindow):
         if project is None:
             return
         renders = find_renders(project, self.model.texts(), backend=self.backend, settings=self.settings,
-                               voices=self._job_voices())
+                               voices=self._job_voices(), picks=self.take_picks)
         for row in self.model.rows:
             render = renders.get(row.line_id)
             if render is not None:
                 self.model.set_render(render)
             elif row.status != FAILED:
                 self.model.set_status(row.line_id, PENDING)
+        self._update_take_columns()
         self._write_qc_report()
+
+    def _update_take_columns(self, render: RenderedLine | None = None) -> None:
+        """Show Take once a line has several takes and WER / Voice / MOS once one is metered.
+
+        With ``render`` (a line just finished) columns are only revealed, without a scan of every row.
+        """
+        if render is not None:
+            several = len(takes_of(render)) > 1 or self._column_shown(Column.TAKE)
+            metered = qc_of(render) is not None or self._column_shown(Column.WER)
+        else:
+            self.preview.set_takes_expected(self.settings.takes > 1 or self.settings.qc)
+            rows = [row for row in self.model.rows if row.render is not None]
+            several = any(row.take_count > 1 for row in rows)
+            metered = any(qc_of(row.render) is not None for row in rows)
+        header = self.table.horizontalHeader()
+        assert header is not None
+        # the meters need room: TC Out steps aside (TC In's tooltip and the preview title keep the out point)
+        wanted = {Column.TAKE: several, Column.TC_OUT: not metered, **{column: metered for column in QC_COLUMNS}}
+        changed = False
+        for column, shown in wanted.items():
+            if header.isSectionHidden(column) == shown:
+                header.setSectionHidden(column, not shown)
+                changed = True
+        if changed:
+            self._fit_text_column()
+
+    def _column_shown(self, column: Column) -> bool:
+        header = self.table.horizontalHeader()
+        return header is not None and not header.isSectionHidden(column)
 
     # ================================================================================================ selection
     def selected_line_ids(self) -> list[str]:
@@ -566,8 +614,9 @@ class RevoiceWindow(QMainWindow):
     def _on_text_edited(self, line_id: str, text: str) -> None:
         if self.project is None:
             return
+        self.take_picks.pop(line_id, None)  # the new text gets new takes
         try:
-            save_text_edits(self.project, self.model.texts())
+            save_panel_state(self.project, self.model.texts(), self.take_picks)
         except OSError as exc:
             self._set_status(f"Could not save the edit of {line_id} ({exc}); it is kept in this session")
         else:
@@ -587,17 +636,13 @@ class RevoiceWindow(QMainWindow):
         texts = self.model.texts()
         edits = {line.line_id: texts[line.line_id] for line in project.lines
                  if texts.get(line.line_id, line.text) != line.text}
-        subtitles, offset = project.subtitles, "auto"
-        extra: dict[str, Any] = {}
-        if edits and job_supports_text_overrides():
-            extra["text_overrides"] = edits
-        elif edits:
-            subtitles, offset = write_edits_subtitles(project, texts), "zero"
         return JobOptions(
-            timeline=project.timeline_path, out=project.out, subtitles=subtitles, subtitle_offset=offset,
+            timeline=project.timeline_path, out=project.out, subtitles=project.subtitles,
             rate=project.edit_rate, device=self.settings.device, speaker_voices=self._job_voices(),
             settings=render_settings(self.settings), line_ids=frozenset(line_ids),
-            backend=self.backend.spec.name if self.backend is not None else None, **extra)
+            backend=self.backend.spec.name if self.backend is not None else None,
+            takes=self.settings.takes, qc=self.settings.qc, take_overrides=dict(self.take_picks),
+            text_overrides=edits)
 
     def revoice_selection(self) -> bool:
         """Start rendering the selected lines on the worker thread (False when nothing started)."""
@@ -620,7 +665,8 @@ class RevoiceWindow(QMainWindow):
         self.progress.setFormat(f"0 / {len(ids)}")
         self.progress.setVisible(True)
         self._set_status("Loading voice…" if self.backend is None else f"Revoicing {len(ids)} line(s)…")
-        self.controller.start(RenderRequest(options=options, lines=lines, backend=self.backend))
+        self.controller.start(RenderRequest(options=options, lines=lines, backend=self.backend,
+                                            assessor=self.assessor))
         self._update_actions()
         self.runStarted.emit()
         return True
@@ -637,6 +683,10 @@ class RevoiceWindow(QMainWindow):
         self._backend_info = None
         self._refresh_characters()
 
+    def _on_assessor_loaded(self, assessor: object) -> None:
+        if callable(assessor):
+            self.assessor = cast(Assessor, assessor)
+
     def _on_line_changed(self, line_id: str, state: str, message: str) -> None:
         if state == "rendering":
             self.model.set_status(line_id, RENDERING)
@@ -648,7 +698,11 @@ class RevoiceWindow(QMainWindow):
 
     def _on_line_rendered(self, render: object) -> None:
         if isinstance(render, RenderedLine):
+            pick = self.take_picks.get(render.line_id)
+            if pick is not None and pick != render.take:  # picked while this run was under way
+                render = with_take(render, pick) or render
             self.model.set_render(render)
+            self._update_take_columns(render)
             self._refresh_preview_if(render.line_id)
 
     def _on_progress(self, done: int, total: int, label: str) -> None:
@@ -667,7 +721,11 @@ class RevoiceWindow(QMainWindow):
         parts = [f"{fresh} revoiced", f"{batch.cached} unchanged (reused)"]
         if batch.failed:
             parts.append(f"{len(batch.failed)} failed — hover the status for why")
-        flagged = sum(1 for r in batch.rendered if r.flags)
+        options = outcome.options
+        if options.takes > 1 or options.qc:
+            parts[0] += f" ({options.takes} take{'s' if options.takes > 1 else ''} each{', QC metered' if options.qc else ''})"
+        placed = [self.model.row(r.line_id) for r in batch.rendered]  # with the editor's take picks
+        flagged = sum(1 for row in placed if row is not None and row.status == FLAGGED)
         if flagged:
             parts.append(f"{flagged} flagged (N / P to step through)")
         prefix = "Cancelled: finished lines kept · " if batch.cancelled else ""
@@ -701,6 +759,37 @@ class RevoiceWindow(QMainWindow):
         except OSError as exc:
             self._set_status(f"Could not write the QC report ({exc})")
 
+    # ================================================================================================ takes
+    def choose_take(self, line_id: str, take: int) -> bool:
+        """Place ``take`` of the line (from its sidecars, no re-render); Export and later runs keep it."""
+        row = self.model.row(line_id)
+        if row is None or row.render is None or self.project is None:
+            return False
+        if take == row.render.take and line_id in self.take_picks:
+            return True
+        chosen = with_take(row.render, take)
+        if chosen is None:
+            self._set_status(f"{line_id}: take {take} is not on disk any more; revoice the line to render it again")
+            self._refresh_preview_if(line_id)
+            return False
+        self.take_picks[line_id] = take
+        note = "Export writes it"
+        try:
+            save_panel_state(self.project, self.model.texts(), self.take_picks)
+        except OSError as exc:
+            note = f"could not save the pick ({exc}); it is kept in this session"
+        self.player.stop()
+        self.model.set_render(chosen)
+        self._refresh_preview_if(line_id)
+        self._write_qc_report()
+        self._update_actions()
+        self._set_status(f"{line_id}: take {take} of {len(takes_of(chosen))} placed (nothing re-rendered); {note}")
+        return True
+
+    def step_take(self, step: int) -> None:
+        if not self.preview.step_take(step):
+            self._set_status("Only one take: set Takes per line in Settings (Ctrl+,) and revoice")
+
     # ================================================================================================ export / QC
     def renders(self) -> dict[str, RenderedLine]:
         return {row.line_id: row.render for row in self.model.rows
@@ -726,7 +815,8 @@ class RevoiceWindow(QMainWindow):
         if self.project is None:
             return False
         try:
-            self.last_export_warnings = export_timeline(self.project, target, self.renders(), self.model.texts())
+            self.last_export_warnings = export_timeline(self.project, target, self.renders(), self.model.texts(),
+                                                        self.take_picks)
         except InputError as exc:
             self.show_input_error("Cannot export the timeline", exc)
             return False
@@ -797,6 +887,7 @@ class RevoiceWindow(QMainWindow):
             return
         if settings.device != self.settings.device:
             self.backend = None  # loaded again on the new device at the next run
+            self.assessor = None
             self._backend_info = None
         self.settings = settings
         save_settings(settings)
@@ -858,6 +949,8 @@ class RevoiceWindow(QMainWindow):
         self.action_settings.setEnabled(not running)
         self.select_flagged_button.setEnabled(any(row.status == FLAGGED for row in self.model.rows))
         self.action_play.setEnabled(loaded)
+        self.action_prev_take.setEnabled(loaded)
+        self.action_next_take.setEnabled(loaded)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

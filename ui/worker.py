@@ -5,7 +5,9 @@ thread per run, the worker calls ``run_job`` with ``on_line`` and
 ``should_cancel`` callbacks, and every callback becomes a signal, which Qt
 delivers on the UI thread. Cancel sets a flag that ``run_job`` checks
 between lines; WAVs and sidecars are written atomically, so a cancelled run
-leaves only complete lines behind.
+leaves only complete lines behind. The voice backend and, with QC on, the QC
+meters are loaded on the worker thread on first need and handed back to the
+window, which passes them to the next run.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
 from engine.model import DialogueLine
-from engine.render import Progress, load_sidecar, wav_name
+from engine.render import Assessor, Progress
 from engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
 from revoice.job import JobError, JobOptions, run_job
+from ui.takes import placed_take
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class RenderRequest:
     """The lines being rendered, by id (to find their sidecars as they finish)."""
     backend: VoiceBackend | None = None
     """A loaded backend to reuse; None loads the best fitting one for ``options.device``."""
+    assessor: Assessor | None = None
+    """Loaded QC meters to reuse when ``options.qc``; None loads them (seconds)."""
 
 
 def load_voice_backend(*, device: str, language: str, name: str | None = None) -> VoiceBackend:
@@ -41,15 +46,30 @@ def load_voice_backend(*, device: str, language: str, name: str | None = None) -
     return load_backend(spec, options)
 
 
+def load_assessor(*, device: str, backend: VoiceBackend | None) -> Assessor:
+    """The engine's QC meters (ASR, voice similarity, MOS), loaded now rather than at the first take.
+
+    ``backend`` (the loaded voice) renders the voice profiles, so no second copy is loaded.
+    """
+    from engine.qc.assess import LineQc
+
+    qc = LineQc(device=device, backends=(backend,) if backend is not None else ())
+    qc.load()
+    assessor: Assessor = qc
+    return assessor
+
+
 class RenderWorker(QObject):
     """Lives on the worker thread; ``run`` is started by the thread's ``started`` signal."""
 
     stageChanged = pyqtSignal(str)
     backendLoaded = pyqtSignal(object)
+    assessorLoaded = pyqtSignal(object)
+    """The loaded QC meters (an engine.render.Assessor), to reuse in later runs."""
     lineChanged = pyqtSignal(str, str, str)
     """line_id, state (rendering/failed/cancelled), message."""
     lineRendered = pyqtSignal(object)
-    """A finished :class:`engine.model.RenderedLine` (rendered now or reused)."""
+    """A finished :class:`engine.model.RenderedLine` (rendered now or reused): the placed take, listing all."""
     progressChanged = pyqtSignal(int, int, str)
     succeeded = pyqtSignal(object)
     """The :class:`revoice.job.JobOutcome`."""
@@ -102,10 +122,25 @@ class RenderWorker(QObject):
             self.backendLoaded.emit(backend)
         if self.cancelled:
             return
+        assessor = request.assessor
+        if request.options.qc and assessor is None:
+            self.stageChanged.emit("Loading QC meters (speech recognition, voice similarity, MOS)…")
+            try:
+                assessor = load_assessor(device=request.options.device, backend=backend)
+            except Exception as exc:  # missing QC extra, a model that cannot load on this device
+                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                self.failed.emit("QC meters could not load",
+                                 f"{detail}\n\nTurn QC meters off in Settings (Ctrl+,) to revoice without them, "
+                                 "or install Revoice's qc extra.")
+                return
+            self.assessorLoaded.emit(assessor)
+            if self.cancelled:
+                return
         self.stageChanged.emit("Revoicing…")
         media_dir = request.options.media_dir
         outcome = run_job(request.options, progress=self._progress, should_cancel=self._cancel.is_set,
-                          on_line=lambda event: self._on_line(event, media_dir), backend=backend)
+                          on_line=lambda event: self._on_line(event, media_dir), backend=backend,
+                          assessor=assessor if request.options.qc else None)
         self.succeeded.emit(outcome)
 
     def _progress(self, done: int, total: int, label: str) -> None:
@@ -114,7 +149,9 @@ class RenderWorker(QObject):
     def _on_line(self, event: Progress, media_dir: Path) -> None:
         if event.state in ("done", "cached"):
             line = self.request.lines.get(event.line_id)
-            render = load_sidecar(media_dir / wav_name(line, 1)) if line is not None else None
+            options = self.request.options
+            render = placed_take(media_dir, line, options.takes, options.take_overrides.get(event.line_id)) \
+                if line is not None else None
             if render is not None:
                 self.lineRendered.emit(render)
                 return
@@ -126,6 +163,7 @@ class RenderController(QObject):
 
     stageChanged = pyqtSignal(str)
     backendLoaded = pyqtSignal(object)
+    assessorLoaded = pyqtSignal(object)
     lineChanged = pyqtSignal(str, str, str)
     lineRendered = pyqtSignal(object)
     progressChanged = pyqtSignal(int, int, str)
@@ -156,6 +194,7 @@ class RenderController(QObject):
         worker.moveToThread(thread)
         worker.stageChanged.connect(self.stageChanged)
         worker.backendLoaded.connect(self.backendLoaded)
+        worker.assessorLoaded.connect(self.assessorLoaded)
         worker.lineChanged.connect(self.lineChanged)
         worker.lineRendered.connect(self.lineRendered)
         worker.progressChanged.connect(self.progressChanged)

@@ -97,6 +97,8 @@ class BackendOptions:
     device: str = "cpu"
     weights_dir: str | None = None
     threads: int | None = None
+    dictionary: str | None = None
+    """The project's pronunciation dictionary (.json/.toml), for backends that read one."""
 
 
 @dataclass(frozen=True)

@@ -148,8 +148,7 @@ def _availability(options: BackendOptions) -> str | None:
 
 
 def _factory(options: BackendOptions) -> VoiceBackend:
-    # Forward compatible: a ``dictionary`` (file path) field on BackendOptions, once it exists, is honoured.
-    path = getattr(options, "dictionary", None)
+    path = options.dictionary
     return KokoroBackend(options, dictionary=PronunciationDictionary.load(path) if path else None)
 
 

@@ -218,6 +218,19 @@ def _make_session(model_bytes: bytes, options: BackendOptions) -> Any:
     return ort.InferenceSession(model_bytes, sess_options=so, providers=providers)
 
 
+def spoken_text(text: str) -> str:
+    """``text`` without stage directions: ``(laughs)``/``[pause]`` are not read out; pauses become commas."""
+    from engine.text.directions import Speech, split_directions
+
+    pieces, _ = split_directions(text)
+    spoken = ""
+    for piece in pieces:
+        if isinstance(piece, Speech):
+            joint = "" if not spoken else (" " if spoken[-1] in ".!?,;:" else ", ")
+            spoken += joint + piece.text
+    return spoken
+
+
 def _speakable(phonemes: Sequence[str]) -> bool:
     """True when a sentence holds at least one sounding phoneme (not just stress/punctuation)."""
     return any(unicodedata.category(p[:1]) in ("Ll", "Lu", "Lo") for p in phonemes if p)
@@ -354,7 +367,7 @@ class PiperBackend:
             raise ValueError(f"duration_scale must be a positive number, got {request.duration_scale}")
         if not request.text.strip():
             raise ValueError("nothing to say: text is empty")
-        sentences = [s for s in self._voice.phonemize(request.text) if _speakable(s)]
+        sentences = [s for s in self._voice.phonemize(spoken_text(request.text)) if _speakable(s)]
         if not sentences:
             raise ValueError(f"nothing to say: no speakable words in {request.text!r}")
 

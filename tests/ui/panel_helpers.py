@@ -1,4 +1,4 @@
-"""Helpers for the panel tests (event-loop waits, dialog dismissal)."""
+"""Helpers for the panel tests (event-loop waits, dialog dismissal, running a render, reading an export)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
+import opentimelineio as otio
 from PyQt6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
-from PyQt6.QtTest import QTest
+from PyQt6.QtTest import QSignalSpy, QTest
 from PyQt6.QtWidgets import QApplication, QMessageBox, QWidget
 
 if TYPE_CHECKING:
@@ -59,3 +60,41 @@ def activate(widget: QWidget) -> None:
 def key_click(widget: QWidget, key: Qt.Key,
               modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
     QTest.keyClick(widget, key, modifier)  # type: ignore[call-overload]  # PyQt6 stubs: static
+
+
+RUN_TIMEOUT_MS = 60_000
+
+
+def run_and_wait(window: RevoiceWindow, *, by_key: bool = False) -> object:
+    """Revoice the selection (the action, or Ctrl+R) and wait for the run; its JobOutcome (None: failed)."""
+    spy = QSignalSpy(window.runFinished)
+    if by_key:
+        activate(window)
+        key_click(window.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    else:
+        window.action_revoice.trigger()
+    assert window.controller.running
+    assert len(spy) == 1 or spy.wait(RUN_TIMEOUT_MS), "the render did not finish"
+    assert not window.controller.running
+    return spy[0][0]
+
+
+def revoice_tracks(path: Path) -> dict[str, list[otio.schema.Clip]]:
+    timeline = otio.adapters.read_from_file(str(path))
+    return {track.name: [item for item in track if isinstance(item, otio.schema.Clip)]
+            for track in timeline.audio_tracks() if track.name.startswith("Revoice - ")}
+
+
+def opened(make_window: WindowFactory, backend: object, work_dir: Path | None = None) -> RevoiceWindow:
+    window = make_window(backend=backend, work_dir=work_dir)
+    assert window.open_demo()
+    return window
+
+
+def two_speakers_lines(window: RevoiceWindow) -> list[str]:
+    """The first line of each of the first two speakers (so the export has two Revoice tracks)."""
+    assert window.project is not None
+    first: dict[str, str] = {}
+    for line in window.project.lines:
+        first.setdefault(line.speaker, line.line_id)
+    return sorted(first.values())[:2]

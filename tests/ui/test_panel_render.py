@@ -5,56 +5,25 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import opentimelineio as otio
 import pytest
 import soundfile as sf
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import QTimer
 from PyQt6.QtTest import QSignalSpy
 
-from panel_helpers import WindowFactory, activate, key_click, wait_until
+from panel_helpers import (
+    RUN_TIMEOUT_MS,
+    WindowFactory,
+    opened,
+    revoice_tracks,
+    run_and_wait,
+    two_speakers_lines,
+    wait_until,
+)
 from engine.model import RenderedLine
 from engine.render import sidecar_path
 from ui.lines_model import DONE, FLAGGED, PENDING, RENDERING, Column
-from ui.window import RevoiceWindow
 
 pytestmark = pytest.mark.slow
-
-RUN_TIMEOUT_MS = 60_000
-
-
-def run_and_wait(window: RevoiceWindow, *, by_key: bool = False) -> object:
-    spy = QSignalSpy(window.runFinished)
-    if by_key:
-        activate(window)
-        key_click(window.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
-    else:
-        window.action_revoice.trigger()
-    assert window.controller.running
-    assert len(spy) == 1 or spy.wait(RUN_TIMEOUT_MS), "the render did not finish"
-    assert not window.controller.running
-    return spy[0][0]
-
-
-def revoice_tracks(path: Path) -> dict[str, list[otio.schema.Clip]]:
-    timeline = otio.adapters.read_from_file(str(path))
-    return {track.name: [item for item in track if isinstance(item, otio.schema.Clip)]
-            for track in timeline.audio_tracks() if track.name.startswith("Revoice - ")}
-
-
-def opened(make_window: WindowFactory, backend: object, work_dir: Path | None = None) -> RevoiceWindow:
-    window = make_window(backend=backend, work_dir=work_dir)
-    assert window.open_demo()
-    return window
-
-
-def two_speakers_lines(window: RevoiceWindow) -> list[str]:
-    """The first line of each of the first two speakers (so the export has two Revoice tracks)."""
-    assert window.project is not None
-    first: dict[str, str] = {}
-    for line in window.project.lines:
-        first.setdefault(line.speaker, line.line_id)
-    return sorted(first.values())[:2]
-
 
 def test_revoice_selection_then_export(make_window: WindowFactory, piper_backend: object, tmp_path: Path) -> None:
     window = opened(make_window, piper_backend)

@@ -1,6 +1,8 @@
 """Screenshots of the panel's main states (docs/screenshots when REVOICE_SCREENSHOT_DIR points there).
 
-    REVOICE_SCREENSHOT_DIR=docs/screenshots pytest tests/ui/test_panel_screenshots.py
+    REVOICE_SCREENSHOT_DIR=docs/screenshots pytest tests/ui/test_panel_screenshots.py tests/ui/test_panel_takes.py
+
+(``line_with_takes.png``, two metered takes in the chooser, comes from test_panel_takes.py.)
 """
 
 from __future__ import annotations

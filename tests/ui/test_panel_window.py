@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -150,15 +151,63 @@ def test_settings_dialog_values_persist(make_window: WindowFactory) -> None:
     assert box.count() >= 2  # default + the backend's voices
     box.setCurrentIndex(1)
     assert dialog.device.findData("cpu") >= 0
+    assert (dialog.takes.value(), dialog.qc.isChecked()) == (1, False)  # the defaults
+    assert (dialog.takes.minimum(), dialog.takes.maximum()) == (1, 5)
+    dialog.takes.setValue(3)
+    dialog.qc.setChecked(True)
     window.apply_settings(dialog.result_settings())
     dialog.deleteLater()
 
     stored = load_settings()
     assert (stored.loudness, stored.min_ratio, stored.max_ratio) == ("netflix", 0.7, 1.4)
+    assert (stored.takes, stored.qc) == (3, True)
+    options = window.job_options([window.project.lines[0].line_id])
+    assert (options.takes, options.qc) == (3, True)
     assert stored.speaker_voices[speaker] == box.itemData(1)
     assert stored.device == "cpu"
     fresh = make_window()
     assert fresh.settings.loudness == "netflix"
+    assert (fresh.settings.takes, fresh.settings.qc) == (3, True)
+
+
+def test_metered_takes_fill_the_columns_and_the_chooser(make_window: WindowFactory) -> None:
+    window = make_window()
+    window.open_demo()
+    header = window.table.horizontalHeader()
+    assert header is not None
+    assert all(header.isSectionHidden(c) for c in (Column.TAKE, Column.WER, Column.VOICE, Column.MOS))
+    line_id = window.model.rows[0].line_id
+    flag = "wer 0.25 > 0.10: ASR heard 'do you hear'"
+    first = {"error_metric": "wer", "wer": 0.25, "voice_similarity": 0.81, "similarity": 0.2,
+             "similarity_to": "original", "mos": 3.94, "asr_text": "do you hear", "flags": [flag], "score": 0.4}
+    second = {**first, "wer": 0.0, "mos": 4.2, "flags": [], "score": 0.7}
+    takes = [{"take": 1, "file": "NAGG_L0001_t1.wav", "score": 0.4, "flags": [flag], "qc": first},
+             {"take": 2, "file": "NAGG_L0001_t2.wav", "score": 0.7, "flags": [], "qc": second}]
+    render = fake_render(window.model, line_id, flags=(flag,))
+    render = replace(render, report={**render.report, "qc": first, "takes": takes, "chosen_by": "editor"})
+    window.controller.lineRendered.emit(render)  # as a run reports a finished line
+
+    row = window.model.row(line_id)
+    assert row is not None and row.status == FLAGGED
+    cells = {c: window.model.data(window.model.index(0, c)) for c in (Column.TAKE, Column.WER, Column.VOICE,
+                                                                       Column.MOS)}
+    assert cells == {Column.TAKE: "1/2", Column.WER: "0.25", Column.VOICE: "0.81", Column.MOS: "3.9"}
+    assert not any(header.isSectionHidden(c) for c in (Column.TAKE, Column.WER, Column.VOICE, Column.MOS))
+    assert header.isSectionHidden(Column.TC_OUT)  # makes room; TC In's tooltip has the range
+    assert "do you hear" in str(window.model.data(window.model.index(0, Column.WER), Qt.ItemDataRole.ToolTipRole))
+
+    window.select_lines([line_id])
+    box = window.preview.take_box
+    assert window.preview.take_bar.isVisible() and box.isEnabled()
+    labels = [box.itemText(i) for i in range(box.count())]
+    assert "WER 0.25" in labels[0] and "\u26a0 1 flag" in labels[0] and "\u2605" not in labels[0]
+    assert "\u2605" in labels[1] and "score 0.70" in labels[1] and "MOS 4.2" in labels[1]
+    assert window.preview.take_note.text() == "picked by you"
+    # the takes' files are not on disk: the swap is refused with a reason, nothing changes
+    assert not window.choose_take(line_id, 2)
+    assert window.model.row(line_id).render.take == 1  # type: ignore[union-attr]
+    assert "not on disk" in window.status_label.text()
+    assert box.currentData() == 1
 
 
 def test_settings_dialog_lists_devices(make_window: WindowFactory) -> None:

@@ -103,3 +103,10 @@ def test_bad_requests_are_refused(piper_backend: PiperBackend) -> None:
         piper_backend.synthesize(SynthesisRequest(TEXT, "joe", language="zh"))
     with pytest.raises(ValueError, match="duration_scale"):
         say(piper_backend, scale=0.0)
+
+
+def test_stage_directions_are_not_read_out() -> None:
+    from engine.voices.piper_voice import spoken_text
+
+    assert spoken_text("(whispering) Do you hear me? [pause] Yes. (laughs)") == "Do you hear me? Yes."
+    assert spoken_text("Wait [pause] now") == "Wait, now"

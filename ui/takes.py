@@ -1,0 +1,176 @@
+"""Takes and QC numbers of a rendered line, read from its report and the sidecars beside its WAV.
+
+No widgets here. A line rendered with several takes is a :class:`RenderedLine`
+for the placed take whose ``report["takes"]`` lists every take (file, score,
+flags, ``qc`` metrics); each take's own sidecar ``<speaker>_<line>_t<k>.json``
+lies beside its WAV. Swapping takes re-reads those sidecars and asks
+:func:`engine.render.choose_take` for the editor's pick; nothing is re-rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.model import DialogueLine, RenderedLine
+from engine.render import choose_take, load_sidecar, take_score, wav_name
+
+
+@dataclass(frozen=True)
+class TakeInfo:
+    """One take of a line as its placed take's report lists it."""
+
+    take: int
+    file: str
+    score: float
+    flags: tuple[str, ...]
+    qc: Mapping[str, Any] | None
+    """The take's QC metrics, or None when it was rendered with QC off."""
+
+    @property
+    def metered(self) -> bool:
+        return self.qc is not None
+
+    @property
+    def error(self) -> float | None:
+        """Word error rate (character error rate for zh/ja), 0 = every word heard right."""
+        return qc_error(self.qc)
+
+    @property
+    def error_name(self) -> str:
+        return qc_error_name(self.qc)
+
+    @property
+    def similarity(self) -> float | None:
+        return qc_similarity(self.qc)
+
+    @property
+    def mos(self) -> float | None:
+        return _number(self.qc, "mos")
+
+    @property
+    def heard(self) -> str | None:
+        text = self.qc.get("asr_text") if self.qc is not None else None
+        return text if isinstance(text, str) else None
+
+
+def _number(qc: Mapping[str, Any] | None, key: str) -> float | None:
+    value = qc.get(key) if qc is not None else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def qc_of(render: RenderedLine | None) -> Mapping[str, Any] | None:
+    """The placed take's QC metrics (None: not metered)."""
+    qc = render.report.get("qc") if render is not None else None
+    return qc if isinstance(qc, Mapping) else None
+
+
+def qc_error_name(qc: Mapping[str, Any] | None) -> str:
+    return "CER" if qc is not None and qc.get("error_metric") == "cer" else "WER"
+
+
+def qc_error(qc: Mapping[str, Any] | None) -> float | None:
+    """WER, or CER for the languages scored by characters."""
+    return _number(qc, "cer" if qc_error_name(qc) == "CER" else "wer")
+
+
+def qc_similarity(qc: Mapping[str, Any] | None) -> float | None:
+    """Cosine to the voice the take was rendered with (what QC judges), else to the original."""
+    voice = _number(qc, "voice_similarity")
+    return voice if voice is not None else _number(qc, "similarity")
+
+
+def qc_similarity_note(qc: Mapping[str, Any] | None) -> str:
+    """Both similarities, spelled out (for tooltips)."""
+    parts = []
+    voice = _number(qc, "voice_similarity")
+    if voice is not None:
+        floor = _number(qc, "similarity_floor")
+        parts.append(f"{voice:.2f} to the voice's own profile" + (f" (floor {floor:.2f})" if floor is not None else ""))
+    original = _number(qc, "similarity")
+    if original is not None and qc is not None and qc.get("similarity_to") == "original":
+        parts.append(f"{original:.2f} to the original take (another speaker for a stock voice)")
+    return "; ".join(parts)
+
+
+def takes_of(render: RenderedLine | None) -> list[TakeInfo]:
+    """Every take of the line (one entry when it was rendered with a single take)."""
+    if render is None:
+        return []
+    listing = render.report.get("takes")
+    if not isinstance(listing, list) or not listing:
+        return [TakeInfo(render.take, render.path.name, take_score(render), tuple(render.flags), qc_of(render))]
+    takes: list[TakeInfo] = []
+    for entry in listing:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("take"), int):
+            continue
+        score = entry.get("score")
+        flags = entry.get("flags")
+        qc = entry.get("qc")
+        takes.append(TakeInfo(
+            take=int(entry["take"]), file=str(entry.get("file") or ""),
+            score=float(score) if isinstance(score, (int, float)) else 0.0,
+            flags=tuple(str(flag) for flag in flags) if isinstance(flags, list) else (),
+            qc=qc if isinstance(qc, Mapping) else None))
+    return sorted(takes, key=lambda info: info.take)
+
+
+def best_take(takes: list[TakeInfo]) -> int | None:
+    """The take :func:`engine.render.choose_take` places without an editor's pick."""
+    if not takes:
+        return None
+    return max(takes, key=lambda info: (info.score, -info.take)).take
+
+
+def chosen_by_editor(render: RenderedLine | None) -> bool:
+    return render is not None and render.report.get("chosen_by") == "editor"
+
+
+def line_takes(media_dir: Path, line: DialogueLine, count: int,
+               key: Callable[[int], str] | None = None) -> list[RenderedLine] | None:
+    """Takes 1..``count`` of ``line`` from their sidecars (``key(take)`` must match when given); None if any is missing."""
+    found: list[RenderedLine] = []
+    for take in range(1, count + 1):
+        render = load_sidecar(media_dir / wav_name(line, take), key(take) if key is not None else None)
+        if render is None:
+            return None
+        found.append(render)
+    return found
+
+
+def placed_take(media_dir: Path, line: DialogueLine, count: int, prefer: int | None = None,
+                key: Callable[[int], str] | None = None) -> RenderedLine | None:
+    """The take to place (the editor's ``prefer`` when it exists), listing all takes; None if one is missing."""
+    candidates = line_takes(media_dir, line, count, key)
+    return choose_take(candidates, prefer=prefer) if candidates else None
+
+
+def with_take(render: RenderedLine, take: int | None) -> RenderedLine | None:
+    """``render``'s line placed with ``take`` (None: the best-scoring), from the sidecars beside it.
+
+    None when a listed take's sidecar is gone or ``take`` is not among them.
+    """
+    listing = takes_of(render)
+    if len(listing) <= 1:
+        return render if take in (None, render.take) else None
+    candidates: list[RenderedLine] = []
+    for info in listing:
+        found = render if info.take == render.take and info.file == render.path.name else None
+        found = found or load_sidecar(render.path.with_name(info.file))
+        if found is None or found.line_id != render.line_id or found.take != info.take:
+            return None
+        candidates.append(_without_listing(found))
+    if take is not None and take not in {c.take for c in candidates}:
+        return None
+    return choose_take(candidates, prefer=take)
+
+
+def _without_listing(render: RenderedLine) -> RenderedLine:
+    from dataclasses import replace
+
+    if "takes" not in render.report:
+        return render
+    report = {k: v for k, v in render.report.items() if k not in ("takes", "chosen_take", "chosen_by")}
+    return replace(render, report=report)
