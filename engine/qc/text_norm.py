@@ -21,12 +21,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-    "fourteen fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
+from engine.text.numbers import EN_DIGITS, en_cardinal
+
 _ORDINAL_WORDS = {
     "one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
     "nine": "ninth", "twelve": "twelfth",
@@ -55,22 +51,8 @@ _ZH_DIGITS = "零一二三四五六七八九"
 
 
 def integer_words(value: int) -> str:
-    """English words for a whole number: ``1205`` -> ``one thousand two hundred five``."""
-    if value < 0:
-        return "minus " + integer_words(-value)
-    if value < 20:
-        return _ONES[value]
-    if value < 100:
-        tens, ones = divmod(value, 10)
-        return _TENS[tens] + (" " + _ONES[ones] if ones else "")
-    if value < 1000:
-        hundreds, rest = divmod(value, 100)
-        return _ONES[hundreds] + " hundred" + (" " + integer_words(rest) if rest else "")
-    for scale, name in _SCALES:
-        if value >= scale:
-            high, rest = divmod(value, scale)
-            return integer_words(high) + " " + name + (" " + integer_words(rest) if rest else "")
-    raise AssertionError("unreachable")
+    """English words for a whole number, unhyphenated for word matching: ``1205`` -> ``one thousand two hundred five``."""
+    return en_cardinal(value).replace("-", " ")
 
 
 def _ordinal(words: str) -> str:
@@ -89,7 +71,7 @@ def _spell_number(match: re.Match[str]) -> str:
     whole, _, fraction = number.partition(".")
     words = integer_words(int(whole))
     if fraction:
-        words += " point " + " ".join(_ONES[int(d)] for d in fraction)
+        words += " point " + " ".join(EN_DIGITS[int(d)] for d in fraction)
     suffix = match.group("suf")
     if suffix == "%":
         words += " percent"
