@@ -8,7 +8,8 @@ bench/sync.py):
 2. the voice's own rate control (``duration_scale``) covers what the pauses
    cannot, searched with the secant method over at most
    ``FitPolicy.max_syntheses`` syntheses (pauses resized at each step);
-3. a small exact time-stretch for whatever is left (Rubber Band).
+3. a small exact time-stretch for whatever is left (WSOLA by default,
+   Rubber Band R3 on request).
 
 The fitter never truncates speech: when the needed ratio is outside the
 policy's bounds it still fits (down to ``hard_min_ratio``), and flags it
@@ -50,7 +51,9 @@ class FitPolicy:
     max_duration_scale: float = 2.2
     lead_in_seconds: float = 0.0
     """Where speech starts inside the slot when there is no original take to follow."""
-    stretch_method: str = "rubberband"
+    stretch_method: str = "wsola"
+    """Residual stretcher: "wsola" scored higher DistillMOS than Rubber Band at every ratio
+    (8 lines: 0.6 3.45 vs 3.23, 0.8 3.92 vs 3.82, 1.25 3.92 vs 3.80; natural 4.04)."""
     resize_pauses: bool = True
     """Resize pauses before changing the voice's rate (off: rate and stretch only)."""
 
