@@ -78,6 +78,25 @@ class Synthesis:
         return len(self.audio) / self.sample_rate
 
 
+def assemble_synthesis(pieces: Sequence[AudioArray], labels: Sequence[tuple[str, int]],
+                       sample_rate: int) -> Synthesis:
+    """Join audio pieces into one Synthesis whose segments tile it (label, length in samples).
+
+    Peaks above full scale are scaled down to 0.99 (no clipping); levels are
+    otherwise kept for the engine's loudness stage.
+    """
+    audio = np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 1.0:
+        audio = (audio * np.float32(0.99 / peak)).astype(np.float32)
+    segments: list[Segment] = []
+    position = 0
+    for label, count in labels:
+        segments.append(Segment(label, position, position + count))
+        position += count
+    return Synthesis(audio=audio, sample_rate=sample_rate, segments=tuple(segments))
+
+
 @runtime_checkable
 class VoiceBackend(Protocol):
     """A loaded, ready-to-speak backend. Implementations hold their model."""

@@ -45,9 +45,9 @@ from engine.text.normalize import base_language, normalize
 from engine.text.pinyin import apply_sandhi, to_pinyin_words
 from engine.voices.base import (
     AudioArray,
+    assemble_synthesis,
     BackendOptions,
     BackendSpec,
-    Segment,
     Synthesis,
     SynthesisRequest,
     VoiceBackend,
@@ -453,16 +453,7 @@ class KokoroBackend:
                 count = int(round(item.pause_after * scale * SAMPLE_RATE))
                 pieces.append(np.zeros(count, dtype=np.float32))
                 labels.append((" ", count))
-        audio = np.concatenate(pieces).astype(np.float32, copy=False)
-        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-        if peak > 1.0:
-            audio = (audio * np.float32(0.99 / peak)).astype(np.float32)
-        segments: list[Segment] = []
-        position = 0
-        for label, count in labels:
-            segments.append(Segment(label, position, position + count))
-            position += count
-        return Synthesis(audio=audio, sample_rate=SAMPLE_RATE, segments=tuple(segments))
+        return assemble_synthesis(pieces, labels, SAMPLE_RATE)
 
 
 def _trim(audio: AudioArray) -> AudioArray:

@@ -34,9 +34,9 @@ import numpy as np
 
 from engine.voices.base import (
     AudioArray,
+    assemble_synthesis,
     BackendOptions,
     BackendSpec,
-    Segment,
     Synthesis,
     SynthesisRequest,
     VoiceBackend,
@@ -383,13 +383,4 @@ class PiperBackend:
             pieces.append(audio)
             labels.extend(sentence_labels)
 
-        audio = np.concatenate(pieces).astype(np.float32, copy=False)
-        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-        if peak > 1.0:
-            audio = (audio * np.float32(0.99 / peak)).astype(np.float32)
-        segments: list[Segment] = []
-        position = 0
-        for label, count in labels:
-            segments.append(Segment(label, position, position + count))
-            position += count
-        return Synthesis(audio=audio, sample_rate=self._config.sample_rate, segments=tuple(segments))
+        return assemble_synthesis(pieces, labels, self._config.sample_rate)
