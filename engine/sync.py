@@ -11,6 +11,9 @@ sample rate, counted from the start of the slot.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +23,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from engine.dsp._util import FloatArray, check_rate, mono_f64
 from engine.dsp.resample import resample
+from engine.model import DialogueLine
 
 VAD_RATE = 16000
 """Sample rate (Hz) the VAD runs at."""
@@ -140,6 +144,35 @@ def plan_span(
     start = min(original.onset, slot_samples - 1)
     end = min(max(start + 1, original.offset), slot_samples)
     return start, end - start
+
+
+def extend_into_gaps(
+    lines: Sequence[DialogueLine], *, max_seconds: float, keep_gap_seconds: float = 0.25
+) -> list[DialogueLine]:
+    """Lines whose slots may run on into the free gap after them (the ``--allow-overflow`` option).
+
+    Each slot grows by whole frames, by at most ``max_seconds``, and stops
+    ``keep_gap_seconds`` before the next line starts (any speaker's, so no two
+    lines ever overlap and nobody talks over the next cue). The speech target
+    stays the original take's span: the extra room only lets a line that is
+    too long for its slot run late instead of being squeezed faster.
+    ``metadata["overflow_frames"]`` records the growth (0 when there was no room).
+    Lines come back in the order given.
+    """
+    if max_seconds < 0 or keep_gap_seconds < 0:
+        raise ValueError(f"overflow limits must be >= 0 s, got max {max_seconds}, gap {keep_gap_seconds}")
+    starts = sorted(line.record.start_seconds for line in lines)
+    extended: list[DialogueLine] = []
+    for line in lines:
+        record = line.record
+        end = record.start_seconds + record.duration_seconds
+        later = [start for start in starts if start >= end - 1e-9]
+        room = max_seconds if not later else min(max_seconds, later[0] - keep_gap_seconds - end)
+        frames = max(0, int(math.floor(room * record.rate + 1e-9)))
+        metadata = {**line.metadata, "overflow_frames": frames}
+        extended.append(dataclasses.replace(
+            line, record=dataclasses.replace(record, duration=record.duration + frames), metadata=metadata))
+    return extended
 
 
 # --------------------------------------------------------------------------

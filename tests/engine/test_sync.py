@@ -16,7 +16,8 @@ import soundfile as sf
 from scipy.signal import butter, sosfiltfilt
 
 from engine.dsp.resample import resample
-from engine.sync import SpeechSpan, detect_speech_span, plan_span
+from engine.model import DialogueLine, FrameRange
+from engine.sync import SpeechSpan, detect_speech_span, extend_into_gaps, plan_span
 
 if TYPE_CHECKING:
     from engine.voices.piper_voice import PiperBackend
@@ -220,3 +221,38 @@ def test_plan_span() -> None:
     assert SpeechSpan(100, 350).samples == 250
     with pytest.raises(ValueError):
         plan_span(0, original=None, lead_in_samples=0)
+
+
+def _line(line_id: str, start: int, duration: int, rate: float = 24.0) -> DialogueLine:
+    return DialogueLine(line_id=line_id, text="Hello.", speaker="A", language="en",
+                        record=FrameRange(start, duration, rate))
+
+
+@pytest.mark.parametrize("rate", [23.976, 25.0, 60.0])
+def test_extend_into_gaps_stops_before_the_next_line(rate: float) -> None:
+    fps = rate
+    lines = [_line("1", 0, int(2 * fps), rate), _line("2", int(3 * fps), int(fps), rate),
+             _line("3", int(4.1 * fps), int(fps), rate)]
+    grown = extend_into_gaps(lines, max_seconds=2.0, keep_gap_seconds=0.25)
+    assert [line.line_id for line in grown] == ["1", "2", "3"]
+    first, second, third = grown
+    # Line 1: the gap to line 2 is 1 s; it may take all but 0.25 s of it, in whole frames.
+    assert first.record.start == 0
+    assert first.record.end <= lines[1].record.start - 0.25 * fps + 1e-6
+    assert first.record.end > lines[1].record.start - 0.25 * fps - 1
+    # Line 2 ends 0.1 s before line 3 starts: less than the gap to keep, so no growth.
+    assert second.record == lines[1].record and second.metadata["overflow_frames"] == 0
+    # The last line has nothing after it: it grows by the full allowance.
+    assert third.record.duration == lines[2].record.duration + int(2.0 * fps)
+    assert first.metadata["overflow_frames"] == first.record.duration - lines[0].record.duration
+    for a, b in zip(grown, grown[1:]):
+        assert a.record.end <= b.record.start
+
+
+def test_extend_into_gaps_keeps_the_input_and_refuses_negative_limits() -> None:
+    lines = [_line("1", 0, 24), _line("2", 100, 24)]
+    extend_into_gaps(lines, max_seconds=1.0)
+    assert lines[0].record.duration == 24 and "overflow_frames" not in lines[0].metadata
+    assert extend_into_gaps(lines, max_seconds=0.0)[0].record.duration == 24
+    with pytest.raises(ValueError, match="overflow"):
+        extend_into_gaps(lines, max_seconds=-1.0)
