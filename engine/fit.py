@@ -153,7 +153,7 @@ def _too_long_message(natural: int, target: int, bound: float, sample_rate: int)
     words = max(1, round(excess_fraction * natural / sample_rate * WORDS_PER_SECOND)) if natural else 1
     return (
         f"needs ratio {ratio:.2f} (bound {bound:.2f}); shorten the text by about {words} "
-        "word(s), allow overflow into the gap after the slot, or lower the ratio bound"
+        "word(s), allow overflow into the gap after the slot (--allow-overflow SECONDS), or lower the ratio bound (--min-ratio)"
     )
 
 

@@ -97,6 +97,9 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                         help="never slow speech beyond this ratio of natural (default 1.25)")
     parser.add_argument("--lead-in", type=float, default=0.0, metavar="SECONDS",
                         help="silence before the speech inside each slot (default 0)")
+    parser.add_argument("--allow-overflow", type=float, default=0.0, metavar="SECONDS",
+                        help="let a line too long for its slot run on into the free gap after it, by at "
+                             "most SECONDS, stopping 0.25 s before the next line (default 0: off)")
     parser.add_argument("--dictionary", type=Path,
                         help="pronunciation dictionary (.json/.toml: word -> pinyin) for names and brands")
     parser.add_argument("--takes", type=int, default=1,

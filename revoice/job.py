@@ -83,6 +83,8 @@ class JobOptions:
     """The editor's take per line id (the panel's takes chooser); others get the best-scoring take."""
     text_overrides: dict[str, str] = field(default_factory=dict)
     """Edited text by line id (the panel's edits), applied after the lines are read."""
+    allow_overflow_seconds: float = 0.0
+    """Slots may grow into the free gap after them by this much (s); 0 keeps every slot as cut."""
 
     def __post_init__(self) -> None:
         if self.out.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -96,6 +98,8 @@ class JobOptions:
             raise ValueError(f"--dictionary {self.dictionary}: file not found")
         if not 1 <= self.takes <= 10:
             raise ValueError(f"--takes {self.takes}: use 1 to 10")
+        if not 0.0 <= self.allow_overflow_seconds <= 10.0:
+            raise ValueError(f"--allow-overflow {self.allow_overflow_seconds}: use 0 to 10 seconds")
 
     @property
     def media_dir(self) -> Path:
@@ -123,7 +127,8 @@ class JobOptions:
         return cls(timeline=args.timeline, out=args.out, subtitles=args.subs, subtitle_offset=offset,
                    rate=args.rate, language=args.language, backend=args.backend, device=args.device,
                    speaker_voices=voices, settings=settings, shard=Shard.parse(args.shard),
-                   also=tuple(args.also), takes=args.takes, qc=args.qc, dictionary=args.dictionary)
+                   also=tuple(args.also), takes=args.takes, qc=args.qc, dictionary=args.dictionary,
+                   allow_overflow_seconds=args.allow_overflow)
 
 
 @dataclass
@@ -236,6 +241,10 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
     if options.text_overrides:
         lines = [dataclasses.replace(line, text=options.text_overrides[line.line_id])
                  if line.line_id in options.text_overrides else line for line in lines]
+    if options.allow_overflow_seconds > 0:
+        from engine.sync import extend_into_gaps
+
+        lines = extend_into_gaps(lines, max_seconds=options.allow_overflow_seconds)
     if options.line_ids is not None:
         lines = [line for line in lines if line.line_id in options.line_ids]
     if not lines:

@@ -96,6 +96,26 @@ def test_premiere_fcp7_xml_with_subtitles(shared_corpus: Path, tmp_path: Path,
     assert summary["failed"] == [] and summary["skipped"] == []
 
 
+def test_allow_overflow_grows_slots_into_free_gaps(shared_corpus: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    timeline = shared_corpus / "timelines" / "premiere_example.xml"
+    out = tmp_path / "overflow.otio"
+    code = main(["run", str(timeline), "--subs", str(DATA / "premiere_example.srt"), "--out", str(out),
+                 "--allow-overflow", "2", "--json", "--quiet"])
+    capsys.readouterr()
+    assert code == EXIT_OK
+    clips = sorted((start, length, clip) for clips in revoice_tracks(out).values() for start, length, clip in clips)
+    # 30 fps cues (36,84) (150,75) (270,108) (600,60): each grows to 0.25 s (7.5 frames) before the
+    # next cue, by at most 2 s (60 frames); the last one has nothing after it.
+    assert [(start, length) for start, length, _ in clips] == [(36, 106), (150, 112), (270, 168), (600, 120)]
+    assert [clip.metadata["revoice"]["overflow_frames"] for _, _, clip in clips] == [22, 37, 60, 60]
+    check_clips_match_wavs(out)
+    code = main(["run", str(timeline), "--subs", str(DATA / "premiere_example.srt"), "--out", str(out),
+                 "--allow-overflow", "-1", "--quiet"])
+    assert code == EXIT_BAD_INPUT
+    assert "--allow-overflow" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_demo_at_23976_from_one_hour_with_bundle_and_fcp_xml(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
