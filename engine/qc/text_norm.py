@@ -21,12 +21,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from engine.text.numbers import EN_DIGITS, en_cardinal
-
-_ORDINAL_WORDS = {
-    "one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-    "nine": "ninth", "twelve": "twelfth",
-}
+from engine.text.numbers import EN_DIGITS, en_cardinal, en_ordinal
 
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
@@ -55,17 +50,6 @@ def integer_words(value: int) -> str:
     return en_cardinal(value).replace("-", " ")
 
 
-def _ordinal(words: str) -> str:
-    head, _, last = words.rpartition(" ")
-    if last in _ORDINAL_WORDS:
-        last = _ORDINAL_WORDS[last]
-    elif last.endswith("y"):
-        last = last[:-1] + "ieth"
-    else:
-        last += "th"
-    return f"{head} {last}".strip()
-
-
 def _spell_number(match: re.Match[str]) -> str:
     number = match.group("num").replace(",", "")
     whole, _, fraction = number.partition(".")
@@ -76,7 +60,7 @@ def _spell_number(match: re.Match[str]) -> str:
     if suffix == "%":
         words += " percent"
     elif suffix and not fraction:
-        words = _ordinal(words)
+        words = en_ordinal(int(whole)).replace("-", " ")
     currency = match.group("cur")
     if currency:
         words += " " + _CURRENCY[currency]
