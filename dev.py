@@ -36,8 +36,10 @@ def ensure_installed() -> None:
     print("installing Revoice and its dependencies (first run: about a minute)", flush=True)
     subprocess.run(pip + ["setuptools<81", "wheel"], check=True)
     subprocess.run(pip + ["-e", f"{ROOT}[dev,demo]"], check=True)
-    # DistillMOS (QC naturalness meter): its declared torchaudio does not import with CPU torch
-    subprocess.run(pip + ["--no-deps", "distillmos==0.9.1", "xls-r-sqa==0.1.0"], check=True)
+    # DistillMOS (QC naturalness meter) and F5-TTS/Vocos (neural voices): their declared torchaudio
+    # does not import with CPU torch (the rest of their deps are in the neural extra)
+    subprocess.run(pip + ["--no-deps", "distillmos==0.9.1", "xls-r-sqa==0.1.0", "f5-tts==1.1.22", "vocos==0.1.0"],
+                   check=True)
     STAMP.write_text(wanted)
 
 

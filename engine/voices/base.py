@@ -48,6 +48,8 @@ class SynthesisRequest:
     seed: int = 0
     reference_audio: AudioArray | None = None
     reference_sample_rate: int | None = None
+    reference_text: str | None = None
+    """Transcript of ``reference_audio``, for zero-shot backends that need it (F5-TTS)."""
     emotion: str | None = None
 
 

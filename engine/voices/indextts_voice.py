@@ -1,0 +1,317 @@
+"""IndexTTS2 backend: zero-shot cloning with separate timbre and emotion control.
+
+Runs the ``IndexTTS2`` class of the IndexTTS repository (``indextts.infer_v2``;
+not on PyPI: the user installs a checkout with ``pip install -e <checkout>``).
+``request.reference_audio`` is the timbre reference; ``request.emotion`` is
+one of the model's eight emotions (``"sad"``), a weighted mix
+(``"happy:0.6,surprised:0.2"``: an emotion vector), or free text (``"quietly
+furious"``, read by the model's Qwen emotion classifier). Without an emotion
+the reference's own emotion is kept.
+
+Weights are never downloaded. ``--weights indextts2=DIR`` /
+``BackendOptions.weights_dir`` or ``REVOICE_INDEXTTS2_WEIGHTS`` names the
+IndexTTS2 ``checkpoints`` folder: ``config.yaml`` and the files it names
+(gpt.pth, s2mel.pth, bpe.model, wav2vec2bert_stats.pt, feat1.pt, feat2.pt,
+qwen0.6bemo4-merge/), plus ``hf_cache/`` holding the Hugging Face models the
+class fetches by name (facebook/w2v-bert-2.0, amphion/MaskGCT,
+funasr/campplus and the BigVGAN named in config.yaml), as a run of the
+IndexTTS web UI leaves them. The model loads with HF_HUB_OFFLINE=1 and that
+cache, so a missing file is an error, never a download.
+
+Duration: upstream IndexTTS2 exposes no length control, so the spec claims
+none; when the installed class accepts ``speech_length`` (the target length
+in ms, as in the duration-control pull request) ``target_seconds`` is passed
+to it and the result is trimmed or padded to the exact sample count.
+
+Licence: code Apache-2.0; weights under the bilibili IndexTTS model licence
+(commercial use needs a licence from bilibili; see the model card).
+
+Importing this module and checking availability import neither torch nor
+indextts (file and ``find_spec`` checks only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.voices.base import (
+    AudioArray,
+    BackendOptions,
+    BackendSpec,
+    Synthesis,
+    SynthesisRequest,
+    VoiceBackend,
+    VoiceInfo,
+    assemble_synthesis,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+NAME = "indextts2"
+SAMPLE_RATE = 22050
+ENV_WEIGHTS = "REVOICE_INDEXTTS2_WEIGHTS"
+VOICE_ID = "reference"
+LICENCE = ("code Apache-2.0 (IndexTTS); weights: bilibili IndexTTS model licence "
+           "(commercial use needs a licence from bilibili; see the model card)")
+
+EMOTIONS = ("happy", "angry", "sad", "afraid", "disgusted", "melancholic", "surprised", "calm")
+"""IndexTTS2's emotion vector order."""
+
+REQUIRED_MODULES = ("torch", "torchaudio", "transformers", "omegaconf", "modelscope", "librosa", "safetensors",
+                    "sentencepiece", "huggingface_hub")
+INSTALL_HINT = ("install IndexTTS2 from its repository (git clone index-tts/index-tts; pip install -e <checkout>) "
+                "with a torch/torchaudio pair built for each other")
+
+CONFIG_FILE = "config.yaml"
+DEFAULT_FILES = {"gpt_checkpoint": "gpt.pth", "s2mel_checkpoint": "s2mel.pth", "w2v_stat": "wav2vec2bert_stats.pt",
+                 "spk_matrix": "feat1.pt", "emo_matrix": "feat2.pt", "qwen_emo_path": "qwen0.6bemo4-merge",
+                 "bpe_model": "bpe.model"}
+"""config.yaml keys naming files in the checkpoints folder, with the released names."""
+HF_CACHE_DIR = "hf_cache"
+HUB_MODELS = ("facebook/w2v-bert-2.0", "amphion/MaskGCT", "funasr/campplus")
+DEFAULT_VOCODER = "nvidia/bigvgan_v2_22khz_80band_256x"
+
+
+def _voices() -> Sequence[VoiceInfo]:
+    return (VoiceInfo(VOICE_ID, ("zh", "en"), "zero-shot: the timbre of the request's reference clip; "
+                      "emotion from request.emotion", "", LICENCE),)
+
+
+def weights_folder(options: BackendOptions) -> Path | None:
+    """``options.weights_dir``, else ``$REVOICE_INDEXTTS2_WEIGHTS``, else None."""
+    chosen = options.weights_dir or os.environ.get(ENV_WEIGHTS) or None
+    return Path(chosen).expanduser() if chosen else None
+
+
+def package_missing() -> str | None:
+    """Why the indextts package cannot be used here (cheap checks), or None."""
+    spec = importlib.util.find_spec("indextts")
+    if spec is None or not spec.submodule_search_locations:
+        return f"package 'indextts' is not installed: {INSTALL_HINT}"
+    if not any((Path(p) / "infer_v2.py").is_file() for p in spec.submodule_search_locations):
+        return f"package 'indextts' has no infer_v2 (IndexTTS2): {INSTALL_HINT}"
+    missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        return f"IndexTTS2 needs Python package(s) {', '.join(missing)}: {INSTALL_HINT}"
+    return None
+
+
+def _hub_cache_name(repo_id: str) -> str:
+    return "models--" + repo_id.replace("/", "--")
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    data = importlib.import_module("yaml").safe_load(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def missing_weight_files(folder: Path) -> list[str]:
+    """Names (relative to ``folder``) the IndexTTS2 checkpoints folder lacks; [] when complete."""
+    if not (folder / CONFIG_FILE).is_file():
+        return [CONFIG_FILE]
+    try:
+        config = _read_config(folder / CONFIG_FILE)
+    except Exception as exc:
+        return [f"{CONFIG_FILE} (unreadable: {type(exc).__name__})"]
+    names = dict(DEFAULT_FILES)
+    for key in names:
+        value = (config.get("dataset") or {}).get(key) if key == "bpe_model" else config.get(key)
+        if isinstance(value, str) and value:
+            names[key] = value
+    missing = [name for name in names.values() if not (folder / name).exists()]
+    vocoder = (config.get("vocoder") or {}).get("name") or DEFAULT_VOCODER
+    for repo in (*HUB_MODELS, str(vocoder)):
+        if not (folder / HF_CACHE_DIR / _hub_cache_name(repo)).is_dir():
+            missing.append(f"{HF_CACHE_DIR}/{_hub_cache_name(repo)} (Hugging Face cache of {repo})")
+    return missing
+
+
+def _availability(options: BackendOptions) -> str | None:
+    """None when IndexTTS2 can load here, else why not (no heavy imports)."""
+    reasons: list[str] = []
+    package = package_missing()
+    if package:
+        reasons.append(package)
+    folder = weights_folder(options)
+    if folder is None:
+        reasons.append(
+            f"no weights folder: set {ENV_WEIGHTS} or pass --weights {NAME}=DIR, the IndexTTS2 checkpoints folder "
+            f"(needs {CONFIG_FILE}, gpt.pth, s2mel.pth, bpe.model, ... and {HF_CACHE_DIR}/); "
+            "weights are never downloaded"
+        )
+    elif not folder.is_dir():
+        reasons.append(f"IndexTTS2 weights folder {folder} does not exist")
+    else:
+        missing = missing_weight_files(folder)
+        if missing:
+            reasons.append(f"IndexTTS2 weights folder {folder} is incomplete: missing {', '.join(missing)}")
+    return "; ".join(reasons) or None
+
+
+def _factory(options: BackendOptions) -> VoiceBackend:
+    return IndexTTS2Backend(options)
+
+
+SPEC = BackendSpec(
+    name=NAME,
+    display_name="IndexTTS2 (zero-shot, timbre + emotion control, user weights)",
+    languages=("zh", "en"),
+    sample_rate=SAMPLE_RATE,
+    native_duration_control=False,
+    needs_gpu=True,
+    licence=LICENCE,
+    description=(
+        "Zero-shot voice cloning with independent emotion (an emotion name, a weighted emotion vector or "
+        "free text); autoregressive GPT + flow matching + BigVGAN. Needs CUDA for usable speed. Weights from "
+        "a local IndexTTS2 checkpoints folder, never downloaded."
+    ),
+    availability=_availability,
+    factory=_factory,
+    voice_list=_voices,
+)
+
+
+def emotion_arguments(emotion: str | None) -> dict[str, Any]:
+    """IndexTTS2 ``infer`` keyword arguments for ``request.emotion``.
+
+    None/"" keeps the reference's emotion; one of :data:`EMOTIONS` gives that
+    emotion at 0.8 (the model's maximum sum); ``"happy:0.6,sad:0.2"`` an
+    emotion vector; anything else is free emotion text for the Qwen classifier.
+    """
+    text = (emotion or "").strip()
+    if not text:
+        return {}
+    lowered = text.lower()
+    if lowered in EMOTIONS:
+        return {"emo_vector": [0.8 if name == lowered else 0.0 for name in EMOTIONS]}
+    parts = [p.strip() for p in lowered.split(",") if p.strip()]
+    if parts and all(":" in p for p in parts):
+        weights: dict[str, float] = {}
+        for part in parts:
+            name, _, value = part.partition(":")
+            name = name.strip()
+            if name not in EMOTIONS:
+                raise ValueError(f"unknown emotion {name!r} in {emotion!r}; emotions: {', '.join(EMOTIONS)}")
+            weight = float(value)
+            if not (0.0 <= weight <= 1.2 and math.isfinite(weight)):
+                raise ValueError(f"emotion weight {weight} for {name!r} is outside 0..1.2")
+            weights[name] = weight
+        return {"emo_vector": [weights.get(name, 0.0) for name in EMOTIONS]}
+    return {"use_emo_text": True, "emo_text": text}
+
+
+def fit_length(audio: AudioArray, samples: int) -> AudioArray:
+    """``audio`` cut or zero-padded at the end to exactly ``samples``."""
+    if len(audio) >= samples:
+        return np.ascontiguousarray(audio[:samples])
+    return np.concatenate([audio, np.zeros(samples - len(audio), np.float32)])
+
+
+@contextlib.contextmanager
+def offline_hub(cache: Path) -> Iterator[None]:
+    """HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE on and HF_HUB_CACHE = ``cache`` for the duration."""
+    keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE")
+    old = {k: os.environ.get(k) for k in keys}
+    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_CACHE": str(cache)})
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class IndexTTS2Backend:
+    """A loaded IndexTTS2; ``synthesize`` writes the reference to a temporary WAV (the class reads files)."""
+
+    def __init__(self, options: BackendOptions) -> None:
+        folder = weights_folder(options)
+        if folder is None:
+            raise FileNotFoundError(f"no IndexTTS2 weights folder: set {ENV_WEIGHTS} or BackendOptions.weights_dir")
+        missing = missing_weight_files(folder)
+        if missing:
+            raise FileNotFoundError(f"IndexTTS2 weights folder {folder} is incomplete: missing {', '.join(missing)}")
+        import torch
+
+        device = options.device
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            _LOGGER.warning("indextts2: device %r asked but torch has no CUDA here; using CPU", device)
+            device = "cpu"
+        cache = folder / HF_CACHE_DIR
+        with offline_hub(cache):
+            # huggingface_hub reads HF_HUB_CACHE when first imported; infer_v2 overwrites the variable on import
+            hub_constants = importlib.import_module("huggingface_hub.constants")
+            if Path(hub_constants.HF_HUB_CACHE) != cache:
+                _LOGGER.warning("indextts2: huggingface_hub was imported earlier with cache %s; models are looked "
+                                "up there, offline", hub_constants.HF_HUB_CACHE)
+            infer_v2 = importlib.import_module("indextts.infer_v2")
+            os.environ["HF_HUB_CACHE"] = str(cache)
+            self.model: Any = infer_v2.IndexTTS2(cfg_path=str(folder / CONFIG_FILE), model_dir=str(folder),
+                                                 use_fp16=device.startswith("cuda"), device=device,
+                                                 use_cuda_kernel=False)
+        self.device = device
+        self._cache = cache
+        self._infer_parameters = set(inspect.signature(self.model.infer).parameters)
+
+    @property
+    def spec(self) -> BackendSpec:
+        return SPEC
+
+    def voices(self) -> Sequence[VoiceInfo]:
+        return _voices()
+
+    def synthesize(self, request: SynthesisRequest) -> Synthesis:
+        """Speak ``request.text`` with the reference's timbre and ``request.emotion``.
+
+        With ``target_seconds`` the output has exactly that many samples
+        (the model's own length control when it has one, then trim/pad).
+        """
+        import soundfile as sf
+
+        from engine.voices.piper_voice import spoken_text
+
+        if request.reference_audio is None or request.reference_sample_rate is None:
+            raise ValueError("IndexTTS2 clones a voice: the request needs reference_audio and reference_sample_rate")
+        text = spoken_text(request.text).strip()
+        if not text:
+            raise ValueError(f"nothing to say: no speakable words in {request.text!r}")
+        kwargs: dict[str, Any] = emotion_arguments(request.emotion)
+        samples: int | None = None
+        if request.target_seconds is not None:
+            samples = int(round(request.target_seconds * SAMPLE_RATE))
+            if "speech_length" in self._infer_parameters:
+                kwargs["speech_length"] = int(round(request.target_seconds * 1000))
+        elif request.duration_scale != 1.0 and "speed" in self._infer_parameters:
+            kwargs["speed"] = 1.0 / request.duration_scale
+        with tempfile.TemporaryDirectory(prefix="revoice_indextts2_") as tmp:
+            reference = Path(tmp) / "reference.wav"
+            sf.write(str(reference), np.asarray(request.reference_audio, dtype=np.float32),
+                     int(request.reference_sample_rate), subtype="FLOAT")
+            with offline_hub(self._cache):
+                result = self.model.infer(spk_audio_prompt=str(reference), text=text, output_path=None,
+                                          verbose=False, **kwargs)
+        if result is None:
+            raise RuntimeError("IndexTTS2 produced no audio")
+        rate, pcm = result
+        audio = (np.asarray(pcm, dtype=np.float32).reshape(-1) / 32767.0).astype(np.float32)
+        if int(rate) != SAMPLE_RATE:
+            from engine.dsp.resample import resample
+
+            audio = resample(audio, int(rate), SAMPLE_RATE)
+        if samples is not None:
+            audio = fit_length(audio, samples)
+        return assemble_synthesis([audio], [(text, len(audio))], SAMPLE_RATE)
