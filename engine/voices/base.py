@@ -142,6 +142,9 @@ class BackendSpec:
     availability: Callable[[BackendOptions], str | None]
     factory: Callable[[BackendOptions], VoiceBackend]
     voice_list: Callable[[], Sequence[VoiceInfo]] = field(default=lambda: ())
+    clones_from_reference: bool = False
+    """Zero-shot cloning: every request needs ``reference_audio`` (and, for some, ``reference_text``).
+    Such backends are chosen by name or by a character's voice profile, never as a default voice."""
 
     def supports_language(self, language: str) -> bool:
         base = language.split("-")[0].lower()

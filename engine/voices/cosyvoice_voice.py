@@ -145,6 +145,7 @@ def _factory(options: BackendOptions) -> VoiceBackend:
 
 SPEC = BackendSpec(
     name=NAME,
+    clones_from_reference=True,
     display_name="CosyVoice2/3 (zero-shot voice cloning, user weights)",
     languages=LANGUAGES,
     sample_rate=SAMPLE_RATE,

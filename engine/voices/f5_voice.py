@@ -179,6 +179,7 @@ def _factory(options: BackendOptions) -> VoiceBackend:
 
 SPEC = BackendSpec(
     name=NAME,
+    clones_from_reference=True,
     display_name="F5-TTS (zero-shot voice cloning, user weights)",
     languages=("en", "zh"),
     sample_rate=SAMPLE_RATE,

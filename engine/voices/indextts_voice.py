@@ -166,6 +166,7 @@ def _factory(options: BackendOptions) -> VoiceBackend:
 
 SPEC = BackendSpec(
     name=NAME,
+    clones_from_reference=True,
     display_name="IndexTTS2 (zero-shot, timbre + emotion control, user weights)",
     languages=("zh", "en"),
     sample_rate=SAMPLE_RATE,

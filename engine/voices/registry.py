@@ -100,6 +100,9 @@ def _refusal(
     if isinstance(spec, BrokenBackendSpec):
         return spec.error
     reasons: list[str] = []
+    if spec.clones_from_reference and name is None:
+        reasons.append("clones a voice from reference audio, so it is never a default voice: "
+                       f"choose it with --backend {spec.name}")
     if not spec.supports_language(language):
         reasons.append(f"does not speak {language!r} (speaks {', '.join(spec.languages) or 'nothing'})")
     if spec.needs_gpu and options.device == "cpu":
@@ -122,7 +125,7 @@ def choose_backend(
 ) -> BackendSpec:
     """The first spec in ``specs`` that fits; else BackendUnavailable listing each backend's reason.
 
-    Fits = has ``name`` (if given), speaks ``language`` (base language match,
+    Fits = has ``name`` (if given; a cloning backend must be named), speaks ``language`` (base language match,
     "en" ~ "en-US"), is not GPU-only on ``device == "cpu"``, has native
     duration control if ``need_native_duration``, and its availability passes.
     """
@@ -156,7 +159,7 @@ def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> 
     """One JSON-ready dict per spec (for ``revoice voices``); loads no models.
 
     Keys: name, display_name, languages, sample_rate (Hz), native_duration_control,
-    needs_gpu, licence, available, reason (None when available), voices
+    needs_gpu, licence, clones_from_reference, available, reason (None when available), voices
     (list of {"voice_id", "languages"}).
     """
     rows: list[dict[str, Any]] = []
@@ -181,6 +184,7 @@ def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> 
                 "native_duration_control": spec.native_duration_control,
                 "needs_gpu": spec.needs_gpu,
                 "licence": spec.licence,
+                "clones_from_reference": spec.clones_from_reference,
                 "available": reason is None,
                 "reason": reason,
                 "voices": voices,

@@ -147,3 +147,16 @@ def test_choose_prefers_piper_for_english_and_describe() -> None:
     assert row["available"] is True and row["needs_gpu"] is False and row["sample_rate"] == 22050
     assert row["voices"] == [{"voice_id": "joe", "languages": ["en-US"], "description": "US English male (piper medium)"}]
     assert row["languages"] == ["en", "en-US"] and row["native_duration_control"] is False
+
+
+def test_a_cloning_backend_is_chosen_only_by_name() -> None:
+    import dataclasses
+
+    clone = dataclasses.replace(tone_spec("clone"), clones_from_reference=True)
+    stock = tone_spec("stock")
+    assert choose_backend([clone, stock], language="fr", options=CPU).name == "stock"
+    assert choose_backend([clone, stock], language="fr", options=CPU, name="clone").name == "clone"
+    with pytest.raises(BackendUnavailable, match="--backend clone"):
+        choose_backend([clone], language="fr", options=CPU)
+    row = describe_backends([clone], CPU)[0]
+    assert row["available"] and row["clones_from_reference"]
