@@ -147,6 +147,10 @@ class Revoicer:
             "settings": _jsonable(asdict(self.settings)),
             "take": take,
         }
+        voice_key = getattr(self.backend, "voice_key", None)  # optional hook: e.g. a voice profile's content key
+        extra = voice_key(payload["voice"]) if callable(voice_key) else None
+        if extra is not None:
+            payload["voice_key"] = str(extra)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def line_seed(self, line: DialogueLine, take: int = 1) -> int:
@@ -244,6 +248,10 @@ class Revoicer:
             "render_seconds": round(seconds, 3),
             "rtf": round(seconds / max(len(speech) / sr, 1e-6), 3),
         }
+        voice_report = getattr(self.backend, "voice_report", None)  # optional hook: how a profile voice spoke
+        voice_facts = voice_report(voice, line.language) if callable(voice_report) else None
+        if voice_facts is not None:
+            report["voice_profile"] = voice_facts
         rendered = RenderedLine(
             line_id=line.line_id, path=wav_path, sample_rate=sr, slot_samples=slot,
             speech_start=start, speech_end=start + len(speech), backend=self.backend.spec.name,

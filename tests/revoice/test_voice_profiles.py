@@ -1,0 +1,68 @@
+"""End to end: a real two-actor scene gets a voice profile per actor and a matched track per actor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import opentimelineio as otio
+import soundfile as sf
+
+from engine.qc.similarity import cosine
+from engine.voices.profile import ProfileStore
+from revoice.job import JobOptions, run_job
+
+TUNING = ("Put the lamp back on the table before anyone notices.",)
+"""One tuning sentence and two candidate voices keep matching to seconds here (the defaults take minutes)."""
+
+
+def test_two_real_speakers_get_two_profiles_and_two_tracks_matched_to_their_own_voice(
+        tmp_path: Path, endgame_scene: tuple[Path, Path], piper_backend: Any, kokoro_voices: Any,
+        speaker_embedder: Any) -> None:
+    timeline, subtitles = endgame_scene
+    out = tmp_path / "scene_revoiced.otio"
+    options = JobOptions(timeline=timeline, out=out, subtitles=subtitles, profiles="auto",
+                         line_ids=frozenset({"L0006", "L0013"}),  # one line each renders; all lines are reference
+                         match_voices=("kokoro:jm_kumo", "kokoro:jf_gongitsune"), match_sentences=TUNING)
+
+    def run() -> Any:
+        return run_job(options, backend=piper_backend, match_backends=[piper_backend, kokoro_voices],
+                       embedder=speaker_embedder)
+
+    outcome = run()
+    assert not outcome.failed and outcome.written == [out]
+    rows = {row["name"]: row for row in outcome.profiles}
+    assert sorted(rows) == ["NAGG", "NELL"]
+    assert all(row["status"] == "built" and row["kind"] == "tint" for row in rows.values())
+    assert "tint (offline matching, not a clone)" in outcome.summary_table()
+    store = ProfileStore(tmp_path / "scene_revoiced_voices")
+    profiles = {name: store.get(name) for name in ("NAGG", "NELL")}
+    nagg, nell = profiles["NAGG"], profiles["NELL"]
+    assert nagg is not None and nell is not None
+    # provenance: the references are the actors' own lines (all of them, not only the rendered ones)
+    assert {r.line_id for r in nagg.references} == {"L0001", "L0003", "L0005", "L0007", "L0009", "L0011", "L0013"}
+    assert {r.line_id for r in nell.references} == {"L0006", "L0008", "L0010", "L0012"}
+    assert nagg.stats.f0_median_hz is not None and nell.stats.f0_median_hz is not None
+    assert nagg.stats.f0_median_hz < 150 < nell.stats.f0_median_hz
+    assert nagg.consent.status == "unknown" and nagg.match_for("en") is not None
+
+    written = otio.adapters.read_from_file(str(out))
+    tracks = {t.name: [c for c in t if isinstance(c, otio.schema.Clip)] for t in written.audio_tracks()
+              if t.name.startswith("Revoice - ")}
+    assert sorted(tracks) == ["Revoice - NAGG", "Revoice - NELL"]
+    similarity: dict[str, dict[str, float]] = {}
+    for name, (clip,) in ((n[len("Revoice - "):], clips) for n, clips in tracks.items()):
+        meta = clip.metadata["revoice"]
+        assert meta["profile"]["name"] == name and meta["profile"]["kind"] == "tint"
+        assert meta["backend"] == "profile+piper" and meta["voice"] == name
+        audio, rate = sf.read(otio.url_utils.filepath_from_url(clip.media_reference.target_url), dtype="float32")
+        rendered = speaker_embedder.embed(audio, rate)
+        similarity[name] = {other: cosine(rendered, np.asarray(p.embedding))  # type: ignore[union-attr]
+                            for other, p in profiles.items()}
+    print("similarity of the rendered lines to each actor's original speech:", similarity)
+    assert similarity["NAGG"]["NAGG"] > similarity["NAGG"]["NELL"]
+    assert similarity["NELL"]["NELL"] > similarity["NELL"]["NAGG"]
+
+    again = run()  # profiles and renders are reused
+    assert {row["status"] for row in again.profiles} == {"reused"} and again.batch.cached == 2
