@@ -342,7 +342,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     """Choose the base voice and tint that bring ``backends``' voices closest to ``reference``.
 
     ``reference``: the character's clean speech (mono float32, ``sample_rate``
-    Hz). ``sentences``: what the candidates say while tuning (default
+    Hz). Backends that clone from a reference (``spec.clones_from_reference``)
+    are skipped. ``sentences``: what the candidates say while tuning (default
     :data:`TUNING_SENTENCES` for the language). ``strength`` is stored in the
     tint (parameters are tuned at full strength). ``seed`` is passed to the
     backends. ``should_cancel`` is polled between steps (raises
@@ -367,9 +368,10 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     texts = tuple(sentences) if sentences else TUNING_SENTENCES.get(base, ())
     if not texts:
         raise ValueError(f"no tuning sentences for language {language!r}: pass sentences=")
-    usable = [b for b in backends if speaks(b, language)]
+    # Cloning backends speak from the reference itself: they are no base for a tint.
+    usable = [b for b in backends if speaks(b, language) and not b.spec.clones_from_reference]
     if not usable:
-        raise ValueError(f"none of the backends speaks {language!r}")
+        raise ValueError(f"none of the backends speaks {language!r} with stock voices")
     ref = np.asarray(reference, dtype=np.float32)
     heldout = _speech_seconds(ref, sample_rate) >= HOLDOUT_MIN_SPEECH_S
     tune_ref, report_ref = split_reference(ref, sample_rate) if heldout else (ref, ref)
