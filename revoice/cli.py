@@ -92,6 +92,9 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                         help="true-peak ceiling in dBTP, 4x oversampled (default -2.0)")
     parser.add_argument("--sample-rate", type=int, default=48000, help="output rate in Hz (default 48000)")
     parser.add_argument("--backend", help="voice backend name (see 'revoice voices'); default: best fit")
+    parser.add_argument("--weights", metavar="DIR",
+                        help="local weights folder for a --backend that clones from your own model files "
+                             "(f5, indextts2, cosyvoice); nothing is downloaded")
     parser.add_argument("--voice", help="voice id for all speakers (default: the backend's first)")
     parser.add_argument("--speaker-voice", action="append", default=[], metavar="SPEAKER=VOICE",
                         help="voice for one speaker; repeat for more")

@@ -72,6 +72,8 @@ class JobOptions:
     language: str = "auto"
     """Language of the lines, or "auto": Mandarin for lines with Han characters, else English."""
     backend: str | None = None
+    weights: Path | None = None
+    """Local weights folder for a backend that loads user-supplied models (``--backend f5 --weights DIR``)."""
     device: str = "cpu"
     speaker_voices: dict[str, str] = field(default_factory=dict)
     settings: RenderSettings = field(default_factory=RenderSettings)
@@ -112,6 +114,8 @@ class JobOptions:
         self.settings.check()
         if self.dictionary is not None and not self.dictionary.is_file():
             raise ValueError(f"--dictionary {self.dictionary}: file not found")
+        if self.weights is not None and not self.weights.is_dir():
+            raise ValueError(f"--weights {self.weights}: not a folder; point it at the model's local weights folder")
         if not 1 <= self.takes <= 10:
             raise ValueError(f"--takes {self.takes}: use 1 to 10")
         if self.profiles not in ("auto", "off") and Path(self.profiles).exists() and not Path(self.profiles).is_dir():
@@ -158,6 +162,7 @@ class JobOptions:
                    speaker_voices=voices, settings=settings, shard=Shard.parse(args.shard),
                    also=tuple(args.also), takes=args.takes, qc=args.qc, dictionary=args.dictionary,
                    allow_overflow_seconds=args.allow_overflow,
+                   weights=Path(args.weights) if getattr(args, "weights", None) else None,
                    profiles=str(getattr(args, "profiles", "off")),
                    group_speakers=bool(getattr(args, "group_speakers", False)),
                    match_voices=tuple(getattr(args, "match_voice", None) or ()))
@@ -388,7 +393,8 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
 
 
 def _backend_options(options: JobOptions) -> BackendOptions:
-    return BackendOptions(device=options.device, dictionary=str(options.dictionary) if options.dictionary else None)
+    return BackendOptions(device=options.device, dictionary=str(options.dictionary) if options.dictionary else None,
+                          weights_dir=str(options.weights) if options.weights else None)
 
 
 def _load_backends(options: JobOptions, lines: Sequence[DialogueLine],

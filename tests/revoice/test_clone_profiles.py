@@ -68,3 +68,22 @@ def test_clone_profiles_prompt_the_cloning_voice_with_each_actors_own_speech(
                     embedder=speaker_embedder)
     assert not rerun.failed
     assert [row["kind"] for row in rerun.profiles] == ["tint"]
+
+
+def test_run_with_a_cloning_backend_names_what_is_missing(tmp_path: Path, endgame_scene: tuple[Path, Path],
+                                                         capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from revoice.cli import EXIT_BAD_INPUT, main
+
+    monkeypatch.delenv("REVOICE_F5_WEIGHTS", raising=False)
+    timeline, subtitles = endgame_scene
+    out = tmp_path / "out.otio"
+    base = ["run", str(timeline), "--subs", str(subtitles), "--out", str(out), "--quiet"]
+    assert main(base + ["--backend", "f5", "--weights", str(tmp_path / "missing")]) == EXIT_BAD_INPUT
+    assert "--weights" in capsys.readouterr().err
+    empty = tmp_path / "empty_weights"
+    empty.mkdir()
+    assert main(base + ["--backend", "f5", "--weights", str(empty)]) == 3
+    err = capsys.readouterr().err
+    assert "f5" in err and "config.yaml" in err and "vocab.txt" in err
+    assert not out.exists()
