@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from engine.fit import FitPolicy
 from engine.model import DialogueLine, RenderedLine, SkippedLine
 from engine.render import (Assessor, BatchResult, LineFailure, Progress, RenderSettings, Revoicer, choose_take,
                            load_sidecar, wav_name)
-from engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
+from engine.voices.base import AudioArray, BackendOptions, BackendUnavailable, VoiceBackend
 from otio_bridge.errors import InputError
 
 if TYPE_CHECKING:
@@ -499,10 +500,21 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
             asr.append(lambda audio, rate, language: meter.transcribe(audio, rate, language=language))
         return asr[0]
 
+    mos: list[Callable[[AudioArray, int], float]] = []
+
+    def naturalness(audio: AudioArray, rate: int) -> float:
+        if not mos:
+            from engine.qc.mos import DistillMosMeter
+
+            mos.append(DistillMosMeter(device=options.device, threads=1).score)
+        return mos[0](audio, rate)
+
+    veto = naturalness if importlib.util.find_spec("distillmos") is not None else None
     try:
         outcome = prepare_profiles(all_lines, names, store=store, embedder=embedder,
                                    pool=pool, seed=options.settings.seed, progress=note, should_cancel=should_cancel,
-                                   sentences=options.match_sentences, clone=clone, transcribe=transcriber)
+                                   sentences=options.match_sentences, clone=clone, transcribe=transcriber,
+                                   naturalness=veto)
     except ProfileError as exc:
         raise JobError(f"{exc}. Fix or delete the file, or run with --profiles off") from None
     except TuningCancelled:

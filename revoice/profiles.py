@@ -15,7 +15,7 @@ from typing import Any
 from engine.model import DEFAULT_SPEAKER, DialogueLine
 from engine.qc.similarity import SpeakerEmbedder
 from engine.voices.clone import ClonePrompt, Transcriber, clone_prompt
-from engine.voices.base import BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
+from engine.voices.base import AudioArray, BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
 from engine.voices.profile import ProfileStore, VoiceProfile
 from engine.voices.profile_build import build_profile, tune_profile
 from engine.voices.references import ReferenceSet, editor_references, find_references
@@ -157,7 +157,8 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
                      languages: Sequence[str] = (),
                      should_cancel: Callable[[], bool] | None = None,
                      clone: VoiceBackend | None = None,
-                     transcribe: Callable[[], Transcriber] | None = None) -> ProfileOutcome:
+                     transcribe: Callable[[], Transcriber] | None = None,
+                     naturalness: Callable[[AudioArray, int], float] | None = None) -> ProfileOutcome:
     """Build or reuse the profile of each of ``speakers`` from their lines' original audio; tune what is missing.
 
     A stored profile is reused while its references (files, ranges, lines)
@@ -217,7 +218,7 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
         elif tune:
             profile, tuned, problems = _matched(profile, own, reference, pool=pool, embedder=embedder, seed=seed,
                                                 cache=cache, sentences=sentences, languages=languages,
-                                                should_cancel=should_cancel)
+                                                should_cancel=should_cancel, naturalness=naturalness)
             outcome.warnings.extend(f"voice profile {speaker}: {p}" for p in problems)
         if tuned and status == "reused":
             status = "reused, tuned for " + ", ".join(tuned)
@@ -241,7 +242,8 @@ def _clips_key(reference: ReferenceSet) -> str:
 def _matched(profile: VoiceProfile, lines: Sequence[DialogueLine], reference: ReferenceSet | None, *,
              pool: BackendPool, embedder: Callable[[], SpeakerEmbedder], seed: int, cache: dict[Any, Any],
              sentences: Sequence[str], languages: Sequence[str],
-             should_cancel: Callable[[], bool] | None) -> tuple[VoiceProfile, list[str], list[str]]:
+             should_cancel: Callable[[], bool] | None,
+             naturalness: Callable[[AudioArray, int], float] | None = None) -> tuple[VoiceProfile, list[str], list[str]]:
     """``profile`` with a loaded match for every language of ``lines``: (profile, languages tuned, problems)."""
     problems: list[str] = []
     kept = []
@@ -269,7 +271,7 @@ def _matched(profile: VoiceProfile, lines: Sequence[DialogueLine], reference: Re
             break
         profile = tune_profile(profile, reference.audio, reference.sample_rate, languages=[language],
                                backends=backends, embedder=embedder(), seed=seed, sentences=sentences,
-                               should_cancel=should_cancel, synthesis_cache=cache)
+                               should_cancel=should_cancel, synthesis_cache=cache, naturalness=naturalness)
         tuned.append(language)
     return profile, tuned, problems
 

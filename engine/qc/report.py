@@ -50,7 +50,7 @@ ROW_FIELDS = (
     "line_id", "timecode", "speaker", "language", "text", "asr_text", "error_metric", "wer", "cer", "similarity",
     "similarity_to", "voice_similarity", "mos", "loudness_lufs", "loudness_target_lufs", "true_peak_dbtp",
     "clipped_samples", "speech_fraction", "length_error_samples", "onset_error_ms", "offset_error_ms",
-    "stretch_ratio", "ratio", "score", "take", "voice", "backend", "wav", "flags", "alternates",
+    "stretch_ratio", "ratio", "score", "take", "voice", "voice_kind", "backend", "wav", "flags", "alternates",
 )
 """Keys of every row, in CSV column order."""
 
@@ -59,6 +59,7 @@ _QC_KEYS = (
     "loudness_lufs", "loudness_target_lufs", "true_peak_dbtp", "clipped_samples", "speech_fraction", "score",
     "similarity_floor", "detected_span",
 )
+_VOICE_KINDS = {"tint": "tint: matched stock voice, not a clone", "clone": "neural clone", "stock": "stock voice"}
 _SYNC_KEYS = ("length_error_samples", "onset_error_ms", "offset_error_ms", "stretch_ratio", "ratio")
 _ORIGINAL_RATE = 48000
 _WAVE_COLUMNS = 300
@@ -156,8 +157,8 @@ def _row(line: DialogueLine, meta: Mapping[str, Any], report: Mapping[str, Any],
         "line_id": line.line_id, "timecode": timecode, "speaker": line.speaker, "language": line.language,
         "text": line.text, **{key: qc.get(key) for key in _QC_KEYS},
         **{key: report.get(key) for key in _SYNC_KEYS},
-        "take": meta.get("take"), "voice": meta.get("voice"), "backend": meta.get("backend"),
-        "wav": str(wav) if wav is not None else None, "flags": list(meta.get("flags") or []),
+        "take": meta.get("take"), "voice": meta.get("voice"), "voice_kind": _voice_kind(meta),
+        "backend": meta.get("backend"), "wav": str(wav) if wav is not None else None, "flags": list(meta.get("flags") or []),
         "metered": bool(qc),
     }
     listed = report.get("takes")
@@ -348,6 +349,12 @@ def render_html(entries: Sequence[_Entry], *, title: str, out_dir: Path, media_d
     return "\n".join(parts)
 
 
+def _voice_kind(meta: Mapping[str, Any]) -> str:
+    """"tint" (offline matching, not a clone), "clone" (neural backend) or "stock" (no voice profile)."""
+    profile = meta.get("profile")
+    return str(profile.get("kind", "tint")) if isinstance(profile, Mapping) else "stock"
+
+
 def _line_html(entry: _Entry, out_dir: Path, media_dir: Path) -> str:
     row = entry.row
     flags = row["flags"]
@@ -359,6 +366,7 @@ def _line_html(entry: _Entry, out_dir: Path, media_dir: Path) -> str:
         ("LUFS", _fmt(row["loudness_lufs"], 1), "loudness_lufs"), ("dBTP", _fmt(row["true_peak_dbtp"], 1), "true_peak_dbtp"),
         ("onset ms", _fmt(row["onset_error_ms"], 0), "onset_error_ms"), ("stretch", _fmt(row["stretch_ratio"], 3), "stretch_ratio"),
         ("length err", _fmt(row["length_error_samples"], 0), "length_error_samples"), ("score", _fmt(row["score"], 3), ""),
+        ("voice", f"{row['voice']} ({_VOICE_KINDS.get(row['voice_kind'], row['voice_kind'])})", ""),
     ]
     cells = "".join(
         f"<span class=lbl>{_e(name)}</span><span class='{'bad' if _hit(flags, key) else ''}'>{_e(value)}</span>"

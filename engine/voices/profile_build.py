@@ -32,8 +32,12 @@ def build_profile(name: str, reference: ReferenceSet, *, embedder: SpeakerEmbedd
 def tune_profile(profile: VoiceProfile, reference: AudioArray, sample_rate: int, *, languages: Sequence[str],
                  backends: Sequence[VoiceBackend], embedder: SpeakerEmbedder, seed: int = 0,
                  sentences: Sequence[str] = (), should_cancel: Callable[[], bool] | None = None,
-                 synthesis_cache: MutableMapping[Any, Any] | None = None) -> VoiceProfile:
+                 synthesis_cache: MutableMapping[Any, Any] | None = None,
+                 naturalness: Callable[[AudioArray, int], float] | None = None) -> VoiceProfile:
     """``profile`` with a VoiceMatch (engine.voices.matching.tune_match) for each of ``languages`` it lacks.
+
+    ``naturalness`` (audio, rate -> MOS, e.g. DistillMOS) vetoes tints that sound
+    clearly worse than the stock voice.
 
     The tint is tuned at full strength; the profile's ``strength`` scales it
     when lines are rendered, so changing the strength needs no re-tuning.
@@ -43,7 +47,7 @@ def tune_profile(profile: VoiceProfile, reference: AudioArray, sample_rate: int,
             continue
         match = tune_match(reference, sample_rate, language=language, backends=backends, embedder=embedder,
                            sentences=sentences or None, seed=seed, should_cancel=should_cancel,
-                           synthesis_cache=synthesis_cache)
+                           synthesis_cache=synthesis_cache, naturalness=naturalness)
         profile = profile.with_match(match)
     return profile
 

@@ -59,6 +59,9 @@ def test_clone_profiles_prompt_the_cloning_voice_with_each_actors_own_speech(
         assert meta["backend"] == "profile+f5" and meta["profile"]["kind"] == "clone"
         wav = otio.url_utils.filepath_from_url(clip.media_reference.target_url)
         assert sf.info(wav).frames == round(clip.duration().value * 48000 / clip.duration().rate)
+    from engine.qc.report import qc_rows
+
+    assert {row["voice_kind"] for row in qc_rows(written, base_dir=out.parent)} == {"clone"}
 
     # Without the cloning voice the same stored profiles go back to a tint on a stock voice.
     rerun = run_job(JobOptions(timeline=timeline, out=tmp_path / "cloned_2.otio", subtitles=subtitles,

@@ -63,6 +63,9 @@ def test_two_real_speakers_get_two_profiles_and_two_tracks_matched_to_their_own_
     print("similarity of the rendered lines to each actor's original speech:", similarity)
     assert similarity["NAGG"]["NAGG"] > similarity["NAGG"]["NELL"]
     assert similarity["NELL"]["NELL"] > similarity["NELL"]["NAGG"]
+    from engine.qc.report import qc_rows
+
+    assert {row["voice_kind"] for row in qc_rows(written, base_dir=out.parent)} == {"tint"}
 
     again = run()  # profiles and renders are reused
     assert {row["status"] for row in again.profiles} == {"reused"} and again.batch.cached == 2
