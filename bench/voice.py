@@ -27,7 +27,9 @@ mean over the evaluation lines of each line's cosine to the held-out half):
 * DistillMOS and WER (English, normalized) / CER (Mandarin) from Whisper base,
   stock vs base vs matched, mean over the evaluation lines. Unless
   ``--no-naturalness``, tune_match gets DistillMOS as its naturalness veto
-  (scored on the tuning sentences only, never on the evaluation ones).
+  (scored on the tuning sentences only, never on the evaluation ones). Unless
+  ``--no-cohort``, tune_match gets the other characters' tuning halves as its
+  cohort (target-specific objective; held-out halves are never used for tuning).
 """
 
 from __future__ import annotations
@@ -143,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-mos", action="store_true", help="skip DistillMOS")
     parser.add_argument("--no-naturalness", action="store_true",
                         help="tune without the DistillMOS veto (tune_match's naturalness=None)")
+    parser.add_argument("--no-cohort", action="store_true",
+                        help="tune on raw similarity (no cohort of the other characters' tuning halves)")
     parser.add_argument("--ge2e", action="store_true", help="also report Resemblyzer GE2E similarities")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per model (default 1)")
     parser.add_argument("--device", default="cpu", help="device for the meters (cpu, cuda, cuda:N)")
@@ -223,8 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"{who} ({language}): tuning on {len(tune) / rate:.1f} s, held out {len(held) / rate:.1f} s ...")
         started = time.perf_counter()
         veto = None if (args.no_naturalness or quality.mos is None) else quality.mos.score
+        # The cohort: the other characters' tuning halves (never a held-out half), as a timeline's cast would be.
+        cohort = [] if args.no_cohort else [(h[0], h[2]) for w, h in halves.items() if w != who]
         match: VoiceMatch = tune_match(tune, rate, language=language, backends=usable, embedder=meter,
-                                       synthesis_cache=cache, naturalness=veto)
+                                       synthesis_cache=cache, naturalness=veto, cohort=cohort)
         tune_seconds = time.perf_counter() - started
         backend = backends[match.backend]
         base_lines, base_rate = synthesize_lines(backend, match.voice_id, language, texts[language], cache=cache)

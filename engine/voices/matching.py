@@ -16,7 +16,8 @@ INTERFACE CONTRACT (other modules build on these names; keep them):
     tune_match(reference: AudioArray, sample_rate: int, *, language: str,
                backends: Sequence[VoiceBackend], embedder: SpeakerEmbedder,
                sentences: Sequence[str] | None = None, strength: float = 1.0,
-               seed: int = 0, should_cancel: Callable[[], bool] | None = None) -> VoiceMatch
+               seed: int = 0, should_cancel: Callable[[], bool] | None = None,
+               synthesis_cache=None, naturalness=None, cohort=()) -> VoiceMatch
 
 (``SpeakerEmbedder`` is engine.qc.similarity's protocol; ``reference`` is the
 character's clean speech, mono float32.)
@@ -31,7 +32,9 @@ untouched voice, bit for bit.
 
 How tuning works: every candidate voice speaks the tuning sentences once
 (cached). Each is scored by the mean d-vector cosine of its lines to the
-reference. Pitch starts from the median-F0 ratio to the reference; a coarse
+reference, minus (with a ``cohort`` of other speakers, e.g. the timeline's
+other characters) the mean cosine to the cohort: the gain must be specific
+to this character, not toward every human voice. Pitch starts from the median-F0 ratio to the reference; a coarse
 look (pitch half / all the way; formants kept, half-following or moving with
 the pitch) runs on every candidate, a coordinate search plus the envelope
 correction (reference long-term spectrum minus the tinted voice's, smoothed,
@@ -79,8 +82,12 @@ PENALTY_PER_EQ = 0.004
 0.9-1.1, +2.5 st 0.0-0.25), per octave the formants sit away from where a plain shift would put them
 (the envelope surgery: formant_ratio / pitch ratio; a plain shift costs little MOS, a formant-preserving
 +5 st shift ~0.6), per dB of mean |EQ|."""
+COHORT_WEIGHT = 1.0
+"""With a ``cohort``, the objective subtracts this times the mean cosine to the cohort's speakers."""
 MAX_NATURALNESS_DROP = 0.3
-"""With a ``naturalness`` meter, the matched voice may score at most this much below the stock voice."""
+"""With a ``naturalness`` meter, the matched voice may score at most this much below the stock voice on the
+tuning sentences. DistillMOS per line varies +-0.5, so 4 sentences decide little either way: 0.2 vetoed
+jm_kumo for beckett (-0.29 on the tuning lines, -0.11 on new ones) yet passed jf_tebukuro (-0.10, -0.42)."""
 NATURALNESS_CHECKS = 8
 """With a ``naturalness`` meter, at most this many best settings are scored before falling back."""
 HOLDOUT_MIN_SPEECH_S = 8.0
@@ -159,7 +166,8 @@ class VoiceMatch:
     heldout: bool = False
     """True when the similarities were measured on a held-out half of the reference (else on all of it)."""
     candidates: tuple[tuple[str, str, float, float], ...] = ()
-    """Every base voice tried: (backend, voice_id, untinted score, best tinted score) on the tuning material."""
+    """Every base voice tried: (backend, voice_id, untinted score, best tinted score) on the tuning material
+    (the objective: cosine minus the cohort's mean cosine when a cohort was given; penalties included)."""
     seconds: float = 0.0
     """Wall time tune_match took, seconds."""
     naturalness: float | None = None
@@ -286,12 +294,20 @@ def envelope_correction(lines: Sequence[AudioArray], sample_rate: int, reference
     return tuple(round(float(g), 2) for g in np.clip(diff, -limit_db, limit_db))
 
 
-def _score(lines: Sequence[AudioArray], rate: int, target: Embedding, embedder: SpeakerEmbedder) -> float:
-    return float(np.mean([cosine(embedder.embed(line, rate), target) for line in lines]))
+def _score(lines: Sequence[AudioArray], rate: int, target: Embedding, embedder: SpeakerEmbedder,
+           cohort: Sequence[Embedding] = ()) -> float:
+    """Mean over ``lines`` of the cosine to ``target`` minus :data:`COHORT_WEIGHT` x the mean cosine to ``cohort``."""
+    values = []
+    for line in lines:
+        e = embedder.embed(line, rate)
+        away = float(np.mean([cosine(e, c) for c in cohort])) if cohort else 0.0
+        values.append(cosine(e, target) - COHORT_WEIGHT * away)
+    return float(np.mean(values))
 
 
 def _objective(candidate: _Candidate, semitones: float, formant: float, eq_amount: float,
-               ref_levels: npt.NDArray[np.float64], target: Embedding, embedder: SpeakerEmbedder) -> float:
+               ref_levels: npt.NDArray[np.float64], target: Embedding, embedder: SpeakerEmbedder,
+               cohort: Sequence[Embedding] = ()) -> float:
     """Penalised similarity of the candidate tinted with (semitones, formant, eq_amount); memoised."""
     key = (round(semitones, 2), round(formant, 3), round(eq_amount, 2))
     if key in candidate.tried:
@@ -306,7 +322,7 @@ def _objective(candidate: _Candidate, semitones: float, formant: float, eq_amoun
     penalty = _penalty(semitones, formant)
     if eq:
         penalty += PENALTY_PER_EQ * float(np.mean(np.abs(eq)))
-    value = _score(shifted, rate, target, embedder) - penalty
+    value = _score(shifted, rate, target, embedder, cohort) - penalty
     candidate.tried[key] = value
     tint = VoiceTint(pitch_semitones=round(semitones, 2), formant_ratio=round(formant, 3), envelope_db=eq)
     candidate.points.append((value, tint))
@@ -338,7 +354,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
                embedder: SpeakerEmbedder, sentences: Sequence[str] | None = None, strength: float = 1.0,
                seed: int = 0, should_cancel: Callable[[], bool] | None = None,
                synthesis_cache: MutableMapping[tuple[str, str, str, str, int], tuple[AudioArray, int]]
-               | None = None, naturalness: Callable[[AudioArray, int], float] | None = None) -> VoiceMatch:
+               | None = None, naturalness: Callable[[AudioArray, int], float] | None = None,
+               cohort: Sequence[tuple[AudioArray, int]] = ()) -> VoiceMatch:
     """Choose the base voice and tint that bring ``backends``' voices closest to ``reference``.
 
     ``reference``: the character's clean speech (mono float32, ``sample_rate``
@@ -351,7 +368,11 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     syntheses between calls. ``naturalness`` (optional; e.g. DistillMosMeter.score,
     audio and rate -> MOS) vetoes settings that score more than
     :data:`MAX_NATURALNESS_DROP` below the stock voice (first backend's first
-    voice) on the tuning sentences. A reference with >= :data:`HOLDOUT_MIN_SPEECH_S`
+    voice) on the tuning sentences. ``cohort`` (optional): other speakers' speech as
+    (audio, rate) pairs, e.g. the timeline's other characters; with it the
+    objective is target-specific (similarity to the reference minus the mean
+    similarity to the cohort), so changes that move toward every human voice
+    (microphone colour, any processing) do not count. A reference with >= :data:`HOLDOUT_MIN_SPEECH_S`
     of speech is split (:func:`split_reference`): tuned on the first half,
     the similarities reported on the second; shorter ones are used whole.
     About 20-60 s on 2 CPU cores, most of it in the two-voice refinement.
@@ -377,6 +398,7 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     tune_ref, report_ref = split_reference(ref, sample_rate) if heldout else (ref, ref)
     target = embedder.embed(tune_ref, sample_rate)
     report_target = embedder.embed(report_ref, sample_rate) if heldout else target
+    cohort_emb = [embedder.embed(np.asarray(a, dtype=np.float32), r) for a, r in cohort]
     ref_levels = band_levels_db(tune_ref, sample_rate)
     ref_f0 = median_f0(tune_ref, sample_rate)
 
@@ -389,7 +411,7 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
             voiced = [f for f in line_f0 if math.isfinite(f)]
             f0 = float(np.exp(np.mean(np.log(voiced)))) if voiced else math.nan
             candidate = _Candidate(backend, info.voice_id, rate, lines, f0, line_f0)
-            candidate.base_score = _score(lines, rate, target, embedder)
+            candidate.base_score = _score(lines, rate, target, embedder, cohort_emb)
             candidate.tried[(0.0, 1.0, 0.0)] = candidate.base_score
             candidate.best = (candidate.base_score, VoiceTint())
             candidate.points.append(candidate.best)
@@ -403,7 +425,7 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
         plain = 2.0 ** (full / 12.0)  # formant ratio of a plain shift (formants move with the pitch)
         for semitones, formant in ((full / 2, 2.0 ** (full / 48.0)), (full, 1.0), (full, plain ** 0.5), (full, plain)):
             check()
-            _objective(candidate, semitones, _clip_formant(formant), 0.0, ref_levels, target, embedder)
+            _objective(candidate, semitones, _clip_formant(formant), 0.0, ref_levels, target, embedder, cohort_emb)
 
     # Fine search around the best point of the leading voices, then the envelope correction.
     leaders = sorted(candidates, key=lambda c: c.best[0], reverse=True)[:REFINE_BEST]
@@ -413,11 +435,12 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
             for d_st, d_f in ((-step_st, 0.0), (step_st, 0.0), (0.0, -step_f), (0.0, step_f)):
                 check()
                 _objective(candidate, _clip_semitones(best.pitch_semitones + d_st),
-                           _clip_formant(best.formant_ratio + d_f), 0.0, ref_levels, target, embedder)
+                           _clip_formant(best.formant_ratio + d_f), 0.0, ref_levels, target, embedder, cohort_emb)
         best = candidate.best[1]
         for amount in (0.5, 1.0):
             check()
-            _objective(candidate, best.pitch_semitones, best.formant_ratio, amount, ref_levels, target, embedder)
+            _objective(candidate, best.pitch_semitones, best.formant_ratio, amount, ref_levels, target, embedder,
+                       cohort_emb)
 
     winner, tint = max(candidates, key=lambda c: c.best[0]), VoiceTint()
     tint = winner.best[1]

@@ -192,3 +192,22 @@ def test_naturalness_veto_keeps_the_stock_voice(shared_corpus: Path, piper_backe
     assert (match.backend, match.voice_id) == ("piper", "joe")
     assert match.naturalness == 4.0 and match.naturalness_stock == 4.0
     assert 22050 in scored and 24000 in scored  # Kokoro settings were tried first and vetoed
+
+
+@pytest.mark.slow
+def test_cohort_makes_the_objective_target_specific(shared_corpus: Path, piper_backend: Any, embedder: Any,
+                                                    synthesis_cache: dict[Any, Any]) -> None:
+    audio, rate = corpus_voice(shared_corpus, "en_story_main.flac")
+    tune, _ = split_reference(audio, rate)
+    other, other_rate = corpus_voice(shared_corpus, "en_nature_ref.wav")
+    plain = tune_match(tune, rate, language="en", backends=[piper_backend], embedder=embedder,
+                       sentences=SHORT_SENTENCES, synthesis_cache=synthesis_cache)
+    specific = tune_match(tune, rate, language="en", backends=[piper_backend], embedder=embedder,
+                          sentences=SHORT_SENTENCES, synthesis_cache=synthesis_cache, cohort=[(other, other_rate)])
+    lines = [synthesis_cache[k] for k in synthesis_cache if k[1] == "joe" and k[3] in SHORT_SENTENCES]
+    away = float(np.mean([embedder.similarity(x, r, other, other_rate) for x, r in lines]))
+    assert math.isclose(specific.candidates[0][2], plain.candidates[0][2] - away, abs_tol=1e-3)
+    # A cohort holding the target itself cancels every gain: nothing is worth a tint.
+    itself = tune_match(tune, rate, language="en", backends=[piper_backend], embedder=embedder,
+                        sentences=SHORT_SENTENCES, synthesis_cache=synthesis_cache, cohort=[(tune, rate)])
+    assert abs(itself.candidates[0][2]) < 1e-6 and itself.tint.is_identity
