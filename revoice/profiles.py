@@ -176,6 +176,18 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
     """
     outcome = ProfileOutcome()
     cache: dict[Any, Any] = {}
+    found: dict[str, ReferenceSet] = {}
+
+    def references(speaker: str) -> ReferenceSet:
+        if speaker not in found:
+            found[speaker] = find_references([line for line in lines if line.speaker == speaker])
+        return found[speaker]
+
+    def cohort(speaker: str) -> list[tuple[AudioArray, int]]:
+        """The other characters' reference speech: tuning favours likeness to this one only."""
+        others = [references(other) for other in speakers if other != speaker]
+        return [(ref.audio, ref.sample_rate) for ref in others if ref.audio.size]
+
     for number, speaker in enumerate(speakers, 1):
         if progress is not None:
             progress(f"voice profile {number}/{len(speakers)}: {speaker}")
@@ -190,7 +202,7 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
         if stored is not None and stored.editor_supplied:
             profile = stored
         else:
-            reference = find_references(own)
+            reference = references(speaker)
             if not reference.clips:
                 if stored is not None:
                     profile = stored
@@ -218,7 +230,8 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
         elif tune:
             profile, tuned, problems = _matched(profile, own, reference, pool=pool, embedder=embedder, seed=seed,
                                                 cache=cache, sentences=sentences, languages=languages,
-                                                should_cancel=should_cancel, naturalness=naturalness)
+                                                should_cancel=should_cancel, naturalness=naturalness,
+                                                cohort=lambda: cohort(speaker))
             outcome.warnings.extend(f"voice profile {speaker}: {p}" for p in problems)
         if tuned and status == "reused":
             status = "reused, tuned for " + ", ".join(tuned)
@@ -243,7 +256,8 @@ def _matched(profile: VoiceProfile, lines: Sequence[DialogueLine], reference: Re
              pool: BackendPool, embedder: Callable[[], SpeakerEmbedder], seed: int, cache: dict[Any, Any],
              sentences: Sequence[str], languages: Sequence[str],
              should_cancel: Callable[[], bool] | None,
-             naturalness: Callable[[AudioArray, int], float] | None = None) -> tuple[VoiceProfile, list[str], list[str]]:
+             naturalness: Callable[[AudioArray, int], float] | None = None,
+             cohort: Callable[[], list[tuple[AudioArray, int]]] = list) -> tuple[VoiceProfile, list[str], list[str]]:
     """``profile`` with a loaded match for every language of ``lines``: (profile, languages tuned, problems)."""
     problems: list[str] = []
     kept = []
@@ -271,7 +285,8 @@ def _matched(profile: VoiceProfile, lines: Sequence[DialogueLine], reference: Re
             break
         profile = tune_profile(profile, reference.audio, reference.sample_rate, languages=[language],
                                backends=backends, embedder=embedder(), seed=seed, sentences=sentences,
-                               should_cancel=should_cancel, synthesis_cache=cache, naturalness=naturalness)
+                               should_cancel=should_cancel, synthesis_cache=cache, naturalness=naturalness,
+                               cohort=cohort())
         tuned.append(language)
     return profile, tuned, problems
 

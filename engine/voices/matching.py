@@ -466,7 +466,8 @@ def _natural_choice(candidates: Sequence[_Candidate], naturalness: Callable[[Aud
     """The most similar tried setting whose naturalness is within MAX_NATURALNESS_DROP of the stock voice.
 
     The stock voice is the first candidate (first backend's first voice) untinted; settings are scored
-    best first, at most :data:`NATURALNESS_CHECKS` of them; if none passes, the stock voice untinted.
+    best first, at most :data:`NATURALNESS_CHECKS` of them; if none passes, the best-scoring base voice
+    untinted that passes and beats the stock voice, else the stock voice untinted.
     Returns (candidate, tint, (its naturalness, the stock's)).
     """
     def score(candidate: _Candidate, tint: VoiceTint) -> float:
@@ -483,6 +484,13 @@ def _natural_choice(candidates: Sequence[_Candidate], naturalness: Callable[[Aud
         quality = stock_quality if (index == 0 and tint.is_identity) else score(candidates[index], tint)
         if quality >= stock_quality - MAX_NATURALNESS_DROP:
             return candidates[index], tint, (quality, stock_quality)
+    # Every tint was vetoed: a base voice that beats the stock voice on its own, untinted, still counts.
+    for candidate in sorted(candidates, key=lambda c: c.base_score, reverse=True):
+        if candidate is stock or candidate.base_score <= stock.base_score:
+            break
+        quality = score(candidate, VoiceTint())
+        if quality >= stock_quality - MAX_NATURALNESS_DROP:
+            return candidate, VoiceTint(), (quality, stock_quality)
     return stock, VoiceTint(), (stock_quality, stock_quality)
 
 

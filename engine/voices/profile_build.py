@@ -33,11 +33,13 @@ def tune_profile(profile: VoiceProfile, reference: AudioArray, sample_rate: int,
                  backends: Sequence[VoiceBackend], embedder: SpeakerEmbedder, seed: int = 0,
                  sentences: Sequence[str] = (), should_cancel: Callable[[], bool] | None = None,
                  synthesis_cache: MutableMapping[Any, Any] | None = None,
-                 naturalness: Callable[[AudioArray, int], float] | None = None) -> VoiceProfile:
+                 naturalness: Callable[[AudioArray, int], float] | None = None,
+                 cohort: Sequence[tuple[AudioArray, int]] = ()) -> VoiceProfile:
     """``profile`` with a VoiceMatch (engine.voices.matching.tune_match) for each of ``languages`` it lacks.
 
     ``naturalness`` (audio, rate -> MOS, e.g. DistillMOS) vetoes tints that sound
-    clearly worse than the stock voice.
+    clearly worse than the stock voice. ``cohort`` (the other characters' reference
+    speech, (audio, rate)) makes the tuning favour likeness to *this* character.
 
     The tint is tuned at full strength; the profile's ``strength`` scales it
     when lines are rendered, so changing the strength needs no re-tuning.
@@ -47,7 +49,8 @@ def tune_profile(profile: VoiceProfile, reference: AudioArray, sample_rate: int,
             continue
         match = tune_match(reference, sample_rate, language=language, backends=backends, embedder=embedder,
                            sentences=sentences or None, seed=seed, should_cancel=should_cancel,
-                           synthesis_cache=synthesis_cache, naturalness=naturalness)
+                           synthesis_cache=synthesis_cache, naturalness=naturalness,
+                           cohort=cohort)
         profile = profile.with_match(match)
     return profile
 
