@@ -355,6 +355,7 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
                seed: int = 0, should_cancel: Callable[[], bool] | None = None,
                synthesis_cache: MutableMapping[tuple[str, str, str, str, int], tuple[AudioArray, int]]
                | None = None, naturalness: Callable[[AudioArray, int], float] | None = None,
+               naturalness_reference: str = "stock",
                cohort: Sequence[tuple[AudioArray, int]] = ()) -> VoiceMatch:
     """Choose the base voice and tint that bring ``backends``' voices closest to ``reference``.
 
@@ -368,7 +369,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     syntheses between calls. ``naturalness`` (optional; e.g. DistillMosMeter.score,
     audio and rate -> MOS) vetoes settings that score more than
     :data:`MAX_NATURALNESS_DROP` below the stock voice (first backend's first
-    voice) on the tuning sentences. ``cohort`` (optional): other speakers' speech as
+    voice) on the tuning sentences; with ``naturalness_reference="base"`` (the product's
+    profiles) each tint is judged against its own base voice untinted instead. ``cohort`` (optional): other speakers' speech as
     (audio, rate) pairs, e.g. the timeline's other characters; with it the
     objective is target-specific (similarity to the reference minus the mean
     similarity to the cohort), so changes that move toward every human voice
@@ -385,6 +387,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
 
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength!r}")
+    if naturalness_reference not in ("stock", "base"):
+        raise ValueError(f"naturalness_reference must be 'stock' or 'base', got {naturalness_reference!r}")
     base = _base_language(language)
     texts = tuple(sentences) if sentences else TUNING_SENTENCES.get(base, ())
     if not texts:
@@ -446,7 +450,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     tint = winner.best[1]
     quality: tuple[float, float] | None = None
     if naturalness is not None:
-        winner, tint, quality = _natural_choice(candidates, naturalness, strength, check)
+        winner, tint, quality = _natural_choice(candidates, naturalness, strength, check,
+                                                against_base=naturalness_reference == "base")
     tint = replace(tint, strength=float(strength))
     untinted = _score(winner.lines, winner.rate, report_target, embedder)
     matched = _score([apply_tint(x, winner.rate, tint) for x in winner.lines], winner.rate, report_target, embedder)
@@ -462,8 +467,10 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
 
 
 def _natural_choice(candidates: Sequence[_Candidate], naturalness: Callable[[AudioArray, int], float],
-                    strength: float, check: Callable[[], None]) -> tuple[_Candidate, VoiceTint, tuple[float, float]]:
-    """The most similar tried setting whose naturalness is within MAX_NATURALNESS_DROP of the stock voice.
+                    strength: float, check: Callable[[], None], *,
+                    against_base: bool = False) -> tuple[_Candidate, VoiceTint, tuple[float, float]]:
+    """The most similar tried setting whose naturalness is within MAX_NATURALNESS_DROP of the stock voice
+    (``against_base``: of its own base voice untinted, so only the tint is judged, not the base choice).
 
     The stock voice is the first candidate (first backend's first voice) untinted; settings are scored
     best first, at most :data:`NATURALNESS_CHECKS` of them; if none passes, the best-scoring base voice
@@ -478,19 +485,27 @@ def _natural_choice(candidates: Sequence[_Candidate], naturalness: Callable[[Aud
 
     stock = candidates[0]
     stock_quality = score(stock, VoiceTint())
+    untinted: dict[int, float] = {0: stock_quality}
+
+    def base_quality(index: int) -> float:
+        if index not in untinted:
+            untinted[index] = score(candidates[index], VoiceTint())
+        return untinted[index]
+
     ranked = sorted(((value, index, tint) for index, c in enumerate(candidates) for value, tint in c.points),
                     key=lambda item: item[0], reverse=True)
     for value, index, tint in ranked[:NATURALNESS_CHECKS]:
-        quality = stock_quality if (index == 0 and tint.is_identity) else score(candidates[index], tint)
-        if quality >= stock_quality - MAX_NATURALNESS_DROP:
-            return candidates[index], tint, (quality, stock_quality)
+        reference = base_quality(index) if against_base else stock_quality
+        quality = base_quality(index) if tint.is_identity else score(candidates[index], tint)
+        if quality >= reference - MAX_NATURALNESS_DROP:
+            return candidates[index], tint, (quality, reference)
     # Every tint was vetoed: a base voice that beats the stock voice on its own, untinted, still counts.
-    for candidate in sorted(candidates, key=lambda c: c.base_score, reverse=True):
+    for index, candidate in sorted(enumerate(candidates), key=lambda item: item[1].base_score, reverse=True):
         if candidate is stock or candidate.base_score <= stock.base_score:
             break
-        quality = score(candidate, VoiceTint())
-        if quality >= stock_quality - MAX_NATURALNESS_DROP:
-            return candidate, VoiceTint(), (quality, stock_quality)
+        quality = base_quality(index)
+        if against_base or quality >= stock_quality - MAX_NATURALNESS_DROP:
+            return candidate, VoiceTint(), (quality, quality if against_base else stock_quality)
     return stock, VoiceTint(), (stock_quality, stock_quality)
 
 

@@ -38,7 +38,8 @@ def tune_profile(profile: VoiceProfile, reference: AudioArray, sample_rate: int,
     """``profile`` with a VoiceMatch (engine.voices.matching.tune_match) for each of ``languages`` it lacks.
 
     ``naturalness`` (audio, rate -> MOS, e.g. DistillMOS) vetoes tints that sound
-    clearly worse than the stock voice. ``cohort`` (the other characters' reference
+    clearly worse than their own base voice (the base voice itself is chosen by likeness:
+    a female character keeps a female voice even when it scores a little below the stock one). ``cohort`` (the other characters' reference
     speech, (audio, rate)) makes the tuning favour likeness to *this* character.
 
     The tint is tuned at full strength; the profile's ``strength`` scales it
@@ -49,7 +50,7 @@ def tune_profile(profile: VoiceProfile, reference: AudioArray, sample_rate: int,
             continue
         match = tune_match(reference, sample_rate, language=language, backends=backends, embedder=embedder,
                            sentences=sentences or None, seed=seed, should_cancel=should_cancel,
-                           synthesis_cache=synthesis_cache, naturalness=naturalness,
+                           synthesis_cache=synthesis_cache, naturalness=naturalness, naturalness_reference="base",
                            cohort=cohort)
         profile = profile.with_match(match)
     return profile
