@@ -29,7 +29,7 @@ from engine.dsp.bwf import write_bwf
 from engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
 from engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
 from engine.model import DialogueLine, RenderedLine
-from engine.original import read_original
+from engine.original import OriginalAudio, read_original
 from engine.sync import detect_speech_span, plan_span
 from engine.voices.base import AudioArray, Synthesis, SynthesisRequest, VoiceBackend
 
@@ -164,6 +164,11 @@ class Revoicer:
         ``should_cancel`` is checked before each synthesis; when it returns True
         :class:`RenderCancelled` is raised and nothing of this line is written.
         """
+        return self._render_or_reuse(line, out_dir=out_dir, take=take, should_cancel=should_cancel)[0]
+
+    def _render_or_reuse(self, line: DialogueLine, *, out_dir: Path, take: int,
+                         should_cancel: CancelCheck | None) -> tuple[RenderedLine, bool]:
+        """:meth:`render_line`, and whether the render was reused from its sidecar."""
         started = time.perf_counter()
         settings = self.settings
         sr = settings.sample_rate
@@ -171,7 +176,7 @@ class Revoicer:
         wav_path = out_dir / wav_name(line, take)
         cached = load_sidecar(wav_path, key)
         if cached is not None:
-            return cached
+            return cached, True
         out_dir.mkdir(parents=True, exist_ok=True)
         slot = line.slot_samples(sr)
         voice = self.voice_for(line)
@@ -199,7 +204,7 @@ class Revoicer:
             desired += (target_start - start) + tail
         fit = fit_to_length(synthesize, sample_rate=sr, available_samples=slot - start,
                             desired_samples=desired, policy=settings.fit)
-        target_lufs, loudness_note = self._loudness_target(line)
+        target_lufs, loudness_note = self._loudness_target(original)
         speech, loud = normalize_loudness(
             fit.audio, sr, target_lufs=target_lufs, true_peak_ceiling_dbtp=settings.true_peak_ceiling_dbtp)
         slot_audio = np.zeros(slot, dtype=np.float32)
@@ -258,7 +263,7 @@ class Revoicer:
             voice_id=voice, take=take, settings=_jsonable(asdict(settings)), report=report,
             flags=tuple(flags))
         write_sidecar(rendered, key)
-        return rendered
+        return rendered, False
 
     def render(self, lines: Sequence[DialogueLine], *, out_dir: Path, takes: int = 1,
                assess: Assessor | None = None,
@@ -284,12 +289,10 @@ class Revoicer:
                 notify(Progress(index, len(lines), line.line_id, "cancelled"))
                 break
             notify(Progress(index, len(lines), line.line_id, "rendering"))
-            was_cached = all(load_sidecar(out_dir / wav_name(line, take), self.render_key(line, take)) is not None
-                             for take in range(1, takes + 1))
             try:
-                candidates = [self._assessed(line, self.render_line(
-                    line, out_dir=out_dir, take=take, should_cancel=should_cancel), assess)
-                    for take in range(1, takes + 1)]
+                renders = [self._render_or_reuse(line, out_dir=out_dir, take=take, should_cancel=should_cancel)
+                           for take in range(1, takes + 1)]
+                candidates = [self._assessed(line, rendered, assess) for rendered, _ in renders]
             except RenderCancelled:
                 result.cancelled = True
                 notify(Progress(index, len(lines), line.line_id, "cancelled"))
@@ -299,6 +302,7 @@ class Revoicer:
                 notify(Progress(index + 1, len(lines), line.line_id, "failed", str(exc)))
                 continue
             result.rendered.append(choose_take(candidates))
+            was_cached = all(reused for _, reused in renders)
             result.cached += was_cached
             notify(Progress(index + 1, len(lines), line.line_id, "cached" if was_cached else "done"))
         result.seconds = time.perf_counter() - started
@@ -315,12 +319,12 @@ class Revoicer:
         write_sidecar(assessed, self.render_key(line, rendered.take))
         return assessed
 
-    def _loudness_target(self, line: DialogueLine) -> tuple[float, str]:
+    def _loudness_target(self, original: OriginalAudio | None) -> tuple[float, str]:
+        """Target LUFS and a note: the preset, or (with "match") the loudness of the line's original audio."""
         presets = loudness_presets()
         settings = self.settings
         if settings.loudness != MATCH_ORIGINAL:
             return preset_target(presets[settings.loudness]), settings.loudness
-        original = read_original(line, settings.sample_rate)
         if original is not None:
             measured = integrated_loudness(original.audio, settings.sample_rate)
             if math.isfinite(measured):

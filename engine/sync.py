@@ -11,6 +11,7 @@ sample rate, counted from the start of the slot.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -166,8 +167,10 @@ def extend_into_gaps(
     for line in lines:
         record = line.record
         end = record.start_seconds + record.duration_seconds
-        later = [start for start in starts if start >= end - 1e-9]
-        room = max_seconds if not later else min(max_seconds, later[0] - keep_gap_seconds - end)
+        following = bisect.bisect_left(starts, end - 1e-9)
+        room = max_seconds
+        if following < len(starts):
+            room = min(max_seconds, starts[following] - keep_gap_seconds - end)
         frames = max(0, int(math.floor(room * record.rate + 1e-9)))
         metadata = {**line.metadata, "overflow_frames": frames}
         extended.append(dataclasses.replace(

@@ -20,14 +20,13 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.render import write_text_atomic
 from engine.voices.matching import VoiceMatch, VoiceTint
 
 PROFILE_FORMAT_VERSION = 1
@@ -321,17 +320,7 @@ def save_profile(profile: VoiceProfile, path: Path, *, protect: Sequence[Path] =
     for given in protect:
         if given.exists() and path.exists() and given.resolve() == path.resolve():
             raise ProfileError(path, "(file)", "is an input file; refusing to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(json.dumps(profile.to_dict(), indent=1, ensure_ascii=False) + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(profile.to_dict(), indent=1, ensure_ascii=False) + "\n")
     return path
 
 

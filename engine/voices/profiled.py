@@ -74,9 +74,8 @@ class ProfiledBackend:
 
     def voices(self) -> Sequence[VoiceInfo]:
         """The primary's voices first (the default voice stays the primary's), then one per profile."""
-        languages = tuple(dict.fromkeys(lang for b in self.backends.values() for lang in b.spec.languages))
         return tuple(self.primary.voices()) + tuple(
-            VoiceInfo(p.name, languages, f"voice profile ({p.kind})") for p in self.profiles.values())
+            VoiceInfo(p.name, self._spec.languages, f"voice profile ({p.kind})") for p in self.profiles.values())
 
     def voice_key(self, voice_id: str) -> str | None:
         """The profile's content key for the render key (None for stock voices)."""
