@@ -29,7 +29,8 @@ mean over the evaluation lines of each line's cosine to the held-out half):
   ``--no-naturalness``, tune_match gets DistillMOS as its naturalness veto
   (scored on the tuning sentences only, never on the evaluation ones). Unless
   ``--no-cohort``, tune_match gets the other characters' tuning halves as its
-  cohort (target-specific objective; held-out halves are never used for tuning).
+  cohort (target-specific objective; held-out halves are never used for tuning). Unless
+  ``--no-intelligibility``, Whisper on the tuning sentences vetoes tints that raise the error rate.
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-mos", action="store_true", help="skip DistillMOS")
     parser.add_argument("--no-naturalness", action="store_true",
                         help="tune without the DistillMOS veto (tune_match's naturalness=None)")
+    parser.add_argument("--no-intelligibility", action="store_true",
+                        help="tune without the Whisper error-rate veto (tune_match's transcribe=None)")
     parser.add_argument("--no-cohort", action="store_true",
                         help="tune on raw similarity (no cohort of the other characters' tuning halves)")
     parser.add_argument("--ge2e", action="store_true", help="also report Resemblyzer GE2E similarities")
@@ -227,10 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"{who} ({language}): tuning on {len(tune) / rate:.1f} s, held out {len(held) / rate:.1f} s ...")
         started = time.perf_counter()
         veto = None if (args.no_naturalness or quality.mos is None) else quality.mos.score
+        asr = quality.asr
+        hear = None if (args.no_intelligibility or asr is None) else (
+            lambda audio, rate, lang: asr.transcribe(audio, rate, language=lang))
         # The cohort: the other characters' tuning halves (never a held-out half), as a timeline's cast would be.
         cohort = [] if args.no_cohort else [(h[0], h[2]) for w, h in halves.items() if w != who]
         match: VoiceMatch = tune_match(tune, rate, language=language, backends=usable, embedder=meter,
-                                       synthesis_cache=cache, naturalness=veto, cohort=cohort)
+                                       synthesis_cache=cache, naturalness=veto, cohort=cohort, transcribe=hear)
         tune_seconds = time.perf_counter() - started
         backend = backends[match.backend]
         base_lines, base_rate = synthesize_lines(backend, match.voice_id, language, texts[language], cache=cache)
@@ -245,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tune_match_report": {"similarity_base": match.similarity_base,
                                   "similarity_matched": match.similarity_matched, "heldout": match.heldout,
                                   "naturalness": match.naturalness, "naturalness_stock": match.naturalness_stock,
+                                  "error_rate": match.error_rate, "error_rate_reference": match.error_rate_reference,
                                   "candidates": [list(c) for c in match.candidates]},
             "stock_quality": stock_quality[language], "base_quality": quality.lines(
                 base_lines, base_rate, texts[language], language),

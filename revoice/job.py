@@ -346,8 +346,9 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
         if on_line is not None:
             on_line(event)
 
-    if options.qc and assessor is None:
-        assessor = _load_assessor(options, [revoicer.backend for revoicer in revoicers.values()])
+    if options.qc:
+        assessor = _load_assessor(options, [revoicer.backend for revoicer in revoicers.values()], profiled,
+                                  given=assessor)
     batch = BatchResult()
     for language, revoicer in revoicers.items():
         part = revoicer.render([line for line in mine if line.language == language], out_dir=options.media_dir,
@@ -523,11 +524,18 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
     return outcome.profiles, outcome.rows, pool, outcome.prompts
 
 
-def _load_assessor(options: JobOptions, backends: Sequence[VoiceBackend]) -> Assessor:
-    """QC meters on the job's device; voice profiles are rendered with the job's loaded voices."""
+def _load_assessor(options: JobOptions, backends: Sequence[VoiceBackend], profiles: Sequence[VoiceProfile], *,
+                   given: Assessor | None = None) -> Assessor:
+    """QC meters on the job's device; stock voices' profiles are rendered with the job's loaded voices,
+    lines spoken by a character's voice profile are compared with ``profiles`` (the actors).
+
+    ``given`` (loaded meters, e.g. the panel's) is reused: a LineQc gets this job's profiles.
+    """
     from engine.qc.assess import LineQc
 
-    assessor: Assessor = LineQc(device=options.device, backends=backends)
+    if given is not None:
+        return given.with_profiles(profiles) if isinstance(given, LineQc) else given
+    assessor: Assessor = LineQc(device=options.device, backends=backends, profiles=profiles)
     return assessor
 
 

@@ -231,7 +231,7 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
             profile, tuned, problems = _matched(profile, own, reference, pool=pool, embedder=embedder, seed=seed,
                                                 cache=cache, sentences=sentences, languages=languages,
                                                 should_cancel=should_cancel, naturalness=naturalness,
-                                                cohort=lambda: cohort(speaker))
+                                                cohort=lambda: cohort(speaker), transcribe=transcribe)
             outcome.warnings.extend(f"voice profile {speaker}: {p}" for p in problems)
         if tuned and status == "reused":
             status = "reused, tuned for " + ", ".join(tuned)
@@ -257,7 +257,8 @@ def _matched(profile: VoiceProfile, lines: Sequence[DialogueLine], reference: Re
              sentences: Sequence[str], languages: Sequence[str],
              should_cancel: Callable[[], bool] | None,
              naturalness: Callable[[AudioArray, int], float] | None = None,
-             cohort: Callable[[], list[tuple[AudioArray, int]]] = list) -> tuple[VoiceProfile, list[str], list[str]]:
+             cohort: Callable[[], list[tuple[AudioArray, int]]] = list,
+             transcribe: Callable[[], Transcriber] | None = None) -> tuple[VoiceProfile, list[str], list[str]]:
     """``profile`` with a loaded match for every language of ``lines``: (profile, languages tuned, problems)."""
     problems: list[str] = []
     kept = []
@@ -286,7 +287,7 @@ def _matched(profile: VoiceProfile, lines: Sequence[DialogueLine], reference: Re
         profile = tune_profile(profile, reference.audio, reference.sample_rate, languages=[language],
                                backends=backends, embedder=embedder(), seed=seed, sentences=sentences,
                                should_cancel=should_cancel, synthesis_cache=cache, naturalness=naturalness,
-                               cohort=cohort())
+                               cohort=cohort(), transcribe=transcribe() if transcribe is not None else None)
         tuned.append(language)
     return profile, tuned, problems
 

@@ -1,11 +1,11 @@
-"""The settings dialog and the Characters dock."""
+"""The settings dialog, the Characters dock and the Voices dock."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -14,9 +14,13 @@ from PyQt6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
+    QSlider,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -27,6 +31,7 @@ from PyQt6.QtWidgets import (
 from engine.voices.base import VoiceInfo
 from ui.devices import CPU, DeviceChoice, DeviceProbe, cached_devices
 from ui.settings import LOUDNESS_CHOICES, MAX_TAKES, PanelSettings
+from ui.voices import CLONE, STOCK, TINT, VoiceEntry
 
 DEFAULT_VOICE = ""
 
@@ -103,8 +108,17 @@ class SettingsDialog(QDialog):
             box.setCurrentIndex(max(0, box.findData(chosen)))
             self.voices.setCellWidget(row, 1, box)
             self.voice_boxes[speaker] = box
+        self.profiles = QCheckBox("Voice profiles: match each character from the original dialogue")
+        self.profiles.setObjectName("profilesCheck")
+        self.profiles.setChecked(settings.voice_profiles)
+        self.profiles.setToolTip("When the timeline's original audio can be read, each character gets a profile "
+                                 "built from their own lines (as 'revoice run --profiles auto'): a stock voice "
+                                 "tinted toward the actor (not a clone), or a clone with a cloning backend. "
+                                 "About a minute per new character on CPU. Off: stock voices only. A voice "
+                                 "chosen below for a speaker replaces their profile")
         voice_box = QGroupBox("Voices")
         voice_layout = QVBoxLayout(voice_box)
+        voice_layout.addWidget(self.profiles)
         if backend_label:
             about = QLabel(backend_label)
             about.setObjectName("licenceLabel")
@@ -150,7 +164,7 @@ class SettingsDialog(QDialog):
         return replace(self._settings, loudness=str(self.loudness.currentData()),
                        true_peak_dbtp=self.true_peak.value(), min_ratio=min(low, 1.0), max_ratio=max(high, 1.0),
                        device=self.selected_device(), takes=self.takes.value(), qc=self.qc.isChecked(),
-                       speaker_voices=voices)
+                       voice_profiles=self.profiles.isChecked(), speaker_voices=voices)
 
 
 def _spin(low: float, high: float, value: float, step: float, suffix: str) -> QDoubleSpinBox:
@@ -177,9 +191,9 @@ class CharactersDock(QDockWidget):
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()
         assert header is not None
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # a long voice is elided, not the name
         self.licence = QLabel("")
         self.licence.setObjectName("licenceLabel")
         self.licence.setWordWrap(True)
@@ -201,8 +215,159 @@ class CharactersDock(QDockWidget):
                 item = QTableWidgetItem(text)
                 if column == 1:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                elif column == 2:
+                    item.setToolTip(text)
                 self.table.setItem(row, column, item)
         if backend:
             self.licence.setText(f"<b>Voice backend:</b> {backend}<br><b>Licence:</b> {licence or 'not stated'}")
         else:
             self.licence.setText(licence)
+
+
+KIND_COLORS = {TINT: "#f0b43c", CLONE: "#ff8f6b", STOCK: "#8b919a"}
+STRENGTH_STEPS = 100
+"""The strength slider's resolution: 0..1 in hundredths."""
+
+
+class VoiceCard(QFrame):
+    """One character: kind in words, base voice, similarity, consent, licence and the strength slider."""
+
+    strengthChanged = pyqtSignal(str, float)
+
+    def __init__(self, entry: VoiceEntry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.entry = entry
+        self.setObjectName("voiceCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        title = QLabel(f"<b>{_escape(entry.name)}</b>")
+        self.kind_label = QLabel(entry.kind_words)
+        self.kind_label.setObjectName("voiceKind")
+        self.kind_label.setWordWrap(True)
+        self.kind_label.setStyleSheet(f"color: {KIND_COLORS[entry.kind]}")
+        self.base_label = _value(entry.base_voice or "—")
+        self.similarity_label = _value(entry.similarity or "—")
+        self.similarity_label.setToolTip("Speaker similarity (cosine) of the base voice to the actor's reference "
+                                         "speech, before → after the tint")
+        self.consent_label = _value(entry.consent)
+        self.licence_label = _value(entry.licence or "not stated")
+        self.note_label = QLabel(entry.note)
+        self.note_label.setObjectName("voiceNote")
+        self.note_label.setWordWrap(True)
+        self.note_label.setVisible(bool(entry.note))
+        self.note_label.setStyleSheet("color: #8b919a")
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setHorizontalSpacing(8)
+        form.setVerticalSpacing(2)
+        form.addRow("Base voice", self.base_label)
+        if entry.kind != STOCK:
+            form.addRow("Similarity", self.similarity_label)
+            form.addRow("Consent", self.consent_label)
+        form.addRow("Licence", self.licence_label)
+
+        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength.setObjectName("strengthSlider")
+        self.strength.setRange(0, STRENGTH_STEPS)
+        self.strength.setSingleStep(5)
+        self.strength.setPageStep(10)
+        self.strength.setTracking(False)  # saved when released (or per key step), not on every pixel of a drag
+        self.strength.setToolTip("Tint strength: 0 is the stock voice (cleanest), 1 the full tint (most like the "
+                                 "actor). Saved in the character's profile; revoice their lines to hear it")
+        self.strength_value = QLabel("")
+        self.strength_value.setMinimumWidth(32)
+        if entry.strength is not None:
+            self.strength.setValue(round(entry.strength * STRENGTH_STEPS))
+            self._show_strength(self.strength.value())
+            self.strength.sliderMoved.connect(self._show_strength)
+            self.strength.valueChanged.connect(self._on_strength)
+            row = QHBoxLayout()
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addWidget(self.strength, 1)
+            row.addWidget(self.strength_value)
+            form.addRow("Strength", row)
+        else:
+            self.strength.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(3)
+        layout.addWidget(title)
+        layout.addWidget(self.kind_label)
+        layout.addLayout(form)
+        layout.addWidget(self.note_label)
+
+    def _show_strength(self, value: int) -> None:
+        self.strength_value.setText(f"{value / STRENGTH_STEPS:.2f}")
+
+    def _on_strength(self, value: int) -> None:
+        self._show_strength(value)
+        self.strengthChanged.emit(self.entry.name, value / STRENGTH_STEPS)
+
+
+class VoicesDock(QDockWidget):
+    """One card per character: which voice speaks it (tint / clone / stock) and the tint's strength."""
+
+    strengthChanged = pyqtSignal(str, float)
+    """Character, new strength 0..1 (the window saves it into the profile)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Voices", parent)
+        self.setObjectName("voicesDock")
+        self.cards: dict[str, VoiceCard] = {}
+        self.entries: list[VoiceEntry] = []
+        self.header = QLabel("")
+        self.header.setObjectName("voicesHeader")
+        self.header.setWordWrap(True)
+        self.header.setStyleSheet("color: #a3a7ae")
+        self._list = QWidget()
+        self._list_layout = QVBoxLayout(self._list)
+        self._list_layout.setContentsMargins(0, 0, 0, 0)
+        self._list_layout.setSpacing(6)
+        self._list_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self._list)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.addWidget(self.header)
+        layout.addWidget(scroll, 1)
+        self.setWidget(body)
+        self.setMinimumWidth(230)
+
+    def show_entries(self, entries: Sequence[VoiceEntry], header: str = "") -> None:
+        """Replace the cards with ``entries`` (one per character)."""
+        for card in self.cards.values():
+            self._list_layout.removeWidget(card)
+            card.hide()  # deleted later: hidden now, so it never shows under the new cards
+            card.deleteLater()
+        self.cards = {}
+        self.entries = list(entries)
+        for entry in entries:
+            card = VoiceCard(entry)
+            card.strengthChanged.connect(self.strengthChanged)
+            self._list_layout.insertWidget(self._list_layout.count() - 1, card)
+            self.cards[entry.name] = card
+        self.header.setText(header)
+        self.header.setVisible(bool(header))
+
+    def set_editable(self, editable: bool) -> None:
+        """Strength sliders are locked while a run may rewrite the profiles."""
+        for card in self.cards.values():
+            card.strength.setEnabled(editable)
+
+
+def _value(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

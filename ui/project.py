@@ -22,10 +22,12 @@ from engine.fit import FitPolicy
 from engine.model import DialogueLine, RenderedLine, SkippedLine
 from engine.render import RenderSettings, Revoicer, choose_take, wav_name, write_text_atomic
 from engine.voices.base import VoiceBackend
+from engine.voices.profile import VoiceProfile
 from otio_bridge.errors import InputError
 
 from ui.settings import PanelSettings
 from ui.takes import line_takes, qc_error, qc_error_name, qc_of, qc_similarity, takes_of, with_take
+from ui.voices import VoiceEntry
 
 PANEL_STATE_VERSION = 1
 
@@ -55,6 +57,13 @@ class Project:
     def state_path(self) -> Path:
         """The panel's own state (text edits, take picks) for this timeline."""
         return self.out.with_name(f"{self.out.stem}_panel.json")
+
+    @property
+    def voices_dir(self) -> Path:
+        """The characters' voice profiles, where ``run_job`` keeps them (``<stem>_voices`` beside ``out``)."""
+        from revoice.job import JobOptions
+
+        return JobOptions(timeline=self.timeline_path, out=self.out, profiles="auto").voices_dir
 
     @property
     def qc_report_path(self) -> Path:
@@ -114,22 +123,27 @@ def edited_line(line: DialogueLine, text: str) -> DialogueLine:
 
 def find_renders(project: Project, texts: Mapping[str, str], *, backend: VoiceBackend | None,
                  settings: PanelSettings, voices: Mapping[str, str],
-                 picks: Mapping[str, int] | None = None) -> dict[str, RenderedLine]:
+                 picks: Mapping[str, int] | None = None,
+                 profiles: Sequence[VoiceProfile] = ()) -> dict[str, RenderedLine]:
     """Finished renders on disk that match the lines as they are now, with the picked take placed.
 
     A line counts as rendered when all ``settings.takes`` takes are on disk.
     With a loaded backend each sidecar's render key must match (text, voice,
-    settings, timing, take); without one the takes must have the current
-    settings, the speaker's chosen voice and an unedited text. The placed take
-    is the editor's pick from ``picks`` when there is one, else the best-scoring.
+    voice profile, settings, timing, take); without one the takes must have
+    the current settings, the speaker's chosen voice or voice profile (same
+    content key: strength, base voice, tint) and an unedited text. ``profiles``
+    are the voice profiles the next run speaks with (their speakers' lines).
+    The placed take is the editor's pick from ``picks`` when there is one,
+    else the best-scoring.
     """
     found: dict[str, RenderedLine] = {}
     current_settings = render_settings(settings)
     count = max(1, settings.takes)
+    by_name = {profile.name: profile for profile in profiles}
     revoicer: Revoicer | None = None
     if backend is not None:
         try:
-            revoicer = Revoicer(backend=backend, settings=current_settings, voices_by_speaker=dict(voices))
+            revoicer = _revoicer(backend, current_settings, voices, profiles)
         except ValueError:
             revoicer = None
     wanted = json.loads(json.dumps(dataclasses.asdict(current_settings), default=str))
@@ -144,11 +158,32 @@ def find_renders(project: Project, texts: Mapping[str, str], *, backend: VoiceBa
         if takes is None:
             continue
         voice = voices.get(line.speaker)
+        profile = by_name.get(line.speaker) if voice is None else None
         if revoicer is None and any(t.settings != wanted or (voice is not None and t.voice_id != voice)
+                                    or _profile_key(t) != (profile.key if profile is not None else None)
                                     for t in takes):
             continue
         found[line.line_id] = choose_take(takes, prefer=(picks or {}).get(line.line_id))
     return found
+
+
+def _revoicer(backend: VoiceBackend, settings: RenderSettings, voices: Mapping[str, str],
+              profiles: Sequence[VoiceProfile]) -> Revoicer:
+    """The Revoicer ``run_job`` would use for keys: with profiles, their backend speaks them (as in revoice.job)."""
+    if not profiles:
+        return Revoicer(backend=backend, settings=settings, voices_by_speaker=dict(voices))
+    from engine.voices.profiled import ProfiledBackend
+
+    profiled = ProfiledBackend(primary=backend, profiles=profiles)
+    return Revoicer(backend=profiled, settings=settings,
+                    voices_by_speaker={**{p.name: p.name for p in profiles}, **voices})
+
+
+def _profile_key(render: RenderedLine) -> str | None:
+    """The content key of the voice profile a take was spoken with (None: a stock voice)."""
+    facts = render.report.get("voice_profile")
+    key = facts.get("key") if isinstance(facts, Mapping) else None
+    return key if isinstance(key, str) else None
 
 
 # --- text edits -------------------------------------------------------------------------------------------------
@@ -234,12 +269,23 @@ def export_timeline(project: Project, target: Path, renders: Mapping[str, Render
     return write_timeline(new, target, overwrite_inputs=inputs)
 
 
-def write_qc_report(project: Project, rows: Iterable[tuple[DialogueLine, str, str, RenderedLine | None, str]]) -> Path:
+def write_qc_report(project: Project, rows: Iterable[tuple[DialogueLine, str, str, RenderedLine | None, str]],
+                    voices: Sequence[VoiceEntry] = ()) -> Path:
     """An HTML QC sheet beside the work files.
 
     Line, timecode, speaker, text, status, ratio, LUFS, dBTP, the placed take
-    and the QC meters (word error, voice similarity, MOS, what ASR heard), flags.
+    and the QC meters (word error, voice similarity, MOS, what ASR heard), flags;
+    then ``voices``: what speaks each character (tint — not a clone —, clone or
+    stock voice), base voice, similarity, strength, consent and licence.
     """
+    voice_rows = "".join(
+        f"<tr class='{v.kind}'><td>{html.escape(v.name)}</td><td>{html.escape(v.kind_words)}</td>"
+        f"<td>{html.escape(v.base_voice)}</td><td>{html.escape(v.similarity)}</td>"
+        f"<td>{'' if v.strength is None else format(v.strength, '.2f')}</td><td>{html.escape(v.consent)}</td>"
+        f"<td>{html.escape(v.licence)}</td><td>{html.escape(v.note)}</td></tr>" for v in voices)
+    voice_table = ("<h2>Voices</h2><table><tr><th>Character</th><th>Voice</th><th>Base voice</th>"
+                   "<th>Similarity before → after</th><th>Strength</th><th>Consent</th><th>Licence</th>"
+                   f"<th>Note</th></tr>{voice_rows}</table>") if voices else ""
     cells: list[str] = []
     for line, text, status, render, message in rows:
         rep = render.report if render is not None else {}
@@ -278,7 +324,8 @@ td,th{{padding:4px 10px;border-bottom:1px solid #333;text-align:left}}th{{color:
 <table><tr><th>Line</th><th>TC in</th><th>Speaker</th><th>Text</th><th>Status</th><th>Slot s</th>
 <th>Ratio</th><th>LUFS</th><th>dBTP</th><th>Take</th><th>WER</th><th>Voice sim.</th><th>MOS</th>
 <th>ASR heard</th><th>Flags</th></tr>
-{''.join(cells)}</table>"""
+{''.join(cells)}</table>
+{voice_table}"""
     write_text_atomic(project.qc_report_path, page)
     return project.qc_report_path
 

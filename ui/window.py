@@ -49,7 +49,7 @@ from engine.render import Assessor
 from engine.voices.base import BackendOptions, BackendSpec, VoiceBackend, VoiceInfo
 from otio_bridge.errors import InputError
 from revoice.job import JobOptions, JobOutcome
-from ui.dialogs import CharactersDock, SettingsDialog
+from ui.dialogs import CharactersDock, SettingsDialog, VoicesDock
 from ui.lines_model import (
     DONE,
     FAILED,
@@ -78,6 +78,7 @@ from ui.project import (
 )
 from ui.settings import PanelSettings, RecentEntry, load_settings, open_qsettings, save_settings
 from ui.takes import qc_of, takes_of, with_take
+from ui.voices import STOCK, MatchingSetup, VoiceEntry, licences_of, save_strength, voice_entries
 from ui.worker import RenderController, RenderRequest
 
 TIMELINE_SUFFIXES = (".otio", ".otioz", ".xml", ".edl")
@@ -130,6 +131,15 @@ class RevoiceWindow(QMainWindow):
         self.last_export_warnings: list[str] = []
         self._pending_error: tuple[str, str] | None = None
         self._backend_info: BackendInfo | None = None
+        self.matching = MatchingSetup()
+        """What voice matching may use (tests and scripts narrow it; default: everything available)."""
+        self.embedder: object | None = None
+        """The speaker encoder voice profiles are built with, kept between runs like the backend."""
+        self.voice_entries: list[VoiceEntry] = []
+        """What each character speaks with in the next run (the Voices dock shows them)."""
+        self.profile_statuses: dict[str, str] = {}
+        """The last run's profile status by character ("built", "reused", ...)."""
+        self._licences: dict[str, str] | None = None
 
         self.model = LinesModel(self)
         self.proxy = LinesFilterProxy(self)
@@ -341,9 +351,13 @@ class RevoiceWindow(QMainWindow):
 
         self.characters = CharactersDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.characters)
-        self.resizeDocks([self.characters], [240], Qt.Orientation.Horizontal)
+        self.voices = VoicesDock(self)
+        self.splitDockWidget(self.characters, self.voices, Qt.Orientation.Vertical)
+        self.resizeDocks([self.characters], [290], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.characters, self.voices], [200, 400], Qt.Orientation.Vertical)
         self.preview.setVisible(False)
         self.characters.show_characters({}, {}, "", "", "Open a timeline to see its speakers.")
+        self.voices.show_entries([], "Open a timeline to see which voice speaks each character.")
 
         status = self.statusBar()
         assert status is not None
@@ -367,6 +381,8 @@ class RevoiceWindow(QMainWindow):
         c.stageChanged.connect(self._set_status)
         c.backendLoaded.connect(self._on_backend_loaded)
         c.assessorLoaded.connect(self._on_assessor_loaded)
+        c.embedderLoaded.connect(self._on_embedder_loaded)
+        self.voices.strengthChanged.connect(lambda name, strength: self.set_strength(name, strength))
         c.lineChanged.connect(self._on_line_changed)
         c.lineRendered.connect(self._on_line_rendered)
         c.progressChanged.connect(self._on_progress)
@@ -457,6 +473,7 @@ class RevoiceWindow(QMainWindow):
     def _set_project(self, project: Project) -> None:
         self.player.stop()
         self.project = project
+        self.profile_statuses = {}
         state = load_panel_state(project)
         edits = state.text_edits
         self.take_picks = dict(state.take_picks)
@@ -490,8 +507,10 @@ class RevoiceWindow(QMainWindow):
         project = self.project
         if project is None:
             return
+        entries = self.current_voices()
         renders = find_renders(project, self.model.texts(), backend=self.backend, settings=self.settings,
-                               voices=self._job_voices(), picks=self.take_picks)
+                               voices=self._job_voices(), picks=self.take_picks,
+                               profiles=[e.profile for e in entries if e.profile is not None])
         for row in self.model.rows:
             render = renders.get(row.line_id)
             if render is not None:
@@ -642,7 +661,8 @@ class RevoiceWindow(QMainWindow):
             settings=render_settings(self.settings), line_ids=frozenset(line_ids),
             backend=self.backend.spec.name if self.backend is not None else None,
             takes=self.settings.takes, qc=self.settings.qc, take_overrides=dict(self.take_picks),
-            text_overrides=edits)
+            text_overrides=edits, profiles="auto" if self.settings.voice_profiles else "off",
+            match_voices=self.matching.voices, match_sentences=self.matching.sentences)
 
     def revoice_selection(self) -> bool:
         """Start rendering the selected lines on the worker thread (False when nothing started)."""
@@ -659,6 +679,7 @@ class RevoiceWindow(QMainWindow):
             return False
         lines = {row.line_id: row.line for row in self.model.rows if row.line_id in set(ids)}
         self._pending_error = None
+        self.last_outcome = None
         self.model.set_editable(False)
         self.progress.setRange(0, len(ids))
         self.progress.setValue(0)
@@ -666,7 +687,8 @@ class RevoiceWindow(QMainWindow):
         self.progress.setVisible(True)
         self._set_status("Loading voice…" if self.backend is None else f"Revoicing {len(ids)} line(s)…")
         self.controller.start(RenderRequest(options=options, lines=lines, backend=self.backend,
-                                            assessor=self.assessor))
+                                            assessor=self.assessor, match_backends=self.matching.backends,
+                                            embedder=self.embedder))
         self._update_actions()
         self.runStarted.emit()
         return True
@@ -681,7 +703,11 @@ class RevoiceWindow(QMainWindow):
     def _on_backend_loaded(self, backend: object) -> None:
         self.backend = backend  # type: ignore[assignment]
         self._backend_info = None
+        self._licences = None
         self._refresh_characters()
+
+    def _on_embedder_loaded(self, embedder: object) -> None:
+        self.embedder = embedder
 
     def _on_assessor_loaded(self, assessor: object) -> None:
         if callable(assessor):
@@ -706,6 +732,11 @@ class RevoiceWindow(QMainWindow):
             self._refresh_preview_if(render.line_id)
 
     def _on_progress(self, done: int, total: int, label: str) -> None:
+        if label.startswith("voice profile"):  # run_job building or reusing a character's profile
+            self.progress.setRange(0, 0)  # busy: matching a voice has no line count
+            self._set_status(f"Preparing {label} — a new profile takes about a minute on CPU; "
+                             "Cancel (Ctrl+.) stops it")
+            return
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done} / {total}")
@@ -714,6 +745,7 @@ class RevoiceWindow(QMainWindow):
         if not isinstance(outcome, JobOutcome):
             return
         self.last_outcome = outcome
+        self.profile_statuses.update({str(row["name"]): str(row["status"]) for row in outcome.profiles})
         for failure in outcome.failed:
             self.model.set_status(failure.line_id, FAILED, failure.reason)
         batch = outcome.batch
@@ -728,8 +760,12 @@ class RevoiceWindow(QMainWindow):
         flagged = sum(1 for row in placed if row is not None and row.status == FLAGGED)
         if flagged:
             parts.append(f"{flagged} flagged (N / P to step through)")
+        if outcome.profiles:
+            parts.append("voices: " + ", ".join(f"{row['name']} {row['kind']}" for row in outcome.profiles))
         prefix = "Cancelled: finished lines kept · " if batch.cancelled else ""
-        self._set_status(prefix + " · ".join(parts) + f" in {batch.seconds:.1f} s")
+        self._set_status(prefix + " · ".join(parts) + f" in {batch.seconds:.1f} s"
+                         + (f" · {len(outcome.warnings)} warning(s) — hover for details" if outcome.warnings else ""),
+                         tip="\n".join(outcome.warnings))
 
     def _on_failed(self, title: str, message: str) -> None:
         self._pending_error = (title, message)
@@ -739,6 +775,7 @@ class RevoiceWindow(QMainWindow):
             if row.status == RENDERING:
                 self.model.set_status(row.line_id, PENDING)
         self.model.set_editable(True)
+        self._refresh_characters()  # profiles may have been built, rebuilt or tuned
         self._write_qc_report()
         self._update_actions()
         outcome = self.last_outcome if self._pending_error is None else None
@@ -755,7 +792,7 @@ class RevoiceWindow(QMainWindow):
             return
         try:
             write_qc_report(project, [(row.line, row.text, row.status, row.render, row.message)
-                                      for row in self.model.rows])
+                                      for row in self.model.rows], voices=self.voice_entries)
         except OSError as exc:
             self._set_status(f"Could not write the QC report ({exc})")
 
@@ -860,6 +897,28 @@ class RevoiceWindow(QMainWindow):
             return BackendInfo("", "", "", (), problem=f"voice backends could not be listed: {exc}")
         return BackendInfo(spec.name, spec.display_name, spec.licence, voices)
 
+    def current_voices(self) -> list[VoiceEntry]:
+        """What each character speaks with in the next run, from the voice profiles on disk and the settings."""
+        project = self.project
+        if project is None:
+            return []
+        from engine.voices.profile import ProfileError, ProfileStore
+
+        info = self.backend_info()
+        if self._licences is None:
+            loaded = [b for b in (self.backend, *(self.matching.backends or ())) if b is not None]
+            self._licences = licences_of(loaded)
+        try:
+            store: ProfileStore | None = ProfileStore(project.voices_dir)
+        except ProfileError:
+            store = None
+        names = [name for name in self.profile_statuses if name not in set(project.speakers)]
+        self.voice_entries = voice_entries(
+            project.lines, store, profiles_on=self.settings.voice_profiles, stock_voices=self._job_voices(),
+            default_voice=info.voices[0].voice_id if info.voices else "", default_backend=info.name,
+            licences=self._licences, statuses=self.profile_statuses, extra_names=names)
+        return self.voice_entries
+
     def _refresh_characters(self) -> None:
         if self.project is None:
             return
@@ -867,8 +926,41 @@ class RevoiceWindow(QMainWindow):
         counts = Counter(line.speaker for line in self.project.lines)
         default = info.voices[0].voice_id if info.voices else ""
         label = f"{info.display_name} ({info.name})" if info.name else ""
-        self.characters.show_characters(dict(counts), self._job_voices(), default, label,
+        entries = self.current_voices()
+        voices = {**self._job_voices(), **{e.name: e.short for e in entries if e.kind != STOCK}}
+        self.characters.show_characters(dict(counts), voices, default, label,
                                         info.licence if info.name else info.problem)
+        profiled = sum(1 for e in entries if e.kind != STOCK)
+        if not self.settings.voice_profiles:
+            header = "Voice profiles are off (Settings): stock voices only."
+        elif not any(s.available for line in self.project.lines for s in line.sources):
+            header = "No original audio under the lines: stock voices (a profile is built from the actor's speech)."
+        elif profiled:
+            header = (f"{profiled} of {len(entries)} character(s) with a voice profile. A tint is a stock voice "
+                      "moved toward the actor, not a clone.")
+        else:
+            header = "Stock voices so far: revoicing builds a profile per character from the original dialogue."
+        self.voices.show_entries(entries, header)
+        self.voices.set_editable(not self.controller.running)
+
+    def set_strength(self, name: str, strength: float) -> bool:
+        """Save ``strength`` (0..1) into ``name``'s voice profile, atomically; their lines become pending."""
+        project = self.project
+        if project is None or self.controller.running:
+            return False
+        from engine.voices.profile import ProfileError, ProfileStore
+
+        try:
+            profile = save_strength(ProfileStore(project.voices_dir), name, strength)
+        except (ProfileError, OSError) as exc:
+            self.show_error("Cannot save the strength", f"{name}: {exc}")
+            return False
+        self._refresh_renders()
+        self._refresh_preview_if(self.preview.row.line_id if self.preview.row else "")
+        self._update_actions()
+        self._set_status(f"{name}: tint strength {profile.strength:.2f} saved in the voice profile; "
+                         "revoice their lines to hear it")
+        return True
 
     def open_settings_dialog(self) -> None:
         dialog = self.settings_dialog()
@@ -888,6 +980,7 @@ class RevoiceWindow(QMainWindow):
         if settings.device != self.settings.device:
             self.backend = None  # loaded again on the new device at the next run
             self.assessor = None
+            self.embedder = None
             self._backend_info = None
         self.settings = settings
         save_settings(settings)
@@ -947,6 +1040,7 @@ class RevoiceWindow(QMainWindow):
         self.action_open_subs.setEnabled(not running)
         self.action_demo.setEnabled(not running)
         self.action_settings.setEnabled(not running)
+        self.voices.set_editable(not running)
         self.select_flagged_button.setEnabled(any(row.status == FLAGGED for row in self.model.rows))
         self.action_play.setEnabled(loaded)
         self.action_prev_take.setEnabled(loaded)

@@ -8,6 +8,12 @@ between lines; WAVs and sidecars are written atomically, so a cancelled run
 leaves only complete lines behind. The voice backend and, with QC on, the QC
 meters are loaded on the worker thread on first need and handed back to the
 window, which passes them to the next run.
+
+With voice profiles on (``JobOptions.profiles``), ``run_job`` first builds or
+reuses a profile per character on this thread (about a minute per new
+character on CPU): its progress notes arrive as ``progressChanged`` labels
+starting "voice profile", and cancel stops the voice matching too. The
+speaker encoder profiles need is made here and handed back like the backend.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
@@ -35,6 +42,10 @@ class RenderRequest:
     """A loaded backend to reuse; None loads the best fitting one for ``options.device``."""
     assessor: Assessor | None = None
     """Loaded QC meters to reuse when ``options.qc``; None loads them (seconds)."""
+    match_backends: tuple[VoiceBackend, ...] | None = None
+    """Loaded backends voice matching may use; None: every available one, loaded by the run when needed."""
+    embedder: Any = None
+    """A speaker encoder (engine.qc.similarity.SpeakerEmbedder) for the profiles; None makes one."""
 
 
 def load_voice_backend(*, device: str, language: str, name: str | None = None) -> VoiceBackend:
@@ -44,6 +55,16 @@ def load_voice_backend(*, device: str, language: str, name: str | None = None) -
     options = BackendOptions(device=device)
     spec = choose_backend(discover_backends(), language=language, options=options, name=name)
     return load_backend(spec, options)
+
+
+def speaker_encoder(*, device: str) -> Any:
+    """The speaker encoder voice profiles are built with (its model loads at first use), or None if not installed."""
+    try:
+        from engine.qc.similarity import SpeakerSimilarity
+
+        return SpeakerSimilarity(device=device, threads=1)
+    except (ImportError, ValueError):  # run_job says what is missing (or wrong) when a profile needs it
+        return None
 
 
 def load_assessor(*, device: str, backend: VoiceBackend | None) -> Assessor:
@@ -66,6 +87,8 @@ class RenderWorker(QObject):
     backendLoaded = pyqtSignal(object)
     assessorLoaded = pyqtSignal(object)
     """The loaded QC meters (an engine.render.Assessor), to reuse in later runs."""
+    embedderLoaded = pyqtSignal(object)
+    """The speaker encoder made for voice profiles, to reuse in later runs."""
     lineChanged = pyqtSignal(str, str, str)
     """line_id, state (rendering/failed/cancelled), message."""
     lineRendered = pyqtSignal(object)
@@ -95,7 +118,11 @@ class RenderWorker(QObject):
         try:
             self._run()
         except JobError as exc:
-            self.failed.emit("Revoice could not run", str(exc))
+            if self.cancelled and exc.exit_code == 130:  # cancelled while matching voices: not an error
+                self.stageChanged.emit("Cancelled while matching voices; nothing was rendered "
+                                       "(profiles already built are kept)")
+            else:
+                self.failed.emit("Revoice could not run", str(exc))
         except BackendUnavailable as exc:
             self.failed.emit("No voice available", str(exc))
         except Exception as exc:  # the panel must survive anything a run throws
@@ -136,11 +163,19 @@ class RenderWorker(QObject):
             self.assessorLoaded.emit(assessor)
             if self.cancelled:
                 return
-        self.stageChanged.emit("Revoicing…")
+        embedder = request.embedder
+        profiles = request.options.profiles != "off"
+        if profiles and embedder is None:
+            embedder = speaker_encoder(device=request.options.device)
+            if embedder is not None:
+                self.embedderLoaded.emit(embedder)
+        self.stageChanged.emit("Preparing voices…" if profiles else "Revoicing…")
         media_dir = request.options.media_dir
+        match = list(request.match_backends) if request.match_backends is not None else None
         outcome = run_job(request.options, progress=self._progress, should_cancel=self._cancel.is_set,
                           on_line=lambda event: self._on_line(event, media_dir), backend=backend,
-                          assessor=assessor if request.options.qc else None)
+                          assessor=assessor if request.options.qc else None, match_backends=match,
+                          embedder=embedder)
         self.succeeded.emit(outcome)
 
     def _progress(self, done: int, total: int, label: str) -> None:
@@ -164,6 +199,7 @@ class RenderController(QObject):
     stageChanged = pyqtSignal(str)
     backendLoaded = pyqtSignal(object)
     assessorLoaded = pyqtSignal(object)
+    embedderLoaded = pyqtSignal(object)
     lineChanged = pyqtSignal(str, str, str)
     lineRendered = pyqtSignal(object)
     progressChanged = pyqtSignal(int, int, str)
@@ -195,6 +231,7 @@ class RenderController(QObject):
         worker.stageChanged.connect(self.stageChanged)
         worker.backendLoaded.connect(self.backendLoaded)
         worker.assessorLoaded.connect(self.assessorLoaded)
+        worker.embedderLoaded.connect(self.embedderLoaded)
         worker.lineChanged.connect(self.lineChanged)
         worker.lineRendered.connect(self.lineRendered)
         worker.progressChanged.connect(self.progressChanged)

@@ -19,8 +19,14 @@ For each take it reads the WAV and measures
   :data:`PROFILE_TEXT`, rendered once per voice and language).
   ``voice_similarity`` is always the similarity to the voice profile: the take
   should sound like the voice it was rendered with; a low value means
-  another voice, noise or a broken take. With the ``ge2e`` meter, Resemblyzer's
-  GE2E gives ``similarity_ge2e`` / ``voice_similarity_ge2e`` as a second opinion;
+  another voice, noise or a broken take. A line spoken by a character's voice
+  profile (:mod:`engine.voices.profiled`, kind "tint" or "clone") is compared
+  with that profile's embedding instead: the actor's reference speech
+  (``voice_similarity_to = "character profile"``; also ``similarity_to`` when
+  the original cannot be read); the profiles come with ``profiles=`` or
+  :meth:`LineQc.with_profiles`. With the ``ge2e`` meter, Resemblyzer's
+  GE2E gives ``similarity_ge2e`` / ``voice_similarity_ge2e`` as a second opinion
+  (stock voices only: a profile keeps a d-vector);
 * ``mos``: DistillMOS predicted naturalness, 1..5 (:class:`engine.qc.mos.DistillMosMeter`);
 * ``loudness_lufs`` (BS.1770 integrated, over the placed speech, as the
   renderer measures it), ``true_peak_dbtp`` (4x oversampled, whole file),
@@ -47,12 +53,13 @@ the actor of an original take). All meters load lazily, once per :class:`LineQc`
 
 from __future__ import annotations
 
+import copy
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +74,9 @@ from engine.qc.similarity import Embedding, SpeakerEmbedder, SpeakerSimilarity, 
 from engine.qc.text_norm import cer, wer
 from engine.sync import detect_speech_span
 from engine.voices.base import AudioArray, BackendOptions, SynthesisRequest, VoiceBackend
+
+if TYPE_CHECKING:
+    from engine.voices.profile import VoiceProfile
 
 METERS = ("asr", "mos", "similarity", "ge2e")
 """Model-based meters :class:`LineQc` can run (level, clipping and sync checks always run). ``ge2e`` is
@@ -111,6 +121,9 @@ class QcThresholds:
     min_original_similarity: float | None = None
     """Floor for the similarity to the original take; None: not flagged (set it for cloning voices:
     a stock voice is a different person: piper takes vs the real original measured 0.03-0.64)."""
+    min_profile_similarity: float | None = None
+    """Floor for a character's profile voice: cosine of the take to the profile's embedding (the actor's
+    reference speech); None: not flagged (a "tint" is a stock voice moved toward the actor, not a clone)."""
     min_similarity_speech_s: float = 1.0
     """Speech shorter than this (s) is too short for a reliable embedding: similarity reported, not flagged."""
     min_mos: float = 3.0
@@ -135,8 +148,15 @@ class QcThresholds:
     """|stretch_ratio - 1| beyond this: the residual time stretch is large enough to hear."""
 
     def similarity_floor(self, backend: str, voice_id: str) -> float:
-        """The voice-profile floor for ``backend``'s ``voice_id``."""
+        """The voice-profile floor for ``backend``'s ``voice_id`` (a stock voice)."""
         return float(self.similarity_floors.get(f"{backend}:{voice_id}", self.min_similarity))
+
+
+def stock_backend(name: str) -> str:
+    """The backend under a profile backend's name: ``"profile+piper"`` -> ``"piper"``; others unchanged."""
+    from engine.voices.profiled import BACKEND_PREFIX
+
+    return name[len(BACKEND_PREFIX):] if name.startswith(BACKEND_PREFIX) else name
 
 
 def base_language(language: str) -> str:
@@ -225,12 +245,16 @@ class LineQc:
     clipping, silence and sync checks always run. ``backends`` are loaded
     voice backends used to render voice profiles (the renderer's own backend
     avoids a second copy); a backend not given is loaded from the registry
-    by name on first need. Ready meters may be passed in (``asr``, ``mos``,
-    ``speaker``); the others are built on first use, once, on ``device``.
+    by name on first need. ``profiles`` are the characters' voice profiles
+    (:class:`engine.voices.profile.VoiceProfile`): a take spoken by one is
+    compared with its embedding (the actor), no profile passage is rendered
+    for it. Ready meters may be passed in (``asr``, ``mos``, ``speaker``);
+    the others are built on first use, once, on ``device``.
     """
 
     def __init__(self, *, device: str = "cpu", thresholds: QcThresholds = QcThresholds(),
                  meters: Sequence[str] = DEFAULT_METERS, threads: int = 2, backends: Sequence[VoiceBackend] = (),
+                 profiles: Iterable[VoiceProfile] = (),
                  asr: AsrMeter | None = None, mos: DistillMosMeter | None = None,
                  speaker: SpeakerSimilarity | None = None, ge2e: SpeakerEmbedder | None = None) -> None:
         unknown = sorted(set(meters) - set(METERS))
@@ -246,6 +270,8 @@ class LineQc:
         self._ge2e = ge2e
         self._backends: dict[str, VoiceBackend | None] = {b.spec.name: b for b in backends}
         self._profiles: dict[tuple[str, str, str], tuple[AudioArray, int] | None] = {}
+        self._characters = _character_embeddings(profiles)
+        """Characters' profile embeddings (d-vectors of the actors' reference speech) by profile name."""
         self._original: tuple[tuple[Any, ...], tuple[AudioArray, int] | None] | None = None
         self._embeddings: dict[tuple[str, str, tuple[Any, ...]], Embedding] = {}
         """Reference embeddings by (encoder, "profile" | "original", key); originals: the last line only."""
@@ -278,6 +304,18 @@ class LineQc:
             self._ge2e = Ge2eSimilarity(device=self.device)
         return self._ge2e
 
+    def with_profiles(self, profiles: Iterable[VoiceProfile]) -> LineQc:
+        """A copy judging profile voices against ``profiles``; meters, backends and caches stay shared.
+
+        For a job reusing loaded meters (the panel's): the meters are built
+        here (not loaded) so that whichever copy loads one, both have it.
+        """
+        for name in self.meters:
+            getattr(self, "speaker" if name == "similarity" else name)
+        twin = copy.copy(self)
+        twin._characters = _character_embeddings(profiles)
+        return twin
+
     def load(self) -> None:
         """Load every switched-on meter now (else on first take)."""
         if "asr" in self.meters:
@@ -292,6 +330,8 @@ class LineQc:
     # -- references ----------------------------------------------------------------------
 
     def _backend(self, name: str) -> VoiceBackend | None:
+        if name not in self._backends and stock_backend(name) != name:
+            self._backends[name] = self._backend(stock_backend(name))  # a stock voice under a profile backend
         if name not in self._backends:
             from engine.voices.registry import discover_backends, load_backend
 
@@ -322,6 +362,24 @@ class LineQc:
         return self._reference("dvector", "profile", (backend, voice_id, base_language(language)),
                                lambda: self.profile_audio(backend, voice_id, language))
 
+    def character(self, rendered: RenderedLine) -> str | None:
+        """The character whose voice profile spoke ``rendered``, None for a stock voice.
+
+        From the render report's ``voice_profile`` (written by the renderer for
+        profile voices), else a profile backend's voice id naming a known profile.
+        """
+        facts = rendered.report.get("voice_profile")
+        if isinstance(facts, Mapping) and isinstance(facts.get("name"), str):
+            return str(facts["name"])
+        if stock_backend(rendered.backend) != rendered.backend and rendered.voice_id in self._characters:
+            return rendered.voice_id
+        return None
+
+    def character_profile(self, rendered: RenderedLine) -> Embedding | None:
+        """The profile embedding of the character who spoke ``rendered``; None: stock voice or unknown profile."""
+        name = self.character(rendered)
+        return None if name is None else self._characters.get(name)
+
     def _original_audio(self, line: DialogueLine, sample_rate: int) -> tuple[AudioArray, int] | None:
         """The line's original audio when readable and holding speech (the last line's is kept)."""
         key = self._line_key(line)
@@ -351,11 +409,20 @@ class LineQc:
 
     def _similarities(self, encoder: str, meter: SpeakerEmbedder, line: DialogueLine, rendered: RenderedLine,
                       audio: AudioArray, sample_rate: int) -> tuple[float | None, float | None]:
-        """(similarity to the original or None, similarity to the voice profile or None) with ``encoder``."""
+        """(similarity to the original or None, similarity to the voice profile or None) with ``encoder``.
+
+        The voice profile of a character's profile voice is its embedding (d-vector only).
+        """
         take = meter.embed(audio, sample_rate)
         lang = base_language(line.language)
-        profile = self._reference(encoder, "profile", (rendered.backend, rendered.voice_id, lang),
-                                  lambda: self.profile_audio(rendered.backend, rendered.voice_id, line.language))
+        profile: Embedding | None
+        if self.character(rendered) is not None:  # the actor's d-vector; other encoders have no reference
+            profile = self.character_profile(rendered) if encoder == "dvector" else None
+            if profile is not None and profile.shape != take.shape:
+                profile = None  # built with another encoder
+        else:
+            profile = self._reference(encoder, "profile", (rendered.backend, rendered.voice_id, lang),
+                                      lambda: self.profile_audio(rendered.backend, rendered.voice_id, line.language))
         original = self._reference(encoder, "original", self._line_key(line),
                                    lambda: self._original_audio(line, sample_rate))
         return (None if original is None else round(cosine(take, original), 4),
@@ -413,21 +480,26 @@ class LineQc:
                 flags.append(f"{metric} {rate:.2f} > {bound:.2f}: ASR heard '{shown}'")
 
         # Voice.
-        out["similarity"] = out["voice_similarity"] = out["similarity_to"] = None
+        out["similarity"] = out["voice_similarity"] = out["similarity_to"] = out["voice_similarity_to"] = None
         out["similarity_floor"] = None
         if "similarity" in self.meters and signal:
             original_sim, voice_sim = self._similarities("dvector", self.speaker, line, rendered, audio, sample_rate)
+            character = self.character(rendered)
+            voice_to = "voice profile" if character is None else "character profile"
             out["voice_similarity"] = voice_sim
+            out["voice_similarity_to"] = None if voice_sim is None else voice_to
             if original_sim is not None:
                 out["similarity"], out["similarity_to"] = original_sim, "original"
             elif voice_sim is not None:
-                out["similarity"], out["similarity_to"] = voice_sim, "voice profile"
-            floor = limits.similarity_floor(rendered.backend, rendered.voice_id)
+                out["similarity"], out["similarity_to"] = voice_sim, voice_to
+            floor = (limits.similarity_floor(stock_backend(rendered.backend), rendered.voice_id)
+                     if character is None else limits.min_profile_similarity)
             out["similarity_floor"] = floor
             judged = out["speech_seconds"] >= limits.min_similarity_speech_s
-            if voice_sim is not None and voice_sim < floor and judged:
-                flags.append(f"similarity {voice_sim:.2f} < {floor:.2f} to the {rendered.voice_id} voice "
-                             "profile: another voice or a broken take")
+            if voice_sim is not None and floor is not None and voice_sim < floor and judged:
+                flags.append(f"similarity {voice_sim:.2f} < {floor:.2f} to the {rendered.voice_id} voice profile: "
+                             + ("another voice or a broken take" if character is None
+                                else "far from the actor's reference speech"))
             min_original = limits.min_original_similarity
             if original_sim is not None and min_original is not None and judged and original_sim < min_original:
                 flags.append(f"similarity {out['similarity']:.2f} < {min_original:.2f} to the original take")
@@ -487,6 +559,11 @@ class LineQc:
         out["score"] = qc_score(out, self.meters)
         out["qc_seconds"] = round(time.perf_counter() - started, 3)
         return out
+
+
+def _character_embeddings(profiles: Iterable[VoiceProfile]) -> dict[str, Embedding]:
+    """Non-empty profile embeddings by profile name, as float32 vectors."""
+    return {p.name: np.asarray(p.embedding, dtype=np.float32) for p in profiles if len(p.embedding)}
 
 
 def thresholds_dict(thresholds: QcThresholds) -> dict[str, Any]:

@@ -88,6 +88,11 @@ MAX_NATURALNESS_DROP = 0.3
 """With a ``naturalness`` meter, the matched voice may score at most this much below the stock voice on the
 tuning sentences. DistillMOS per line varies +-0.5, so 4 sentences decide little either way: 0.2 vetoed
 jm_kumo for beckett (-0.29 on the tuning lines, -0.11 on new ones) yet passed jf_tebukuro (-0.10, -0.42)."""
+MAX_ERROR_RISE = 0.02
+"""With a ``transcribe`` function, the matched voice's word (Mandarin: character) error rate on the tuning
+sentences may be at most this much above its reference's (the base voice untinted, or the stock voice): with
+4 tuning sentences (~35 words) that is no new misheard word. Catches shifts that garble speech (the bench's
+WER rises of 7-11 points came from tints that DistillMOS passed)."""
 NATURALNESS_CHECKS = 8
 """With a ``naturalness`` meter, at most this many best settings are scored before falling back."""
 HOLDOUT_MIN_SPEECH_S = 8.0
@@ -174,6 +179,11 @@ class VoiceMatch:
     """Naturalness (e.g. DistillMOS) of the chosen voice + tint on the tuning sentences, when a meter was given."""
     naturalness_stock: float | None = None
     """The same for the stock voice (first backend's first voice), untinted."""
+    error_rate: float | None = None
+    """ASR word (Mandarin: character) error rate of the chosen voice + tint on the tuning sentences, when a
+    ``transcribe`` function was given."""
+    error_rate_reference: float | None = None
+    """The same for what it was judged against (the stock voice, or the base voice untinted)."""
 
 
 def apply_tint(audio: AudioArray, sample_rate: int, tint: VoiceTint) -> AudioArray:
@@ -356,7 +366,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
                synthesis_cache: MutableMapping[tuple[str, str, str, str, int], tuple[AudioArray, int]]
                | None = None, naturalness: Callable[[AudioArray, int], float] | None = None,
                naturalness_reference: str = "stock",
-               cohort: Sequence[tuple[AudioArray, int]] = ()) -> VoiceMatch:
+               cohort: Sequence[tuple[AudioArray, int]] = (),
+               transcribe: Callable[[AudioArray, int, str], str] | None = None) -> VoiceMatch:
     """Choose the base voice and tint that bring ``backends``' voices closest to ``reference``.
 
     ``reference``: the character's clean speech (mono float32, ``sample_rate``
@@ -377,6 +388,9 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     (microphone colour, any processing) do not count. A reference with >= :data:`HOLDOUT_MIN_SPEECH_S`
     of speech is split (:func:`split_reference`): tuned on the first half,
     the similarities reported on the second; shorter ones are used whole.
+    ``transcribe`` (optional; audio, rate, language -> text, e.g. Whisper)
+    vetoes, like ``naturalness`` and against the same reference, settings whose
+    error rate on the tuning sentences rises by more than :data:`MAX_ERROR_RISE`.
     About 20-60 s on 2 CPU cores, most of it in the two-voice refinement.
     """
     started = time.perf_counter()
@@ -448,10 +462,10 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
 
     winner, tint = max(candidates, key=lambda c: c.best[0]), VoiceTint()
     tint = winner.best[1]
-    quality: tuple[float, float] | None = None
-    if naturalness is not None:
-        winner, tint, quality = _natural_choice(candidates, naturalness, strength, check,
-                                                against_base=naturalness_reference == "base")
+    verdict: _Verdict | None = None
+    if naturalness is not None or transcribe is not None:
+        judge = _Judge(texts, language, strength, check, naturalness=naturalness, transcribe=transcribe)
+        winner, tint, verdict = _acceptable_choice(candidates, judge, against_base=naturalness_reference == "base")
     tint = replace(tint, strength=float(strength))
     untinted = _score(winner.lines, winner.rate, report_target, embedder)
     matched = _score([apply_tint(x, winner.rate, tint) for x in winner.lines], winner.rate, report_target, embedder)
@@ -461,52 +475,103 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
         candidates=tuple((c.backend.spec.name, c.voice_id, round(c.base_score, 4), round(c.best[0], 4))
                          for c in candidates),
         seconds=round(time.perf_counter() - started, 2),
-        naturalness=None if quality is None else round(quality[0], 3),
-        naturalness_stock=None if quality is None else round(quality[1], 3),
+        naturalness=_rounded(verdict.naturalness if verdict else None, 3),
+        naturalness_stock=_rounded(verdict.naturalness_reference if verdict else None, 3),
+        error_rate=_rounded(verdict.error_rate if verdict else None, 4),
+        error_rate_reference=_rounded(verdict.error_rate_reference if verdict else None, 4),
     )
 
 
-def _natural_choice(candidates: Sequence[_Candidate], naturalness: Callable[[AudioArray, int], float],
-                    strength: float, check: Callable[[], None], *,
-                    against_base: bool = False) -> tuple[_Candidate, VoiceTint, tuple[float, float]]:
-    """The most similar tried setting whose naturalness is within MAX_NATURALNESS_DROP of the stock voice
-    (``against_base``: of its own base voice untinted, so only the tint is judged, not the base choice).
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
 
-    The stock voice is the first candidate (first backend's first voice) untinted; settings are scored
+
+@dataclass(frozen=True)
+class _Verdict:
+    """How a chosen setting scored against its reference (None: that meter was not given)."""
+
+    naturalness: float | None
+    naturalness_reference: float | None
+    error_rate: float | None
+    error_rate_reference: float | None
+
+
+class _Judge:
+    """Naturalness and ASR error rate of a candidate with a tint on the tuning sentences (memoised per setting)."""
+
+    def __init__(self, texts: Sequence[str], language: str, strength: float, check: Callable[[], None], *,
+                 naturalness: Callable[[AudioArray, int], float] | None,
+                 transcribe: Callable[[AudioArray, int, str], str] | None) -> None:
+        self.texts, self.language, self.strength, self.check = texts, language, strength, check
+        self.naturalness, self.transcribe = naturalness, transcribe
+        self._mos: dict[tuple[int, VoiceTint], float] = {}
+        self._err: dict[tuple[int, VoiceTint], float] = {}
+
+    def _lines(self, candidate: _Candidate, tint: VoiceTint) -> list[AudioArray]:
+        tinted = replace(tint, strength=self.strength)
+        return [apply_tint(x, candidate.rate, tinted) for x in candidate.lines]
+
+    def mos(self, candidate: _Candidate, tint: VoiceTint) -> float | None:
+        if self.naturalness is None:
+            return None
+        key = (id(candidate), VoiceTint() if tint.is_identity else tint)
+        if key not in self._mos:
+            self.check()
+            meter = self.naturalness
+            self._mos[key] = float(np.mean([meter(x, candidate.rate) for x in self._lines(candidate, tint)]))
+        return self._mos[key]
+
+    def errors(self, candidate: _Candidate, tint: VoiceTint) -> float | None:
+        if self.transcribe is None:
+            return None
+        key = (id(candidate), VoiceTint() if tint.is_identity else tint)
+        if key not in self._err:
+            from engine.qc.text_norm import cer, wer
+
+            self.check()
+            measure = cer if _base_language(self.language) in ("zh", "ja") else wer
+            heard = [self.transcribe(x, candidate.rate, self.language) for x in self._lines(candidate, tint)]
+            self._err[key] = float(np.mean([measure(t, h) for t, h in zip(self.texts, heard, strict=True)]))
+        return self._err[key]
+
+    def verdict(self, candidate: _Candidate, tint: VoiceTint, reference: _Candidate) -> _Verdict | None:
+        """Scores of (candidate, tint) and of ``reference`` untinted; None when a meter vetoes it."""
+        mos, mos_ref = self.mos(candidate, tint), self.mos(reference, VoiceTint())
+        if mos is not None and mos_ref is not None and mos < mos_ref - MAX_NATURALNESS_DROP:
+            return None
+        err, err_ref = self.errors(candidate, tint), self.errors(reference, VoiceTint())
+        if err is not None and err_ref is not None and err > err_ref + MAX_ERROR_RISE + 1e-9:
+            return None
+        return _Verdict(mos, mos_ref, err, err_ref)
+
+
+def _acceptable_choice(candidates: Sequence[_Candidate], judge: _Judge, *,
+                       against_base: bool = False) -> tuple[_Candidate, VoiceTint, _Verdict]:
+    """The most similar tried setting that the judge passes against the stock voice (``against_base``: against
+    its own base voice untinted, so only the tint is judged, not the base choice).
+
+    The stock voice is the first candidate (first backend's first voice) untinted; settings are judged
     best first, at most :data:`NATURALNESS_CHECKS` of them; if none passes, the best-scoring base voice
     untinted that passes and beats the stock voice, else the stock voice untinted.
-    Returns (candidate, tint, (its naturalness, the stock's)).
     """
-    def score(candidate: _Candidate, tint: VoiceTint) -> float:
-        check()
-        tinted = replace(tint, strength=strength)
-        return float(np.mean([naturalness(apply_tint(x, candidate.rate, tinted), candidate.rate)
-                              for x in candidate.lines]))
-
     stock = candidates[0]
-    stock_quality = score(stock, VoiceTint())
-    untinted: dict[int, float] = {0: stock_quality}
-
-    def base_quality(index: int) -> float:
-        if index not in untinted:
-            untinted[index] = score(candidates[index], VoiceTint())
-        return untinted[index]
-
     ranked = sorted(((value, index, tint) for index, c in enumerate(candidates) for value, tint in c.points),
                     key=lambda item: item[0], reverse=True)
-    for value, index, tint in ranked[:NATURALNESS_CHECKS]:
-        reference = base_quality(index) if against_base else stock_quality
-        quality = base_quality(index) if tint.is_identity else score(candidates[index], tint)
-        if quality >= reference - MAX_NATURALNESS_DROP:
-            return candidates[index], tint, (quality, reference)
+    for _value, index, tint in ranked[:NATURALNESS_CHECKS]:
+        candidate = candidates[index]
+        verdict = judge.verdict(candidate, tint, candidate if against_base else stock)
+        if verdict is not None:
+            return candidate, tint, verdict
     # Every tint was vetoed: a base voice that beats the stock voice on its own, untinted, still counts.
-    for index, candidate in sorted(enumerate(candidates), key=lambda item: item[1].base_score, reverse=True):
+    for candidate in sorted(candidates, key=lambda c: c.base_score, reverse=True):
         if candidate is stock or candidate.base_score <= stock.base_score:
             break
-        quality = base_quality(index)
-        if against_base or quality >= stock_quality - MAX_NATURALNESS_DROP:
-            return candidate, VoiceTint(), (quality, quality if against_base else stock_quality)
-    return stock, VoiceTint(), (stock_quality, stock_quality)
+        verdict = judge.verdict(candidate, VoiceTint(), candidate if against_base else stock)
+        if verdict is not None:
+            return candidate, VoiceTint(), verdict
+    plain = judge.verdict(stock, VoiceTint(), stock)
+    assert plain is not None  # a voice always passes against itself
+    return stock, VoiceTint(), plain
 
 
 __all__ = [

@@ -34,13 +34,16 @@ def tune_profile(profile: VoiceProfile, reference: AudioArray, sample_rate: int,
                  sentences: Sequence[str] = (), should_cancel: Callable[[], bool] | None = None,
                  synthesis_cache: MutableMapping[Any, Any] | None = None,
                  naturalness: Callable[[AudioArray, int], float] | None = None,
-                 cohort: Sequence[tuple[AudioArray, int]] = ()) -> VoiceProfile:
+                 cohort: Sequence[tuple[AudioArray, int]] = (),
+                 transcribe: Callable[[AudioArray, int, str], str] | None = None) -> VoiceProfile:
     """``profile`` with a VoiceMatch (engine.voices.matching.tune_match) for each of ``languages`` it lacks.
 
     ``naturalness`` (audio, rate -> MOS, e.g. DistillMOS) vetoes tints that sound
     clearly worse than their own base voice (the base voice itself is chosen by likeness:
     a female character keeps a female voice even when it scores a little below the stock one). ``cohort`` (the other characters' reference
     speech, (audio, rate)) makes the tuning favour likeness to *this* character.
+    ``transcribe`` (audio, rate, language -> text, e.g. Whisper) vetoes tints that
+    make words harder to recognise than their base voice.
 
     The tint is tuned at full strength; the profile's ``strength`` scales it
     when lines are rendered, so changing the strength needs no re-tuning.
@@ -51,7 +54,7 @@ def tune_profile(profile: VoiceProfile, reference: AudioArray, sample_rate: int,
         match = tune_match(reference, sample_rate, language=language, backends=backends, embedder=embedder,
                            sentences=sentences or None, seed=seed, should_cancel=should_cancel,
                            synthesis_cache=synthesis_cache, naturalness=naturalness, naturalness_reference="base",
-                           cohort=cohort)
+                           cohort=cohort, transcribe=transcribe)
         profile = profile.with_match(match)
     return profile
 

@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import QApplication
 
 from panel_helpers import WindowFactory
 from ui.app import create_app
-from ui.settings import use_settings_dir
+from ui.settings import open_qsettings, use_settings_dir
 
 SCREENSHOT_DIR_ENV = "REVOICE_SCREENSHOT_DIR"
 
@@ -30,8 +30,16 @@ def qapp() -> QApplication:
 
 @pytest.fixture
 def settings_dir(tmp_path: Path) -> Iterator[Path]:
+    """Settings in a fresh folder, with voice profiles off (the panel's default is on).
+
+    Building profiles matches voices for minutes per scene; tests that want them turn them on
+    (test_panel_voices.py), the others render stock voices as before.
+    """
     folder = tmp_path / "settings"
     use_settings_dir(folder)
+    store = open_qsettings()
+    store.setValue("voices/profiles", False)
+    store.sync()
     yield folder
     use_settings_dir(None)
 

@@ -35,6 +35,12 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
     return True
 
 
+def settle() -> None:
+    """Let pending layout requests run so a grab shows the final geometry."""
+    QCoreApplication.sendPostedEvents()
+    QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
 def dismiss_dialogs(seen: list[str], screenshot: Path | None = None, attempts: int = 1000) -> None:
     """Close the next modal QMessageBox as soon as it shows, recording its text (and a screenshot)."""
 

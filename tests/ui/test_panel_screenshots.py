@@ -10,19 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PyQt6.QtCore import QCoreApplication, QEvent, QEventLoop
+from PyQt6.QtCore import QCoreApplication, QEvent
 from PyQt6.QtGui import QImage
 from PyQt6.QtTest import QSignalSpy
 
-from panel_helpers import WindowFactory, dismiss_dialogs
+from panel_helpers import WindowFactory, dismiss_dialogs, settle
 
 NAMES = ("empty", "loaded", "rendering", "line_selected", "error_dialog")
-
-
-def settle() -> None:
-    """Let pending layout requests run so the grab shows the final geometry."""
-    QCoreApplication.sendPostedEvents()
-    QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
 
 
 def saved(path: Path, min_width: int = 300) -> None:

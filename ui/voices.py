@@ -1,0 +1,181 @@
+"""What each character speaks with (tint, clone or stock voice) and the tint's strength; no widgets here.
+
+:func:`voice_entries` tells, per character, what the next
+``run_job`` would give it under the panel's settings, read from the voice
+profiles ``revoice run`` keeps in ``<out stem>_voices``: a *tint* (offline
+matching: a stock voice moved toward the actor, not a clone), a *clone*
+(a zero-shot backend speaking from the actor's reference) or a *stock*
+voice, with the base voice, the similarity before -> after matching, the
+actor's consent and the licence of the backend that speaks.
+:class:`ui.dialogs.VoicesDock` shows them as one card per character with a
+strength slider; :func:`save_strength` writes the new strength into the profile file
+(atomically), so the next render uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from engine.model import DialogueLine
+from engine.voices.base import VoiceBackend
+from engine.voices.profile import ProfileError, ProfileStore, VoiceProfile
+
+TINT, CLONE, STOCK = "tint", "clone", "stock"
+KIND_WORDS = {
+    TINT: "tint — matched stock voice, not a clone",
+    CLONE: "clone — a neural voice cloned from the actor's reference speech",
+    STOCK: "stock — the backend's own voice",
+}
+
+
+@dataclass(frozen=True)
+class MatchingSetup:
+    """What voice matching may use in the panel's runs (defaults: every available backend and voice).
+
+    ``backends`` are loaded backends to match with (None: found and loaded by the run when needed);
+    ``voices`` limits the base voices ("backend:voice"); ``sentences`` are what candidates say.
+    """
+
+    backends: tuple[VoiceBackend, ...] | None = None
+    voices: tuple[str, ...] = ()
+    sentences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VoiceEntry:
+    """What one character speaks with, as the Voices view and the QC sheet show it."""
+
+    name: str
+    kind: str
+    """"tint", "clone" or "stock"."""
+    base_voice: str
+    """"backend:voice" of a profile's match for the character's language, or the stock voice id."""
+    similarity: str
+    """"0.41 → 0.63" (before → after the tint), one value for a clone, "" for a stock voice."""
+    consent: str
+    licence: str
+    """The licence of the backend that speaks the character."""
+    note: str = ""
+    """Why a stock voice speaks, a borrowed language, or the last run's status."""
+    profile: VoiceProfile | None = field(default=None, compare=False)
+    """The profile the next run uses (tint or clone); None for a stock voice."""
+
+    @property
+    def kind_words(self) -> str:
+        return KIND_WORDS[self.kind]
+
+    @property
+    def strength(self) -> float | None:
+        """The tint's strength 0..1 (None: nothing to scale — a stock voice or a clone)."""
+        return self.profile.strength if self.profile is not None and self.kind == TINT else None
+
+    @property
+    def short(self) -> str:
+        """A few words for the Characters dock: "tint of kokoro:jm_kumo", "clone", the stock voice."""
+        if self.kind == TINT:
+            return f"tint of {self.base_voice}"
+        if self.kind == CLONE:
+            return f"clone ({self.base_voice})"
+        return self.base_voice
+
+
+def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, profiles_on: bool,
+                  stock_voices: Mapping[str, str], default_voice: str, default_backend: str,
+                  licences: Mapping[str, str], statuses: Mapping[str, str] | None = None,
+                  extra_names: Sequence[str] = ()) -> list[VoiceEntry]:
+    """One entry per speaker of ``lines`` (plus ``extra_names``, e.g. speakers grouped by voice), by name.
+
+    Mirrors what ``run_job`` does with ``profiles="auto"`` (or "off" when
+    ``profiles_on`` is False): profiles are used only when some line has
+    readable original audio; a speaker with a voice chosen in ``stock_voices``,
+    denied consent, or a profile without a voice match speaks a stock voice.
+    ``statuses`` are the last run's profile statuses by name ("built", "reused", ...).
+    """
+    with_audio = {line.speaker for line in lines if any(s.available for s in line.sources)}
+    language = {line.speaker: line.language for line in reversed(lines)}
+    names = sorted(set(language) | set(extra_names))
+    stock_licence = licences.get(default_backend, "")
+    entries: list[VoiceEntry] = []
+    for name in names:
+        status = (statuses or {}).get(name, "")
+
+        def stock(note: str, consent: str = "", name: str = name) -> VoiceEntry:
+            voice = stock_voices.get(name) or default_voice
+            base = f"{default_backend}:{voice}" if default_backend and voice else voice or default_backend
+            return VoiceEntry(name, STOCK, base, "", consent or "—", stock_licence, note)
+
+        if name in stock_voices:
+            entries.append(stock("voice chosen in Settings"))
+            continue
+        if not profiles_on:
+            entries.append(stock("voice profiles are off (Settings)"))
+            continue
+        if not with_audio:
+            entries.append(stock("no original audio under the lines: no profile can be built"))
+            continue
+        try:
+            profile = store.get(name) if store is not None else None
+        except ProfileError as exc:
+            entries.append(stock(f"its profile cannot be read: {exc}"))
+            continue
+        if profile is None:
+            entries.append(stock("no profile yet: revoice the character's lines to build one"
+                                 if name in with_audio else "no original audio under the character's lines"))
+            continue
+        consent = _consent(profile)
+        if profile.consent.status == "denied":
+            entries.append(stock("consent denied: the profile is not used", consent))
+            continue
+        spoken = language.get(name, "en")
+        own = profile.match_for(spoken)
+        match = own or (profile.matches[0] if profile.matches else None)
+        if match is None:
+            entries.append(stock("profile built, no voice matched yet (the next run matches one)", consent))
+            continue
+        notes = [] if own is not None else [f"no {spoken} match yet: the next run tunes one"]
+        if status:
+            notes.append(f"last run: {status}")
+        if profile.kind == CLONE:
+            similarity = f"{match.similarity_matched:.2f} (one line spoken from the prompt)"
+        else:
+            similarity = f"{match.similarity_base:.2f} → {match.similarity_matched:.2f}"
+        entries.append(VoiceEntry(name, CLONE if profile.kind == CLONE else TINT, f"{match.backend}:{match.voice_id}",
+                                  similarity, consent, licences.get(match.backend, ""), "; ".join(notes),
+                                  profile))
+    return entries
+
+
+def _consent(profile: VoiceProfile) -> str:
+    consent = profile.consent
+    return consent.status + (f" by {consent.by}" if consent.by else "") + (f" on {consent.date}" if consent.date else "")
+
+
+def save_strength(store: ProfileStore, name: str, strength: float) -> VoiceProfile:
+    """Write ``strength`` (0..1) into ``name``'s profile file, atomically; the profile as saved.
+
+    The file is read again first, so nothing else in it is lost. ProfileError
+    when there is no readable profile or the value is out of range.
+    """
+    from engine.voices.profile_build import with_settings
+
+    profile = store.get(name)
+    if profile is None:
+        raise ProfileError(store.path_for(name), "(file)", f"no voice profile named {name!r}")
+    updated = with_settings(profile, strength=round(float(strength), 2))
+    store.save(updated)
+    return updated
+
+
+def licences_of(backends: Sequence[VoiceBackend] = ()) -> dict[str, str]:
+    """Licence by backend name: the installed backends' specs, then ``backends`` (loaded ones)."""
+    from engine.voices.registry import discover_backends
+
+    found: dict[str, str] = {}
+    try:
+        found.update({spec.name: spec.licence for spec in discover_backends()})
+    except Exception:  # a broken plugin must not take the view down; loaded backends still say theirs
+        pass
+    for backend in backends:
+        found.setdefault(backend.spec.name, backend.spec.licence)
+    return found
