@@ -7,7 +7,7 @@ here prints; problems come back as warnings or :class:`ProfileError`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ class VoiceSubset:
                              f"it has {', '.join(sorted(known))}")
         self.backend = backend
         self._voices = tuple(v for v in backend.voices() if v.voice_id in set(voice_ids))
+        self.blend_voice_id: Callable[[Mapping[str, float]], str] | None = getattr(backend, "blend_voice_id", None)
+        """The backend's voice blending (matching blends only the offered voices), or None."""
 
     @property
     def spec(self) -> BackendSpec:

@@ -65,6 +65,8 @@ DEFAULT_THREADS = 2
 MAX_TOKENS = 500
 """Longest phoneme sequence one model run takes (the model's limit is 510 incl. padding)."""
 TRIM_THRESHOLD = 0.01
+MAX_BLEND_WEIGHT = 3.0
+"""Largest |weight| one voice may have in a style blend (weights sum to 1; negative ones extrapolate)."""
 TRIM_PAD_SECONDS = 0.03
 
 _REQUIRED_MODULES = (
@@ -389,8 +391,26 @@ class KokoroBackend:
             chunks.append(rest.strip())
         return chunks
 
+    def blend_voice_id(self, weights: Mapping[str, float]) -> str:
+        """Voice id of a style blend, e.g. ``{"jm_kumo": 1.3, "jf_alpha": -0.3}`` -> ``"jf_alpha*-0.3+jm_kumo*1.3"``.
+
+        Kokoro's voices are 256-d style vectors per phoneme count; a blend is
+        their weighted sum. Weights must sum to 1 (an affine mix: a weight
+        above 1 with negative others pushes a voice further from the rest) and
+        stay within +-:data:`MAX_BLEND_WEIGHT`. Zero weights are dropped; a single voice
+        gives its own id. The id is canonical (sorted, 3 decimals), so equal blends get equal ids.
+        """
+        return _blend_id(weights)
+
+    def _styles_of(self, voice: str) -> np.ndarray:
+        """The style table (phoneme count x 256) of a voice id or blend id; ValueError names what is wrong."""
+        if voice in self._styles:
+            return self._styles[voice]
+        weights = blend_weights(voice)
+        return np.asarray(sum(w * self._styles[name] for name, w in weights.items()), dtype=np.float32)
+
     def _run(self, tokens: Sequence[int], voice: str, speed: float) -> AudioArray:
-        styles = self._styles[voice]
+        styles = self._styles_of(voice)
         style = styles[min(len(tokens), len(styles) - 1)]
         audio = self._session.run(None, {
             "tokens": np.asarray([[0, *tokens, 0]], dtype=np.int64),
@@ -401,8 +421,7 @@ class KokoroBackend:
 
     def synthesize_phonemes(self, phonemes: str, *, voice: str = VOICES[0], duration_scale: float = 1.0) -> AudioArray:
         """Audio for a phoneme string as it is (no front end), e.g. to compare G2P front ends."""
-        if voice not in self._styles:
-            raise ValueError(f"kokoro has no voice {voice!r}; voices: {', '.join(VOICES)}")
+        self._styles_of(voice)
         pieces = [self._run(self._tokens(chunk), voice, 1.0 / duration_scale) for chunk in self._chunks(phonemes)]
         return np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
 
@@ -421,8 +440,7 @@ class KokoroBackend:
     ) -> Synthesis:
         """:meth:`synthesize` with ``dictionary`` instead of the one given at load."""
         voice = request.voice_id or VOICES[0]
-        if voice not in self._styles:
-            raise ValueError(f"kokoro has no voice {voice!r}; voices: {', '.join(VOICES)}")
+        self._styles_of(voice)
         lang = request.language.replace("_", "-").split("-")[0].lower()
         if lang not in ("zh", "cmn", "en"):
             raise ValueError(f"kokoro speaks Mandarin (zh) here, not {request.language!r}")
@@ -454,6 +472,38 @@ class KokoroBackend:
                 pieces.append(np.zeros(count, dtype=np.float32))
                 labels.append((" ", count))
         return assemble_synthesis(pieces, labels, SAMPLE_RATE)
+
+
+def _blend_id(weights: Mapping[str, float]) -> str:
+    unknown = sorted(set(weights) - set(VOICES))
+    if unknown:
+        raise ValueError(f"kokoro has no voice {', '.join(unknown)}; voices: {', '.join(VOICES)}")
+    kept = {name: round(float(w), 3) for name, w in sorted(weights.items()) if round(float(w), 3) != 0.0}
+    if not kept or not all(math.isfinite(w) for w in kept.values()):
+        raise ValueError(f"a voice blend needs finite, non-zero weights, got {dict(weights)}")
+    if abs(sum(kept.values()) - 1.0) > 0.01:
+        raise ValueError(f"voice blend weights must sum to 1, got {sum(kept.values()):.3f} ({kept})")
+    if max(abs(w) for w in kept.values()) > MAX_BLEND_WEIGHT:
+        raise ValueError(f"voice blend weights must stay within +-{MAX_BLEND_WEIGHT}, got {kept}")
+    if len(kept) == 1:
+        return next(iter(kept))
+    return "+".join(f"{name}*{w:g}" for name, w in kept.items())
+
+
+def blend_weights(voice: str) -> dict[str, float]:
+    """Weights of a blend id (see KokoroBackend.blend_voice_id); ValueError for anything else."""
+    weights: dict[str, float] = {}
+    for part in voice.split("+") if "*" in voice else ():
+        name, sep, value = part.partition("*")
+        try:
+            weights[name.strip()] = float(value) if sep else math.nan
+        except ValueError:
+            weights[name.strip()] = math.nan
+    if not weights:
+        raise ValueError(f"kokoro has no voice {voice!r}; voices: {', '.join(VOICES)} "
+                         "or a blend such as 'jf_alpha*0.5+jf_nezumi*0.5'")
+    _blend_id(weights)  # validates
+    return weights
 
 
 def _trim(audio: AudioArray) -> AudioArray:

@@ -31,7 +31,9 @@ or warped), then a static linear-phase EQ applies ``envelope_db`` on
 untouched voice, bit for bit.
 
 How tuning works: every candidate voice speaks the tuning sentences once
-(cached). Each is scored by the mean d-vector cosine of its lines to the
+(cached); a backend that blends its voices (``blend_voice_id``, Kokoro's style
+vectors) adds mixes of its two best voices and its best voice pushed away from
+the others, judged like any voice, and keeps the best two that beat its best voice. Each is scored by the mean d-vector cosine of its lines to the
 reference, minus (with a ``cohort`` of other speakers, e.g. the timeline's
 other characters) the mean cosine to the cohort: the gain must be specific
 to this character, not toward every human voice. Pitch starts from the median-F0 ratio to the reference; a coarse
@@ -89,15 +91,17 @@ MAX_NATURALNESS_DROP = 0.3
 tuning sentences. DistillMOS per line varies +-0.5, so 4 sentences decide little either way: 0.2 vetoed
 jm_kumo for beckett (-0.29 on the tuning lines, -0.11 on new ones) yet passed jf_tebukuro (-0.10, -0.42)."""
 MAX_ERROR_RISE = 0.02
-"""With a ``transcribe`` function, the matched voice's word (Mandarin: character) error rate on the tuning
-sentences may be at most this much above its reference's (the base voice untinted, or the stock voice): with
-4 tuning sentences (~35 words) that is no new misheard word. Catches shifts that garble speech (the bench's
-WER rises of 7-11 points came from tints that DistillMOS passed)."""
+"""With a ``transcribe`` function, the matched voice may mishear at most this share of the tuning sentences'
+words (Mandarin: characters) more than its reference (the base voice untinted, or the stock voice), and at
+least one word: 4 sentences hold ~35 words, and one word either way is ASR noise. Catches shifts that garble
+speech (the bench's WER rises of 7-11 points came from tints that DistillMOS passed)."""
 NATURALNESS_CHECKS = 8
 """With a ``naturalness`` meter, at most this many best settings are scored before falling back."""
 HOLDOUT_MIN_SPEECH_S = 8.0
 """A reference with at least this much speech (s) is split: tune on the first half, report on the second."""
 REFINE_BEST = 2
+BLENDS_KEPT = 2
+"""How many of the best voice blends (backends with ``blend_voice_id``, e.g. Kokoro) join the tint search."""
 """How many of the best base voices after the coarse grid get the fine search and EQ."""
 
 LANGUAGE_EXTRAS: dict[str, tuple[str, ...]] = {"kokoro": ("en",)}
@@ -262,6 +266,8 @@ class _Candidate:
     best: tuple[float, VoiceTint] = (-math.inf, VoiceTint())
     tried: dict[tuple[float, float, float], float] = field(default_factory=dict)
     points: list[tuple[float, VoiceTint]] = field(default_factory=list)
+    parent: _Candidate | None = None
+    """For a blend of a backend's voices: its strongest voice, what its naturalness is judged against."""
 
 
 def synthesize_lines(backend: VoiceBackend, voice_id: str, language: str, sentences: Sequence[str], *,
@@ -356,6 +362,52 @@ def _clip_formant(value: float) -> float:
     return float(np.clip(value, *FORMANT_LIMITS))
 
 
+def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, float]], str],
+                      speak: Callable[[VoiceBackend, str, _Candidate | None], _Candidate],
+                      check: Callable[[], None]) -> list[_Candidate]:
+    """The best :data:`BLENDS_KEPT` style blends of one backend's voices that beat its best voice.
+
+    ``own``: that backend's voices, best first. Tried: the best voice pushed
+    x1.3 away from the others (the others' weights negative), 3:1 and 1:1
+    mixes with the second best; then further along whichever helped
+    (x1.6 and x2 while each helps, or the mix pushed x1.3 away from the rest). 4-6 syntheses.
+    """
+    first, second = own[0], own[1]
+    names = [c.voice_id for c in own]
+
+    def away(mix: dict[str, float], k: float) -> dict[str, float]:
+        rest = [n for n in names if n not in mix]
+        return {**{n: w * k for n, w in mix.items()}, **{n: -(k - 1.0) / len(rest) for n in rest}}
+
+    tried: dict[str, tuple[_Candidate, dict[str, float]]] = {}
+
+    def attempt(weights: dict[str, float]) -> None:
+        voice_id = blend(weights)
+        if voice_id not in tried and voice_id not in names:
+            check()
+            tried[voice_id] = (speak(first.backend, voice_id, first), weights)
+
+    for weights in (away({first.voice_id: 1.0}, 1.3), {first.voice_id: 0.75, second.voice_id: 0.25},
+                    {first.voice_id: 0.5, second.voice_id: 0.5}):
+        attempt(weights)
+    if tried:
+        best_id = max(tried, key=lambda v: tried[v][0].base_score)
+        best, weights = tried[best_id]
+        if best.base_score > first.base_score:
+            if len(weights) == len(names):  # pushing away helped: further, while it keeps helping
+                for k in (1.6, 2.0):
+                    attempt(away({first.voice_id: 1.0}, k))
+                    latest = tried[blend(away({first.voice_id: 1.0}, k))][0]
+                    if latest.base_score <= best.base_score:
+                        break
+                    best = latest
+            elif len(names) > 2:
+                attempt(away(weights, 1.3))
+    winners = sorted((c for c, _ in tried.values() if c.base_score > first.base_score),
+                     key=lambda c: c.base_score, reverse=True)
+    return winners[:BLENDS_KEPT]
+
+
 class TuningCancelled(RuntimeError):
     """tune_match stopped because ``should_cancel`` returned True."""
 
@@ -420,20 +472,30 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     ref_levels = band_levels_db(tune_ref, sample_rate)
     ref_f0 = median_f0(tune_ref, sample_rate)
 
+    def speak(backend: VoiceBackend, voice_id: str, parent: _Candidate | None = None) -> _Candidate:
+        check()
+        lines, rate = synthesize_lines(backend, voice_id, language, texts, seed=seed, cache=synthesis_cache)
+        line_f0 = [median_f0(x, rate) for x in lines]
+        voiced = [f for f in line_f0 if math.isfinite(f)]
+        f0 = float(np.exp(np.mean(np.log(voiced)))) if voiced else math.nan
+        candidate = _Candidate(backend, voice_id, rate, lines, f0, line_f0, parent=parent)
+        candidate.base_score = _score(lines, rate, target, embedder, cohort_emb)
+        candidate.tried[(0.0, 1.0, 0.0)] = candidate.base_score
+        candidate.best = (candidate.base_score, VoiceTint())
+        candidate.points.append(candidate.best)
+        return candidate
+
     candidates: list[_Candidate] = []
     for backend in usable:
         for info in backend.voices():
-            check()
-            lines, rate = synthesize_lines(backend, info.voice_id, language, texts, seed=seed, cache=synthesis_cache)
-            line_f0 = [median_f0(x, rate) for x in lines]
-            voiced = [f for f in line_f0 if math.isfinite(f)]
-            f0 = float(np.exp(np.mean(np.log(voiced)))) if voiced else math.nan
-            candidate = _Candidate(backend, info.voice_id, rate, lines, f0, line_f0)
-            candidate.base_score = _score(lines, rate, target, embedder, cohort_emb)
-            candidate.tried[(0.0, 1.0, 0.0)] = candidate.base_score
-            candidate.best = (candidate.base_score, VoiceTint())
-            candidate.points.append(candidate.best)
-            candidates.append(candidate)
+            candidates.append(speak(backend, info.voice_id))
+    # Backends whose voices blend (Kokoro's style vectors): mixes of the two best voices, and the best voice
+    # pushed away from the others, are real timbres between and beyond the shipped ones.
+    for backend in usable:
+        blend = getattr(backend, "blend_voice_id", None)
+        own = sorted((c for c in candidates if c.backend is backend), key=lambda c: c.base_score, reverse=True)
+        if callable(blend) and len(own) >= 2:
+            candidates += _blend_candidates(own, blend, speak, check)
 
     # Coarse look at every voice: pitch half or all the way to the reference's median F0; formants kept,
     # half-following or moving with the pitch (a higher voice usually has a shorter tract).
@@ -505,7 +567,7 @@ class _Judge:
         self.texts, self.language, self.strength, self.check = texts, language, strength, check
         self.naturalness, self.transcribe = naturalness, transcribe
         self._mos: dict[tuple[int, VoiceTint], float] = {}
-        self._err: dict[tuple[int, VoiceTint], float] = {}
+        self._err: dict[tuple[int, VoiceTint], tuple[int, int]] = {}
 
     def _lines(self, candidate: _Candidate, tint: VoiceTint) -> list[AudioArray]:
         tinted = replace(tint, strength=self.strength)
@@ -521,17 +583,27 @@ class _Judge:
             self._mos[key] = float(np.mean([meter(x, candidate.rate) for x in self._lines(candidate, tint)]))
         return self._mos[key]
 
-    def errors(self, candidate: _Candidate, tint: VoiceTint) -> float | None:
+    def errors(self, candidate: _Candidate, tint: VoiceTint) -> tuple[int, int] | None:
+        """(misheard words, words) over the tuning sentences (Mandarin: characters), None without ``transcribe``."""
         if self.transcribe is None:
             return None
         key = (id(candidate), VoiceTint() if tint.is_identity else tint)
         if key not in self._err:
-            from engine.qc.text_norm import cer, wer
+            from engine.qc.text_norm import edit_distance, normalize_text
 
             self.check()
-            measure = cer if _base_language(self.language) in ("zh", "ja") else wer
-            heard = [self.transcribe(x, candidate.rate, self.language) for x in self._lines(candidate, tint)]
-            self._err[key] = float(np.mean([measure(t, h) for t, h in zip(self.texts, heard, strict=True)]))
+            per_char = _base_language(self.language) in ("zh", "ja")
+
+            def units(text: str) -> list[str]:
+                norm = normalize_text(text, self.language)
+                return list(norm.replace(" ", "")) if per_char else norm.split()
+
+            edits = words = 0
+            for text, line in zip(self.texts, self._lines(candidate, tint), strict=True):
+                said = units(text)
+                edits += edit_distance(said, units(self.transcribe(line, candidate.rate, self.language)))
+                words += len(said)
+            self._err[key] = (edits, words)
         return self._err[key]
 
     def verdict(self, candidate: _Candidate, tint: VoiceTint, reference: _Candidate) -> _Verdict | None:
@@ -540,9 +612,13 @@ class _Judge:
         if mos is not None and mos_ref is not None and mos < mos_ref - MAX_NATURALNESS_DROP:
             return None
         err, err_ref = self.errors(candidate, tint), self.errors(reference, VoiceTint())
-        if err is not None and err_ref is not None and err > err_ref + MAX_ERROR_RISE + 1e-9:
+        if err is not None and err_ref is not None and err[0] > err_ref[0] + max(1.0, MAX_ERROR_RISE * err[1]):
             return None
-        return _Verdict(mos, mos_ref, err, err_ref)
+        return _Verdict(mos, mos_ref, _rate(err), _rate(err_ref))
+
+
+def _rate(counts: tuple[int, int] | None) -> float | None:
+    return None if counts is None else counts[0] / max(1, counts[1])
 
 
 def _acceptable_choice(candidates: Sequence[_Candidate], judge: _Judge, *,
@@ -559,14 +635,14 @@ def _acceptable_choice(candidates: Sequence[_Candidate], judge: _Judge, *,
                     key=lambda item: item[0], reverse=True)
     for _value, index, tint in ranked[:NATURALNESS_CHECKS]:
         candidate = candidates[index]
-        verdict = judge.verdict(candidate, tint, candidate if against_base else stock)
+        verdict = judge.verdict(candidate, tint, (candidate.parent or candidate) if against_base else stock)
         if verdict is not None:
             return candidate, tint, verdict
     # Every tint was vetoed: a base voice that beats the stock voice on its own, untinted, still counts.
     for candidate in sorted(candidates, key=lambda c: c.base_score, reverse=True):
         if candidate is stock or candidate.base_score <= stock.base_score:
             break
-        verdict = judge.verdict(candidate, VoiceTint(), candidate if against_base else stock)
+        verdict = judge.verdict(candidate, VoiceTint(), (candidate.parent or candidate) if against_base else stock)
         if verdict is not None:
             return candidate, VoiceTint(), verdict
     plain = judge.verdict(stock, VoiceTint(), stock)

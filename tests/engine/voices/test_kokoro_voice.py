@@ -143,3 +143,36 @@ def test_errors(kokoro_backend: KokoroBackend) -> None:
         kokoro_backend.synthesize(SynthesisRequest("（沉默）", "jm_kumo", "zh"))
     with pytest.raises(ValueError, match="not 'fr'"):
         kokoro_backend.synthesize(SynthesisRequest(TEXT, "jm_kumo", "fr"))
+
+
+def test_blend_ids_are_canonical_and_checked() -> None:
+    blend = kokoro_voice._blend_id
+    assert blend({"jm_kumo": 0.5, "jf_alpha": 0.5}) == "jf_alpha*0.5+jm_kumo*0.5"
+    assert blend({"jf_alpha": 0.5, "jm_kumo": 0.5}) == blend({"jm_kumo": 0.5, "jf_alpha": 0.5})
+    assert blend({"jm_kumo": 1.0, "jf_alpha": 0.0}) == "jm_kumo"
+    pushed = blend({"jm_kumo": 1.3, "jf_alpha": -0.1, "jf_nezumi": -0.2})
+    assert kokoro_voice.blend_weights(pushed) == {"jf_alpha": -0.1, "jf_nezumi": -0.2, "jm_kumo": 1.3}
+    with pytest.raises(ValueError, match="no voice af_bella"):
+        blend({"af_bella": 1.0})
+    with pytest.raises(ValueError, match="sum to 1"):
+        blend({"jm_kumo": 0.5, "jf_alpha": 0.2})
+    with pytest.raises(ValueError, match="within"):
+        blend({"jm_kumo": 4.0, "jf_alpha": -3.0})
+    for bad in ("jm_kumo", "nobody", "jm_kumo*x+jf_alpha*0.5", "jm_kumo*0.5+jf_alpha*0.2"):
+        with pytest.raises(ValueError):
+            kokoro_voice.blend_weights(bad)
+
+
+def test_a_blend_is_a_voice_between_its_parts(kokoro_backend: KokoroBackend) -> None:
+    def say(voice: str) -> np.ndarray:
+        return kokoro_backend.synthesize(SynthesisRequest(text="你好。", voice_id=voice, language="zh")).audio
+
+    alpha, kumo = say("jf_alpha"), say("jm_kumo")
+    mix_id = kokoro_backend.blend_voice_id({"jf_alpha": 0.5, "jm_kumo": 0.5})
+    mix = say(mix_id)
+    assert np.array_equal(mix, say(mix_id))  # deterministic
+    assert np.array_equal(say(kokoro_backend.blend_voice_id({"jf_alpha": 1.0})), alpha)
+    for other in (alpha, kumo):
+        assert mix.size != other.size or not np.allclose(mix, other, atol=1e-3)
+    with pytest.raises(ValueError, match="no voice"):
+        say("jf_alpha*0.5+someone*0.5")

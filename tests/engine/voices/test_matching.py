@@ -166,7 +166,14 @@ def test_tune_match_picks_a_female_voice_for_a_female_target(shared_corpus: Path
     tune, _ = split_reference(audio, rate)
     match = tune_match(tune, rate, language="en", backends=[piper_backend, kokoro], embedder=embedder,
                        sentences=SHORT_SENTENCES, strength=0.8, synthesis_cache=synthesis_cache)
-    assert (match.backend, match.voice_id[:3]) == ("kokoro", "jf_")
+    from engine.voices.kokoro_voice import blend_weights
+
+    weights = blend_weights(match.voice_id) if "*" in match.voice_id else {match.voice_id: 1.0}
+    assert match.backend == "kokoro" and max(weights, key=lambda v: weights[v]).startswith("jf_")
+    singles = [c for c in match.candidates if c[0] == "kokoro" and "*" not in c[1]]
+    blends = [c for c in match.candidates if "*" in c[1]]
+    assert blends, "Kokoro's style blends take part in the search"
+    assert min(c[2] for c in blends) > max(c[2] for c in singles)  # only blends that beat every voice are kept
     assert match.tint.strength == 0.8
     assert abs(match.tint.pitch_semitones) <= MAX_SEMITONES
     assert FORMANT_LIMITS[0] <= match.tint.formant_ratio <= FORMANT_LIMITS[1]
