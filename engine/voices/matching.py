@@ -32,8 +32,8 @@ untouched voice, bit for bit.
 
 How tuning works: every candidate voice speaks the tuning sentences once
 (cached); a backend that blends its voices (``blend_voice_id``, Kokoro's style
-vectors) adds mixes of its two best voices and its best voice pushed away from
-the others, judged like any voice, and keeps the best two that beat its best voice. Each is scored by the mean d-vector cosine of its lines to the
+vectors) adds pairwise mixes of its voices and its best voice pushed away from
+the others, judged like any voice, and keeps the best two that beat all its voices. Each is scored by the mean d-vector cosine of its lines to the
 reference, minus (with a ``cohort`` of other speakers, e.g. the timeline's
 other characters) the mean cosine to the cohort: the gain must be specific
 to this character, not toward every human voice. Pitch starts from the median-F0 ratio to the reference; a coarse
@@ -100,9 +100,11 @@ NATURALNESS_CHECKS = 8
 HOLDOUT_MIN_SPEECH_S = 8.0
 """A reference with at least this much speech (s) is split: tune on the first half, report on the second."""
 REFINE_BEST = 2
+"""How many of the best base voices after the coarse grid get the fine search and EQ."""
 BLENDS_KEPT = 2
 """How many of the best voice blends (backends with ``blend_voice_id``, e.g. Kokoro) join the tint search."""
-"""How many of the best base voices after the coarse grid get the fine search and EQ."""
+BLEND_VOICES = 5
+"""A blending backend's best this-many voices are mixed pairwise (10 mixes for 5 voices)."""
 
 LANGUAGE_EXTRAS: dict[str, tuple[str, ...]] = {"kokoro": ("en",)}
 """Languages a backend speaks beyond its spec (Kokoro reads English through misaki's US lexicon). Read-only."""
@@ -367,44 +369,55 @@ def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, floa
                       check: Callable[[], None]) -> list[_Candidate]:
     """The best :data:`BLENDS_KEPT` style blends of one backend's voices that beat its best voice.
 
-    ``own``: that backend's voices, best first. Tried: the best voice pushed
-    x1.3 away from the others (the others' weights negative), 3:1 and 1:1
-    mixes with the second best; then further along whichever helped
-    (x1.6 and x2 while each helps, or the mix pushed x1.3 away from the rest). 4-6 syntheses.
+    ``own``: that backend's voices, best first. Tried: every 1:1 mix of its
+    :data:`BLEND_VOICES` best voices (a mix often sounds like neither parent,
+    so the two best alone are not enough) and the best voice pushed x1.3 away
+    from the others (their weights negative); then further along the winner:
+    a pushed voice x1.6 and x2 while each helps, a mix at 7:3 both ways and
+    pushed x1.3 away from the rest. 13-16 syntheses with five voices.
     """
-    first, second = own[0], own[1]
+    top = list(own[:BLEND_VOICES])
     names = [c.voice_id for c in own]
+    parent_of = {c.voice_id: c for c in own}
+    tried: dict[str, tuple[_Candidate, dict[str, float]]] = {}
 
     def away(mix: dict[str, float], k: float) -> dict[str, float]:
         rest = [n for n in names if n not in mix]
         return {**{n: w * k for n, w in mix.items()}, **{n: -(k - 1.0) / len(rest) for n in rest}}
 
-    tried: dict[str, tuple[_Candidate, dict[str, float]]] = {}
-
-    def attempt(weights: dict[str, float]) -> None:
+    def attempt(weights: dict[str, float]) -> _Candidate | None:
         voice_id = blend(weights)
-        if voice_id not in tried and voice_id not in names:
+        if voice_id in names:
+            return None
+        if voice_id not in tried:
             check()
-            tried[voice_id] = (speak(first.backend, voice_id, first), weights)
+            parent = parent_of[max(weights, key=lambda n: weights[n])]
+            tried[voice_id] = (speak(parent.backend, voice_id, parent), weights)
+        return tried[voice_id][0]
 
-    for weights in (away({first.voice_id: 1.0}, 1.3), {first.voice_id: 0.75, second.voice_id: 0.25},
-                    {first.voice_id: 0.5, second.voice_id: 0.5}):
-        attempt(weights)
-    if tried:
-        best_id = max(tried, key=lambda v: tried[v][0].base_score)
-        best, weights = tried[best_id]
-        if best.base_score > first.base_score:
-            if len(weights) == len(names):  # pushing away helped: further, while it keeps helping
-                for k in (1.6, 2.0):
-                    attempt(away({first.voice_id: 1.0}, k))
-                    latest = tried[blend(away({first.voice_id: 1.0}, k))][0]
-                    if latest.base_score <= best.base_score:
-                        break
-                    best = latest
-            elif len(names) > 2:
-                attempt(away(weights, 1.3))
-    winners = sorted((c for c, _ in tried.values() if c.base_score > first.base_score),
-                     key=lambda c: c.base_score, reverse=True)
+    for i, one in enumerate(top):
+        for two in top[i + 1:]:
+            attempt({one.voice_id: 0.5, two.voice_id: 0.5})
+    first = own[0]
+    attempt(away({first.voice_id: 1.0}, 1.3))
+    if not tried:
+        return []
+    best_id = max(tried, key=lambda v: tried[v][0].base_score)
+    best, weights = tried[best_id]
+    if len(weights) == len(names):  # the best voice pushed away won: further, while it keeps helping
+        for k in (1.6, 2.0):
+            latest = attempt(away({first.voice_id: 1.0}, k))
+            if latest is None or latest.base_score <= best.base_score:
+                break
+            best = latest
+    else:
+        a, b = weights
+        for mix in ({a: 0.7, b: 0.3}, {a: 0.3, b: 0.7}):
+            attempt(mix)
+        if len(names) > 2:
+            attempt(away(weights, 1.3))
+    floor = max(c.base_score for c in own)
+    winners = sorted((c for c, _ in tried.values() if c.base_score > floor), key=lambda c: c.base_score, reverse=True)
     return winners[:BLENDS_KEPT]
 
 
