@@ -515,12 +515,15 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
         outcome = prepare_profiles(all_lines, names, store=store, embedder=embedder,
                                    pool=pool, seed=options.settings.seed, progress=note, should_cancel=should_cancel,
                                    sentences=options.match_sentences, clone=clone, transcribe=transcriber,
-                                   naturalness=veto)
+                                   naturalness=veto,
+                                   intelligibility=transcriber if importlib.util.find_spec("faster_whisper") else None)
     except ProfileError as exc:
         raise JobError(f"{exc}. Fix or delete the file, or run with --profiles off") from None
     except TuningCancelled:
         raise JobError("cancelled while matching voices; nothing was rendered", exit_code=130) from None
     warnings.extend(outcome.warnings)
+    warnings.extend(f"voice matching could not load backend {name!r} ({reason}); its voices were not tried"
+                    for name, reason in pool.failed.items() if reason not in ("not installed", "needs a GPU"))
     return outcome.profiles, outcome.rows, pool, outcome.prompts
 
 

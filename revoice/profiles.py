@@ -160,7 +160,8 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
                      should_cancel: Callable[[], bool] | None = None,
                      clone: VoiceBackend | None = None,
                      transcribe: Callable[[], Transcriber] | None = None,
-                     naturalness: Callable[[AudioArray, int], float] | None = None) -> ProfileOutcome:
+                     naturalness: Callable[[AudioArray, int], float] | None = None,
+                     intelligibility: Callable[[], Transcriber] | None = None) -> ProfileOutcome:
     """Build or reuse the profile of each of ``speakers`` from their lines' original audio; tune what is missing.
 
     A stored profile is reused while its references (files, ranges, lines)
@@ -175,6 +176,8 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
     With ``clone`` (a zero-shot backend, ``spec.clones_from_reference``) each
     profile becomes a "clone": its reference's first seconds and their
     recognised transcript (``transcribe``) are the prompt the backend speaks from.
+    ``naturalness`` (audio, rate -> MOS) and ``intelligibility`` (a factory of an
+    ASR transcriber) veto tints that sound worse or garble words (see tune_match).
     """
     outcome = ProfileOutcome()
     cache: dict[Any, Any] = {}
@@ -233,7 +236,7 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
             profile, tuned, problems = _matched(profile, own, reference, pool=pool, embedder=embedder, seed=seed,
                                                 cache=cache, sentences=sentences, languages=languages,
                                                 should_cancel=should_cancel, naturalness=naturalness,
-                                                cohort=lambda: cohort(speaker), transcribe=transcribe)
+                                                cohort=lambda: cohort(speaker), transcribe=intelligibility)
             outcome.warnings.extend(f"voice profile {speaker}: {p}" for p in problems)
         if tuned and status == "reused":
             status = "reused, tuned for " + ", ".join(tuned)
