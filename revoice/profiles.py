@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from engine.model import DEFAULT_SPEAKER, DialogueLine
 from engine.qc.similarity import SpeakerEmbedder
 from engine.voices.clone import ClonePrompt, Transcriber, clone_prompt
 from engine.voices.base import AudioArray, BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
-from engine.voices.profile import ProfileStore, VoiceProfile
+from engine.voices.profile import LockPolicy, ProfileLock, ProfileStore, VoiceProfile
 from engine.voices.profile_build import build_profile, tune_profile
 from engine.voices.references import ReferenceSet, editor_references, find_references
 
@@ -161,7 +162,8 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
                      clone: VoiceBackend | None = None,
                      transcribe: Callable[[], Transcriber] | None = None,
                      naturalness: Callable[[AudioArray, int], float] | None = None,
-                     intelligibility: Callable[[], Transcriber] | None = None) -> ProfileOutcome:
+                     intelligibility: Callable[[], Transcriber] | None = None,
+                     locking: LockPolicy | None = None) -> ProfileOutcome:
     """Build or reuse the profile of each of ``speakers`` from their lines' original audio; tune what is missing.
 
     A stored profile is reused while its references (files, ranges, lines)
@@ -178,6 +180,12 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
     recognised transcript (``transcribe``) are the prompt the backend speaks from.
     ``naturalness`` (audio, rate -> MOS) and ``intelligibility`` (a factory of an
     ASR transcriber) veto tints that sound worse or garble words (see tune_match).
+
+    Processes sharing ``store`` (``--shard K/N``) take turns per character
+    (:meth:`ProfileStore.claims`, timing from ``locking``): one builds and
+    tunes it while the others do their other characters first, then wait for
+    it ("waiting for another shard to finish voice profile NAME") and reuse
+    what it saved. ``should_cancel`` also ends the wait (TuningCancelled).
     """
     outcome = ProfileOutcome()
     cache: dict[Any, Any] = {}
@@ -193,63 +201,76 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
         others = [references(other) for other in speakers if other != speaker]
         return [(ref.audio, ref.sample_rate) for ref in others if ref.audio.size]
 
-    for number, speaker in enumerate(speakers, 1):
+    def waiting(lock: ProfileLock) -> None:
         if progress is not None:
-            progress(f"voice profile {number}/{len(speakers)}: {speaker}")
-        own = [line for line in lines if line.speaker == speaker]
-        stored = store.get(speaker)
-        if stored is not None and stored.consent.status == "denied":
-            outcome.warnings.append(f"voice profile {speaker}: consent denied; a stock voice speaks these lines")
-            outcome.rows.append(profile_row(stored, status="not used: consent denied", path=store.path_for(speaker)))
-            continue
-        status = "reused"
-        reference: ReferenceSet | None = None
-        if stored is not None and stored.editor_supplied:
-            profile = stored
-        else:
-            reference = references(speaker)
-            if not reference.clips:
-                if stored is not None:
-                    profile = stored
-                else:
-                    outcome.warnings.append(f"voice profile {speaker}: no usable original speech under the lines; "
-                                            "a stock voice speaks them (give one with 'revoice voice build --ref')")
-                    continue
-            elif stored is not None and stored.references_key == _clips_key(reference):
+            progress(lock.waiting_message)
+
+    number_of = {speaker: number for number, speaker in reversed(list(enumerate(speakers, 1)))}
+    claimed = store.claims(speakers, policy=locking, should_cancel=should_cancel, on_wait=waiting,
+                           warnings=outcome.warnings)
+    with closing(claimed):  # each character's lock is held while it is built, tuned and saved
+        for speaker in claimed:
+            number = number_of[speaker]
+            if progress is not None:
+                progress(f"voice profile {number}/{len(speakers)}: {speaker}")
+            own = [line for line in lines if line.speaker == speaker]
+            stored = store.get(speaker)
+            if stored is not None and stored.consent.status == "denied":
+                outcome.warnings.append(f"voice profile {speaker}: consent denied; a stock voice speaks these lines")
+                outcome.rows.append(profile_row(stored, status="not used: consent denied",
+                                                path=store.path_for(speaker)))
+                continue
+            status = "reused"
+            reference: ReferenceSet | None = None
+            if stored is not None and stored.editor_supplied:
                 profile = stored
             else:
-                profile = build_profile(speaker, reference, embedder=embedder(),
-                                        consent=stored.consent if stored else None,
-                                        strength=stored.strength if stored else 1.0)
-                status = "built" if stored is None else "rebuilt: references changed"
-        tuned: list[str] = []
-        if clone is not None and transcribe is not None:
-            try:
-                profile, prompt = _cloned(profile, own, reference, clone=clone, transcribe=transcribe(),
-                                          embedder=embedder, seed=seed, languages=languages)
-            except ValueError as exc:
-                outcome.warnings.append(f"voice profile {speaker}: cannot clone ({exc})")
+                reference = references(speaker)
+                if not reference.clips:
+                    if stored is not None:
+                        profile = stored
+                    else:
+                        outcome.warnings.append(f"voice profile {speaker}: no usable original speech under the lines; "
+                                                "a stock voice speaks them (give one with 'revoice voice build --ref')")
+                        continue
+                elif stored is not None and stored.references_key == _clips_key(reference):
+                    profile = stored
+                else:
+                    profile = build_profile(speaker, reference, embedder=embedder(),
+                                            consent=stored.consent if stored else None,
+                                            strength=stored.strength if stored else 1.0)
+                    status = "built" if stored is None else "rebuilt: references changed"
+            tuned: list[str] = []
+            if clone is not None and transcribe is not None:
+                try:
+                    profile, prompt = _cloned(profile, own, reference, clone=clone, transcribe=transcribe(),
+                                              embedder=embedder, seed=seed, languages=languages)
+                except ValueError as exc:
+                    outcome.warnings.append(f"voice profile {speaker}: cannot clone ({exc})")
+                    continue
+                outcome.prompts[speaker] = prompt
+                tuned = [m.language for m in profile.matches]
+            elif tune:
+                profile, tuned, problems = _matched(profile, own, reference, pool=pool, embedder=embedder, seed=seed,
+                                                    cache=cache, sentences=sentences, languages=languages,
+                                                    should_cancel=should_cancel, naturalness=naturalness,
+                                                    cohort=lambda: cohort(speaker), transcribe=intelligibility)
+                outcome.warnings.extend(f"voice profile {speaker}: {p}" for p in problems)
+            if tuned and status == "reused":
+                status = "reused, tuned for " + ", ".join(tuned)
+            if status != "reused":
+                store.save(profile)
+            if not profile.matches:
+                if tune:
+                    outcome.warnings.append(f"voice profile {speaker}: no voice could be matched; a stock voice speaks")
+                else:
+                    outcome.rows.append(profile_row(profile, status=status, path=store.path_for(speaker)))
                 continue
-            outcome.prompts[speaker] = prompt
-            tuned = [m.language for m in profile.matches]
-        elif tune:
-            profile, tuned, problems = _matched(profile, own, reference, pool=pool, embedder=embedder, seed=seed,
-                                                cache=cache, sentences=sentences, languages=languages,
-                                                should_cancel=should_cancel, naturalness=naturalness,
-                                                cohort=lambda: cohort(speaker), transcribe=intelligibility)
-            outcome.warnings.extend(f"voice profile {speaker}: {p}" for p in problems)
-        if tuned and status == "reused":
-            status = "reused, tuned for " + ", ".join(tuned)
-        if status != "reused":
-            store.save(profile)
-        if not profile.matches:
-            if tune:
-                outcome.warnings.append(f"voice profile {speaker}: no voice could be matched; a stock voice speaks")
-            else:
-                outcome.rows.append(profile_row(profile, status=status, path=store.path_for(speaker)))
-            continue
-        outcome.profiles.append(profile)
-        outcome.rows.append(profile_row(profile, status=status, path=store.path_for(speaker)))
+            outcome.profiles.append(profile)
+            outcome.rows.append(profile_row(profile, status=status, path=store.path_for(speaker)))
+    # characters another shard held were done last; report them in the order asked
+    outcome.profiles.sort(key=lambda profile: number_of.get(profile.name, 0))
+    outcome.rows.sort(key=lambda row: number_of.get(row["name"], 0))
     return outcome
 
 

@@ -92,7 +92,7 @@ tuning sentences. DistillMOS per line varies +-0.5, so 4 sentences decide little
 jm_kumo for beckett (-0.29 on the tuning lines, -0.11 on new ones) yet passed jf_tebukuro (-0.10, -0.42)."""
 MAX_ERROR_RISE = 0.02
 """With a ``transcribe`` function, the matched voice may mishear at most this share of the tuning sentences'
-words (Mandarin: characters) more than its reference (the base voice untinted, or the stock voice), and at
+words (Mandarin: characters) more than its base voice untinted (a blend: its strongest voice), and at
 least one word: 4 sentences hold ~35 words, and one word either way is ASR noise. Catches shifts that garble
 speech (the bench's WER rises of 7-11 points came from tints that DistillMOS passed)."""
 NATURALNESS_CHECKS = 8
@@ -189,7 +189,7 @@ class VoiceMatch:
     """ASR word (Mandarin: character) error rate of the chosen voice + tint on the tuning sentences, when a
     ``transcribe`` function was given."""
     error_rate_reference: float | None = None
-    """The same for what it was judged against (the stock voice, or the base voice untinted)."""
+    """The same for its base voice untinted (a blend's strongest voice), which it was judged against."""
 
 
 def apply_tint(audio: AudioArray, sample_rate: int, tint: VoiceTint) -> AudioArray:
@@ -454,8 +454,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     of speech is split (:func:`split_reference`): tuned on the first half,
     the similarities reported on the second; shorter ones are used whole.
     ``transcribe`` (optional; audio, rate, language -> text, e.g. Whisper)
-    vetoes, like ``naturalness`` and against the same reference, settings whose
-    error rate on the tuning sentences rises by more than :data:`MAX_ERROR_RISE`.
+    vetoes settings that mishear more words of the tuning sentences than their
+    own base voice untinted (:data:`MAX_ERROR_RISE`).
     About 20-60 s on 2 CPU cores, most of it in the two-voice refinement.
     """
     started = time.perf_counter()
@@ -620,11 +620,14 @@ class _Judge:
         return self._err[key]
 
     def verdict(self, candidate: _Candidate, tint: VoiceTint, reference: _Candidate) -> _Verdict | None:
-        """Scores of (candidate, tint) and of ``reference`` untinted; None when a meter vetoes it."""
+        """Scores of (candidate, tint) against ``reference`` untinted (naturalness) and against its own base
+        voice untinted (error rate: the base voices' accents are the base choice's business, and 4 sentences
+        are too few to compare voices by); None when a meter vetoes it."""
         mos, mos_ref = self.mos(candidate, tint), self.mos(reference, VoiceTint())
         if mos is not None and mos_ref is not None and mos < mos_ref - MAX_NATURALNESS_DROP:
             return None
-        err, err_ref = self.errors(candidate, tint), self.errors(reference, VoiceTint())
+        base = candidate.parent or candidate
+        err, err_ref = self.errors(candidate, tint), self.errors(base, VoiceTint())
         if err is not None and err_ref is not None and err[0] > err_ref[0] + max(1.0, MAX_ERROR_RISE * err[1]):
             return None
         return _Verdict(mos, mos_ref, _rate(err), _rate(err_ref))

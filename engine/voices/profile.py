@@ -12,6 +12,12 @@ the reference).
 Profiles are written atomically (temp file + ``os.replace``); loading checks
 every field and raises :class:`ProfileError` naming the file and the field.
 :attr:`VoiceProfile.key` is a content hash of what decides rendered audio.
+
+Several processes or machines (``revoice run --shard K/N``) may share one
+folder: :meth:`ProfileStore.claim` takes a lock file beside a profile
+(``NAME.voice.json.lock``, created with ``O_CREAT | O_EXCL``, which also holds
+on NFS), so only one of them builds and tunes a character while the others
+wait and then reuse what it saved.
 """
 
 from __future__ import annotations
@@ -20,14 +26,21 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from engine.render import write_text_atomic
-from engine.voices.matching import VoiceMatch, VoiceTint
+from engine.voices.matching import TuningCancelled, VoiceMatch, VoiceTint
 
 PROFILE_FORMAT_VERSION = 1
 """Bump when the JSON layout changes; older files are refused with a rebuild hint."""
@@ -35,6 +48,8 @@ PROFILE_FORMAT_VERSION = 1
 PROFILE_KINDS = ("tint", "clone")
 CONSENT_STATES = ("unknown", "granted", "denied")
 PROFILE_SUFFIX = ".voice.json"
+LOCK_SUFFIX = ".lock"
+"""A profile's lock file is its file name plus this (``NELL.voice.json.lock``)."""
 
 
 class ProfileError(ValueError):
@@ -375,6 +390,58 @@ class ProfileStore:
     def save(self, profile: VoiceProfile) -> Path:
         return save_profile(profile, self.path_for(profile.name))
 
+    def lock_path(self, name: str) -> Path:
+        """The lock file of ``name``'s profile (present while a process builds or tunes it)."""
+        path = self.path_for(name)
+        return path.with_name(path.name + LOCK_SUFFIX)
+
+    def claim(self, name: str, *, policy: LockPolicy | None = None,
+              should_cancel: Callable[[], bool] | None = None,
+              on_wait: Callable[[ProfileLock], None] | None = None) -> ProfileLock:
+        """The lock on ``name``'s profile, not taken yet: ``with store.claim(name):`` waits for it.
+
+        Inside, re-read the profile (``get``): another process may have saved it while this one waited.
+        """
+        return ProfileLock(self.lock_path(name), name, policy=policy, should_cancel=should_cancel, on_wait=on_wait)
+
+    def claims(self, names: Sequence[str], *, policy: LockPolicy | None = None,
+               should_cancel: Callable[[], bool] | None = None,
+               on_wait: Callable[[ProfileLock], None] | None = None,
+               warnings: list[str] | None = None) -> Generator[str, None, None]:
+        """Each of ``names`` in turn, its lock held until the next is asked for (a generator; close it).
+
+        Names another process holds come last, after the free ones: then this one
+        polls them all (``policy.poll_seconds``) and goes on with whichever is
+        released first. ``on_wait`` is called once per name it starts waiting
+        for; ``should_cancel`` is polled while waiting (raises
+        :class:`TuningCancelled`); a warning per stale lock taken over is
+        appended to ``warnings``.
+        """
+        timing = policy or LockPolicy()
+        busy: list[ProfileLock] = []
+        for name in names:
+            lock = self.claim(name, policy=timing, should_cancel=should_cancel, on_wait=on_wait)
+            if lock.try_acquire():
+                with lock:
+                    if warnings is not None:
+                        warnings.extend(lock.warnings)
+                    yield name
+            else:
+                busy.append(lock)
+        while busy:
+            free = next((lock for lock in busy if lock.try_acquire()), None)
+            if free is None:
+                for lock in busy:
+                    lock.announce()
+                busy[0].check_cancel()
+                timing.sleep(timing.poll_seconds)
+                continue
+            busy.remove(free)
+            with free:
+                if warnings is not None:
+                    warnings.extend(free.warnings)
+                yield free.name
+
     def names(self) -> list[str]:
         """Names of the readable profiles, sorted."""
         return sorted(p.name for p in self.profiles())
@@ -385,3 +452,258 @@ class ProfileStore:
             return
         for path in sorted(self.folder.glob("*" + PROFILE_SUFFIX)):
             yield load_profile(path)
+
+
+# -- locks (shards sharing one folder) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockPolicy:
+    """How a :class:`ProfileLock` waits: poll interval, when a holder counts as gone, and the clock.
+
+    A holder touches its lock file every ``heartbeat_seconds`` (a quarter of
+    ``stale_seconds``, at most a minute), so a lock untouched for
+    ``stale_seconds`` belongs to a process that died (or a machine that
+    stopped) and is taken over with a warning; so is a lock whose process,
+    on this machine, is no longer running.
+    """
+
+    poll_seconds: float = 2.0
+    stale_seconds: float = 30 * 60.0
+    clock: Callable[[], float] = time.time
+    """Wall-clock seconds (compared with the lock files' times, which other machines write)."""
+    sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        return max(0.05, min(60.0, self.stale_seconds / 4))
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a lock file, as it says (empty fields: not readable yet) and when it was last touched."""
+
+    host: str = ""
+    pid: int = 0
+    pid_namespace: str = ""
+    started: float = 0.0
+    """Epoch seconds the holder took the lock."""
+    token: str = ""
+    touched: float = 0.0
+    """The lock file's modification time (the holder's heartbeat)."""
+
+    def describe(self) -> str:
+        if not self.host:
+            return "holder unknown"
+        since = datetime.fromtimestamp(self.started).isoformat(timespec="seconds") if self.started else "?"
+        return f"host {self.host}, pid {self.pid}, since {since}"
+
+
+class ProfileLock:
+    """An exclusive claim on one profile in a folder several processes or machines share.
+
+    Taken by creating ``path`` with ``O_CREAT | O_EXCL`` (JSON: host, pid,
+    start time, a token); deleted on release, also when the body raises or
+    is cancelled. A context manager: ``__enter__`` waits (:meth:`acquire`).
+    Where no lock file can be created (a read-only folder of profiles to
+    reuse), it goes on unlocked (``unlocked`` says why).
+    """
+
+    def __init__(self, path: Path, name: str, *, policy: LockPolicy | None = None,
+                 should_cancel: Callable[[], bool] | None = None,
+                 on_wait: Callable[[ProfileLock], None] | None = None) -> None:
+        self.path = Path(path)
+        self.name = name
+        self.policy = policy or LockPolicy()
+        self.should_cancel = should_cancel
+        self.on_wait = on_wait
+        self.held = False
+        self.unlocked: str | None = None
+        self.holder: LockHolder | None = None
+        """The other process holding it, as last seen (None: not seen)."""
+        self.warnings: list[str] = []
+        """One per stale lock taken over, naming the lock file."""
+        self._token = uuid.uuid4().hex
+        self._announced = False
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    @property
+    def waiting_message(self) -> str:
+        holder = self.holder.describe() if self.holder is not None else "holder unknown"
+        return (f"waiting for another shard to finish voice profile {self.name} ({holder}; "
+                f"lock {self.path}, delete it if that process is gone)")
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free or stale (True), else note its ``holder`` (False); never waits."""
+        if self.held:
+            return True
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return self._go_unlocked(exc)
+        for _ in range(5):  # create, or take a stale lock over and create again
+            try:
+                handle = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                holder = _read_lock(self.path)
+                if holder is None:
+                    continue  # released meanwhile
+                reason = self._stale(holder)
+                if reason is None:
+                    self.holder = holder
+                    return False
+                if _remove_lock(self.path, holder):
+                    self.warnings.append(f"took over the voice profile lock {self.path} ({holder.describe()}): "
+                                         f"{reason}")
+                continue
+            except OSError as exc:
+                return self._go_unlocked(exc)
+            try:
+                os.write(handle, json.dumps(self._content()).encode())
+            finally:
+                os.close(handle)
+            self.held = True
+            self._start_heartbeat()
+            return True
+        return False
+
+    def acquire(self) -> None:
+        """Take the lock, polling while another live process holds it; TuningCancelled when cancelled meanwhile."""
+        while not self.try_acquire():
+            self.announce()
+            self.check_cancel()
+            self.policy.sleep(self.policy.poll_seconds)
+
+    def release(self) -> None:
+        """Delete the lock file if it is still this one's (a process that took it over keeps its own)."""
+        if not self.held:
+            return
+        self.held = False
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+            self._heartbeat = None
+        if self.unlocked is not None:
+            return
+        holder = _read_lock(self.path)
+        if holder is not None and holder.token == self._token:
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+
+    def announce(self) -> None:
+        """Tell ``on_wait`` (once) that this process is waiting for the holder."""
+        if not self._announced and self.on_wait is not None:
+            self._announced = True
+            self.on_wait(self)
+
+    def check_cancel(self) -> None:
+        if self.should_cancel is not None and self.should_cancel():
+            raise TuningCancelled(f"cancelled while waiting for another shard to finish voice profile {self.name}")
+
+    def __enter__(self) -> ProfileLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.release()
+
+    def _go_unlocked(self, exc: OSError) -> bool:
+        self.unlocked = f"cannot create {self.path} ({exc.strerror or exc})"
+        self.held = True
+        return True
+
+    def _content(self) -> dict[str, Any]:
+        now = self.policy.clock()
+        return {"name": self.name, "host": socket.gethostname(), "pid": os.getpid(),
+                "pid_namespace": _pid_namespace(), "started": now,
+                "started_iso": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"),
+                "token": self._token}
+
+    def _stale(self, holder: LockHolder) -> str | None:
+        """Why ``holder`` is gone (its lock can be taken over), or None while it may be working."""
+        age = self.policy.clock() - max(holder.started, holder.touched)
+        if age > self.policy.stale_seconds:
+            return (f"untouched for {age / 60:.1f} min (a holder touches it every "
+                    f"{self.policy.heartbeat_seconds:g} s; stale after {self.policy.stale_seconds / 60:g} min)")
+        here = holder.host == socket.gethostname() and holder.pid_namespace == _pid_namespace()
+        if here and holder.pid > 0 and holder.pid != os.getpid() and not _pid_alive(holder.pid):
+            return f"process {holder.pid} on {holder.host} is not running"
+        return None
+
+    def _start_heartbeat(self) -> None:
+        self._stop.clear()
+
+        def beat() -> None:
+            while not self._stop.wait(self.policy.heartbeat_seconds):
+                try:
+                    os.utime(self.path)
+                except OSError:
+                    return
+
+        self._heartbeat = threading.Thread(target=beat, name=f"voice-lock {self.name}", daemon=True)
+        self._heartbeat.start()
+
+
+def _read_lock(path: Path) -> LockHolder | None:
+    """The holder written in lock file ``path`` (fields empty while unreadable), or None when there is none."""
+    try:
+        touched = path.stat().st_mtime
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return LockHolder(touched=math.inf)  # cannot be read: never taken over (its message names the file)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None  # being written, or garbage: only its age counts
+    if not isinstance(data, dict):
+        return LockHolder(touched=touched)
+    pid, started = data.get("pid"), data.get("started")
+    return LockHolder(host=str(data.get("host", "")), pid=pid if isinstance(pid, int) else 0,
+                      pid_namespace=str(data.get("pid_namespace", "")),
+                      started=float(started) if isinstance(started, (int, float)) and math.isfinite(started) else 0.0,
+                      token=str(data.get("token", "")), touched=touched)
+
+
+def _remove_lock(path: Path, holder: LockHolder) -> bool:
+    """Delete the stale lock of ``holder`` unless another process replaced it meanwhile; True when gone.
+
+    Two processes taking over the same stale lock at the same instant may both
+    get it; that repeats work, not damage (profiles are written atomically).
+    """
+    current = _read_lock(path)
+    if current is None:
+        return True
+    if (current.token, current.pid, current.started) != (holder.token, holder.pid, holder.started):
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    return True
+
+
+def _pid_namespace() -> str:
+    """This process's PID namespace (containers on one host share its name but not its PIDs); "" if unknown."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (True when it cannot be told)."""
+    if os.name == "nt":  # os.kill would end the process there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. another user's process
+        return True
+    return True

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -13,9 +20,9 @@ import soundfile as sf
 
 from engine.model import DialogueLine
 from engine.original import MediaError, read_media_audio
-from engine.voices.matching import VoiceMatch, VoiceTint
-from engine.voices.profile import (Consent, ProfileError, ProfileStore, ReferenceClip, VoiceProfile, VoiceStats,
-                                   load_profile, profile_file_name, save_profile)
+from engine.voices.matching import TuningCancelled, VoiceMatch, VoiceTint
+from engine.voices.profile import (Consent, LockPolicy, ProfileError, ProfileStore, ReferenceClip, VoiceProfile,
+                                   VoiceStats, load_profile, profile_file_name, save_profile)
 from engine.voices.references import editor_references, find_references, parse_ref
 from otio_bridge.lines import extract_lines
 from otio_bridge.timeline import read_timeline
@@ -193,3 +200,242 @@ def test_pyav_decodes_audio_from_a_video_container_at_the_asked_range(tmp_path: 
     with pytest.raises(MediaError, match="notes.txt: cannot read audio"):
         (tmp_path / "notes.txt").write_text("hello")
         read_media_audio(tmp_path / "notes.txt")
+
+
+# -- the per-profile lock (shards sharing one voices folder) ---------------------------------
+
+REPO = Path(__file__).parents[3]
+
+SHARD = """
+import os, sys, time
+from pathlib import Path
+from engine.voices.profile import LockPolicy, ProfileStore, VoiceProfile
+
+store, go, mode = ProfileStore(Path(sys.argv[1])), Path(sys.argv[2]), sys.argv[3]
+Path(sys.argv[2] + "." + str(os.getpid())).touch()  # ready
+while not go.exists():
+    time.sleep(0.005)
+if mode == "die":  # take the lock and die without releasing it
+    store.claim("NELL").acquire()
+    os._exit(0)
+if mode == "hold":  # take the lock and keep it until killed
+    store.claim("NELL").acquire()
+    print("holding", flush=True)
+    time.sleep(600)
+with store.claim("NELL", policy=LockPolicy(poll_seconds=0.01)) as lock:
+    stored = store.get("NELL")
+    if stored is None:
+        time.sleep(0.4)  # tuning
+        store.save(VoiceProfile(name="NELL", created=str(os.getpid())))
+        print("built", os.getpid(), flush=True)
+    else:
+        print("reused", stored.created, flush=True)
+"""
+
+
+def start_shards(tmp_path: Path, store: ProfileStore, modes: list[str]) -> list[subprocess.Popen[str]]:
+    """Processes running SHARD on ``store``, all released at the same instant once they have started."""
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", SHARD, str(store.folder), str(go), mode], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True) for mode in modes]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("go.*"))) < len(procs):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "shards did not start"
+        time.sleep(0.01)
+    go.touch()
+    return procs
+
+
+def test_processes_claiming_one_profile_build_it_once_and_the_others_reuse_it(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    procs = start_shards(tmp_path, store, ["claim", "claim", "claim"])
+    said = sorted(proc.communicate(timeout=120)[0].split() for proc in procs)
+    assert all(proc.returncode == 0 for proc in procs)
+    builders = [words for words in said if words[0] == "built"]
+    assert len(builders) == 1, said
+    builder = builders[0][1]
+    assert [words for words in said if words[0] == "reused"] == [["reused", builder]] * 2  # the builder's profile
+    stored = store.get("NELL")
+    assert stored is not None and stored.created == builder
+    assert not store.lock_path("NELL").exists()
+
+
+def test_threads_claiming_one_profile_take_turns_and_the_waiter_sees_the_saved_profile(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    inside = threading.Event()
+    events: list[str] = []
+    seen: list[VoiceProfile | None] = []
+    waited: list[str] = []
+
+    def first() -> None:
+        with store.claim("NELL"):
+            inside.set()
+            time.sleep(0.3)
+            store.save(sample_profile())
+            events.append("saved")
+
+    def second() -> None:
+        inside.wait()
+        with store.claim("NELL", policy=LockPolicy(poll_seconds=0.01),
+                         on_wait=lambda lock: waited.append(lock.waiting_message)):
+            events.append("entered")
+            seen.append(store.get("NELL"))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert events == ["saved", "entered"] and seen == [sample_profile()]
+    assert len(waited) == 1 and "waiting for another shard to finish voice profile NELL" in waited[0]
+    assert str(store.lock_path("NELL")) in waited[0] and f"pid {os.getpid()}" in waited[0]
+    assert not store.lock_path("NELL").exists() and store.names() == ["NELL"]  # the lock is no profile
+
+
+def test_the_lock_holds_host_pid_and_start_and_goes_away_after_an_exception(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    with pytest.raises(RuntimeError, match="tuning failed"):
+        with store.claim("Old NELL!", policy=LockPolicy(clock=lambda: 1_800_000_000.0)) as lock:
+            assert lock.path == store.lock_path("Old NELL!") and lock.path.name.endswith(".voice.json.lock")
+            data = json.loads(lock.path.read_text(encoding="utf-8"))
+            assert data["host"] == socket.gethostname() and data["pid"] == os.getpid()
+            assert data["started"] == 1_800_000_000.0 and data["started_iso"] == "2027-01-15T08:00:00+00:00"
+            assert data["name"] == "Old NELL!"
+            raise RuntimeError("tuning failed")
+    assert not store.lock_path("Old NELL!").exists()
+    with store.claim("Old NELL!") as again:  # free again, without waiting
+        assert again.holder is None and again.warnings == []
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over_with_a_warning(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    (dead,) = start_shards(tmp_path, store, ["die"])
+    assert dead.wait(60) == 0
+    lock_file = store.lock_path("NELL")
+    assert json.loads(lock_file.read_text(encoding="utf-8"))["pid"] == dead.pid
+    sleeps: list[float] = []
+    with store.claim("NELL", policy=LockPolicy(sleep=sleeps.append)) as lock:
+        assert json.loads(lock_file.read_text(encoding="utf-8"))["pid"] == os.getpid()
+    assert sleeps == [] and len(lock.warnings) == 1
+    assert f"took over the voice profile lock {lock_file}" in lock.warnings[0]
+    assert f"process {dead.pid} on {socket.gethostname()} is not running" in lock.warnings[0]
+    assert not lock_file.exists()
+
+
+def test_a_live_holder_is_waited_for_and_taken_over_once_it_is_killed(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    (holder,) = start_shards(tmp_path, store, ["hold"])
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        lock = store.claim("NELL")
+        assert not lock.try_acquire() and lock.holder is not None and lock.holder.pid == holder.pid
+        assert lock.warnings == [] and store.lock_path("NELL").exists()
+    finally:
+        holder.kill()
+        holder.communicate(timeout=60)
+    assert lock.try_acquire() and len(lock.warnings) == 1 and f"process {holder.pid}" in lock.warnings[0]
+    lock.release()
+    assert not store.lock_path("NELL").exists()
+
+
+def test_a_lock_from_another_machine_is_taken_over_only_once_it_is_stale(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    lock_file = store.lock_path("NELL")
+    lock_file.parent.mkdir(parents=True)
+    lock_file.write_text(json.dumps({"host": "render-07", "pid": 4242, "started": 1000.0, "token": "x"}))
+    os.utime(lock_file, (1000.0, 1000.0))
+    now = [1000.0 + 29 * 60]
+    policy = LockPolicy(stale_seconds=30 * 60, clock=lambda: now[0])
+    lock = store.claim("NELL", policy=policy)
+    assert not lock.try_acquire() and lock.holder is not None and lock.holder.host == "render-07"
+    assert "host render-07, pid 4242" in lock.waiting_message
+    os.utime(lock_file, (1000.0 + 20 * 60,) * 2)  # the holder's heartbeat
+    now[0] = 1000.0 + 45 * 60
+    assert not lock.try_acquire()  # touched 25 min ago
+    now[0] = 1000.0 + 51 * 60
+    assert lock.try_acquire() and len(lock.warnings) == 1
+    assert f"took over the voice profile lock {lock_file} (host render-07, pid 4242" in lock.warnings[0]
+    assert "untouched for 31.0 min" in lock.warnings[0]
+    assert json.loads(lock_file.read_text(encoding="utf-8"))["pid"] == os.getpid()
+    lock.release()
+    assert not lock_file.exists()
+
+
+def test_the_holder_keeps_its_lock_fresh_while_it_works(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    policy = LockPolicy(stale_seconds=4.0)
+    assert policy.heartbeat_seconds == 1.0 and LockPolicy().heartbeat_seconds == 60.0
+    with store.claim("NELL", policy=policy) as lock:
+        os.utime(lock.path, (1000.0, 1000.0))  # as if it had not been touched for ages
+        time.sleep(1.6)
+        assert time.time() - lock.path.stat().st_mtime < 1.5
+        assert store.claim("NELL", policy=policy).try_acquire() is False
+
+
+def test_cancel_while_waiting_raises_tuning_cancelled_and_leaves_the_holders_lock(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    polls = iter([False, False, True])
+    sleeps: list[float] = []
+    with store.claim("NELL") as held:
+        before = held.path.read_bytes()
+        waiter = store.claim("NELL", policy=LockPolicy(poll_seconds=0.5, sleep=sleeps.append),
+                             should_cancel=lambda: next(polls))
+        with pytest.raises(TuningCancelled, match="waiting for another shard to finish voice profile NELL"):
+            waiter.acquire()
+        assert sleeps == [0.5, 0.5] and not waiter.held and held.path.read_bytes() == before
+    assert not held.path.exists()
+
+
+def test_release_leaves_a_lock_that_another_process_took_over(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    lock = store.claim("NELL")
+    lock.acquire()
+    theirs = json.dumps({"host": "render-07", "pid": 4242, "started": time.time(), "token": "theirs"})
+    lock.path.write_text(theirs)
+    lock.release()
+    assert lock.path.read_text() == theirs
+
+
+def test_claims_do_free_names_first_then_wait_for_the_busy_ones(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    other = store.claim("NAGG")
+    other.acquire()  # another shard is tuning NAGG
+    sleeps: list[float] = []
+    waited: list[str] = []
+    done: list[tuple[str, bool]] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 2:  # the other shard finishes
+            store.save(sample_profile(name="NAGG"))
+            other.release()
+
+    claimed = store.claims(["NAGG", "NELL", "CLOV"], policy=LockPolicy(poll_seconds=1.0, sleep=sleep),
+                           on_wait=lambda lock: waited.append(lock.name))
+    for name in claimed:
+        done.append((name, name in store))
+        assert store.lock_path(name).exists()
+    assert done == [("NELL", False), ("CLOV", False), ("NAGG", True)]
+    assert sleeps == [1.0, 1.0] and waited == ["NAGG"]
+    assert list(store.folder.glob("*.lock")) == []
+    claimed = store.claims(["NELL", "CLOV"])
+    assert next(claimed) == "NELL" and store.lock_path("NELL").exists()
+    claimed.close()  # e.g. the caller raised
+    assert list(store.folder.glob("*.lock")) == []
+
+
+def test_a_folder_where_no_lock_can_be_made_is_used_unlocked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ProfileStore(tmp_path / "voices")
+    store.save(sample_profile())
+    real_open = os.open
+
+    def read_only(path: Any, flags: int, *args: Any) -> int:
+        if str(path).endswith(".lock"):
+            raise PermissionError(13, "Read-only file system")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with store.claim("NELL") as lock:
+        assert lock.unlocked is not None and "Read-only file system" in lock.unlocked
+        assert store.get("NELL") == sample_profile()
+    assert not lock.held
