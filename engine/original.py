@@ -111,14 +111,15 @@ for AAC, 1152 for MP3). The extra frames are decoded and dropped by timestamp.""
 def _decode_with_av(path: Path, start_seconds: float, duration_seconds: float | None) -> tuple[AudioArray, int]:
     """PyAV decode of the first audio stream, cut to the range by the frames' timestamps.
 
-    Times count from the file's start as FFmpeg reports it (``container.start_time``,
-    the same origin ``ffmpeg -ss`` uses), so the first sample of the file is at 0 s
-    and an audio stream that starts after the picture keeps its offset. FFmpeg
-    itself drops encoder priming where the file records it (the MP4/MOV edit
-    list, MP3's LAME/Xing header); for MP3 it reports the stream as starting
-    after the priming (1105 samples), which is why timestamps are taken
-    relative to the start. Raw ADTS AAC records no priming: its 1024 samples
-    stay in, as in every FFmpeg decode.
+    Seconds count from the media's 0 s (see :func:`_file_origin`: the first
+    picture frame, else the file's start as FFmpeg reports it), so audio that
+    starts after the picture keeps its offset (the read starts with silence).
+    FFmpeg itself drops encoder priming where the file records it (the MP4/MOV
+    edit list, MP3's LAME/Xing header) and reports an MP3 stream as starting
+    after it (1105 samples in): counting from 0 in the timestamps instead
+    read such files 23-25 ms early. Raw ADTS AAC records no priming: its
+    1024 samples stay in, as in every FFmpeg decode. Matroska stamps whole
+    milliseconds, so a read there may land up to half a millisecond off.
     """
     try:
         import av
