@@ -560,9 +560,13 @@ class ProfileLock:
             except OSError as exc:
                 return self._go_unlocked(exc)
             try:
-                os.write(handle, json.dumps(self._content()).encode())
-            finally:
-                os.close(handle)
+                try:
+                    os.write(handle, json.dumps(self._content()).encode())
+                finally:
+                    os.close(handle)
+            except BaseException:  # e.g. a full disk: leave no lock nobody holds
+                self.path.unlink(missing_ok=True)
+                raise
             self.held = True
             self._start_heartbeat()
             return True
@@ -703,7 +707,7 @@ def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
+        return False
     except OSError:  # e.g. another user's process
         return True
     return True

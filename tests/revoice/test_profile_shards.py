@@ -35,6 +35,7 @@ def test_a_character_another_shard_builds_is_waited_for_and_reused(tmp_path: Pat
     sleeps: list[float] = []
 
     def sleep(seconds: float) -> None:
+        assert not sleeps, "still waiting after the other shard finished"
         sleeps.append(seconds)
         assert "NAGG" in store and store.lock_path("NELL").exists()  # NAGG was done meanwhile
         store.save(built)  # the other shard finishes

@@ -249,7 +249,11 @@ def start_shards(tmp_path: Path, store: ProfileStore, modes: list[str]) -> list[
 def test_processes_claiming_one_profile_build_it_once_and_the_others_reuse_it(tmp_path: Path) -> None:
     store = ProfileStore(tmp_path / "voices")
     procs = start_shards(tmp_path, store, ["claim", "claim", "claim"])
-    said = sorted(proc.communicate(timeout=120)[0].split() for proc in procs)
+    try:
+        said = sorted(proc.communicate(timeout=120)[0].split() for proc in procs)
+    finally:
+        for proc in procs:
+            proc.kill()
     assert all(proc.returncode == 0 for proc in procs)
     builders = [words for words in said if words[0] == "built"]
     assert len(builders) == 1, said
@@ -281,11 +285,12 @@ def test_threads_claiming_one_profile_take_turns_and_the_waiter_sees_the_saved_p
             events.append("entered")
             seen.append(store.get("NELL"))
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads = [threading.Thread(target=first, daemon=True), threading.Thread(target=second, daemon=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert not any(thread.is_alive() for thread in threads), "the waiter never got the lock"
     assert events == ["saved", "entered"] and seen == [sample_profile()]
     assert len(waited) == 1 and "waiting for another shard to finish voice profile NELL" in waited[0]
     assert str(store.lock_path("NELL")) in waited[0] and f"pid {os.getpid()}" in waited[0]
@@ -313,10 +318,13 @@ def test_a_lock_left_by_a_dead_process_is_taken_over_with_a_warning(tmp_path: Pa
     assert dead.wait(60) == 0
     lock_file = store.lock_path("NELL")
     assert json.loads(lock_file.read_text(encoding="utf-8"))["pid"] == dead.pid
-    sleeps: list[float] = []
-    with store.claim("NELL", policy=LockPolicy(sleep=sleeps.append)) as lock:
+
+    def sleep(seconds: float) -> None:
+        raise AssertionError("waited for a dead process")
+
+    with store.claim("NELL", policy=LockPolicy(sleep=sleep)) as lock:
         assert json.loads(lock_file.read_text(encoding="utf-8"))["pid"] == os.getpid()
-    assert sleeps == [] and len(lock.warnings) == 1
+    assert len(lock.warnings) == 1
     assert f"took over the voice profile lock {lock_file}" in lock.warnings[0]
     assert f"process {dead.pid} on {socket.gethostname()} is not running" in lock.warnings[0]
     assert not lock_file.exists()
@@ -405,6 +413,7 @@ def test_claims_do_free_names_first_then_wait_for_the_busy_ones(tmp_path: Path) 
     done: list[tuple[str, bool]] = []
 
     def sleep(seconds: float) -> None:
+        assert len(sleeps) < 2, "still waiting after the other shard finished"
         sleeps.append(seconds)
         if len(sleeps) == 2:  # the other shard finishes
             store.save(sample_profile(name="NAGG"))
