@@ -95,8 +95,10 @@ MAX_ERROR_RISE = 0.02
 words (Mandarin: characters) more than its base voice untinted (a blend: its strongest voice), and at
 least one word: 4 sentences hold ~35 words, and one word either way is ASR noise. Catches shifts that garble
 speech (the bench's WER rises of 7-11 points came from tints that DistillMOS passed)."""
-NATURALNESS_CHECKS = 8
-"""With a ``naturalness`` meter, at most this many best settings are scored before falling back."""
+NATURALNESS_CHECKS = 10
+"""With a ``naturalness`` or ``transcribe`` meter, at most this many best settings are judged before falling back."""
+CHECKS_PER_VOICE = 4
+"""... and at most this many per base voice, so one voice's near-identical settings cannot use them all."""
 HOLDOUT_MIN_SPEECH_S = 8.0
 """A reference with at least this much speech (s) is split: tune on the first half, report on the second."""
 REFINE_BEST = 2
@@ -366,8 +368,9 @@ def _clip_formant(value: float) -> float:
 
 def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, float]], str],
                       speak: Callable[[VoiceBackend, str, _Candidate | None], _Candidate],
-                      check: Callable[[], None]) -> list[_Candidate]:
-    """The best :data:`BLENDS_KEPT` style blends of one backend's voices that beat its best voice.
+                      check: Callable[[], None], judge: _Judge | None = None) -> list[_Candidate]:
+    """The best :data:`BLENDS_KEPT` style blends of one backend's voices that beat its best voice
+    (and, with a ``judge`` holding meters, sound as natural and clear as their strongest voice).
 
     ``own``: that backend's voices, best first. Tried: every 1:1 mix of its
     :data:`BLEND_VOICES` best voices (a mix often sounds like neither parent,
@@ -417,8 +420,15 @@ def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, floa
         if len(names) > 2:
             attempt(away(weights, 1.3))
     floor = max(c.base_score for c in own)
-    winners = sorted((c for c, _ in tried.values() if c.base_score > floor), key=lambda c: c.base_score, reverse=True)
-    return winners[:BLENDS_KEPT]
+    winners: list[_Candidate] = []
+    for candidate in sorted((c for c, _ in tried.values() if c.base_score > floor), key=lambda c: c.base_score,
+                            reverse=True):
+        # Pushed-away styles can please the speaker encoder and still sound broken (DistillMOS 2.2 vs 3.9).
+        if judge is None or judge.verdict(candidate, VoiceTint(), candidate.parent or candidate) is not None:
+            winners.append(candidate)
+        if len(winners) == BLENDS_KEPT:
+            break
+    return winners
 
 
 class TuningCancelled(RuntimeError):
@@ -498,6 +508,7 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
         candidate.points.append(candidate.best)
         return candidate
 
+    judge = _Judge(texts, language, strength, check, naturalness=naturalness, transcribe=transcribe)
     candidates: list[_Candidate] = []
     for backend in usable:
         for info in backend.voices():
@@ -508,7 +519,7 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
         blend = getattr(backend, "blend_voice_id", None)
         own = sorted((c for c in candidates if c.backend is backend), key=lambda c: c.base_score, reverse=True)
         if callable(blend) and len(own) >= 2:
-            candidates += _blend_candidates(own, blend, speak, check)
+            candidates += _blend_candidates(own, blend, speak, check, judge)
 
     # Coarse look at every voice: pitch half or all the way to the reference's median F0; formants kept,
     # half-following or moving with the pitch (a higher voice usually has a shorter tract).
@@ -539,7 +550,6 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     tint = winner.best[1]
     verdict: _Verdict | None = None
     if naturalness is not None or transcribe is not None:
-        judge = _Judge(texts, language, strength, check, naturalness=naturalness, transcribe=transcribe)
         winner, tint, verdict = _acceptable_choice(candidates, judge, against_base=naturalness_reference == "base")
     tint = replace(tint, strength=float(strength))
     untinted = _score(winner.lines, winner.rate, report_target, embedder)
@@ -643,14 +653,20 @@ def _acceptable_choice(candidates: Sequence[_Candidate], judge: _Judge, *,
     its own base voice untinted, so only the tint is judged, not the base choice).
 
     The stock voice is the first candidate (first backend's first voice) untinted; settings are judged
-    best first, at most :data:`NATURALNESS_CHECKS` of them; if none passes, the best-scoring base voice
+    best first, at most :data:`NATURALNESS_CHECKS` of them (:data:`CHECKS_PER_VOICE` per voice); if none passes, the best-scoring base voice
     untinted that passes and beats the stock voice, else the stock voice untinted.
     """
     stock = candidates[0]
     ranked = sorted(((value, index, tint) for index, c in enumerate(candidates) for value, tint in c.points),
                     key=lambda item: item[0], reverse=True)
-    for _value, index, tint in ranked[:NATURALNESS_CHECKS]:
+    judged: dict[int, int] = {}
+    for _value, index, tint in ranked:
+        if sum(judged.values()) >= NATURALNESS_CHECKS:
+            break
+        if judged.get(index, 0) >= CHECKS_PER_VOICE:
+            continue
         candidate = candidates[index]
+        judged[index] = judged.get(index, 0) + 1
         verdict = judge.verdict(candidate, tint, (candidate.parent or candidate) if against_base else stock)
         if verdict is not None:
             return candidate, tint, verdict
