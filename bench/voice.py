@@ -53,6 +53,7 @@ from engine.qc.similarity import Embedding, SpeakerEmbedder, cosine
 from engine.qc.text_norm import cer, wer
 from engine.voices.base import BackendOptions, VoiceBackend
 from engine.voices.matching import (
+    CHECK_SENTENCES,
     TUNING_SENTENCES,
     VoiceMatch,
     apply_tint,
@@ -93,7 +94,7 @@ def eval_sentences(language: str, count: int) -> list[str]:
     else:
         lines = list(PIPER_SENTENCES)
     chosen = lines[:count]
-    overlap = set(chosen) & set(TUNING_SENTENCES.get(language, ()))
+    overlap = set(chosen) & {*TUNING_SENTENCES.get(language, ()), *CHECK_SENTENCES.get(language, ())}
     if overlap:
         raise RuntimeError(f"evaluation and tuning sentences overlap: {overlap}")
     return chosen

@@ -127,6 +127,23 @@ TUNING_SENTENCES: dict[str, tuple[str, ...]] = {
 }
 """Default tuning sentences per base language (keep them apart from benchmark sentences). Read-only."""
 
+CHECK_SENTENCES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Tell the driver to wait for us at the corner.",
+        "I found the old photographs in a box under the stairs.",
+        "Did you really think I would forget my own birthday?",
+        "The kettle is boiling, could you pour the tea?",
+    ),
+    "zh": (
+        "我们下个星期去海边看看吧。",
+        "你把那本书放在哪里了？",
+        "天快黑了，路上小心一点。",
+        "他每天早上都去公园跑步。",
+    ),
+}
+"""With default sentences, the naturalness and ASR vetoes also hear these (8 sentences in all: 4 decide little;
+the objective still uses the tuning sentences only). Read-only."""
+
 
 @dataclass(frozen=True)
 class VoiceTint:
@@ -479,6 +496,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     if naturalness_reference not in ("stock", "base"):
         raise ValueError(f"naturalness_reference must be 'stock' or 'base', got {naturalness_reference!r}")
     base = _base_language(language)
+    if synthesis_cache is None:
+        synthesis_cache = {}
     texts = tuple(sentences) if sentences else TUNING_SENTENCES.get(base, ())
     if not texts:
         raise ValueError(f"no tuning sentences for language {language!r}: pass sentences=")
@@ -508,7 +527,13 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
         candidate.points.append(candidate.best)
         return candidate
 
-    judge = _Judge(texts, language, strength, check, naturalness=naturalness, transcribe=transcribe)
+    def speak_extra(candidate: _Candidate, extra: Sequence[str]) -> list[AudioArray]:
+        return synthesize_lines(candidate.backend, candidate.voice_id, language, extra, seed=seed,
+                                cache=synthesis_cache)[0]
+
+    extra = () if sentences else CHECK_SENTENCES.get(base, ())
+    judge = _Judge(texts, language, strength, check, naturalness=naturalness, transcribe=transcribe,
+                   extra=extra, speak_extra=speak_extra if (naturalness or transcribe) else None)
     candidates: list[_Candidate] = []
     for backend in usable:
         for info in backend.voices():
@@ -586,15 +611,20 @@ class _Judge:
 
     def __init__(self, texts: Sequence[str], language: str, strength: float, check: Callable[[], None], *,
                  naturalness: Callable[[AudioArray, int], float] | None,
-                 transcribe: Callable[[AudioArray, int, str], str] | None) -> None:
-        self.texts, self.language, self.strength, self.check = texts, language, strength, check
-        self.naturalness, self.transcribe = naturalness, transcribe
+                 transcribe: Callable[[AudioArray, int, str], str] | None,
+                 extra: Sequence[str] = (),
+                 speak_extra: Callable[[_Candidate, Sequence[str]], list[AudioArray]] | None = None) -> None:
+        self.texts = (*texts, *extra) if speak_extra is not None else tuple(texts)
+        self.extra = tuple(extra) if speak_extra is not None else ()
+        self.language, self.strength, self.check = language, strength, check
+        self.naturalness, self.transcribe, self.speak_extra = naturalness, transcribe, speak_extra
         self._mos: dict[tuple[int, VoiceTint], float] = {}
         self._err: dict[tuple[int, VoiceTint], tuple[int, int]] = {}
 
     def _lines(self, candidate: _Candidate, tint: VoiceTint) -> list[AudioArray]:
         tinted = replace(tint, strength=self.strength)
-        return [apply_tint(x, candidate.rate, tinted) for x in candidate.lines]
+        extra = self.speak_extra(candidate, self.extra) if self.speak_extra is not None and self.extra else []
+        return [apply_tint(x, candidate.rate, tinted) for x in (*candidate.lines, *extra)]
 
     def mos(self, candidate: _Candidate, tint: VoiceTint) -> float | None:
         if self.naturalness is None:
