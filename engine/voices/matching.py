@@ -107,6 +107,10 @@ BLENDS_KEPT = 2
 """How many of the best voice blends (backends with ``blend_voice_id``, e.g. Kokoro) join the tint search."""
 BLEND_VOICES = 5
 """A blending backend's best this-many voices are mixed pairwise (10 mixes for 5 voices)."""
+PUSH_BLENDS = False
+"""Also try the best voice pushed away from the others (weights > 1 and < 0). Off: pushed styles pleased the
+speaker encoder on the tuning half (en_nature .221 vs .110) but scored DistillMOS 2.0-2.4 (jm_kumo 3.9), and on
+clone-test (1.5 s tuning half) a pushed jf_gongitsune closed -7% of the gap on the held-out half."""
 
 LANGUAGE_EXTRAS: dict[str, tuple[str, ...]] = {"kokoro": ("en",)}
 """Languages a backend speaks beyond its spec (Kokoro reads English through misaki's US lexicon). Read-only."""
@@ -419,7 +423,8 @@ def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, floa
         for two in top[i + 1:]:
             attempt({one.voice_id: 0.5, two.voice_id: 0.5})
     first = own[0]
-    attempt(away({first.voice_id: 1.0}, 1.3))
+    if PUSH_BLENDS:
+        attempt(away({first.voice_id: 1.0}, 1.3))
     if not tried:
         return []
     best_id = max(tried, key=lambda v: tried[v][0].base_score)
@@ -434,7 +439,7 @@ def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, floa
         a, b = weights
         for mix in ({a: 0.7, b: 0.3}, {a: 0.3, b: 0.7}):
             attempt(mix)
-        if len(names) > 2:
+        if len(names) > 2 and PUSH_BLENDS:
             attempt(away(weights, 1.3))
     floor = max(c.base_score for c in own)
     winners: list[_Candidate] = []
