@@ -32,8 +32,8 @@ untouched voice, bit for bit.
 
 How tuning works: every candidate voice speaks the tuning sentences once
 (cached); a backend that blends its voices (``blend_voice_id``, Kokoro's style
-vectors) adds pairwise mixes of its voices and its best voice pushed away from
-the others, judged like any voice, and keeps the best two that beat all its voices. Each is scored by the mean d-vector cosine of its lines to the
+vectors) adds pairwise mixes of its voices, judged like any voice, and keeps the
+best two that beat all its voices and sound as natural and clear as their strongest one. Each is scored by the mean d-vector cosine of its lines to the
 reference, minus (with a ``cohort`` of other speakers, e.g. the timeline's
 other characters) the mean cosine to the cohort: the gain must be specific
 to this character, not toward every human voice. Pitch starts from the median-F0 ratio to the reference; a coarse
@@ -395,10 +395,10 @@ def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, floa
 
     ``own``: that backend's voices, best first. Tried: every 1:1 mix of its
     :data:`BLEND_VOICES` best voices (a mix often sounds like neither parent,
-    so the two best alone are not enough) and the best voice pushed x1.3 away
-    from the others (their weights negative); then further along the winner:
-    a pushed voice x1.6 and x2 while each helps, a mix at 7:3 both ways and
-    pushed x1.3 away from the rest. 13-16 syntheses with five voices.
+    so the two best alone are not enough), then the winning mix at 7:3 both
+    ways: 12 syntheses with five voices. With :data:`PUSH_BLENDS`, also the best
+    voice pushed x1.3 away from the others (their weights negative), further
+    (x1.6, x2) while that helps, and the winning mix pushed x1.3 from the rest.
     """
     top = list(own[:BLEND_VOICES])
     names = [c.voice_id for c in own]
