@@ -8,8 +8,11 @@ the heavy model code is imported only by :meth:`BackendSpec.load`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -120,6 +123,29 @@ class BackendOptions:
     threads: int | None = None
     dictionary: str | None = None
     """The project's pronunciation dictionary (.json/.toml), for backends that read one."""
+
+    def weights_folder(self, env_var: str) -> Path | None:
+        """``weights_dir``, else the folder named by the environment variable ``env_var``, else None."""
+        chosen = self.weights_dir or os.environ.get(env_var) or None
+        return Path(chosen).expanduser() if chosen else None
+
+
+@contextlib.contextmanager
+def temporary_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Environment variables set to ``values`` for the duration; the old values (or their absence) come back.
+
+    Plugins load third-party models inside it with the hub offline (``HF_HUB_OFFLINE=1``).
+    """
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @dataclass(frozen=True)

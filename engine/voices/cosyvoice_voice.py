@@ -31,7 +31,6 @@ import importlib.util
 import inspect
 import logging
 import math
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +46,7 @@ from engine.voices.base import (
     VoiceBackend,
     VoiceInfo,
     assemble_synthesis,
+    temporary_environment,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,8 +79,7 @@ def _voices() -> Sequence[VoiceInfo]:
 
 def weights_folder(options: BackendOptions) -> Path | None:
     """``options.weights_dir``, else ``$REVOICE_COSYVOICE_WEIGHTS``, else None."""
-    chosen = options.weights_dir or os.environ.get(ENV_WEIGHTS) or None
-    return Path(chosen).expanduser() if chosen else None
+    return options.weights_folder(ENV_WEIGHTS)
 
 
 def package_missing() -> str | None:
@@ -189,16 +188,9 @@ class CosyVoiceBackend:
             _LOGGER.warning("cosyvoice: device 'cpu' asked, but CosyVoice uses CUDA whenever torch sees it")
         if options.threads is not None:
             torch.set_num_threads(int(options.threads))
-        old_offline = os.environ.get("HF_HUB_OFFLINE")
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        try:
+        with temporary_environment({"HF_HUB_OFFLINE": "1"}):
             module = importlib.import_module("cosyvoice.cli.cosyvoice")
             self.model: Any = getattr(module, version)(str(folder.resolve()), fp16=cuda and options.device != "cpu")
-        finally:
-            if old_offline is None:
-                os.environ.pop("HF_HUB_OFFLINE", None)
-            else:
-                os.environ["HF_HUB_OFFLINE"] = old_offline
         self.version = version
         self.sample_rate = int(getattr(self.model, "sample_rate", SAMPLE_RATE))
         parameters = list(inspect.signature(self.model.inference_zero_shot).parameters)

@@ -45,7 +45,6 @@ import importlib
 import importlib.util
 import logging
 import math
-import os
 import sys
 import types
 from collections.abc import Iterator, Mapping, Sequence
@@ -64,6 +63,7 @@ from engine.voices.base import (
     VoiceBackend,
     VoiceInfo,
     assemble_synthesis,
+    temporary_environment,
 )
 
 if TYPE_CHECKING:
@@ -114,8 +114,7 @@ def _voices() -> Sequence[VoiceInfo]:
 
 def weights_folder(options: BackendOptions) -> Path | None:
     """``options.weights_dir``, else ``$REVOICE_F5_WEIGHTS``, else None."""
-    chosen = options.weights_dir or os.environ.get(ENV_WEIGHTS) or None
-    return Path(chosen).expanduser() if chosen else None
+    return options.weights_folder(ENV_WEIGHTS)
 
 
 @dataclass(frozen=True)
@@ -231,29 +230,24 @@ def model_imports() -> Iterator[None]:
     removed on exit.
     """
     added: list[str] = []
-    old_offline = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        for package in ("f5_tts.model", "vocos"):
-            if package in sys.modules:
-                continue
-            spec = importlib.util.find_spec(package)
-            if spec is None or spec.submodule_search_locations is None:
-                raise ImportError(f"package {package!r} not found: {INSTALL_HINT}")
-            sys.modules[package] = importlib.util.module_from_spec(spec)
-            added.append(package)
-        if "torchaudio" not in sys.modules:
-            for name, module in _torchaudio_placeholder().items():
-                sys.modules[name] = module
-                added.append(name)
-        yield
-    finally:
-        for name in added:
-            sys.modules.pop(name, None)
-        if old_offline is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = old_offline
+    with temporary_environment({"HF_HUB_OFFLINE": "1"}):
+        try:
+            for package in ("f5_tts.model", "vocos"):
+                if package in sys.modules:
+                    continue
+                spec = importlib.util.find_spec(package)
+                if spec is None or spec.submodule_search_locations is None:
+                    raise ImportError(f"package {package!r} not found: {INSTALL_HINT}")
+                sys.modules[package] = importlib.util.module_from_spec(spec)
+                added.append(package)
+            if "torchaudio" not in sys.modules:
+                for name, module in _torchaudio_placeholder().items():
+                    sys.modules[name] = module
+                    added.append(name)
+            yield
+        finally:
+            for name in added:
+                sys.modules.pop(name, None)
 
 
 # ---------------------------------------------------------------------------- loading

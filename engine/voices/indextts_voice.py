@@ -55,6 +55,7 @@ from engine.voices.base import (
     VoiceBackend,
     VoiceInfo,
     assemble_synthesis,
+    temporary_environment,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -91,8 +92,7 @@ def _voices() -> Sequence[VoiceInfo]:
 
 def weights_folder(options: BackendOptions) -> Path | None:
     """``options.weights_dir``, else ``$REVOICE_INDEXTTS2_WEIGHTS``, else None."""
-    chosen = options.weights_dir or os.environ.get(ENV_WEIGHTS) or None
-    return Path(chosen).expanduser() if chosen else None
+    return options.weights_folder(ENV_WEIGHTS)
 
 
 def package_missing() -> str | None:
@@ -223,17 +223,8 @@ def fit_length(audio: AudioArray, samples: int) -> AudioArray:
 @contextlib.contextmanager
 def offline_hub(cache: Path) -> Iterator[None]:
     """HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE on and HF_HUB_CACHE = ``cache`` for the duration."""
-    keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE")
-    old = {k: os.environ.get(k) for k in keys}
-    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_CACHE": str(cache)})
-    try:
+    with temporary_environment({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_CACHE": str(cache)}):
         yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class IndexTTS2Backend:
