@@ -142,6 +142,22 @@ def edit_distance(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
     return previous[-1]
 
 
+def _tokens(text: str, *, per_char: bool) -> list[str]:
+    """Words, or characters with spaces ignored (``per_char``: Mandarin, Japanese)."""
+    return list(text.replace(" ", "")) if per_char else text.split()
+
+
+def error_counts(reference: str, hypothesis: str, *, language: str = "en") -> tuple[int, int]:
+    """(edits, reference tokens) after :func:`normalize_text`: characters for zh/ja, else words.
+
+    For pooling errors over several sentences (sum the edits, sum the tokens).
+    """
+    per_char = _language_base(language) in ("zh", "ja")
+    ref = _tokens(normalize_text(reference, language), per_char=per_char)
+    hyp = _tokens(normalize_text(hypothesis, language), per_char=per_char)
+    return edit_distance(ref, hyp), len(ref)
+
+
 def _rate(reference: Sequence[str], hypothesis: Sequence[str]) -> float:
     if not reference:
         return 0.0 if not hypothesis else 1.0
@@ -155,11 +171,11 @@ def wer(reference: str, hypothesis: str, *, language: str = "en", normalize: boo
     """
     if normalize:
         reference, hypothesis = normalize_text(reference, language), normalize_text(hypothesis, language)
-    return _rate(reference.split(), hypothesis.split())
+    return _rate(_tokens(reference, per_char=False), _tokens(hypothesis, per_char=False))
 
 
 def cer(reference: str, hypothesis: str, *, language: str = "zh", normalize: bool = True) -> float:
     """Character error rate: edits / reference characters, spaces ignored (Mandarin, Japanese)."""
     if normalize:
         reference, hypothesis = normalize_text(reference, language), normalize_text(hypothesis, language)
-    return _rate(list(reference.replace(" ", "")), list(hypothesis.replace(" ", "")))
+    return _rate(_tokens(reference, per_char=True), _tokens(hypothesis, per_char=True))

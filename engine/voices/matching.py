@@ -429,7 +429,7 @@ def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, floa
         return []
     best_id = max(tried, key=lambda v: tried[v][0].base_score)
     best, weights = tried[best_id]
-    if len(weights) == len(names):  # the best voice pushed away won: further, while it keeps helping
+    if any(w < 0 for w in weights.values()):  # the best voice pushed away won: further, while it keeps helping
         for k in (1.6, 2.0):
             latest = attempt(away({first.voice_id: 1.0}, k))
             if latest is None or latest.base_score <= best.base_score:
@@ -543,8 +543,7 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     for backend in usable:
         for info in backend.voices():
             candidates.append(speak(backend, info.voice_id))
-    # Backends whose voices blend (Kokoro's style vectors): mixes of the two best voices, and the best voice
-    # pushed away from the others, are real timbres between and beyond the shipped ones.
+    # Backends whose voices blend (Kokoro's style vectors): mixes of their voices are real timbres between them.
     for backend in usable:
         blend = getattr(backend, "blend_voice_id", None)
         own = sorted((c for c in candidates if c.backend is backend), key=lambda c: c.base_score, reverse=True)
@@ -625,16 +624,25 @@ class _Judge:
         self.naturalness, self.transcribe, self.speak_extra = naturalness, transcribe, speak_extra
         self._mos: dict[tuple[int, VoiceTint], float] = {}
         self._err: dict[tuple[int, VoiceTint], tuple[int, int]] = {}
+        self._tinted: dict[tuple[int, VoiceTint], list[AudioArray]] = {}
+
+    @staticmethod
+    def _key(candidate: _Candidate, tint: VoiceTint) -> tuple[int, VoiceTint]:
+        return id(candidate), VoiceTint() if tint.is_identity else tint
 
     def _lines(self, candidate: _Candidate, tint: VoiceTint) -> list[AudioArray]:
-        tinted = replace(tint, strength=self.strength)
-        extra = self.speak_extra(candidate, self.extra) if self.speak_extra is not None and self.extra else []
-        return [apply_tint(x, candidate.rate, tinted) for x in (*candidate.lines, *extra)]
+        """The judged sentences spoken by ``candidate`` with ``tint`` (tinted once, for both meters)."""
+        key = self._key(candidate, tint)
+        if key not in self._tinted:
+            tinted = replace(tint, strength=self.strength)
+            extra = self.speak_extra(candidate, self.extra) if self.speak_extra is not None and self.extra else []
+            self._tinted[key] = [apply_tint(x, candidate.rate, tinted) for x in (*candidate.lines, *extra)]
+        return self._tinted[key]
 
     def mos(self, candidate: _Candidate, tint: VoiceTint) -> float | None:
         if self.naturalness is None:
             return None
-        key = (id(candidate), VoiceTint() if tint.is_identity else tint)
+        key = self._key(candidate, tint)
         if key not in self._mos:
             self.check()
             meter = self.naturalness
@@ -645,23 +653,14 @@ class _Judge:
         """(misheard words, words) over the tuning sentences (Mandarin: characters), None without ``transcribe``."""
         if self.transcribe is None:
             return None
-        key = (id(candidate), VoiceTint() if tint.is_identity else tint)
+        key = self._key(candidate, tint)
         if key not in self._err:
-            from engine.qc.text_norm import edit_distance, normalize_text
+            from engine.qc.text_norm import error_counts
 
             self.check()
-            per_char = _base_language(self.language) in ("zh", "ja")
-
-            def units(text: str) -> list[str]:
-                norm = normalize_text(text, self.language)
-                return list(norm.replace(" ", "")) if per_char else norm.split()
-
-            edits = words = 0
-            for text, line in zip(self.texts, self._lines(candidate, tint), strict=True):
-                said = units(text)
-                edits += edit_distance(said, units(self.transcribe(line, candidate.rate, self.language)))
-                words += len(said)
-            self._err[key] = (edits, words)
+            counts = [error_counts(text, self.transcribe(line, candidate.rate, self.language), language=self.language)
+                      for text, line in zip(self.texts, self._lines(candidate, tint), strict=True)]
+            self._err[key] = (sum(c[0] for c in counts), sum(c[1] for c in counts))
         return self._err[key]
 
     def verdict(self, candidate: _Candidate, tint: VoiceTint, reference: _Candidate) -> _Verdict | None:

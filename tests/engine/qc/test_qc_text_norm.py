@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.qc.text_norm import chinese_integer, cer, edit_distance, integer_words, normalize_text, wer
+from engine.qc.text_norm import chinese_integer, cer, edit_distance, error_counts, integer_words, normalize_text, wer
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,12 @@ def test_mandarin_cer_ignores_punctuation_and_reads_digits() -> None:
     assert cer(reference, "对,这就是我万人仅仰的太以真人。") == pytest.approx(2 / 14)
     assert cer("我有25本书", "我有二十五本书") == 0.0
     assert [chinese_integer(n) for n in (10, 105, 100_000, 10_010)] == ["十", "一百零五", "十万", "一万零一十"]
+
+
+def test_error_counts_pool_like_the_rates() -> None:
+    assert error_counts("Keep your voice down, the guards are outside.", "keep your voice down the gods are outside",
+                        language="en") == (1, 8)
+    assert error_counts("你行不行？", "你行不行", language="zh") == (0, 4)
+    assert error_counts("你行不行？", "你形不行", language="zh-CN") == (1, 4)
+    edits, words = error_counts("Twenty past nine.", "20 past nine", language="en")
+    assert edits / words == wer("Twenty past nine.", "20 past nine")
