@@ -617,6 +617,8 @@ class ProfileLock:
 
     def _go_unlocked(self, exc: OSError) -> bool:
         self.unlocked = f"cannot create {self.path} ({exc.strerror or exc})"
+        self.warnings.append(f"voice profile {self.name}: no shard lock ({self.unlocked}); other shards sharing "
+                             "this folder may tune the same character")
         self.held = True
         return True
 

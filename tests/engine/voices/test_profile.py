@@ -446,5 +446,6 @@ def test_a_folder_where_no_lock_can_be_made_is_used_unlocked(tmp_path: Path, mon
     monkeypatch.setattr(os, "open", read_only)
     with store.claim("NELL") as lock:
         assert lock.unlocked is not None and "Read-only file system" in lock.unlocked
+        assert any("no shard lock" in w and "NELL" in w for w in lock.warnings)
         assert store.get("NELL") == sample_profile()
     assert not lock.held
