@@ -24,6 +24,9 @@ from engine.voices.base import AudioArray, BackendOptions, BackendUnavailable, V
 from otio_bridge.errors import InputError
 
 if TYPE_CHECKING:
+    from engine.qc.asr import AsrMeter
+    from engine.qc.assess import LineQc
+    from engine.qc.mos import DistillMosMeter
     from engine.qc.similarity import SpeakerEmbedder
     from engine.voices.clone import ClonePrompt, Transcriber
     from engine.voices.profile import VoiceProfile
@@ -334,9 +337,11 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
     profiled: list[VoiceProfile] = []
     prompts: dict[str, ClonePrompt] = {}
     pool = None
+    meters = _JobMeters(options.device, assessor)
     if use_profiles:
         profiled, profile_rows, pool, prompts = _prepare_profiles(options, all_lines, lines, bases, backend, match_backends,
-                                                         get_embedder, warnings, progress, should_cancel)
+                                                                  get_embedder, warnings, progress, should_cancel,
+                                                                  meters)
     revoicers = _revoicers(options, bases, profiled, pool, prompts)
     mine = [line for line in lines if options.shard.owns(line)]
 
@@ -348,7 +353,7 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
 
     if options.qc:
         assessor = _load_assessor(options, [revoicer.backend for revoicer in revoicers.values()], profiled,
-                                  given=assessor)
+                                  given=assessor, meters=meters)
     batch = BatchResult()
     for language, revoicer in revoicers.items():
         part = revoicer.render([line for line in mine if line.language == language], out_dir=options.media_dir,
@@ -460,11 +465,48 @@ def _group_speakers(options: JobOptions, lines: list[DialogueLine], embedder: Ca
     return grouped, [dataclasses.asdict(group) for group in grouping.groups]
 
 
+class _JobMeters:
+    """Whisper and DistillMOS, loaded at most once per job and shared by the profile vetoes and QC.
+
+    With a given :class:`engine.qc.assess.LineQc` (the panel's), its meters are used.
+    """
+
+    def __init__(self, device: str, given: Assessor | None) -> None:
+        self.device = device
+        self.qc: LineQc | None = None
+        if given is not None:
+            from engine.qc.assess import LineQc
+
+            self.qc = given if isinstance(given, LineQc) else None
+        self.loaded_asr: AsrMeter | None = None
+        self.loaded_mos: DistillMosMeter | None = None
+
+    def transcriber(self) -> Transcriber:
+        if self.qc is not None:
+            meter = self.qc.asr
+        else:
+            if self.loaded_asr is None:
+                from engine.qc.asr import AsrMeter
+
+                self.loaded_asr = AsrMeter(device=self.device, threads=1)
+            meter = self.loaded_asr
+        return lambda audio, rate, language: meter.transcribe(audio, rate, language=language)
+
+    def naturalness(self, audio: AudioArray, rate: int) -> float:
+        if self.qc is not None:
+            return self.qc.mos.score(audio, rate)
+        if self.loaded_mos is None:
+            from engine.qc.mos import DistillMosMeter
+
+            self.loaded_mos = DistillMosMeter(device=self.device, threads=1)
+        return self.loaded_mos.score(audio, rate)
+
+
 def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], lines: Sequence[DialogueLine],
                       bases: dict[str, VoiceBackend], backend: VoiceBackend | None,
                       match_backends: Sequence[VoiceBackend] | None, embedder: Callable[[], SpeakerEmbedder],
                       warnings: list[str], progress: JobProgress | None,
-                      should_cancel: Callable[[], bool] | None
+                      should_cancel: Callable[[], bool] | None, meters: _JobMeters
                       ) -> tuple[list[VoiceProfile], list[dict[str, Any]], BackendPool, dict[str, ClonePrompt]]:
     """Profiles for the speakers of ``lines`` (references from all their lines), saved in the voices folder.
 
@@ -495,22 +537,10 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
 
     def transcriber() -> Transcriber:
         if not asr:
-            from engine.qc.asr import AsrMeter
-
-            meter = AsrMeter(device=options.device, threads=1)
-            asr.append(lambda audio, rate, language: meter.transcribe(audio, rate, language=language))
+            asr.append(meters.transcriber())
         return asr[0]
 
-    mos: list[Callable[[AudioArray, int], float]] = []
-
-    def naturalness(audio: AudioArray, rate: int) -> float:
-        if not mos:
-            from engine.qc.mos import DistillMosMeter
-
-            mos.append(DistillMosMeter(device=options.device, threads=1).score)
-        return mos[0](audio, rate)
-
-    veto = naturalness if importlib.util.find_spec("distillmos") is not None else None
+    veto = meters.naturalness if importlib.util.find_spec("distillmos") is not None else None
     try:
         outcome = prepare_profiles(all_lines, names, store=store, embedder=embedder,
                                    pool=pool, seed=options.settings.seed, progress=note, should_cancel=should_cancel,
@@ -528,17 +558,19 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
 
 
 def _load_assessor(options: JobOptions, backends: Sequence[VoiceBackend], profiles: Sequence[VoiceProfile], *,
-                   given: Assessor | None = None) -> Assessor:
+                   given: Assessor | None = None, meters: _JobMeters | None = None) -> Assessor:
     """QC meters on the job's device; stock voices' profiles are rendered with the job's loaded voices,
     lines spoken by a character's voice profile are compared with ``profiles`` (the actors).
 
     ``given`` (loaded meters, e.g. the panel's) is reused: a LineQc gets this job's profiles.
+    ``meters``: Whisper and DistillMOS the profile vetoes already loaded (not loaded twice).
     """
     from engine.qc.assess import LineQc
 
     if given is not None:
         return given.with_profiles(profiles) if isinstance(given, LineQc) else given
-    assessor: Assessor = LineQc(device=options.device, backends=backends, profiles=profiles)
+    assessor: Assessor = LineQc(device=options.device, backends=backends, profiles=profiles,
+                                asr=meters.loaded_asr if meters else None, mos=meters.loaded_mos if meters else None)
     return assessor
 
 

@@ -119,6 +119,25 @@ def test_job_hands_its_profiles_to_qc(tmp_path: Path) -> None:
     assert _load_assessor(options, [], [nell], given=other) is other
 
 
+def test_job_meters_are_loaded_once_for_profiles_and_qc(tmp_path: Path) -> None:
+    """The profile vetoes' Whisper and DistillMOS are QC's too (built, not loaded, here); a panel's LineQc
+    lends its meters to the vetoes."""
+    from revoice.job import JobOptions, _JobMeters, _load_assessor
+
+    options = JobOptions(timeline=tmp_path / "in.otio", out=tmp_path / "out.otio", qc=True)
+    meters = _JobMeters("cpu", None)
+    assert meters.loaded_asr is None and meters.loaded_mos is None
+    meters.transcriber()  # what the ASR veto asks for
+    assert meters.loaded_asr is not None
+    made = _load_assessor(options, [], [], meters=meters)
+    assert isinstance(made, LineQc) and made.asr is meters.loaded_asr
+    assert made._mos is None  # never asked for by the vetoes: QC loads it when it needs it
+    panel = LineQc(meters=("asr",))
+    lent = _JobMeters("cpu", panel)
+    lent.transcriber()
+    assert lent.loaded_asr is None and panel._asr is not None
+
+
 def test_job_profiles_are_found_beside_the_timeline(tmp_path: Path) -> None:
     from engine.qc.report import read_profiles, voices_folder
 
