@@ -280,7 +280,8 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
             backend: VoiceBackend | None = None,
             assessor: Assessor | None = None,
             match_backends: Sequence[VoiceBackend] | None = None,
-            embedder: SpeakerEmbedder | None = None) -> JobOutcome:
+            embedder: SpeakerEmbedder | None = None,
+            backend_cache: dict[str, VoiceBackend] | None = None) -> JobOutcome:
     """Read, render (this shard's lines) and write. Raises JobError on bad input.
 
     ``backend`` reuses an already loaded voice (the panel keeps one between
@@ -288,7 +289,9 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
     ``assessor`` reuses loaded QC meters; without it, ``options.qc`` loads them.
     ``match_backends`` are the loaded backends voice matching may use (None:
     every available one, loaded when needed); ``embedder`` a loaded speaker
-    encoder for profiles and speaker grouping.
+    encoder for profiles and speaker grouping. ``backend_cache`` (backend name
+    -> loaded backend, kept by the caller between runs, e.g. the panel): voice
+    matching reuses what is in it and adds what it loads.
     """
     from otio_bridge.lines import extract_lines
     from otio_bridge.subtitles import read_subtitles
@@ -341,7 +344,7 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
     if use_profiles:
         profiled, profile_rows, pool, prompts = _prepare_profiles(options, all_lines, lines, bases, backend, match_backends,
                                                                   get_embedder, warnings, progress, should_cancel,
-                                                                  meters)
+                                                                  meters, backend_cache)
     revoicers = _revoicers(options, bases, profiled, pool, prompts)
     mine = [line for line in lines if options.shard.owns(line)]
 
@@ -506,7 +509,8 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
                       bases: dict[str, VoiceBackend], backend: VoiceBackend | None,
                       match_backends: Sequence[VoiceBackend] | None, embedder: Callable[[], SpeakerEmbedder],
                       warnings: list[str], progress: JobProgress | None,
-                      should_cancel: Callable[[], bool] | None, meters: _JobMeters
+                      should_cancel: Callable[[], bool] | None, meters: _JobMeters,
+                      backend_cache: dict[str, VoiceBackend] | None = None
                       ) -> tuple[list[VoiceProfile], list[dict[str, Any]], BackendPool, dict[str, ClonePrompt]]:
     """Profiles for the speakers of ``lines`` (references from all their lines), saved in the voices folder.
 
@@ -518,8 +522,10 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
     from revoice.profiles import BackendPool, prepare_profiles
 
     given = list(match_backends) if match_backends is not None else []
-    pool = BackendPool(loaded=[*bases.values(), *given], options=_backend_options(options),
-                       fixed=match_backends is not None, match_voices=options.match_voices)
+    cached = [b for name, b in (backend_cache or {}).items() if name not in {x.spec.name for x in given}]
+    pool = BackendPool(loaded=[*bases.values(), *given, *([] if match_backends is not None else cached)],
+                       options=_backend_options(options), fixed=match_backends is not None,
+                       match_voices=options.match_voices)
     speakers = [s for s in dict.fromkeys(line.speaker for line in lines) if s not in options.speaker_voices]
     try:
         store = ProfileStore(options.voices_dir)
@@ -551,6 +557,8 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
         raise JobError(f"{exc}. Fix or delete the file, or run with --profiles off") from None
     except TuningCancelled:
         raise JobError("cancelled while matching voices; nothing was rendered", exit_code=130) from None
+    if backend_cache is not None:
+        backend_cache.update(pool.loaded)
     warnings.extend(outcome.warnings)
     warnings.extend(f"voice matching could not load backend {name!r} ({reason}); its voices were not tried"
                     for name, reason in pool.failed.items() if reason not in ("not installed", "needs a GPU"))

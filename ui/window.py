@@ -135,6 +135,8 @@ class RevoiceWindow(QMainWindow):
         """What voice matching may use (tests and scripts narrow it; default: everything available)."""
         self.embedder: object | None = None
         """The speaker encoder voice profiles are built with, kept between runs like the backend."""
+        self.matching_cache: dict[str, VoiceBackend] = {}
+        """Backends voice matching loaded (e.g. Kokoro), by name, kept between runs like the backend."""
         self.voice_entries: list[VoiceEntry] = []
         """What each character speaks with in the next run (the Voices dock shows them)."""
         self.profile_statuses: dict[str, str] = {}
@@ -688,7 +690,7 @@ class RevoiceWindow(QMainWindow):
         self._set_status("Loading voice…" if self.backend is None else f"Revoicing {len(ids)} line(s)…")
         self.controller.start(RenderRequest(options=options, lines=lines, backend=self.backend,
                                             assessor=self.assessor, match_backends=self.matching.backends,
-                                            embedder=self.embedder))
+                                            embedder=self.embedder, backend_cache=self.matching_cache))
         self._update_actions()
         self.runStarted.emit()
         return True
@@ -981,6 +983,7 @@ class RevoiceWindow(QMainWindow):
             self.backend = None  # loaded again on the new device at the next run
             self.assessor = None
             self.embedder = None
+            self.matching_cache = {}
             self._backend_info = None
         self.settings = settings
         save_settings(settings)

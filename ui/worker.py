@@ -46,6 +46,8 @@ class RenderRequest:
     """Loaded backends voice matching may use; None: every available one, loaded by the run when needed."""
     embedder: Any = None
     """A speaker encoder (engine.qc.similarity.SpeakerEmbedder) for the profiles; None makes one."""
+    backend_cache: dict[str, VoiceBackend] | None = None
+    """Backends loaded by earlier runs' voice matching, by name; this run reuses and adds to it."""
 
 
 def load_voice_backend(*, device: str, language: str, name: str | None = None) -> VoiceBackend:
@@ -175,7 +177,7 @@ class RenderWorker(QObject):
         outcome = run_job(request.options, progress=self._progress, should_cancel=self._cancel.is_set,
                           on_line=lambda event: self._on_line(event, media_dir), backend=backend,
                           assessor=assessor if request.options.qc else None, match_backends=match,
-                          embedder=embedder)
+                          embedder=embedder, backend_cache=request.backend_cache)
         self.succeeded.emit(outcome)
 
     def _progress(self, done: int, total: int, label: str) -> None:

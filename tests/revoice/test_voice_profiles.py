@@ -69,3 +69,20 @@ def test_two_real_speakers_get_two_profiles_and_two_tracks_matched_to_their_own_
 
     again = run()  # profiles and renders are reused
     assert {row["status"] for row in again.profiles} == {"reused"} and again.batch.cached == 2
+
+
+def test_matching_reuses_and_fills_the_callers_backend_cache(
+        tmp_path: Path, endgame_scene: tuple[Path, Path], piper_backend: Any, kokoro_voices: Any,
+        speaker_embedder: Any) -> None:
+    """The panel keeps loaded backends between runs: matching takes Kokoro from the cache (no second load)
+    and hands back what the run used."""
+    timeline, subtitles = endgame_scene
+    options = JobOptions(timeline=timeline, out=tmp_path / "cached.otio", subtitles=subtitles, profiles="auto",
+                         line_ids=frozenset({"L0006"}), match_voices=("kokoro:jf_gongitsune",),
+                         match_sentences=TUNING)
+    cache: dict[str, Any] = {"kokoro": kokoro_voices}
+    outcome = run_job(options, backend=piper_backend, embedder=speaker_embedder, backend_cache=cache)
+    assert not outcome.failed
+    assert cache["kokoro"] is kokoro_voices and cache["piper"] is piper_backend
+    chosen = {(m["backend"], m["voice_id"]) for row in outcome.profiles for m in row["matches"]}
+    assert chosen and chosen <= {("kokoro", "jf_gongitsune"), ("piper", "joe")}
