@@ -50,6 +50,10 @@ Measured on piper 'joe' (+-4, +7 st): long-term spectrum within about 0.4-0.6 dB
 (0.45: 0.5-0.7; 0.25: 0.9-1.7; Rubber Band's own preserve_formants: 1.0-2.0)."""
 ENVELOPE_MAX_DB = 24.0
 """Largest per-frame envelope gain the transfer applies, dB."""
+VOICING_BANDS_HZ = ((80.0, 1000.0), 3000.0)
+"""A frame's voicing is read from its energy in the first band against its energy above the second edge."""
+VOICING_SLOPE_DB = 3.0
+"""Width (dB of that low/high energy balance) of the soft step from unvoiced (0) to voiced (1)."""
 
 F0_MIN_HZ = 60.0
 F0_MAX_HZ = 500.0
@@ -194,6 +198,21 @@ def _read_envelope(cepstra: npt.NDArray[np.float64], freqs: npt.NDArray[np.float
     return np.asarray(basis @ cepstra, dtype=np.float64)
 
 
+def voicing(spectra: npt.NDArray[np.complex128], freqs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per STFT frame (columns of ``spectra``, bins at ``freqs`` Hz), 0 (unvoiced) .. 1 (voiced).
+
+    A soft step over the frame's energy in the low band (:data:`VOICING_BANDS_HZ`)
+    against its energy above the high edge: vowels and voiced consonants carry
+    most energy low, fricatives and bursts high.
+    """
+    (low_lo, low_hi), high_edge = VOICING_BANDS_HZ
+    power = np.abs(spectra) ** 2
+    low = power[(freqs >= low_lo) & (freqs < low_hi)].sum(axis=0) + 1e-20
+    high = power[freqs >= high_edge].sum(axis=0) + 1e-20
+    balance_db = 10.0 * np.log10(low / high)
+    return np.asarray(1.0 / (1.0 + np.exp(-balance_db / VOICING_SLOPE_DB)), dtype=np.float64)
+
+
 def warp_envelope(shifted: FloatArray, source: FloatArray, sample_rate: int, *, pitch_ratio: float
                   | npt.NDArray[np.float64] = 1.0, formant_ratio: float = 1.0, f0_hz: float = math.nan,
                   max_db: float = ENVELOPE_MAX_DB) -> AudioArray:
@@ -201,7 +220,12 @@ def warp_envelope(shifted: FloatArray, source: FloatArray, sample_rate: int, *, 
 
     A plain shift by ratio r carries the source envelope E(f) to E(f / r).
     Per STFT frame the gain E(f / formant_ratio) / E(f / r) puts the formants
-    where ``formant_ratio`` wants them (1 = where they were). E is the true
+    where ``formant_ratio`` wants them (1 = where they were). Only voiced
+    frames are warped: unvoiced ones (fricatives, bursts; weighted by
+    :func:`voicing`) get their own envelope E(f) back. A vocal-tract warp of
+    /s/ or /f/ changes the consonant, not the speaker: kokoro jm_kumo at
+    -1 st, formants x0.95 was heard with WER .109 (every frame warped) and
+    .017 (voiced only), at similarity -.005. E is the true
     envelope of ``source``, smoothed at quefrency :data:`ENVELOPE_ORDER` / F0 (``f0_hz``, the
     source's median F0; NaN = 120 Hz). ``pitch_ratio`` is a number or one
     value per sample (a time-varying shift). Gains are clipped to
@@ -216,8 +240,9 @@ def warp_envelope(shifted: FloatArray, source: FloatArray, sample_rate: int, *, 
         raise ValueError(f"source and shifted differ in length: {x.size} vs {y.size}")
     if y.size == 0 or not np.any(y) or not np.any(x):
         return y.astype(np.float32)
-    if not isinstance(pitch_ratio, np.ndarray) and abs(math.log2(formant_ratio / float(pitch_ratio))) < 1e-4:
-        return y.astype(np.float32)  # the plain shift already put the envelope there
+    if not isinstance(pitch_ratio, np.ndarray) and abs(math.log2(float(pitch_ratio))) < 1e-4 \
+            and abs(math.log2(formant_ratio)) < 1e-4:
+        return y.astype(np.float32)  # nothing moved
     frame, hop = _stft_setup(sr)
     pad = frame
     settings = {"window": "hann", "nperseg": frame, "noverlap": frame - hop}
@@ -226,7 +251,9 @@ def warp_envelope(shifted: FloatArray, source: FloatArray, sample_rate: int, *, 
     f0 = min(max(f0_hz if math.isfinite(f0_hz) else 120.0, F0_MIN_HZ), 400.0)
     keep = max(8, int(ENVELOPE_ORDER / f0 * sr))
     cepstra = _true_envelope_cepstra(sx, keep)
-    wanted = _read_envelope(cepstra, freqs / formant_ratio, sr)
+    voiced = voicing(sx, freqs)
+    wanted = voiced * _read_envelope(cepstra, freqs / formant_ratio, sr) + (1.0 - voiced) * _read_envelope(
+        cepstra, freqs, sr)
     frames = sy.shape[1]
     if isinstance(pitch_ratio, np.ndarray):
         centres = np.clip(np.arange(frames) * hop - pad + frame // 2, 0, y.size - 1)

@@ -85,6 +85,38 @@ def test_formant_warp_moves_centroid_not_pitch(formant: float, direction: int) -
     assert direction * moved > 0.5 * abs(math.log2(formant))
 
 
+def hiss(sample_rate: int, seconds: float = 0.6, *, seed: int = 1) -> npt.NDArray[np.float32]:
+    """An /s/-like fricative: noise with a broad peak near 6 kHz, nothing voiced."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.fft.rfft(rng.standard_normal(int(seconds * sample_rate)))
+    freqs = np.fft.rfftfreq(int(seconds * sample_rate), 1.0 / sample_rate)
+    spectrum *= np.exp(-(((freqs - 6000.0) / 1500.0) ** 2))
+    x = np.fft.irfft(spectrum, int(seconds * sample_rate))
+    return np.asarray(0.3 * x / np.max(np.abs(x)), dtype=np.float32)
+
+
+@pytest.mark.parametrize("rate", [22050, 48000])
+@pytest.mark.parametrize("semitones, formant", [(0.0, 0.87), (-2.0, 2.0 ** (-2.0 / 12.0)), (3.0, 1.1)])
+def test_formants_move_in_vowels_and_fricatives_keep_their_spectrum(rate: int, semitones: float,
+                                                                   formant: float) -> None:
+    """The vocal-tract warp is for voiced frames: an /s/ warped with them turns into another consonant."""
+    from engine.dsp.voice_transform import VOICING_BANDS_HZ, voicing
+
+    fricative, vowel_part = hiss(rate), vowel(rate, 0.8, f0=110.0)
+    x = np.concatenate([vowel_part, fricative])
+    y = shift_pitch_formants(x, rate, semitones=semitones, formant_ratio=formant)
+    cut = vowel_part.size + rate // 20  # past the joint
+    def centre(a: npt.NDArray[np.float32]) -> float:
+        return spectral_centroid(a, rate, max_hz=min(11000.0, rate / 2))
+    assert abs(math.log2(centre(y[cut:]) / centre(x[cut:]))) < 0.03  # the hiss stays where it was
+    moved = math.log2(spectral_centroid(y[: vowel_part.size - rate // 20], rate, max_hz=3500)
+                      / spectral_centroid(x[: vowel_part.size - rate // 20], rate, max_hz=3500))
+    assert np.sign(moved) == np.sign(math.log2(formant)) and abs(moved) > 0.3 * abs(math.log2(formant))
+    spectra = np.fft.rfft(np.stack([vowel_part[:2048], fricative[:2048]], axis=1), axis=0)
+    v = voicing(spectra, np.fft.rfftfreq(2048, 1.0 / rate))
+    assert v[0] > 0.9 and v[1] < 0.1 and VOICING_BANDS_HZ[1] < 6000
+
+
 def test_pitch_range_scales_excursions() -> None:
     import librosa
 
