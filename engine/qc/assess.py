@@ -129,6 +129,10 @@ class QcThresholds:
     min_mos: float = 3.0
     """DistillMOS (1..5): clean piper takes 2.8-4.4 (1 of 24 bench lines, a short question, below 3.0),
     Kokoro 3.9-4.5, speech in noise ~2.0, white noise ~1.6. Clipping barely moves it (see clipped_samples)."""
+    min_mos_speech_s: float = 1.0
+    """Speech shorter than this (s) gets its DistillMOS reported, not flagged: clean one- and two-word takes
+    score low (piper joe "No." 2.70, "Not now." 2.63; Kokoro jf_alpha "No." 1.75), real speech cut to 0.7 s
+    2.55-4.07."""
     max_true_peak_dbtp: float | None = None
     """True-peak ceiling (dBTP); None: the ceiling the take was rendered with (RenderSettings, -2 dBTP)."""
     true_peak_tolerance_db: float = 0.1
@@ -514,7 +518,7 @@ class LineQc:
         if "mos" in self.meters and np.any(speech):
             pad = int(0.1 * sample_rate)
             out["mos"] = round(self.mos.score(audio[max(0, start - pad) : end + pad], sample_rate), 3)
-            if out["mos"] < limits.min_mos:
+            if out["mos"] < limits.min_mos and out["speech_seconds"] >= limits.min_mos_speech_s:
                 flags.append(f"mos {out['mos']:.2f} < {limits.min_mos:.2f}: sounds unnatural or damaged")
 
         # Level.

@@ -151,6 +151,20 @@ def test_white_noise_is_flagged(line_qc: LineQc, clean_take: tuple[DialogueLine,
 
 
 @pytest.mark.slow
+def test_naturalness_of_a_one_word_take_is_reported_not_flagged(line_qc: LineQc, piper_backend: Any,
+                                                               tmp_path: Path) -> None:
+    """DistillMOS is unreliable under a second of speech: clean one-word takes score below the floor."""
+    line = line_of("No.", 1.0, "L0003")
+    rendered = Revoicer(backend=piper_backend).render_line(line, out_dir=tmp_path)
+    metrics = line_qc(line, rendered)
+    assert metrics["speech_seconds"] < line_qc.thresholds.min_mos_speech_s
+    assert metrics["mos"] is not None and not any(f.startswith("mos") for f in metrics["flags"])
+    strict = dataclasses.replace(line_qc.thresholds, min_mos_speech_s=0.0, min_mos=metrics["mos"] + 0.01)
+    assert any(f.startswith("mos") for f in LineQc(meters=("mos",), thresholds=strict,
+                                                   mos=line_qc.mos)(line, rendered)["flags"])
+
+
+@pytest.mark.slow
 def test_clipped_take_is_flagged(line_qc: LineQc, clean_take: tuple[DialogueLine, RenderedLine],
                                  tmp_path: Path) -> None:
     line, rendered = clean_take
