@@ -348,9 +348,12 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
     revoicers = _revoicers(options, bases, profiled, pool, prompts)
     mine = [line for line in lines if options.shard.owns(line)]
 
+    todo = [line for line in mine if line.language in revoicers]
+    earlier = [0]  # lines of the languages rendered before this one: progress counts over the whole run
+
     def relay(event: Progress) -> None:
         if progress is not None:
-            progress(event.done, event.total, f"{event.line_id} {event.state}")
+            progress(earlier[0] + event.done, len(todo), f"{event.line_id} {event.state}")
         if on_line is not None:
             on_line(event)
 
@@ -359,9 +362,11 @@ def run_job(options: JobOptions, *, progress: JobProgress | None = None,
                                   given=assessor, meters=meters)
     batch = BatchResult()
     for language, revoicer in revoicers.items():
-        part = revoicer.render([line for line in mine if line.language == language], out_dir=options.media_dir,
+        own = [line for line in mine if line.language == language]
+        part = revoicer.render(own, out_dir=options.media_dir,
                                takes=options.takes, assess=assessor if options.qc else None,
                                progress=relay, should_cancel=should_cancel)
+        earlier[0] += len(own)
         batch.rendered += part.rendered
         batch.failed += part.failed
         batch.cached += part.cached

@@ -158,3 +158,17 @@ def test_mixed_mandarin_and_english_lines_route_to_their_voices(shared_corpus: P
                 for clips in revoice_tracks(out).values() for _, _, clip in clips}
     assert backends == {"L0001": ("piper", "en"), "L0002": ("kokoro", "zh"), "L0003": ("piper", "en")}
     check_clips_match_wavs(out)
+
+
+@pytest.mark.slow
+def test_progress_counts_over_the_whole_run_not_per_language(shared_corpus: Path, tmp_path: Path) -> None:
+    from revoice.job import JobOptions, run_job
+
+    events: list[tuple[int, int]] = []
+    options = JobOptions(timeline=shared_corpus / "timelines" / "premiere_example.xml",
+                         subtitles=DATA / "premiere_mixed.srt", out=tmp_path / "mixed.otio", profiles="off")
+    outcome = run_job(options, progress=lambda done, total, label: events.append((done, total)))
+    assert not outcome.failed
+    counted = [e for e in events if e[1] == 3]
+    assert counted and all(total == 3 for _, total in events)  # English and Mandarin lines: one count
+    assert [done for done, _ in counted] == sorted(done for done, _ in counted) and counted[-1][0] == 3
