@@ -1,12 +1,16 @@
 """Length-preserving voice transforms for voice matching (pure DSP, float32 mono, explicit rate).
 
-* :func:`shift_pitch_formants`: a plain pitch shift (Rubber Band R3 via
-  pedalboard, formants moving with the pitch; optionally time-varying, for
-  the pitch range), then :func:`warp_envelope` puts back, frame by frame
-  in the STFT domain, the original's true spectral envelope, read at
-  f / formant_ratio (the formant warp). Rubber Band's own ``preserve_formants`` was measured
-  and not used: on a synthetic vowel, +6 st moved the spectral centroid 0.37
-  octave with R3 (naive: 0.5), -6 st moved it -0.6 with R2.
+* :func:`shift_pitch_formants`: a formant-keeping pitch shift (TD-PSOLA:
+  Praat's overlap-add resynthesis via parselmouth, :func:`psola_shift`;
+  excursions optionally scaled, for the pitch range), then
+  :func:`warp_envelope` moves the envelope of voiced frames, frame by frame
+  in the STFT domain, to the original's true envelope read at
+  f / formant_ratio (the formant warp). PSOLA replaced a plain Rubber Band
+  R3 shift (envelope put back by the same warp): DistillMOS of 8 sentences,
+  piper joe 4.19 unshifted, -3 / -1.5 / +1.5 / +3.4 st: PSOLA 4.12 / 4.24 /
+  4.19 / 4.06, Rubber Band + warp 2.89 / 3.39 / 3.70 / 3.65; Kokoro jm_kumo
+  3.90: PSOLA 3.84 / 3.88 / 3.65 / 3.41, Rubber Band 2.88 / 3.30 / 3.60 /
+  3.44. Rubber Band stays the fallback where Praat cannot analyse a line.
 * :func:`apply_band_eq`: a static spectral-envelope correction given in dB at
   fixed mel-spaced band centres (:data:`BAND_CENTRES_HZ`), realised as a
   linear-phase FIR (zero delay after compensation).
@@ -274,14 +278,43 @@ def warp_envelope(shifted: FloatArray, source: FloatArray, sample_rate: int, *, 
     return _fit(np.asarray(out)[pad:], y.size)
 
 
+def psola_shift(audio: FloatArray, sample_rate: int, *, semitones: float = 0.0, pitch_range: float = 1.0,
+                f0_hz: float | None = None) -> AudioArray:
+    """Formant-keeping pitch shift by TD-PSOLA (Praat's Manipulation, overlap-add), exactly ``len(audio)`` samples.
+
+    Every F0 point becomes ``median * 2**(semitones/12) * (f0/median)**pitch_range``
+    (``median``: ``f0_hz``, else measured); unvoiced stretches are left as they are.
+    Raises ValueError when Praat cannot analyse the audio (e.g. shorter than three pitch periods).
+    """
+    import parselmouth
+    from parselmouth.praat import call
+
+    sr = check_rate(sample_rate)
+    x = mono_f64(audio)
+    median = median_f0(x, sr) if f0_hz is None else float(f0_hz)
+    if not math.isfinite(median) or median <= 0:
+        return x.astype(np.float32)  # nothing voiced: nothing to shift
+    try:
+        sound = parselmouth.Sound(x, sampling_frequency=float(sr))
+        manipulation = call(sound, "To Manipulation", 0.01, F0_MIN_HZ, F0_MAX_HZ)
+        tier = call(manipulation, "Extract pitch tier")
+        factor = 2.0 ** (semitones / 12.0)
+        call(tier, "Formula", f"{median!r} * {factor!r} * (self / {median!r}) ^ {float(pitch_range)!r}")
+        call([tier, manipulation], "Replace pitch tier")
+        out = call(manipulation, "Get resynthesis (overlap-add)").values[0]
+    except parselmouth.PraatError as exc:
+        raise ValueError(f"PSOLA could not shift this audio: {str(exc).strip().splitlines()[0]}") from exc
+    return _fit(np.asarray(out, dtype=np.float64), x.size)
+
+
 def shift_pitch_formants(audio: FloatArray, sample_rate: int, *, semitones: float = 0.0,
                          pitch_range: float = 1.0, formant_ratio: float = 1.0, f0_hz: float | None = None
                          ) -> AudioArray:
     """Shift pitch by ``semitones`` (envelope kept), scale F0 excursions by ``pitch_range``, warp formants.
 
     ``formant_ratio`` > 1 moves the spectral envelope (formants) up by that
-    factor, < 1 down, without changing pitch or duration: a plain pitch shift
-    (:func:`shift_pitch`) followed by :func:`warp_envelope`. Output has
+    factor, < 1 down, without changing pitch or duration: :func:`psola_shift`
+    (formants kept) followed by :func:`warp_envelope`. Output has
     exactly ``len(audio)`` samples at ``sample_rate`` Hz. Identity
     parameters return a copy. ``f0_hz``: the median F0 if already known
     (saves a pYIN pass; NaN = unvoiced), else measured.
@@ -296,12 +329,16 @@ def shift_pitch_formants(audio: FloatArray, sample_rate: int, *, semitones: floa
                                         and abs(formant_ratio - 1) < 1e-4):
         return x.astype(np.float32)
     f0 = median_f0(x, sr) if f0_hz is None else float(f0_hz)
-    curve = _pitch_curve(x, sr, semitones, pitch_range)
-    shifted = shift_pitch(x, sr, semitones=semitones, pitch_range=pitch_range, curve=curve) if (
-        abs(semitones) >= 1e-4 or abs(pitch_range - 1) >= 1e-4) else x
-    ratio: float | npt.NDArray[np.float64] = (2.0 ** (curve / 12.0) if isinstance(curve, np.ndarray)
-                                              else 2.0 ** (float(curve) / 12.0))
-    return warp_envelope(shifted, x, sr, pitch_ratio=ratio, formant_ratio=formant_ratio, f0_hz=f0)
+    moved = abs(semitones) >= 1e-4 or abs(pitch_range - 1) >= 1e-4
+    try:
+        shifted = psola_shift(x, sr, semitones=semitones, pitch_range=pitch_range, f0_hz=f0) if moved else x
+    except ValueError:  # Praat could not analyse it: plain shift, the envelope is put back by the warp below
+        curve = _pitch_curve(x, sr, semitones, pitch_range)
+        ratio: float | npt.NDArray[np.float64] = (2.0 ** (curve / 12.0) if isinstance(curve, np.ndarray)
+                                                  else 2.0 ** (float(curve) / 12.0))
+        return warp_envelope(shift_pitch(x, sr, semitones=semitones, pitch_range=pitch_range, curve=curve), x, sr,
+                             pitch_ratio=ratio, formant_ratio=formant_ratio, f0_hz=f0)
+    return warp_envelope(shifted, x, sr, pitch_ratio=1.0, formant_ratio=formant_ratio, f0_hz=f0)
 
 
 def mel(hz: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:

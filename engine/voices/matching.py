@@ -22,11 +22,11 @@ INTERFACE CONTRACT (other modules build on these names; keep them):
 (``SpeakerEmbedder`` is engine.qc.similarity's protocol; ``reference`` is the
 character's clean speech, mono float32.)
 
-How the tint is applied (:mod:`engine.dsp.voice_transform`): Rubber Band (R3)
-shifts the pitch plainly (``pitch_semitones``, excursions scaled by
-``pitch_range``), then an STFT-domain filter gives every frame the original
-line's true spectral envelope read at f / ``formant_ratio`` (formants kept,
-or warped), then a static linear-phase EQ applies ``envelope_db`` on
+How the tint is applied (:mod:`engine.dsp.voice_transform`): TD-PSOLA (Praat)
+shifts the pitch with the formants kept (``pitch_semitones``, excursions scaled by
+``pitch_range``), then an STFT-domain filter gives every voiced frame the original
+line's true spectral envelope read at f / ``formant_ratio`` (the formant warp;
+fricatives keep theirs), then a static linear-phase EQ applies ``envelope_db`` on
 :data:`BAND_CENTRES_HZ`. No vocoder resynthesis, so strength 0 is the
 untouched voice, bit for bit.
 
@@ -71,6 +71,9 @@ from engine.dsp.voice_transform import (
 from engine.qc.similarity import Embedding, SpeakerEmbedder, cosine
 from engine.voices.base import AudioArray, SynthesisRequest, VoiceBackend
 
+TINT_VERSION = 2
+"""Bumped when :func:`apply_tint` sounds different for the same parameters (renders keyed on it are redone).
+2: PSOLA pitch shift, formant warp on voiced frames only."""
 MAX_SEMITONES = 6.0
 """Largest pitch shift tune_match proposes, semitones."""
 FORMANT_LIMITS = (0.8, 1.42)

@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.voices.base import BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
 from engine.voices.clone import ClonePrompt
-from engine.voices.matching import VoiceMatch, apply_tint, speaks
+from engine.voices.matching import TINT_VERSION, VoiceMatch, apply_tint, speaks
 from engine.voices.profile import VoiceProfile
 
 BACKEND_PREFIX = "profile+"
@@ -80,7 +80,9 @@ class ProfiledBackend:
     def voice_key(self, voice_id: str) -> str | None:
         """The profile's content key for the render key (None for stock voices)."""
         profile = self.profiles.get(voice_id)
-        return None if profile is None else profile.key
+        if profile is None:
+            return None
+        return f"{profile.key}:tint{TINT_VERSION}"  # a tint's sound changes with the DSP, not only the profile
 
     def resolve(self, profile: VoiceProfile, language: str) -> ResolvedVoice:
         """Backend, base voice and match that speak ``profile`` in ``language``; ValueError when none can."""

@@ -25,7 +25,11 @@ from engine.dsp.voice_transform import (  # noqa: E402
 
 def vowel(sample_rate: int, seconds: float = 1.5, *, f0: float = 140.0, vibrato: float = 0.0,
           seed: int = 0) -> npt.NDArray[np.float32]:
-    """A sung vowel: harmonics of ``f0`` (optional vibrato depth, semitones) under fixed formant peaks."""
+    """A sung vowel: harmonics of ``f0`` (optional vibrato depth, semitones) under fixed formant peaks.
+
+    Harmonics start in phase (a pulse per period, as glottal excitation is): PSOLA, like a voice, relies on it.
+    ``seed`` jitters the phases by up to 0.1 rad.
+    """
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     inst = f0 * 2.0 ** (vibrato * np.sin(2 * np.pi * 3.0 * t) / 12.0)
@@ -35,7 +39,7 @@ def vowel(sample_rate: int, seconds: float = 1.5, *, f0: float = 140.0, vibrato:
         f = k * f0
         envelope = sum(a * math.exp(-(((f - c) / w) ** 2)) for c, w, a in ((500, 300, 1.0), (1500, 400, 0.5),
                                                                             (2600, 500, 0.3)))
-        x += (0.05 + envelope) * np.cos(k * phase + rng.uniform(0, 2 * np.pi))
+        x += (0.05 + envelope) * np.cos(k * phase + rng.uniform(-0.1, 0.1))
     fade = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.05)
     return np.asarray(0.5 * x * fade / np.max(np.abs(x)), dtype=np.float32)
 
@@ -115,6 +119,17 @@ def test_formants_move_in_vowels_and_fricatives_keep_their_spectrum(rate: int, s
     spectra = np.fft.rfft(np.stack([vowel_part[:2048], fricative[:2048]], axis=1), axis=0)
     v = voicing(spectra, np.fft.rfftfreq(2048, 1.0 / rate))
     assert v[0] > 0.9 and v[1] < 0.1 and VOICING_BANDS_HZ[1] < 6000
+
+
+def test_psola_refuses_what_praat_cannot_analyse_and_the_shift_falls_back() -> None:
+    from engine.dsp.voice_transform import psola_shift
+
+    rate = 22050
+    blip = vowel(rate, 0.04, f0=110.0)  # shorter than Praat's analysis window at 60 Hz
+    with pytest.raises(ValueError, match="PSOLA could not shift"):
+        psola_shift(blip, rate, semitones=3.0, f0_hz=110.0)
+    y = shift_pitch_formants(blip, rate, semitones=3.0, f0_hz=110.0)  # Rubber Band instead
+    assert y.shape == blip.shape and not np.allclose(y, blip, atol=1e-3)
 
 
 def test_pitch_range_scales_excursions() -> None:
