@@ -117,8 +117,9 @@ PUSH_BLENDS = False
 """Also try the best voice pushed away from the others (weights > 1 and < 0). Off: pushed styles pleased the
 speaker encoder on the tuning half (en_nature .221 vs .110) but scored DistillMOS 2.0-2.4 (jm_kumo 3.9), and on
 clone-test (1.5 s tuning half) a pushed jf_gongitsune closed -7% of the gap on the held-out half."""
-SPLIT_BLENDS = True
-"""With a naturalness meter, also try each voice's timbre with each other voice's prosody (Kokoro: the style half
+SPLIT_BLENDS = False
+"""Off: no split was chosen for any of the 7 bench voices in two full runs, and trying them cost 60-130 s per
+character. With a naturalness meter, also try each voice's timbre with each other voice's prosody (Kokoro: the style half
 that drives the decoder from one voice, the half that drives pitch and duration prediction from another; 20
 syntheses for 5 voices).
 Measured on the tuning sentences against held-out halves (d-vector, target-specific): the big gains cross the
