@@ -526,11 +526,9 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
     from engine.voices.profile import ProfileError, ProfileStore
     from revoice.profiles import BackendPool, prepare_profiles
 
-    given = list(match_backends) if match_backends is not None else []
-    cached = [b for name, b in (backend_cache or {}).items() if name not in {x.spec.name for x in given}]
-    pool = BackendPool(loaded=[*bases.values(), *given, *([] if match_backends is not None else cached)],
-                       options=_backend_options(options), fixed=match_backends is not None,
-                       match_voices=options.match_voices)
+    offered = list(match_backends) if match_backends is not None else list((backend_cache or {}).values())
+    pool = BackendPool(loaded=[*bases.values(), *offered], options=_backend_options(options),
+                       fixed=match_backends is not None, match_voices=options.match_voices)
     speakers = [s for s in dict.fromkeys(line.speaker for line in lines) if s not in options.speaker_voices]
     try:
         store = ProfileStore(options.voices_dir)
@@ -544,20 +542,13 @@ def _prepare_profiles(options: JobOptions, all_lines: Sequence[DialogueLine], li
             progress(0, len(lines), message)
 
     clone = next((b for b in bases.values() if b.spec.clones_from_reference), None)
-    asr: list[Transcriber] = []
-
-    def transcriber() -> Transcriber:
-        if not asr:
-            asr.append(meters.transcriber())
-        return asr[0]
-
     veto = meters.naturalness if importlib.util.find_spec("distillmos") is not None else None
     try:
         outcome = prepare_profiles(all_lines, names, store=store, embedder=embedder,
                                    pool=pool, seed=options.settings.seed, progress=note, should_cancel=should_cancel,
-                                   sentences=options.match_sentences, clone=clone, transcribe=transcriber,
+                                   sentences=options.match_sentences, clone=clone, transcribe=meters.transcriber,
                                    naturalness=veto,
-                                   intelligibility=transcriber if importlib.util.find_spec("faster_whisper") else None)
+                                   intelligibility=meters.transcriber if importlib.util.find_spec("faster_whisper") else None)
     except ProfileError as exc:
         raise JobError(f"{exc}. Fix or delete the file, or run with --profiles off") from None
     except TuningCancelled:

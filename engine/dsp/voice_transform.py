@@ -256,8 +256,8 @@ def warp_envelope(shifted: FloatArray, source: FloatArray, sample_rate: int, *, 
     keep = max(8, int(ENVELOPE_ORDER / f0 * sr))
     cepstra = _true_envelope_cepstra(sx, keep)
     voiced = voicing(sx, freqs)
-    wanted = voiced * _read_envelope(cepstra, freqs / formant_ratio, sr) + (1.0 - voiced) * _read_envelope(
-        cepstra, freqs, sr)
+    kept = _read_envelope(cepstra, freqs, sr)  # E(f): unvoiced frames' target, and what an unshifted frame carries
+    wanted = voiced * _read_envelope(cepstra, freqs / formant_ratio, sr) + (1.0 - voiced) * kept
     frames = sy.shape[1]
     if isinstance(pitch_ratio, np.ndarray):
         centres = np.clip(np.arange(frames) * hop - pad + frame // 2, 0, y.size - 1)
@@ -269,7 +269,8 @@ def warp_envelope(shifted: FloatArray, source: FloatArray, sample_rate: int, *, 
     carried = np.empty_like(wanted)
     for step in np.unique(steps):
         cols = steps == step
-        carried[:, cols] = _read_envelope(cepstra[:, cols], freqs / 2.0 ** (step * 0.05 / 12.0), sr)
+        carried[:, cols] = kept[:, cols] if step == 0 else _read_envelope(
+            cepstra[:, cols], freqs / 2.0 ** (step * 0.05 / 12.0), sr)
     limit = max_db / 20.0 * math.log(10.0)
     gain = np.clip(wanted - carried, -limit, limit)
     with warnings.catch_warnings():  # NOLA fails only inside the zero padding cut off below
