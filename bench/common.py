@@ -1,7 +1,7 @@
 """Shared pieces of the benchmarks: logging, timing, meters with a result cache, an onset detector, tables.
 
 The onset detector here is deliberately independent of the engine's VAD
-(``engine.sync`` uses webrtcvad): a plain RMS-energy threshold on a 1 ms grid.
+(``revoice.engine.sync`` uses webrtcvad): a plain RMS-energy threshold on a 1 ms grid.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engine.qc.asr import AsrMeter
-from engine.qc.mos import DistillMosMeter, DnsMosMeter
-from engine.qc.text_norm import wer
-
-AudioArray = npt.NDArray[np.float32]
+from revoice.engine.qc.asr import AsrMeter
+from revoice.engine.qc.mos import DistillMosMeter, DnsMosMeter
+from revoice.engine.model import AudioArray as AudioArray  # re-exported for the benches
+from revoice.engine.qc.text_norm import wer
 
 
 def log(message: str) -> None:

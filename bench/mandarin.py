@@ -3,7 +3,7 @@
 ``python -m bench.mandarin [--voice jm_kumo] [--limit N] [--no-baseline]``
 speaks each line of ``bench/data/mandarin_lines.json`` with the Kokoro
 backend (Revoice's front end: normalization, polyphone-aware pinyin, tone
-sandhi), transcribes it with :class:`engine.qc.asr.AsrMeter` (Mandarin,
+sandhi), transcribes it with :class:`revoice.engine.qc.asr.AsrMeter` (Mandarin,
 Simplified) and scores CER against the spoken form of the line. The
 baseline feeds the same model misaki's own Mandarin G2P of the same
 normalized text (jieba + pypinyin, no sandhi), so the difference is the
@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.qc.asr import AsrMeter
-from engine.qc.text_norm import cer
-from engine.text.directions import Silence
-from engine.text.normalize import normalize
-from engine.voices.base import BackendOptions, SynthesisRequest
-from engine.voices.kokoro_voice import SAMPLE_RATE, SPEC, VOICES, KokoroBackend, KokoroPhonemizer
+from revoice.engine.qc.asr import AsrMeter
+from revoice.engine.qc.text_norm import cer
+from revoice.engine.text.directions import Silence
+from revoice.engine.text.normalize import normalize
+from revoice.engine.voices.base import BackendOptions, SynthesisRequest
+from revoice.engine.voices.kokoro_voice import SAMPLE_RATE, SPEC, VOICES, KokoroBackend, KokoroPhonemizer
 
 DATA = Path(__file__).parent / "data" / "mandarin_lines.json"
 

@@ -1,4 +1,4 @@
-"""Text normalization benchmark: :func:`engine.text.normalize` against hand-written cases.
+"""Text normalization benchmark: :func:`revoice.engine.text.normalize` against hand-written cases.
 
 ``python -m bench.normalize [--lang en|zh] [--data-dir DIR]`` prints one JSON
 object: per language the number of cases, how many pass (exact match of the
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.text.normalize import normalize
+from revoice.engine.text.normalize import normalize
 
 DATA_DIR = Path(__file__).parent / "data"
 LANGUAGES = ("en", "zh")

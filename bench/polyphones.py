@@ -1,4 +1,4 @@
-"""Mandarin polyphone benchmark: :func:`engine.text.pinyin.to_pinyin` against hand-written pinyin.
+"""Mandarin polyphone benchmark: :func:`revoice.engine.text.pinyin.to_pinyin` against hand-written pinyin.
 
 ``python -m bench.polyphones [--data FILE] [--errors]`` prints one JSON object:
 per-character accuracy on the polyphones (行 长 还 重 为 了 得 地 着 乐 教 差 和
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.text.pinyin import to_pinyin
+from revoice.engine.text.pinyin import to_pinyin
 
 Converter = Callable[[str], list[str]]
 

@@ -4,7 +4,7 @@
 prints one JSON object on stdout; progress and tables go to stderr.
 
 Part 1, calibration of the speaker-similarity meter
-(:class:`engine.qc.similarity.SpeakerSimilarity`) on real voices: the corpus
+(:class:`revoice.engine.speaker.SpeakerSimilarity`) on real voices: the corpus
 voices (``../shared/corpus/voices``), the moonshine-voice recordings
 (beckett, two_cities, clone-test, and endgame_nagg_nell split into its two
 speakers by pitch) and piper's 'joe', cut into 3 s speech chunks. Same-speaker
@@ -13,7 +13,7 @@ pairs are chunks of one speaker, different-speaker pairs chunks of two.
 Part 2, English: sentences cut from those real recordings (Whisper word
 times) are laid on a 24 fps timeline as the original dialogue; each line is
 revoiced by piper 'joe' twice, once without QC and once with
-:class:`engine.qc.assess.LineQc` as the renderer's assessor (WER, similarity
+:class:`revoice.engine.qc.assess.LineQc` as the renderer's assessor (WER, similarity
 to the original take and to the voice profile, DistillMOS, level, sync).
 
 Part 3, Mandarin: lines of ``bench/data/mandarin_lines.json`` revoiced by
@@ -40,14 +40,15 @@ import numpy as np
 import soundfile as sf
 
 from bench.common import AudioArray, log, mean, speech_runs, table
-from engine.dsp.resample import resample
-from engine.model import DialogueLine, FrameRange, SourceAudio
-from engine.qc.asr import AsrMeter
-from engine.qc.assess import LineQc, QcThresholds, thresholds_dict
-from engine.qc.similarity import Embedding, SpeakerSimilarity, cosine
-from engine.render import BatchResult, Revoicer
-from engine.sync import detect_speech_span
-from engine.voices.base import BackendOptions, SynthesisRequest, VoiceBackend
+from revoice.engine.dsp.resample import resample
+from revoice.engine.model import DialogueLine, FrameRange, SourceAudio, TakeQc
+from revoice.engine.qc.asr import AsrMeter
+from revoice.engine.qc.assess import LineQc
+from revoice.engine.qc.scoring import QcThresholds, thresholds_dict
+from revoice.engine.speaker import Embedding, SpeakerSimilarity, cosine
+from revoice.engine.render import BatchResult, Revoicer
+from revoice.engine.sync import detect_speech_span
+from revoice.engine.voices.base import BackendOptions, SynthesisRequest, VoiceBackend
 
 FPS = 24.0
 CHUNK_S = 3.0
@@ -221,7 +222,7 @@ def plain_lines(texts: Sequence[str], *, language: str, speaker: str, backend: V
 def revoice(backend: VoiceBackend, lines: Sequence[DialogueLine], qc: LineQc, workdir: Path,
             voice: str) -> tuple[BatchResult, float, float]:
     """Render ``lines`` without QC and (in a fresh folder) with it; (result with QC, s/line off, s/line on)."""
-    from engine.render import RenderSettings
+    from revoice.engine.render import RenderSettings
 
     revoicer = Revoicer(backend=backend, settings=RenderSettings(voice_id=voice))
     started = time.perf_counter()
@@ -237,11 +238,13 @@ def rows_of(result: BatchResult, lines: Sequence[DialogueLine]) -> list[dict[str
     text = {line.line_id: line.text for line in lines}
     rows = []
     for rendered in result.rendered:
-        qc = rendered.report.get("qc", {})
-        rows.append({"line_id": rendered.line_id, "text": text[rendered.line_id], **{k: qc.get(k) for k in (
-            "asr_text", "wer", "cer", "similarity", "similarity_to", "voice_similarity", "mos", "loudness_lufs",
-            "true_peak_dbtp", "onset_error_ms", "ratio", "speech_seconds", "score", "qc_seconds")},
-            "flags": list(rendered.flags)})
+        qc = rendered.report.qc or TakeQc()
+        rows.append({"line_id": rendered.line_id, "text": text[rendered.line_id], "asr_text": qc.asr_text,
+                     "wer": qc.wer, "cer": qc.cer, "similarity": qc.similarity, "similarity_to": qc.similarity_to,
+                     "voice_similarity": qc.voice_similarity, "mos": qc.mos, "loudness_lufs": qc.loudness_lufs,
+                     "true_peak_dbtp": qc.true_peak_dbtp, "onset_error_ms": qc.onset_error_ms, "ratio": qc.ratio,
+                     "speech_seconds": qc.speech_seconds, "score": qc.score, "qc_seconds": qc.qc_seconds,
+                     "flags": list(rendered.flags)})
     return rows
 
 
@@ -272,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n_en, n_zh = (6, 3) if args.quick else (args.english, args.mandarin)
 
-    from engine.voices.piper_voice import SPEC as PIPER
+    from revoice.engine.voices.piper_voice import SPEC as PIPER
 
     reason = PIPER.availability(BackendOptions())
     if reason:
@@ -296,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         voices = speakers(piper=piper)
         result["calibration"] = {"dvector": calibrate(speaker, voices)}
         if args.ge2e:
-            from engine.qc.similarity import Ge2eSimilarity
+            from revoice.engine.speaker import Ge2eSimilarity
 
             result["calibration"]["ge2e"] = calibrate(Ge2eSimilarity(device=args.device), voices)
         log(table(["meter", "same mean", "same min", "diff mean", "diff max"], [
@@ -338,7 +341,7 @@ def mandarin(args: argparse.Namespace, qc: LineQc, speaker: SpeakerSimilarity, w
              tables: list[list[Any]]) -> dict[str, Any]:
     """Part 3 (Kokoro); ``{"pending": reason}`` when the backend is not there."""
     try:
-        from engine.voices.kokoro_voice import SPEC as KOKORO
+        from revoice.engine.voices.kokoro_voice import SPEC as KOKORO
     except ImportError as exc:
         return {"pending": f"engine/voices/kokoro_voice.py not importable: {exc}"}
     reason = KOKORO.availability(BackendOptions())

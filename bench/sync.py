@@ -8,12 +8,12 @@ voice "joe"; its natural length N is the trimmed speech at 48 kHz. For each
 ratio r the target is ``T = round(r * N)`` samples, and two methods deliver
 exactly T samples:
 
-* ``revoice``: :func:`engine.fit.fit_to_length` with desired = available = T
+* ``revoice``: :func:`revoice.engine.fit.fit_to_length` with desired = available = T
   (rate search on the voice + a small Rubber Band stretch).
 * ``atempo``: what the open dubbing tools do: synthesize at natural rate, then
   speed up with a tempo change capped at 1.4x (never slow down), then
   truncate or zero-pad to T. ffmpeg's ``atempo`` is a WSOLA-type filter; its
-  stand-in here is ``engine.dsp.stretch.stretch_to_length(method="wsola")``.
+  stand-in here is ``revoice.engine.dsp.stretch.stretch_to_length(method="wsola")``.
 
 Per item: speech length error (samples delivered as speech minus T; positive
 = cut off by truncation, negative = padded with silence), WER of the
@@ -26,8 +26,8 @@ Part 2, real speech. Utterances cut from real recordings in
 track" with gaps; each gets a cue like a subtitle (speech padded by a random
 0.3-0.8 s each side, rounded out to 24 fps frames) and its text (the ASR
 transcript of the cut). Methods re-voice each cue and are placed at the cue
-start: ``revoice_render`` (``engine.render.Revoicer.render_line`` as it is),
-``revoice_sync`` (``engine.sync.detect_speech_span`` + ``plan_span`` +
+start: ``revoice_render`` (``revoice.engine.render.Revoicer.render_line`` as it is),
+``revoice_sync`` (``revoice.engine.sync.detect_speech_span`` + ``plan_span`` +
 ``fit_to_length``, when engine.sync exists) and ``atempo`` (natural speech at
 the cue start, sped up at most 1.4x to fit the cue). Onset/offset errors are
 measured with an energy detector independent of the engine's VAD
@@ -52,10 +52,10 @@ import numpy as np
 import soundfile as sf
 
 from bench.common import AudioArray, Meters, energy_span, fit_to, log, mean, speech_runs, stopwatch, table
-from engine.dsp.resample import resample
-from engine.dsp.stretch import stretch_to_length
-from engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
-from engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, VoiceBackend
+from revoice.engine.dsp.resample import resample
+from revoice.engine.dsp.stretch import stretch_to_length
+from revoice.engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
+from revoice.engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, VoiceBackend
 
 SAMPLE_RATE = 48000
 FPS = 24.0
@@ -240,9 +240,9 @@ def cut_utterances(meters: Meters, count: int) -> list[dict[str, Any]]:
 
 def real_speech_part(backend: VoiceBackend, meters: Meters, *, count: int, seed: int, workdir: Path) -> dict[str, Any]:
     """Lay real utterances on a track, re-voice each cue with every method, measure onset/offset errors."""
-    from engine.model import DialogueLine, FrameRange, SourceAudio
-    from engine.original import read_original
-    from engine.render import RenderSettings, Revoicer
+    from revoice.engine.model import DialogueLine, FrameRange, SourceAudio
+    from revoice.engine.original import read_original
+    from revoice.engine.render import RenderSettings, Revoicer
 
     cuts = cut_utterances(meters, count)
     if not cuts:
@@ -271,11 +271,11 @@ def real_speech_part(backend: VoiceBackend, meters: Meters, *, count: int, seed:
 
     sync_api: tuple[Any, Any] | None = None
     try:
-        from engine.sync import detect_speech_span, plan_span
+        from revoice.engine.sync import detect_speech_span, plan_span
 
         sync_api = (detect_speech_span, plan_span)
     except ImportError as exc:
-        log(f"engine.sync not usable ({exc}); revoice_sync skipped")
+        log(f"revoice.engine.sync not usable ({exc}); revoice_sync skipped")
     revoicer = Revoicer(backend=backend, settings=RenderSettings(fit=POLICY, seed=seed))
     methods = ["revoice_render", "atempo"] + (["revoice_sync"] if sync_api else [])
     items: list[dict[str, Any]] = []
@@ -397,14 +397,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     # Import every engine module now, so one run sees one consistent version of the engine.
-    import engine.original
-    import engine.render  # noqa: F401
-    from engine.qc.asr import AsrMeter
-    from engine.qc.mos import DistillMosMeter, DnsMosMeter
-    from engine.voices.piper_voice import PiperBackend
+    import revoice.engine.original
+    import revoice.engine.render  # noqa: F401
+    from revoice.engine.qc.asr import AsrMeter
+    from revoice.engine.qc.mos import DistillMosMeter, DnsMosMeter
+    from revoice.engine.voices.piper_voice import PiperBackend
 
     try:
-        import engine.sync  # noqa: F401
+        import revoice.engine.sync  # noqa: F401
     except ImportError:
         pass
 

@@ -6,13 +6,13 @@ object on stdout; progress and the table go to stderr.
 For every real voice (the corpus voices in ``../shared/corpus/voices`` and the
 moonshine-voice wheel's beckett, two_cities (first 20 s) and clone-test),
 the recording's speech is split at a pause near the middle
-(:func:`engine.voices.matching.split_reference`): :func:`tune_match` sees only
+(:func:`revoice.engine.characters.tuning.split_reference`): :func:`tune_match` sees only
 the first half and speaks only its own tuning sentences
 (``TUNING_SENTENCES``); everything below is measured on the second half and on
 other sentences (``bench.quality.PIPER_SENTENCES`` for English,
 ``bench/data/mandarin_lines.json`` for Mandarin), checked to be disjoint.
 
-Per character, with d-vector cosine (engine.qc.similarity.SpeakerSimilarity,
+Per character, with d-vector cosine (engine.speaker.SpeakerSimilarity,
 mean over the evaluation lines of each line's cosine to the held-out half):
 
 * ``stock``: the default voice without matching (piper 'joe' for English,
@@ -48,19 +48,13 @@ import numpy as np
 
 from bench.common import AudioArray, log, mean, table
 from bench.quality import CORPUS_VOICES, PIPER_SENTENCES, corpus_dir, moonshine_asset, read_mono
-from engine.dsp.voice_transform import median_f0
-from engine.qc.similarity import Embedding, SpeakerEmbedder, cosine
-from engine.qc.text_norm import cer, wer
-from engine.voices.base import BackendOptions, VoiceBackend
-from engine.voices.matching import (
-    CHECK_SENTENCES,
-    TUNING_SENTENCES,
-    VoiceMatch,
-    apply_tint,
-    split_reference,
-    synthesize_lines,
-    tune_match,
-)
+from revoice.engine.dsp.voice_transform import median_f0
+from revoice.engine.speaker import Embedding, SpeakerEmbedder, cosine
+from revoice.engine.qc.text_norm import cer, wer
+from revoice.engine.voices.base import BackendOptions, VoiceBackend
+from revoice.engine.characters.tint import VoiceMatch, apply_tint
+from revoice.engine.characters.tuning import CHECK_SENTENCES, TUNING_SENTENCES, split_reference, tune_match
+from revoice.engine.characters.tuning_score import synthesize_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 MANDARIN_LINES = ROOT / "bench" / "data" / "mandarin_lines.json"
@@ -109,8 +103,8 @@ class Quality:
     """DistillMOS and Whisper WER/CER of lines, cached by content."""
 
     def __init__(self, threads: int, device: str, *, asr: bool, mos: bool) -> None:
-        from engine.qc.asr import AsrMeter
-        from engine.qc.mos import DistillMosMeter
+        from revoice.engine.qc.asr import AsrMeter
+        from revoice.engine.qc.mos import DistillMosMeter
 
         self.asr = AsrMeter(device=device, threads=threads) if asr else None
         self.mos = DistillMosMeter(device=device, threads=threads) if mos else None
@@ -159,9 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     count = 3 if args.quick else args.sentences
     strengths = [1.0] if args.quick else [float(s) for s in args.strengths.split(",") if s.strip()]
 
-    from engine.qc.similarity import SpeakerSimilarity
-    from engine.voices.kokoro_voice import SPEC as KOKORO
-    from engine.voices.piper_voice import SPEC as PIPER
+    from revoice.engine.speaker import SpeakerSimilarity
+    from revoice.engine.voices.kokoro_voice import SPEC as KOKORO
+    from revoice.engine.voices.piper_voice import SPEC as PIPER
 
     options = BackendOptions(threads=args.threads)
     backends: dict[str, VoiceBackend] = {}
@@ -187,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     meter = SpeakerSimilarity(device=args.device, threads=args.threads)
     meters: dict[str, SpeakerEmbedder] = {"dvector": meter}
     if args.ge2e:
-        from engine.qc.similarity import Ge2eSimilarity
+        from revoice.engine.speaker import Ge2eSimilarity
 
         meters["ge2e"] = Ge2eSimilarity(device=args.device)
     quality = Quality(args.threads, args.device, asr=not args.no_asr, mos=not args.no_mos)

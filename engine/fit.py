@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.dsp.pauses import Pause, find_pauses, pause_changes, resize_pauses
-from engine.dsp.resample import resample
-from engine.dsp.stretch import stretch_to_length, trim_silence
-from engine.voices.base import AudioArray, Synthesis
+from revoice.engine.dsp.pauses import Pause, find_pauses, pause_changes, resize_pauses
+from revoice.engine.dsp.resample import resample
+from revoice.engine.dsp.stretch import stretch_to_length, trim_silence
+from revoice.engine.voices.base import AudioArray, Synthesis
 
 WORDS_PER_SECOND = 2.7
 """Typical conversational English rate, used only to phrase suggestions."""

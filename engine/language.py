@@ -22,3 +22,11 @@ def detect_language(text: str) -> str:
 def line_language(text: str, requested: str) -> str:
     """``requested`` unless it is ``"auto"``, then the language detected from ``text``."""
     return detect_language(text) if requested == AUTO else requested
+
+
+def base_language(language: str) -> str:
+    """The base language of a tag, lower case: ``"zh-CN"`` / ``"zh_cn"`` -> ``"zh"``, ``"EN"`` -> ``"en"``.
+
+    The one place language tags are normalised; voices, QC, profiles and text all compare base languages.
+    """
+    return language.replace("_", "-").split("-")[0].lower()

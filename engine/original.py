@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from engine.dsp.resample import resample
-from engine.model import DialogueLine
-from engine.voices.base import AudioArray
+from revoice.engine.dsp.resample import resample
+from revoice.engine.model import DialogueLine
+from revoice.engine.voices.base import AudioArray
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,7 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,16 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from engine.dsp.bwf import write_bwf
-from engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
-from engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
-from engine.model import DialogueLine, RenderedLine
-from engine.original import OriginalAudio, read_original
-from engine.sync import detect_speech_span, plan_span
-from engine.voices.base import AudioArray, Synthesis, SynthesisRequest, VoiceBackend
-
-RENDER_FORMAT_VERSION = 1
-"""Bump when a change alters rendered audio, so stale sidecars are re-rendered."""
+from revoice.engine.dsp.bwf import write_bwf
+from revoice.engine.files import write_text_atomic
+from revoice.engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
+from revoice.engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
+from revoice.engine.formats import RENDER_FORMAT_VERSION
+from revoice.engine.model import AudioArray, DialogueLine, RenderedLine, RenderReport, TakeEntry, TakeQc, VoiceProfileUse
+from revoice.engine.original import OriginalAudio, read_original
+from revoice.engine.sync import detect_speech_span, plan_span
+from revoice.engine.voices.base import Synthesis, SynthesisRequest, VoiceBackend, VoiceHooks
 
 MATCH_ORIGINAL = "match"
 
@@ -45,7 +42,7 @@ class RenderSettings:
 
     sample_rate: int = 48000
     loudness: str = "ebu-r128"
-    """A preset name from :func:`engine.dsp.loudness.loudness_presets`, or ``"match"``."""
+    """A preset name from :func:`revoice.engine.dsp.loudness.loudness_presets`, or ``"match"``."""
     fallback_loudness: str = "ebu-r128"
     """Preset used with ``"match"`` when a line's original audio cannot be read."""
     true_peak_ceiling_dbtp: float = -2.0
@@ -101,7 +98,8 @@ ProgressCallback = Callable[[Progress], None]
 CancelCheck = Callable[[], bool]
 Assessor = Callable[[DialogueLine, RenderedLine], Mapping[str, Any]]
 """QC hook: metrics for one rendered take, JSON-friendly, with ``score`` (float, higher
-is better) and ``flags`` (list of strings) among them (see engine.qc)."""
+is better) and ``flags`` (list of strings) among them (see engine.qc); kept as the report's
+:class:`revoice.engine.model.TakeQc`."""
 
 
 class RenderCancelled(Exception):
@@ -147,8 +145,8 @@ class Revoicer:
             "settings": _jsonable(asdict(self.settings)),
             "take": take,
         }
-        voice_key = getattr(self.backend, "voice_key", None)  # optional hook: e.g. a voice profile's content key
-        extra = voice_key(payload["voice"]) if callable(voice_key) else None
+        hooks = self.backend if isinstance(self.backend, VoiceHooks) else None  # e.g. characters' voice profiles
+        extra = hooks.voice_key(payload["voice"]) if hooks is not None else None
         if extra is not None:
             payload["voice_key"] = str(extra)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -226,37 +224,36 @@ class Revoicer:
         write_bwf(wav_path, slot_audio, sr, time_reference_samples=time_reference,
                   description=f"{line.speaker}: {line.text}"[:256], originator_reference=key[:32])
         seconds = time.perf_counter() - started
-        report: dict[str, Any] = {
-            "slot_samples": slot,
-            "length_error_samples": len(slot_audio) - slot,
-            "speech_start": start,
-            "speech_end": start + len(speech),
-            "target_span": [target_start, target_end],
-            "target_from": "original take" if original_span is not None else "lead-in, natural rate",
-            "achieved_span": [placed.onset, placed.offset] if placed else None,
-            "onset_error_ms": None if onset_ms is None else round(onset_ms, 1),
-            "offset_error_ms": None if offset_ms is None else round(offset_ms, 1),
-            "pause_change_seconds": round(fit.pause_change_samples / sr, 3),
-            "natural_seconds": fit.natural_samples / sr,
-            "speech_seconds": len(speech) / sr,
-            "ratio": round(fit.ratio, 4),
-            "duration_scale": round(fit.duration_scale, 4),
-            "stretch_ratio": round(fit.stretch_ratio, 4),
-            "syntheses": fit.syntheses,
-            "loudness_target_lufs": round(target_lufs, 2),
-            "loudness_note": loudness_note,
-            "loudness_lufs": round(loud.output_lufs, 2),
-            "true_peak_dbtp": round(loud.true_peak_dbtp, 2),
-            "gain_db": round(loud.gain_db, 2),
-            "limited": loud.limited,
-            "seed": seed,
-            "render_seconds": round(seconds, 3),
-            "rtf": round(seconds / max(len(speech) / sr, 1e-6), 3),
-        }
-        voice_report = getattr(self.backend, "voice_report", None)  # optional hook: how a profile voice spoke
-        voice_facts = voice_report(voice, line.language) if callable(voice_report) else None
-        if voice_facts is not None:
-            report["voice_profile"] = voice_facts
+        hooks = self.backend if isinstance(self.backend, VoiceHooks) else None  # how a profile voice spoke
+        voice_facts = hooks.voice_report(voice, line.language) if hooks is not None else None
+        report = RenderReport(
+            slot_samples=slot,
+            length_error_samples=len(slot_audio) - slot,
+            speech_start=start,
+            speech_end=start + len(speech),
+            target_span=(target_start, target_end),
+            target_from="original take" if original_span is not None else "lead-in, natural rate",
+            achieved_span=(placed.onset, placed.offset) if placed else None,
+            onset_error_ms=None if onset_ms is None else round(onset_ms, 1),
+            offset_error_ms=None if offset_ms is None else round(offset_ms, 1),
+            pause_change_seconds=round(fit.pause_change_samples / sr, 3),
+            natural_seconds=fit.natural_samples / sr,
+            speech_seconds=len(speech) / sr,
+            ratio=round(fit.ratio, 4),
+            duration_scale=round(fit.duration_scale, 4),
+            stretch_ratio=round(fit.stretch_ratio, 4),
+            syntheses=fit.syntheses,
+            loudness_target_lufs=round(target_lufs, 2),
+            loudness_note=loudness_note,
+            loudness_lufs=round(loud.output_lufs, 2),
+            true_peak_dbtp=round(loud.true_peak_dbtp, 2),
+            gain_db=round(loud.gain_db, 2),
+            limited=loud.limited,
+            seed=seed,
+            render_seconds=round(seconds, 3),
+            rtf=round(seconds / max(len(speech) / sr, 1e-6), 3),
+            voice_profile=None if voice_facts is None else VoiceProfileUse.from_json(voice_facts),
+        )
         rendered = RenderedLine(
             line_id=line.line_id, path=wav_path, sample_rate=sr, slot_samples=slot,
             speech_start=start, speech_end=start + len(speech), backend=self.backend.spec.name,
@@ -274,7 +271,7 @@ class Revoicer:
         With ``takes`` > 1 each line is rendered that many times (take k uses
         its own seed) and, with ``assess``, every take is metered and the one
         with the highest ``score`` is returned; the others stay on disk and are
-        listed in its ``report["takes"]``. Finished lines stay on disk when
+        listed in its ``report.takes``. Finished lines stay on disk when
         the batch is cancelled or a line fails.
         """
         if takes < 1:
@@ -309,12 +306,13 @@ class Revoicer:
         return result
 
     def _assessed(self, line: DialogueLine, rendered: RenderedLine, assess: Assessor | None) -> RenderedLine:
-        """``rendered`` with its QC metrics (``report["qc"]``), metered once and kept in the sidecar."""
-        if assess is None or "qc" in rendered.report:
+        """``rendered`` with its QC metrics (``report.qc``), metered once and kept in the sidecar."""
+        if assess is None or rendered.report.qc is not None:
             return rendered
         metrics = dict(assess(line, rendered))
         flags = tuple(str(flag) for flag in metrics.get("flags", ()))
-        assessed = dataclasses.replace(rendered, report={**rendered.report, "qc": _jsonable(metrics)},
+        report = dataclasses.replace(rendered.report, qc=TakeQc.from_json(_jsonable(metrics)))
+        assessed = dataclasses.replace(rendered, report=report,
                                        flags=rendered.flags + tuple(f for f in flags if f not in rendered.flags))
         write_sidecar(assessed, self.render_key(line, rendered.take))
         return assessed
@@ -335,9 +333,7 @@ class Revoicer:
 
 def take_score(rendered: RenderedLine) -> float:
     """The QC score of a take (higher is better); unmetered takes score 0."""
-    qc = rendered.report.get("qc") or {}
-    score = qc.get("score", 0.0)
-    return float(score) if isinstance(score, (int, float)) else 0.0
+    return rendered.report.score
 
 
 def choose_take(candidates: Sequence[RenderedLine], *, prefer: int | None = None) -> RenderedLine:
@@ -345,7 +341,7 @@ def choose_take(candidates: Sequence[RenderedLine], *, prefer: int | None = None
 
     ``prefer`` is the editor's pick: that take is placed whatever its score.
 
-    The chosen take's ``report["takes"]`` holds one entry per take (file name,
+    The chosen take's ``report.takes`` holds one entry per take (file name,
     score, flags and the QC numbers) so an editor can swap takes without a
     re-render.
     """
@@ -353,10 +349,11 @@ def choose_take(candidates: Sequence[RenderedLine], *, prefer: int | None = None
     best = picked[0] if picked else max(candidates, key=lambda r: (take_score(r), -r.take))
     if len(candidates) == 1:
         return best
-    listing = [{"take": r.take, "file": r.path.name, "score": round(take_score(r), 4), "flags": list(r.flags),
-                "qc": r.report.get("qc")} for r in candidates]
-    return dataclasses.replace(best, report={**best.report, "takes": listing, "chosen_take": best.take,
-                                              "chosen_by": "editor" if picked else "score"})
+    listing = tuple(TakeEntry(take=r.take, file=r.path.name, score=round(take_score(r), 4), flags=r.flags,
+                              qc=r.report.qc) for r in candidates)
+    report = dataclasses.replace(best.report, takes=listing, chosen_take=best.take,
+                                 chosen_by="editor" if picked else "score")
+    return dataclasses.replace(best, report=report)
 
 
 def _quiet_edges(speech: AudioArray, sample_rate: int) -> tuple[int, int]:
@@ -378,8 +375,9 @@ def sidecar_path(wav_path: Path) -> Path:
 
 
 def write_sidecar(rendered: RenderedLine, key: str) -> None:
-    """Write the line's JSON sidecar atomically (after its WAV)."""
-    data = {"key": key, **_jsonable(asdict(rendered))}
+    """Write the line's JSON sidecar atomically (after its WAV): the key and the RenderedLine, report included."""
+    line = {f.name: getattr(rendered, f.name) for f in dataclasses.fields(rendered)}
+    data = {"key": key, **_jsonable({**line, "report": rendered.report.to_json()})}
     data["path"] = rendered.path.name
     write_text_atomic(sidecar_path(rendered.path), json.dumps(data, indent=1, sort_keys=True))
 
@@ -400,21 +398,6 @@ def load_sidecar(wav_path: Path, key: str | None = None) -> RenderedLine | None:
         return RenderedLine(**data)
     except TypeError:
         return None
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _jsonable(value: Any) -> Any:

@@ -22,9 +22,9 @@ import numpy.typing as npt
 import webrtcvad
 from scipy.signal import butter, sosfiltfilt
 
-from engine.dsp._util import FloatArray, check_rate, mono_f64
-from engine.dsp.resample import resample
-from engine.model import DialogueLine
+from revoice.engine.dsp._util import FloatArray, check_rate, mono_f64
+from revoice.engine.dsp.resample import resample
+from revoice.engine.model import DialogueLine
 
 VAD_RATE = 16000
 """Sample rate (Hz) the VAD runs at."""

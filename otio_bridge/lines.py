@@ -12,12 +12,12 @@ from typing import Any, Literal
 
 import opentimelineio as otio
 
-from engine.language import line_language
-from engine.model import DEFAULT_SPEAKER, DialogueLine, FrameRange, SkippedLine, SourceAudio
-from otio_bridge.errors import InputError
-from otio_bridge.media import media_path_from_url
-from otio_bridge.subtitles import Cue, clean_text, read_subtitles, split_speaker_prefix
-from otio_bridge.timeline import (
+from revoice.engine.language import line_language
+from revoice.engine.model import DEFAULT_SPEAKER, DialogueLine, FrameRange, SkippedLine, SourceAudio
+from revoice.otio_bridge.errors import InputError
+from revoice.otio_bridge.media import media_path_from_url
+from revoice.otio_bridge.subtitles import Cue, clean_text, read_subtitles, split_speaker_prefix
+from revoice.otio_bridge.timeline import (
     format_timecode,
     rate_fraction,
     timeline_rate,

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import pysubs2
 
-from otio_bridge.errors import InputError
+from revoice.otio_bridge.errors import InputError
 
 FORMATS: Mapping[str, str] = MappingProxyType({".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa"})
 """Subtitle file extension (lower case) -> pysubs2 format name."""

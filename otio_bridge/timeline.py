@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 import opentimelineio as otio
 
-from otio_bridge.errors import InputError
+from revoice.otio_bridge.errors import InputError
 
 ADAPTERS: Mapping[str, str] = MappingProxyType({
     ".otio": "otio_json",

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -14,11 +11,14 @@ from typing import Any
 
 import opentimelineio as otio
 
-from engine.model import DialogueLine, RenderedLine
-from otio_bridge.errors import InputError
-from otio_bridge.lines import REVOICE_TRACK_PREFIX
-from otio_bridge.media import media_path_from_url, url_for_path
-from otio_bridge.timeline import same_rate, timeline_rate
+from revoice.engine.files import atomic_path
+from revoice.engine.model import DialogueLine, RenderedLine
+from revoice.otio_bridge import clip_metadata
+from revoice.otio_bridge.clip_metadata import ClipMetadata
+from revoice.otio_bridge.errors import InputError
+from revoice.otio_bridge.lines import REVOICE_TRACK_PREFIX
+from revoice.otio_bridge.media import media_path_from_url, url_for_path
+from revoice.otio_bridge.timeline import same_rate, timeline_rate
 
 WRITERS: Mapping[str, str] = MappingProxyType({".otio": "otio_json", ".otioz": "otioz", ".xml": "fcp_xml"})
 """Output extension (lower case) -> OTIO adapter name."""
@@ -112,58 +112,13 @@ def _line_clip(line: DialogueLine, render: RenderedLine, rate: float,
         available_range=whole,
     )
     ref.name = Path(render.path).name
-    meta: dict[str, Any] = {
-        "line_id": line.line_id,
-        "text": line.text,
-        "speaker": line.speaker,
-        "language": line.language,
-        "overflow_frames": line.metadata.get("overflow_frames", 0),
-        "backend": render.backend,
-        "voice": render.voice_id,
-        "take": render.take,
-        "settings": render.settings,
-        "report": render.report,
-        "flags": list(render.flags),
-        "wav_samples": render.slot_samples,
-        "sample_rate": render.sample_rate,
-        "takes": [
-            {"take": entry.get("take"), "path": str(Path(render.path).resolve().with_name(str(entry.get("file")))),
-             "score": entry.get("score"), "flags": entry.get("flags", [])}
-            for entry in render.report.get("takes", [])
-        ],
-    }
-    profile = _profile_meta(render.report.get("voice_profile"))
-    if profile is not None:
-        meta["profile"] = profile
-    return otio.schema.Clip(
+    clip = otio.schema.Clip(
         name=f"{line.line_id} {line.speaker}",
         media_reference=ref,
         source_range=whole,
-        metadata={"revoice": _jsonable(meta)},
     )
-
-
-def _profile_meta(facts: Any) -> dict[str, Any] | None:
-    """The character's voice profile for the clip: name, kind ("tint" or "clone"), base voice; None without one."""
-    if not isinstance(facts, dict):
-        return None
-    keys = ("name", "kind", "strength", "base_backend", "base_voice", "cross_lingual", "consent")
-    return {key: facts.get(key) for key in keys}
-
-
-def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
-    """``value`` made of JSON types only (numpy scalars/arrays, Paths and the like converted)."""
-    def convert(obj: Any) -> Any:
-        for attr in ("tolist", "item"):
-            method = getattr(obj, attr, None)
-            if callable(method):
-                return method()
-        if isinstance(obj, (set, frozenset, tuple)):
-            return list(obj)
-        return str(obj)
-
-    result: dict[str, Any] = json.loads(json.dumps(value, default=convert))
-    return result
+    clip_metadata.write(clip, ClipMetadata.of(line, render))
+    return clip
 
 
 def write_timeline(
@@ -174,7 +129,7 @@ def write_timeline(
 ) -> list[str]:
     """Write ``timeline`` to ``.otio`` (schemas as of OTIO 0.17), ``.otioz`` (with media) or ``.xml`` (FCP7).
 
-    The file appears atomically (written next to ``out_path``, then renamed).
+    The file appears atomically (:func:`revoice.engine.files.atomic_path`).
     ``overwrite_inputs`` are the input files: writing over one raises
     :class:`InputError`. Returns warnings (e.g. media left out of a bundle).
     """
@@ -202,24 +157,19 @@ def write_timeline(
 
     try:
         out.absolute().parent.mkdir(parents=True, exist_ok=True)
-        tmp_dir = Path(tempfile.mkdtemp(prefix=".revoice-", dir=out.absolute().parent))
-    except OSError as exc:
+        with atomic_path(out.absolute()) as tmp:
+            try:
+                otio.adapters.write_to_file(to_write, str(tmp), adapter_name=adapter, **kwargs)
+            except OSError as exc:
+                raise InputError(out, None, f"cannot write the file ({exc.strerror or exc})",
+                                 "Check free space and permissions") from exc
+            except Exception as exc:  # adapter refusals: unsupported rates, duplicate media names
+                detail = " ".join(str(exc).split()) or type(exc).__name__
+                raise InputError(out, None, f"the {adapter} writer failed: {detail}",
+                                 "Try writing .otio instead") from exc
+    except OSError as exc:  # the folder, the temporary file or the rename
         raise InputError(out, None, f"cannot write here ({exc.strerror or exc})",
                          "Choose a folder you may write to") from exc
-    try:
-        tmp = tmp_dir / f"timeline{out.suffix.lower()}"
-        try:
-            otio.adapters.write_to_file(to_write, str(tmp), adapter_name=adapter, **kwargs)
-        except OSError as exc:
-            raise InputError(out, None, f"cannot write the file ({exc.strerror or exc})",
-                             "Check free space and permissions") from exc
-        except Exception as exc:  # adapter refusals: unsupported rates, duplicate media names
-            detail = " ".join(str(exc).split()) or type(exc).__name__
-            raise InputError(out, None, f"the {adapter} writer failed: {detail}",
-                             "Try writing .otio instead") from exc
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
     return warnings
 
 

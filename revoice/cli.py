@@ -139,14 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["panel"]:
         try:
-            from ui.app import main as panel_main
+            from revoice.ui.app import main as panel_main
         except ImportError as exc:
             print(f"revoice: the panel needs PyQt6 ({exc}); install it with: pip install 'revoice[ui]'",
                   file=sys.stderr)
             return EXIT_BAD_INPUT
         return panel_main(arguments[1:])
     if arguments[:1] == ["qc"]:
-        from engine.qc.report import qc_main
+        from revoice.report import qc_main
 
         return qc_main(arguments[1:])
     args = build_parser().parse_args(arguments)
@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _text(args: argparse.Namespace) -> int:
-    from engine.text import DictionaryError, describe
+    from revoice.engine.text import DictionaryError, describe
 
     try:
         out = describe(args.text, language=args.lang, dictionary=args.dictionary, abbreviations=args.abbreviations)
@@ -214,8 +214,8 @@ def _text(args: argparse.Namespace) -> int:
 
 
 def _voices(args: argparse.Namespace) -> int:
-    from engine.voices.base import BackendOptions
-    from engine.voices.registry import describe_backends, discover_backends
+    from revoice.engine.voices.base import BackendOptions
+    from revoice.engine.voices.registry import describe_backends, discover_backends
 
     weights: dict[str, str] = {}
     for item in args.weights:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.voices.profile import ProfileStore, VoiceProfile
-    from revoice.profiles import BackendPool
+    from revoice.engine.characters.profile import ProfileStore, VoiceProfile
+    from revoice.casting import BackendPool
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_BACKEND = 0, 2, 3
 CONSENT_CHOICES = ("unknown", "granted", "denied")
@@ -77,8 +77,8 @@ def add_voice_parser(sub: Any) -> None:
 
 def voice_main(args: argparse.Namespace) -> int:
     """Run ``revoice voice ...``; messages go to stderr prefixed ``revoice:``."""
-    from engine.original import MediaError
-    from engine.voices.profile import ProfileError, ProfileStore
+    from revoice.engine.original import MediaError
+    from revoice.engine.characters.profile import ProfileError, ProfileStore
 
     try:
         store = ProfileStore(args.voices)
@@ -99,8 +99,8 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def _list(store: ProfileStore, *, as_json: bool) -> int:
-    from revoice.job import profile_summary
-    from revoice.profiles import profile_row
+    from revoice.summary import profile_summary
+    from revoice.casting import profile_row
 
     rows = [profile_row(p, status="stored", path=store.path_for(p.name)) for p in store.profiles()]
     if as_json:
@@ -114,8 +114,8 @@ def _list(store: ProfileStore, *, as_json: bool) -> int:
 
 
 def _show(store: ProfileStore, name: str, *, as_json: bool) -> int:
-    from revoice.job import profile_summary
-    from revoice.profiles import profile_row
+    from revoice.summary import profile_summary
+    from revoice.casting import profile_row
 
     profile = store.get(name)
     if profile is None:
@@ -145,8 +145,8 @@ def _show(store: ProfileStore, name: str, *, as_json: bool) -> int:
 
 
 def _build(store: ProfileStore, args: argparse.Namespace) -> int:
-    from engine.voices.profile import Consent
-    from engine.voices.profile_build import now_iso, with_settings
+    from revoice.engine.characters.profile import Consent
+    from revoice.engine.characters.build import now_iso, with_settings
 
     if args.strength is not None and not 0.0 <= args.strength <= 1.0:
         return _fail(f"--strength {args.strength}: use a number from 0 to 1")
@@ -168,9 +168,9 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
             return _fail("nothing to change: give --consent or --strength (or --ref to rebuild)")
         store.save(with_settings(profile, consent=consent, strength=args.strength))
         return _list_built(store, [args.name], as_json=args.json)
-    from engine.qc.similarity import SpeakerSimilarity
-    from engine.voices.base import BackendOptions
-    from revoice.profiles import BackendPool
+    from revoice.engine.speaker import SpeakerSimilarity
+    from revoice.engine.voices.base import BackendOptions
+    from revoice.casting import BackendPool
 
     embedder = SpeakerSimilarity(device=args.device, threads=1)
     pool = BackendPool(loaded=[], options=BackendOptions(device=args.device), match_voices=args.match_voice)
@@ -193,8 +193,8 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
 
 def _list_built(store: ProfileStore, names: list[str], *, as_json: bool,
                 statuses: dict[str, str] | None = None) -> int:
-    from revoice.job import profile_summary
-    from revoice.profiles import profile_row
+    from revoice.summary import profile_summary
+    from revoice.casting import profile_row
 
     rows = [profile_row(p, status=(statuses or {}).get(p.name, "saved"), path=store.path_for(p.name))
             for p in (store.get(n) for n in names) if p is not None]
@@ -204,8 +204,8 @@ def _list_built(store: ProfileStore, names: list[str], *, as_json: bool,
 
 def _build_from_refs(store: ProfileStore, args: argparse.Namespace, embedder: Any, pool: BackendPool,
                      consent: Any) -> str:
-    from engine.voices.profile_build import build_profile, tune_profile
-    from engine.voices.references import editor_references, parse_ref
+    from revoice.engine.characters.build import build_profile, tune_profile
+    from revoice.engine.characters.references import editor_references, parse_ref
 
     refs = [parse_ref(text) for text in args.ref]
     for path, _, _ in refs:
@@ -230,25 +230,15 @@ def _build_from_refs(store: ProfileStore, args: argparse.Namespace, embedder: An
 def _build_from_timeline(store: ProfileStore, args: argparse.Namespace, embedder: Any, pool: BackendPool,
                          consent: Any) -> dict[str, str]:
     """Build or reuse the profiles of the timeline's speakers (or NAME); returns name -> status."""
-    from engine.voices.profile_build import with_settings
-    from otio_bridge.errors import InputError
-    from otio_bridge.lines import extract_lines
-    from otio_bridge.subtitles import read_subtitles
-    from otio_bridge.timeline import read_timeline
-    from revoice.profiles import prepare_profiles
+    from revoice.casting import prepare_profiles
+    from revoice.engine.characters.build import with_settings
+    from revoice.options import JobError, parse_subtitle_offset
+    from revoice.session import read_lines
 
-    offset: str | float = args.subs_offset
-    if offset not in ("auto", "zero", "timeline"):
-        try:
-            offset = float(offset)
-        except ValueError:
-            raise ValueError(f"--subs-offset {offset!r}: use auto, zero, timeline or seconds") from None
     try:
-        timeline = read_timeline(args.timeline, rate=args.rate)
-        cues = read_subtitles(args.subs) if args.subs else None
-        lines, _, _ = extract_lines(timeline, cues=cues, subtitle_path=args.subs, subtitle_offset=offset,
-                                    timeline_path=args.timeline)
-    except InputError as exc:
+        lines = read_lines(args.timeline, subtitles=args.subs, subtitle_offset=parse_subtitle_offset(args.subs_offset),
+                           rate=args.rate, language="en").lines
+    except JobError as exc:
         raise ValueError(str(exc)) from None
     speakers = [s for s in dict.fromkeys(line.speaker for line in lines) if args.name in (None, s)]
     outcome = prepare_profiles(lines, speakers, store=store, embedder=lambda: embedder, pool=pool, tune=args.match,

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.voices import f5_voice
+from revoice.engine.voices import f5_voice
 
 RATE = 24000
 HOP = 256

@@ -1,5 +1,5 @@
 """``python -m ui``: the Revoice panel."""
 
-from ui.app import main
+from revoice.ui.app import main
 
 raise SystemExit(main())

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PyQt6.QtWidgets import QApplication
 
-from ui.settings import APPLICATION, ORGANIZATION, settings_dir_from_env, use_settings_dir
-from ui.theme import apply_theme
+from revoice.ui.settings import APPLICATION, ORGANIZATION, settings_dir_from_env, use_settings_dir
+from revoice.ui.theme import apply_theme
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.settings_dir is not None:
         use_settings_dir(args.settings_dir)
     app = create_app(sys.argv[:1] or ["revoice-panel"])
-    from ui.window import RevoiceWindow
+    from revoice.ui.window import RevoiceWindow
 
     window = RevoiceWindow()
     window.show()

@@ -17,8 +17,8 @@ from PyQt6.QtCore import (
 )
 from PyQt6.QtGui import QBrush, QColor, QFont
 
-from engine.model import DialogueLine, RenderedLine
-from ui.takes import (
+from revoice.engine.model import DialogueLine, RenderedLine
+from revoice.ui.takes import (
     best_take,
     chosen_by_editor,
     qc_error,
@@ -115,10 +115,13 @@ class LineRow:
             return (self.message,) if self.message else ("failed",)
         return self.render.flags if self.render is not None else ()
 
-    def report_value(self, key: str) -> float | None:
+    def report_value(self, column: Column) -> float | None:
+        """The placed take's speed ratio, loudness (LUFS) or true peak (dBTP), for that column; None: not rendered."""
         if self.render is None:
             return None
-        value = self.render.report.get(key)
+        report = self.render.report
+        value = {Column.RATIO: report.ratio, Column.LUFS: report.loudness_lufs,
+                 Column.DBTP: report.true_peak_dbtp}.get(column)
         return float(value) if isinstance(value, (int, float)) else None
 
     @property
@@ -132,7 +135,7 @@ class LineRow:
             return qc_error(qc)
         if column == Column.VOICE:
             return qc_similarity(qc)
-        value = qc.get("mos") if qc is not None and column == Column.MOS else None
+        value = qc.mos if qc is not None and column == Column.MOS else None
         return float(value) if isinstance(value, (int, float)) else None
 
 
@@ -290,11 +293,11 @@ class LinesModel(QAbstractTableModel):
         if column == Column.STATUS:
             return row.status
         if column == Column.RATIO:
-            return _fmt(row.report_value("ratio"), ".2f")
+            return _fmt(row.report_value(column), ".2f")
         if column == Column.LUFS:
-            return _fmt(row.report_value("loudness_lufs"), ".1f")
+            return _fmt(row.report_value(column), ".1f")
         if column == Column.DBTP:
-            return _fmt(row.report_value("true_peak_dbtp"), ".1f")
+            return _fmt(row.report_value(column), ".1f")
         if column == Column.TAKE:
             count = row.take_count
             return f"{row.render.take}/{count}" if row.render is not None and count > 1 else ""
@@ -310,8 +313,7 @@ class LinesModel(QAbstractTableModel):
         if column == Column.STATUS:
             return STATUSES.index(row.status)
         if column in (Column.RATIO, Column.LUFS, Column.DBTP):
-            key = {Column.RATIO: "ratio", Column.LUFS: "loudness_lufs", Column.DBTP: "true_peak_dbtp"}[column]
-            value = row.report_value(key)
+            value = row.report_value(column)
             return value if value is not None else float("-inf")
         if column in QC_COLUMNS:
             metric = row.qc_value(column)
@@ -329,13 +331,16 @@ class LinesModel(QAbstractTableModel):
         if column in (Column.FLAGS, Column.STATUS) and row.flags:
             return "\n".join(row.flags)
         if column == Column.LUFS and row.render is not None:
-            target = row.report_value("loudness_target_lufs")
-            return f"target {target:.1f} LUFS ({row.render.report.get('loudness_note', '')})" if target else None
+            report = row.render.report
+            target = report.loudness_target_lufs
+            if not isinstance(target, (int, float)) or not target:
+                return None
+            return f"target {target:.1f} LUFS ({report.loudness_note or ''})"
         if column == Column.TAKE and row.take_count > 1:
             return _takes_tip(row)
         qc = qc_of(row.render)
         if column == Column.WER and qc is not None:
-            heard = qc.get("asr_text")
+            heard = qc.asr_text
             name = qc_error_name(qc)
             return f"{name} of the placed take" + (f"\nASR heard: \u201c{heard}\u201d" if isinstance(heard, str) else "")
         if column == Column.VOICE and qc is not None:

@@ -20,11 +20,11 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from engine.model import RenderedLine
-from ui.lines_model import FAILED, FLAGGED, STATUS_COLORS, LineRow
-from ui.player import AudioPlayer, playback_problem
-from ui.takes import TakeInfo, best_take, chosen_by_editor, qc_of, takes_of
-from ui.waveform import WaveformView
+from revoice.engine.model import RenderedLine
+from revoice.ui.lines_model import FAILED, FLAGGED, STATUS_COLORS, LineRow
+from revoice.ui.player import AudioPlayer, playback_problem
+from revoice.ui.takes import TakeInfo, best_take, chosen_by_editor, qc_of, takes_of
+from revoice.ui.waveform import WaveformView
 
 PREVIEW_RATE = 48000
 
@@ -220,7 +220,7 @@ class PreviewPane(QWidget):
         self._update_buttons()
 
     def _show_original(self, row: LineRow) -> None:
-        from engine.original import read_original
+        from revoice.engine.original import read_original
 
         line = row.line
         original = None
@@ -258,21 +258,21 @@ class PreviewPane(QWidget):
             self._revoiced_path = render.path
             self.revoiced_view.set_audio(audio[0], audio[1], span=(render.speech_start, render.speech_end))
         rep = render.report
-        speech = rep.get("speech_seconds")
+        speech = rep.speech_seconds
         if isinstance(speech, (int, float)):
             self.readouts["speech"].setText(f"{speech:.2f} s")
-        ratio = rep.get("ratio")
+        ratio = rep.ratio
         if isinstance(ratio, (int, float)):
             self.readouts["ratio"].setText(f"{ratio:.2f}×")
-        lufs, target = rep.get("loudness_lufs"), rep.get("loudness_target_lufs")
+        lufs, target = rep.loudness_lufs, rep.loudness_target_lufs
         if isinstance(lufs, (int, float)):
             self.readouts["loudness"].setText(f"{lufs:.1f} LUFS")
         if isinstance(target, (int, float)):
-            note = str(rep.get("loudness_note") or "")
+            note = str(rep.loudness_note or "")
             short = note if len(note) <= 12 else ("match" if note.startswith("matched") else "fallback")
             self.readouts["target"].setText(f"{target:.1f} LUFS" + (_muted(short) if short else ""))
             self.readouts["target"].setToolTip(note)
-        peak = rep.get("true_peak_dbtp")
+        peak = rep.true_peak_dbtp
         if isinstance(peak, (int, float)):
             ceiling = render.settings.get("true_peak_ceiling_dbtp")
             self.readouts["peak"].setText(f"{peak:.1f} dBTP")

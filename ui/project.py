@@ -1,85 +1,107 @@
-"""What the panel has open: a timeline, its lines, and where renders go.
+"""What the panel has open: a :class:`revoice.session.Session` and the panel's own state beside it.
+
+The session reads the timeline and its lines, renders, writes the timeline
+and the QC report, and its :class:`revoice.layout.OutputLayout` names every
+file; :class:`Project` only adds what the panel needs on top (the EDL frame
+rate the editor typed, the speakers) and reads the session's paths under
+the names the panel uses. Also here: which renders on disk still match the
+lines (:func:`find_renders`, with the job's own Revoicers), export of the
+placed takes, and the panel state file (text edits, take picks).
 
 No widgets here (usable without a display; only :func:`default_out` asks Qt
-for the app-data folder). Reading raises :class:`otio_bridge.errors.InputError`;
-nothing here writes the inputs.
+for the app-data folder). Nothing here writes the inputs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import html
 import inspect
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from engine.fit import FitPolicy
-from engine.model import DialogueLine, RenderedLine, SkippedLine
-from engine.render import RenderSettings, Revoicer, choose_take, wav_name, write_text_atomic
-from engine.voices.base import VoiceBackend
-from engine.voices.profile import VoiceProfile
-from otio_bridge.errors import InputError
+from revoice.context import EngineContext
+from revoice.engine.characters.profile import VoiceProfile
+from revoice.engine.files import write_text_atomic
+from revoice.engine.fit import FitPolicy
+from revoice.engine.formats import PANEL_STATE_VERSION
+from revoice.engine.model import DialogueLine, RenderedLine, SkippedLine
+from revoice.engine.render import RenderSettings, Revoicer, choose_take
+from revoice.engine.voices.base import VoiceBackend
+from revoice.options import JobError
+from revoice.session import Session, build_revoicers
+from revoice.ui.settings import PanelSettings
+from revoice.ui.takes import line_takes, with_take
 
-from ui.settings import PanelSettings
-from ui.takes import line_takes, qc_error, qc_error_name, qc_of, qc_similarity, takes_of, with_take
-from ui.voices import VoiceEntry
 
-PANEL_STATE_VERSION = 1
-
-
-@dataclass
+@dataclass(frozen=True)
 class Project:
-    """An opened timeline with its dialogue lines and the panel's work files."""
+    """An opened timeline (its :class:`Session`) and the frame rate the editor gave an EDL."""
 
-    timeline_path: Path
-    subtitles: Path | None
-    out: Path
-    """The working timeline run_job writes; renders go to ``<stem>_media`` beside it."""
-    timeline: Any
-    """The read ``opentimelineio.schema.Timeline`` (kept for export)."""
-    rate: float
-    start_frames: int
-    lines: list[DialogueLine]
-    skipped: list[SkippedLine] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    session: Session
     edit_rate: float | None = None
+    """The frame rate typed for an EDL (which stores none); None for every other timeline."""
+
+    @property
+    def timeline_path(self) -> Path:
+        return self.session.opened.path
+
+    @property
+    def subtitles(self) -> Path | None:
+        return self.session.opened.subtitles
+
+    @property
+    def out(self) -> Path:
+        """The working timeline a render writes; renders go to :attr:`media_dir` beside it."""
+        return self.session.layout.out
+
+    @property
+    def lines(self) -> list[DialogueLine]:
+        return self.session.lines
+
+    @property
+    def skipped(self) -> list[SkippedLine]:
+        return self.session.skipped
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.session.warnings
+
+    @property
+    def rate(self) -> float:
+        """The timeline's frame rate (fps)."""
+        return self.session.opened.rate
+
+    @property
+    def start_frames(self) -> int:
+        """The timeline's start timecode in frames."""
+        return self.session.opened.start_frames
 
     @property
     def media_dir(self) -> Path:
-        return self.out.with_name(f"{self.out.stem}_media")
-
-    @property
-    def state_path(self) -> Path:
-        """The panel's own state (text edits, take picks) for this timeline."""
-        return self.out.with_name(f"{self.out.stem}_panel.json")
+        return self.session.layout.media_dir
 
     @property
     def voices_dir(self) -> Path:
-        """The characters' voice profiles, where ``run_job`` keeps them (``<stem>_voices`` beside ``out``)."""
-        from revoice.job import JobOptions
-
-        return JobOptions(timeline=self.timeline_path, out=self.out, profiles="auto").voices_dir
+        return self.session.layout.voices_dir
 
     @property
     def qc_report_path(self) -> Path:
-        return self.out.with_name(f"{self.out.stem}_qc.html")
+        return self.session.layout.qc_html
+
+    @property
+    def state_path(self) -> Path:
+        return self.session.layout.panel_state
 
     @property
     def speakers(self) -> list[str]:
         return sorted({line.speaker for line in self.lines})
 
     def timecode(self, frames_from_start: int) -> str:
-        from otio_bridge.timeline import format_timecode
-
-        return format_timecode(self.start_frames + frames_from_start, self.rate)
-
-    def wav_path(self, line: DialogueLine, take: int = 1) -> Path:
-        return self.media_dir / wav_name(line, take)
+        return self.session.timecode(frames_from_start)
 
 
 def default_out(timeline: Path, work_dir: Path | None) -> Path:
@@ -96,20 +118,11 @@ def default_out(timeline: Path, work_dir: Path | None) -> Path:
     return Path(base or tempfile.gettempdir()) / "renders" / name
 
 
-def load_project(timeline_path: Path, subtitles: Path | None, out: Path, *,
-                 rate: float | None = None, language: str = "en") -> Project:
-    """Read the timeline and its lines; InputError (naming the file) on bad input."""
-    from otio_bridge.lines import extract_lines
-    from otio_bridge.subtitles import read_subtitles
-    from otio_bridge.timeline import read_timeline, timeline_rate, timeline_start_frames
-
-    timeline = read_timeline(timeline_path, rate=rate)
-    cues = read_subtitles(subtitles) if subtitles is not None else None
-    lines, skipped, warnings = extract_lines(
-        timeline, cues=cues, subtitle_path=subtitles, language=language, timeline_path=timeline_path)
-    return Project(timeline_path=timeline_path, subtitles=subtitles, out=out, timeline=timeline,
-                   rate=timeline_rate(timeline, path=timeline_path), start_frames=timeline_start_frames(timeline),
-                   lines=lines, skipped=skipped, warnings=warnings, edit_rate=rate)
+def load_project(timeline_path: Path, subtitles: Path | None, out: Path, *, context: EngineContext,
+                 rate: float | None = None) -> Project:
+    """Open the timeline and its lines as a run reads them (language "auto"); JobError naming the file."""
+    return Project(Session.open(timeline_path, out=out, subtitles=subtitles, rate=rate, context=context),
+                   edit_rate=rate)
 
 
 def render_settings(settings: PanelSettings) -> RenderSettings:
@@ -117,38 +130,32 @@ def render_settings(settings: PanelSettings) -> RenderSettings:
                           fit=FitPolicy(min_ratio=settings.min_ratio, max_ratio=settings.max_ratio))
 
 
-def edited_line(line: DialogueLine, text: str) -> DialogueLine:
-    return line if text == line.text else dataclasses.replace(line, text=text)
-
-
-def find_renders(project: Project, texts: Mapping[str, str], *, backend: VoiceBackend | None,
+def find_renders(project: Project, texts: Mapping[str, str], *, voice: VoiceBackend | None,
                  settings: PanelSettings, voices: Mapping[str, str],
                  picks: Mapping[str, int] | None = None,
                  profiles: Sequence[VoiceProfile] = ()) -> dict[str, RenderedLine]:
     """Finished renders on disk that match the lines as they are now, with the picked take placed.
 
     A line counts as rendered when all ``settings.takes`` takes are on disk.
-    With a loaded backend each sidecar's render key must match (text, voice,
-    voice profile, settings, timing, take); without one the takes must have
-    the current settings, the speaker's chosen voice or voice profile (same
-    content key: strength, base voice, tint) and an unedited text. ``profiles``
-    are the voice profiles the next run speaks with (their speakers' lines).
-    The placed take is the editor's pick from ``picks`` when there is one,
-    else the best-scoring.
+    With a loaded ``voice`` each sidecar's render key must match the key the
+    next run computes (text, voice, voice profile, settings, timing, take),
+    from the same Revoicers (:func:`revoice.session.build_revoicers`); without
+    one the takes must have the current settings, the speaker's chosen voice
+    or voice profile (same content key: strength, base voice, tint) and an
+    unedited text. ``profiles`` are the voice profiles the next run speaks
+    with (their speakers' lines). The placed take is the editor's pick from
+    ``picks`` when there is one, else the best-scoring.
     """
-    found: dict[str, RenderedLine] = {}
     current_settings = render_settings(settings)
     count = max(1, settings.takes)
     by_name = {profile.name: profile for profile in profiles}
-    revoicer: Revoicer | None = None
-    if backend is not None:
-        try:
-            revoicer = _revoicer(backend, current_settings, voices, profiles)
-        except ValueError:
-            revoicer = None
+    revoicers = _revoicers(project, voice, current_settings, voices, profiles)
     wanted = json.loads(json.dumps(dataclasses.asdict(current_settings), default=str))
+    found: dict[str, RenderedLine] = {}
     for line in project.lines:
-        current = edited_line(line, texts.get(line.line_id, line.text))
+        text = texts.get(line.line_id, line.text)
+        current = line if text == line.text else dataclasses.replace(line, text=text)
+        revoicer = revoicers.get(line.language)
         key: Callable[[int], str] | None = None
         if revoicer is not None:
             key = (lambda take, r=revoicer, c=current: r.render_key(c, take))
@@ -157,9 +164,9 @@ def find_renders(project: Project, texts: Mapping[str, str], *, backend: VoiceBa
         takes = line_takes(project.media_dir, line, count, key)
         if takes is None:
             continue
-        voice = voices.get(line.speaker)
-        profile = by_name.get(line.speaker) if voice is None else None
-        if revoicer is None and any(t.settings != wanted or (voice is not None and t.voice_id != voice)
+        voice_id = voices.get(line.speaker)
+        profile = by_name.get(line.speaker) if voice_id is None else None
+        if revoicer is None and any(t.settings != wanted or (voice_id is not None and t.voice_id != voice_id)
                                     or _profile_key(t) != (profile.key if profile is not None else None)
                                     for t in takes):
             continue
@@ -167,16 +174,16 @@ def find_renders(project: Project, texts: Mapping[str, str], *, backend: VoiceBa
     return found
 
 
-def _revoicer(backend: VoiceBackend, settings: RenderSettings, voices: Mapping[str, str],
-              profiles: Sequence[VoiceProfile]) -> Revoicer:
-    """The Revoicer ``run_job`` would use for keys: with profiles, their backend speaks them (as in revoice.job)."""
-    if not profiles:
-        return Revoicer(backend=backend, settings=settings, voices_by_speaker=dict(voices))
-    from engine.voices.profiled import ProfiledBackend
-
-    profiled = ProfiledBackend(primary=backend, profiles=profiles)
-    return Revoicer(backend=profiled, settings=settings,
-                    voices_by_speaker={**{p.name: p.name for p in profiles}, **voices})
+def _revoicers(project: Project, voice: VoiceBackend | None, settings: RenderSettings, voices: Mapping[str, str],
+               profiles: Sequence[VoiceProfile]) -> dict[str, Revoicer]:
+    """The Revoicers the next run would use (for render keys), one per language; none without a loaded voice."""
+    if voice is None:
+        return {}
+    try:
+        options = project.session.options(speaker_voices=dict(voices), settings=settings)
+        return build_revoicers(options, {line.language: voice for line in project.lines}, profiles)
+    except (JobError, ValueError):
+        return {}
 
 
 def _profile_key(render: RenderedLine) -> str | None:
@@ -186,7 +193,30 @@ def _profile_key(render: RenderedLine) -> str | None:
     return key if isinstance(key, str) else None
 
 
-# --- text edits -------------------------------------------------------------------------------------------------
+# --- export ------------------------------------------------------------------------------------------------------
+
+def export_timeline(project: Project, target: Path, renders: Mapping[str, RenderedLine],
+                    texts: Mapping[str, str], picks: Mapping[str, int] | None = None) -> list[str]:
+    """Write the timeline plus one ``Revoice - <speaker>`` track per speaker through the session; its warnings.
+
+    Each line's clip is placed with the editor's pick from ``picks`` (else
+    the render's take), rebuilt from the take sidecars beside its render,
+    and lists every take in its metadata. Raises ValueError (a take's file
+    gone) or JobError (nothing rendered, bad target, writer refusal).
+    """
+    placed: dict[str, RenderedLine] = {}
+    for line_id, render in renders.items():
+        chosen = with_take(render, (picks or {}).get(line_id, render.take))
+        if chosen is None:
+            raise ValueError(f"{line_id}: a take's WAV or sidecar beside {render.path.name} is gone; "
+                             "revoice the line again")
+        placed[line_id] = chosen
+    known = len(project.session.warnings)
+    project.session.write([target], renders=placed, texts=texts)
+    return project.session.warnings[known:]
+
+
+# --- text edits and take picks --------------------------------------------------------------------------------
 
 @dataclass
 class PanelState:
@@ -236,103 +266,6 @@ def save_panel_state(project: Project, texts: Mapping[str, str], picks: Mapping[
             "subtitles": str(project.subtitles) if project.subtitles else None, "text_edits": edits,
             "take_picks": chosen}
     write_text_atomic(project.state_path, json.dumps(data, indent=1))
-
-
-# --- export and QC -----------------------------------------------------------------------------------------------
-
-def export_timeline(project: Project, target: Path, renders: Mapping[str, RenderedLine],
-                    texts: Mapping[str, str], picks: Mapping[str, int] | None = None) -> list[str]:
-    """Write the timeline plus one ``Revoice - <speaker>`` track per speaker; returns warnings.
-
-    Each line's clip is rebuilt from the take sidecars beside its render with
-    :func:`engine.render.choose_take`, placing the editor's pick from ``picks``
-    (else the best-scoring take), and lists every take in its metadata.
-    Raises InputError (bad target, writer refusal) or ValueError (no renders,
-    a take's file gone).
-    """
-    from otio_bridge.write import build_revoiced_timeline, write_timeline
-
-    lines = [edited_line(line, texts.get(line.line_id, line.text)) for line in project.lines
-             if line.line_id in renders]
-    if not lines:
-        raise ValueError("nothing is revoiced yet: revoice some lines first (Ctrl+R)")
-    placed: list[RenderedLine] = []
-    for line in lines:
-        render = renders[line.line_id]
-        chosen = with_take(render, (picks or {}).get(line.line_id, render.take))
-        if chosen is None:
-            raise ValueError(f"{line.line_id}: a take's WAV or sidecar beside {render.path.name} is gone; "
-                             "revoice the line again")
-        placed.append(chosen)
-    new = build_revoiced_timeline(project.timeline, lines, placed)
-    inputs = [project.timeline_path] + ([project.subtitles] if project.subtitles else [])
-    return write_timeline(new, target, overwrite_inputs=inputs)
-
-
-def write_qc_report(project: Project, rows: Iterable[tuple[DialogueLine, str, str, RenderedLine | None, str]],
-                    voices: Sequence[VoiceEntry] = ()) -> Path:
-    """An HTML QC sheet beside the work files.
-
-    Line, timecode, speaker, text, status, ratio, LUFS, dBTP, the placed take
-    and the QC meters (word error, voice similarity, MOS, what ASR heard), flags;
-    then ``voices``: what speaks each character (tint — not a clone —, clone or
-    stock voice), base voice, similarity, strength, consent and licence.
-    """
-    voice_rows = "".join(
-        f"<tr class='{v.kind}'><td>{html.escape(v.name)}</td><td>{html.escape(v.kind_words)}</td>"
-        f"<td>{html.escape(v.base_voice)}</td><td>{html.escape(v.similarity)}</td>"
-        f"<td>{'' if v.strength is None else format(v.strength, '.2f')}</td><td>{html.escape(v.consent)}</td>"
-        f"<td>{html.escape(v.licence)}</td><td>{html.escape(v.note)}</td></tr>" for v in voices)
-    voice_table = ("<h2>Voices</h2><table><tr><th>Character</th><th>Voice</th><th>Base voice</th>"
-                   "<th>Similarity before → after</th><th>Strength</th><th>Consent</th><th>Licence</th>"
-                   f"<th>Note</th></tr>{voice_rows}</table>") if voices else ""
-    cells: list[str] = []
-    for line, text, status, render, message in rows:
-        rep = render.report if render is not None else {}
-        flags = list(render.flags) if render is not None else ([message] if message else [])
-        qc = qc_of(render)
-        takes = len(takes_of(render))
-
-        def num(key: str, fmt: str) -> str:
-            value = rep.get(key)
-            return format(value, fmt) if isinstance(value, (int, float)) else ""
-
-        def metric(value: float | None, fmt: str) -> str:
-            return "" if value is None else format(value, fmt)
-
-        error = metric(qc_error(qc), ".2f")
-        error += f" {qc_error_name(qc)}" if error and qc_error_name(qc) != "WER" else ""
-        heard = qc.get("asr_text") if qc is not None else None
-        take = f"{render.take}/{takes}" if render is not None and takes > 1 else ""
-
-        cells.append(
-            f"<tr class='{html.escape(status)}'><td>{html.escape(line.line_id)}</td>"
-            f"<td>{project.timecode(line.record.start)}</td><td>{html.escape(line.speaker)}</td>"
-            f"<td>{html.escape(text)}</td><td>{html.escape(status)}</td>"
-            f"<td>{line.record.duration_seconds:.2f}</td><td>{num('ratio', '.2f')}</td>"
-            f"<td>{num('loudness_lufs', '.1f')}</td><td>{num('true_peak_dbtp', '.1f')}</td>"
-            f"<td>{take}</td><td>{error}</td><td>{metric(qc_similarity(qc), '.2f')}</td>"
-            f"<td>{metric(_float(qc, 'mos'), '.1f')}</td>"
-            f"<td>{html.escape(heard) if isinstance(heard, str) else ''}</td>"
-            f"<td>{html.escape('; '.join(flags))}</td></tr>")
-    page = f"""<!doctype html><meta charset="utf-8"><title>Revoice QC - {html.escape(project.timeline_path.name)}</title>
-<style>body{{font:13px sans-serif;background:#1b1c1f;color:#ddd;margin:24px}}table{{border-collapse:collapse}}
-td,th{{padding:4px 10px;border-bottom:1px solid #333;text-align:left}}th{{color:#999}}
-.flagged td{{color:#f0b43c}}.failed td{{color:#ff6b6b}}.pending td{{color:#888}}</style>
-<h1>Revoice QC report</h1><p>{html.escape(str(project.timeline_path))}
-{(' + ' + html.escape(str(project.subtitles))) if project.subtitles else ''}</p>
-<table><tr><th>Line</th><th>TC in</th><th>Speaker</th><th>Text</th><th>Status</th><th>Slot s</th>
-<th>Ratio</th><th>LUFS</th><th>dBTP</th><th>Take</th><th>WER</th><th>Voice sim.</th><th>MOS</th>
-<th>ASR heard</th><th>Flags</th></tr>
-{''.join(cells)}</table>
-{voice_table}"""
-    write_text_atomic(project.qc_report_path, page)
-    return project.qc_report_path
-
-
-def _float(qc: Mapping[str, Any] | None, key: str) -> float | None:
-    value = qc.get(key) if qc is not None else None
-    return float(value) if isinstance(value, (int, float)) else None
 
 
 # --- demo ---------------------------------------------------------------------------------------------------------

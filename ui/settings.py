@@ -2,7 +2,7 @@
 
 Tests and portable installs point the store at a folder with
 :func:`use_settings_dir` (or the ``REVOICE_SETTINGS_DIR`` environment
-variable, read by :func:`ui.app.main`); it then lives in one INI file there.
+variable, read by :func:`revoice.ui.app.main`); it then lives in one INI file there.
 """
 
 from __future__ import annotations

@@ -1,21 +1,22 @@
 """Takes and QC numbers of a rendered line, read from its report and the sidecars beside its WAV.
 
 No widgets here. A line rendered with several takes is a :class:`RenderedLine`
-for the placed take whose ``report["takes"]`` lists every take (file, score,
-flags, ``qc`` metrics); each take's own sidecar ``<speaker>_<line>_t<k>.json``
-lies beside its WAV. Swapping takes re-reads those sidecars and asks
-:func:`engine.render.choose_take` for the editor's pick; nothing is re-rendered.
+for the placed take whose ``report.takes`` lists every take (file, score,
+flags, :class:`~revoice.engine.model.TakeQc` metrics); each take's own sidecar
+``<speaker>_<line>_t<k>.json`` lies beside its WAV. Swapping takes re-reads
+those sidecars and asks :func:`revoice.engine.render.choose_take` for the
+editor's pick; nothing is re-rendered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from engine.model import DialogueLine, RenderedLine
-from engine.render import choose_take, load_sidecar, take_score, wav_name
+from revoice.engine.model import DialogueLine, RenderedLine, TakeQc
+from revoice.engine.render import choose_take, load_sidecar, take_score, wav_name
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class TakeInfo:
     file: str
     score: float
     flags: tuple[str, ...]
-    qc: Mapping[str, Any] | None
+    qc: TakeQc | None
     """The take's QC metrics, or None when it was rendered with QC off."""
 
     @property
@@ -48,49 +49,51 @@ class TakeInfo:
 
     @property
     def mos(self) -> float | None:
-        return _number(self.qc, "mos")
+        return _number(self.qc.mos) if self.qc is not None else None
 
     @property
     def heard(self) -> str | None:
-        text = self.qc.get("asr_text") if self.qc is not None else None
+        text = self.qc.asr_text if self.qc is not None else None
         return text if isinstance(text, str) else None
 
 
-def _number(qc: Mapping[str, Any] | None, key: str) -> float | None:
-    value = qc.get(key) if qc is not None else None
+def _number(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def qc_of(render: RenderedLine | None) -> Mapping[str, Any] | None:
+def qc_of(render: RenderedLine | None) -> TakeQc | None:
     """The placed take's QC metrics (None: not metered)."""
-    qc = render.report.get("qc") if render is not None else None
-    return qc if isinstance(qc, Mapping) else None
+    return render.report.qc if render is not None else None
 
 
-def qc_error_name(qc: Mapping[str, Any] | None) -> str:
-    return "CER" if qc is not None and qc.get("error_metric") == "cer" else "WER"
+def qc_error_name(qc: TakeQc | None) -> str:
+    return "CER" if qc is not None and qc.error_metric == "cer" else "WER"
 
 
-def qc_error(qc: Mapping[str, Any] | None) -> float | None:
+def qc_error(qc: TakeQc | None) -> float | None:
     """WER, or CER for the languages scored by characters."""
-    return _number(qc, "cer" if qc_error_name(qc) == "CER" else "wer")
+    return qc.error if qc is not None else None
 
 
-def qc_similarity(qc: Mapping[str, Any] | None) -> float | None:
+def qc_similarity(qc: TakeQc | None) -> float | None:
     """Cosine to the voice the take was rendered with (what QC judges), else to the original."""
-    voice = _number(qc, "voice_similarity")
-    return voice if voice is not None else _number(qc, "similarity")
+    if qc is None:
+        return None
+    voice = _number(qc.voice_similarity)
+    return voice if voice is not None else _number(qc.similarity)
 
 
-def qc_similarity_note(qc: Mapping[str, Any] | None) -> str:
+def qc_similarity_note(qc: TakeQc | None) -> str:
     """Both similarities, spelled out (for tooltips)."""
+    if qc is None:
+        return ""
     parts = []
-    voice = _number(qc, "voice_similarity")
+    voice = _number(qc.voice_similarity)
     if voice is not None:
-        floor = _number(qc, "similarity_floor")
+        floor = _number(qc.similarity_floor)
         parts.append(f"{voice:.2f} to the voice's own profile" + (f" (floor {floor:.2f})" if floor is not None else ""))
-    original = _number(qc, "similarity")
-    if original is not None and qc is not None and qc.get("similarity_to") == "original":
+    original = _number(qc.similarity)
+    if original is not None and qc.similarity_to == "original":
         parts.append(f"{original:.2f} to the original take (another speaker for a stock voice)")
     return "; ".join(parts)
 
@@ -99,33 +102,24 @@ def takes_of(render: RenderedLine | None) -> list[TakeInfo]:
     """Every take of the line (one entry when it was rendered with a single take)."""
     if render is None:
         return []
-    listing = render.report.get("takes")
-    if not isinstance(listing, list) or not listing:
+    listing = render.report.takes
+    if not listing:
         return [TakeInfo(render.take, render.path.name, take_score(render), tuple(render.flags), qc_of(render))]
-    takes: list[TakeInfo] = []
-    for entry in listing:
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("take"), int):
-            continue
-        score = entry.get("score")
-        flags = entry.get("flags")
-        qc = entry.get("qc")
-        takes.append(TakeInfo(
-            take=int(entry["take"]), file=str(entry.get("file") or ""),
-            score=float(score) if isinstance(score, (int, float)) else 0.0,
-            flags=tuple(str(flag) for flag in flags) if isinstance(flags, list) else (),
-            qc=qc if isinstance(qc, Mapping) else None))
+    takes = [TakeInfo(take=entry.take, file=entry.file or "", score=_number(entry.score) or 0.0,
+                      flags=entry.flags, qc=entry.qc)
+             for entry in listing if isinstance(entry.take, int) and not isinstance(entry.take, bool)]
     return sorted(takes, key=lambda info: info.take)
 
 
 def best_take(takes: list[TakeInfo]) -> int | None:
-    """The take :func:`engine.render.choose_take` places without an editor's pick."""
+    """The take :func:`revoice.engine.render.choose_take` places without an editor's pick."""
     if not takes:
         return None
     return max(takes, key=lambda info: (info.score, -info.take)).take
 
 
 def chosen_by_editor(render: RenderedLine | None) -> bool:
-    return render is not None and render.report.get("chosen_by") == "editor"
+    return render is not None and render.report.chosen_by == "editor"
 
 
 def line_takes(media_dir: Path, line: DialogueLine, count: int,
@@ -168,9 +162,7 @@ def with_take(render: RenderedLine, take: int | None) -> RenderedLine | None:
 
 
 def _without_listing(render: RenderedLine) -> RenderedLine:
-    from dataclasses import replace
-
-    if "takes" not in render.report:
+    if render.report.takes is None:
         return render
-    report = {k: v for k, v in render.report.items() if k not in ("takes", "chosen_take", "chosen_by")}
-    return replace(render, report=report)
+    report = dataclasses.replace(render.report, takes=None, chosen_take=None, chosen_by=None)
+    return dataclasses.replace(render, report=report)

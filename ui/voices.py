@@ -7,19 +7,23 @@ matching: a stock voice moved toward the actor, not a clone), a *clone*
 (a zero-shot backend speaking from the actor's reference) or a *stock*
 voice, with the base voice, the similarity before -> after matching, the
 actor's consent and the licence of the backend that speaks.
-:class:`ui.dialogs.VoicesDock` shows them as one card per character with a
+:class:`revoice.ui.dialogs.VoicesDock` shows them as one card per character with a
 strength slider; :func:`save_strength` writes the new strength into the profile file
-(atomically), so the next render uses it.
+(atomically), so the next render uses it. :func:`voices_header` is the
+one-line summary above the cards, :func:`voices_table_html` all entries as
+one table (the dock's overview tooltip), and :class:`BackendInfo` names the
+voice backend that speaks the stock voices.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine.model import DialogueLine
-from engine.voices.base import VoiceBackend
-from engine.voices.profile import ProfileError, ProfileStore, VoiceProfile
+from revoice.engine.model import DialogueLine
+from revoice.engine.voices.base import BackendOptions, VoiceBackend, VoiceInfo
+from revoice.engine.characters.profile import ProfileError, ProfileStore, VoiceProfile
 
 TINT, CLONE, STOCK = "tint", "clone", "stock"
 KIND_WORDS = {
@@ -157,7 +161,7 @@ def save_strength(store: ProfileStore, name: str, strength: float) -> VoiceProfi
     The file is read again first, so nothing else in it is lost. ProfileError
     when there is no readable profile or the value is out of range.
     """
-    from engine.voices.profile_build import with_settings
+    from revoice.engine.characters.build import with_settings
 
     profile = store.get(name)
     if profile is None:
@@ -169,7 +173,7 @@ def save_strength(store: ProfileStore, name: str, strength: float) -> VoiceProfi
 
 def licences_of(backends: Sequence[VoiceBackend] = ()) -> dict[str, str]:
     """Licence by backend name: the installed backends' specs, then ``backends`` (loaded ones)."""
-    from engine.voices.registry import discover_backends
+    from revoice.engine.voices.registry import discover_backends
 
     found: dict[str, str] = {}
     try:
@@ -179,3 +183,67 @@ def licences_of(backends: Sequence[VoiceBackend] = ()) -> dict[str, str]:
     for backend in backends:
         found.setdefault(backend.spec.name, backend.spec.licence)
     return found
+
+
+def voices_header(entries: Sequence[VoiceEntry], lines: Sequence[DialogueLine], *, profiles_on: bool) -> str:
+    """The sentence above the Voices cards: why stock voices speak, or how many characters have a profile."""
+    profiled = sum(1 for e in entries if e.kind != STOCK)
+    if not profiles_on:
+        return "Voice profiles are off (Settings): stock voices only."
+    if not any(s.available for line in lines for s in line.sources):
+        return "No original audio under the lines: stock voices (a profile is built from the actor's speech)."
+    if profiled:
+        return (f"{profiled} of {len(entries)} character(s) with a voice profile. A tint is a stock voice "
+                "moved toward the actor, not a clone.")
+    return "Stock voices so far: revoicing builds a profile per character from the original dialogue."
+
+
+def voices_table_html(entries: Sequence[VoiceEntry]) -> str:
+    """Every character's voice as one HTML table: kind in words, base voice, similarity before → after,
+    strength, consent, licence and note ("" without entries)."""
+    if not entries:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(v.name)}</td><td>{html.escape(v.kind_words)}</td>"
+        f"<td>{html.escape(v.base_voice)}</td><td>{html.escape(v.similarity)}</td>"
+        f"<td>{'' if v.strength is None else format(v.strength, '.2f')}</td><td>{html.escape(v.consent)}</td>"
+        f"<td>{html.escape(v.licence)}</td><td>{html.escape(v.note)}</td></tr>" for v in entries)
+    return ("<table><tr><th>Character</th><th>Voice</th><th>Base voice</th><th>Similarity before → after</th>"
+            f"<th>Strength</th><th>Consent</th><th>Licence</th><th>Note</th></tr>{rows}</table>")
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """The voice backend that speaks stock voices: the loaded one, or the one a run would load."""
+
+    name: str
+    display_name: str
+    licence: str
+    voices: tuple[VoiceInfo, ...]
+    problem: str = ""
+    """Why no backend fits (then the other fields are empty)."""
+
+    @classmethod
+    def of(cls, backend: VoiceBackend) -> BackendInfo:
+        spec = backend.spec
+        return cls(spec.name, spec.display_name, spec.licence, tuple(backend.voices()))
+
+    @classmethod
+    def probe(cls, *, language: str, device: str) -> BackendInfo:
+        """The registry's choice for ``language`` on ``device``, without loading it."""
+        from revoice.engine.voices.base import BackendUnavailable
+        from revoice.engine.voices.registry import choose_backend, discover_backends
+
+        try:
+            spec = choose_backend(discover_backends(), language=language, options=BackendOptions(device=device))
+            voices = tuple(spec.voice_list())
+        except BackendUnavailable as exc:
+            return cls("", "", "", (), problem=str(exc))
+        except Exception as exc:  # a broken plugin must not take the panel down
+            return cls("", "", "", (), problem=f"voice backends could not be listed: {exc}")
+        return cls(spec.name, spec.display_name, spec.licence, voices)
+
+    @property
+    def default_voice(self) -> str:
+        """The voice a character without a chosen one speaks ("" when none is known)."""
+        return self.voices[0].voice_id if self.voices else ""

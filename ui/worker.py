@@ -1,19 +1,27 @@
-"""Run ``revoice.job.run_job`` on a QThread and report back through queued signals.
+"""Render a selection through the panel's :class:`revoice.session.Session` on a QThread.
 
 The UI thread never renders: :class:`RenderController` owns one worker
-thread per run, the worker calls ``run_job`` with ``on_line`` and
+thread per run, the worker calls :meth:`Session.render` with ``on_line`` and
 ``should_cancel`` callbacks, and every callback becomes a signal, which Qt
-delivers on the UI thread. Cancel sets a flag that ``run_job`` checks
-between lines; WAVs and sidecars are written atomically, so a cancelled run
-leaves only complete lines behind. The voice backend and, with QC on, the QC
-meters are loaded on the worker thread on first need and handed back to the
-window, which passes them to the next run.
+delivers on the UI thread. Cancel sets a flag the session checks between
+lines; WAVs and sidecars are written atomically, so a cancelled run leaves
+only complete lines behind.
 
-With voice profiles on (``JobOptions.profiles``), ``run_job`` first builds or
+What a run loads lives in the session's :class:`revoice.context.EngineContext`,
+which the window keeps between runs: the voice is loaded here on first need
+("Loading voice…", then ``voiceLoaded``), and with QC on so are the meters
+("Loading QC meters…"), so a model that cannot load is reported before any
+line is rendered; the speaker encoder and the backends voice matching needs
+load inside the run and stay in the context too.
+
+With voice profiles on (``JobOptions.profiles``), the run first builds or
 reuses a profile per character on this thread (about a minute per new
 character on CPU): its progress notes arrive as ``progressChanged`` labels
-starting "voice profile", and cancel stops the voice matching too. The
-speaker encoder profiles need is made here and handed back like the backend.
+starting "voice profile", and cancel stops the voice matching too.
+
+The QC report is written by the one writer, :meth:`Session.write_report`:
+inside the run with QC on, and after it otherwise (stored numbers only), so
+the panel's QC Report always opens the full report of the latest run.
 """
 
 from __future__ import annotations
@@ -21,52 +29,34 @@ from __future__ import annotations
 import threading
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
-from engine.model import DialogueLine
-from engine.render import Assessor, Progress
-from engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
-from revoice.job import JobError, JobOptions, run_job
-from ui.takes import placed_take
+from revoice.engine.model import DialogueLine
+from revoice.engine.render import Assessor, Progress
+from revoice.engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
+from revoice.options import JobError, JobOptions
+from revoice.outcome import JobOutcome
+from revoice.session import Session
+from revoice.ui.takes import placed_take
 
 
 @dataclass(frozen=True)
 class RenderRequest:
+    session: Session
+    """The open timeline; its ``context`` holds (and keeps) what the run loads."""
     options: JobOptions
     lines: dict[str, DialogueLine] = field(default_factory=dict)
     """The lines being rendered, by id (to find their sidecars as they finish)."""
-    backend: VoiceBackend | None = None
-    """A loaded backend to reuse; None loads the best fitting one for ``options.device``."""
-    assessor: Assessor | None = None
-    """Loaded QC meters to reuse when ``options.qc``; None loads them (seconds)."""
-    match_backends: tuple[VoiceBackend, ...] | None = None
-    """Loaded backends voice matching may use; None: every available one, loaded by the run when needed."""
-    embedder: Any = None
-    """A speaker encoder (engine.qc.similarity.SpeakerEmbedder) for the profiles; None makes one."""
-    backend_cache: dict[str, VoiceBackend] | None = None
-    """Backends loaded by earlier runs' voice matching, by name; this run reuses and adds to it."""
 
 
 def load_voice_backend(*, device: str, language: str, name: str | None = None) -> VoiceBackend:
     """Choose and load a backend through the registry (BackendUnavailable says why not)."""
-    from engine.voices.registry import choose_backend, discover_backends, load_backend
+    from revoice.engine.voices.registry import choose_backend, discover_backends, load_backend
 
     options = BackendOptions(device=device)
     spec = choose_backend(discover_backends(), language=language, options=options, name=name)
     return load_backend(spec, options)
-
-
-def speaker_encoder(*, device: str) -> Any:
-    """The speaker encoder voice profiles are built with (its model loads at first use), or None if not installed."""
-    try:
-        from engine.qc.similarity import SpeakerSimilarity
-
-        return SpeakerSimilarity(device=device, threads=1)
-    except (ImportError, ValueError):  # run_job says what is missing (or wrong) when a profile needs it
-        return None
 
 
 def load_assessor(*, device: str, backend: VoiceBackend | None) -> Assessor:
@@ -74,7 +64,7 @@ def load_assessor(*, device: str, backend: VoiceBackend | None) -> Assessor:
 
     ``backend`` (the loaded voice) renders the voice profiles, so no second copy is loaded.
     """
-    from engine.qc.assess import LineQc
+    from revoice.engine.qc.assess import LineQc
 
     qc = LineQc(device=device, backends=(backend,) if backend is not None else ())
     qc.load()
@@ -86,18 +76,15 @@ class RenderWorker(QObject):
     """Lives on the worker thread; ``run`` is started by the thread's ``started`` signal."""
 
     stageChanged = pyqtSignal(str)
-    backendLoaded = pyqtSignal(object)
-    assessorLoaded = pyqtSignal(object)
-    """The loaded QC meters (an engine.render.Assessor), to reuse in later runs."""
-    embedderLoaded = pyqtSignal(object)
-    """The speaker encoder made for voice profiles, to reuse in later runs."""
+    voiceLoaded = pyqtSignal()
+    """The session's context has a voice now (the window shows its name, licence and voices)."""
     lineChanged = pyqtSignal(str, str, str)
     """line_id, state (rendering/failed/cancelled), message."""
     lineRendered = pyqtSignal(object)
-    """A finished :class:`engine.model.RenderedLine` (rendered now or reused): the placed take, listing all."""
+    """A finished :class:`revoice.engine.model.RenderedLine` (rendered now or reused): the placed take, listing all."""
     progressChanged = pyqtSignal(int, int, str)
     succeeded = pyqtSignal(object)
-    """The :class:`revoice.job.JobOutcome`."""
+    """The :class:`revoice.outcome.JobOutcome`."""
     failed = pyqtSignal(str, str)
     """Title, message (what went wrong and what to do)."""
     finished = pyqtSignal()
@@ -141,53 +128,58 @@ class RenderWorker(QObject):
                 own.quit()
 
     def _run(self) -> None:
-        request = self.request
-        backend = request.backend
-        if backend is None:
-            self.stageChanged.emit("Loading voice…")
-            language = next(iter(request.lines.values())).language if request.lines else request.options.language
-            backend = load_voice_backend(device=request.options.device, language=language,
-                                         name=request.options.backend)
-            self.backendLoaded.emit(backend)
-        if self.cancelled:
+        if not self._load_voice() or not self._load_meters():
             return
-        assessor = request.assessor
-        if request.options.qc and assessor is None:
-            self.stageChanged.emit("Loading QC meters (speech recognition, voice similarity, MOS)…")
-            try:
-                assessor = load_assessor(device=request.options.device, backend=backend)
-            except Exception as exc:  # missing QC extra, a model that cannot load on this device
-                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                self.failed.emit("QC meters could not load",
-                                 f"{detail}\n\nTurn QC meters off in Settings (Ctrl+,) to revoice without them, "
-                                 "or install Revoice's qc extra.")
-                return
-            self.assessorLoaded.emit(assessor)
-            if self.cancelled:
-                return
-        embedder = request.embedder
-        profiles = request.options.profiles != "off"
-        if profiles and embedder is None:
-            embedder = speaker_encoder(device=request.options.device)
-            if embedder is not None:
-                self.embedderLoaded.emit(embedder)
-        self.stageChanged.emit("Preparing voices…" if profiles else "Revoicing…")
-        media_dir = request.options.media_dir
-        match = list(request.match_backends) if request.match_backends is not None else None
-        outcome = run_job(request.options, progress=self._progress, should_cancel=self._cancel.is_set,
-                          on_line=lambda event: self._on_line(event, media_dir), backend=backend,
-                          assessor=assessor if request.options.qc else None, match_backends=match,
-                          embedder=embedder, backend_cache=request.backend_cache)
+        session, options = self.request.session, self.request.options
+        self.stageChanged.emit("Preparing voices…" if options.profiles != "off" else "Revoicing…")
+        outcome = session.render(options, progress=self._progress, should_cancel=self._cancel.is_set,
+                                 on_line=self._on_line)
+        if outcome.written and not options.qc:  # with QC on the run wrote the report with the timeline
+            self._write_report(outcome)
         self.succeeded.emit(outcome)
+
+    def _load_voice(self) -> bool:
+        """Load the voice into the context on first need; False when cancelled meanwhile."""
+        context, options, lines = self.request.session.context, self.request.options, self.request.lines
+        if context.voice is None:
+            self.stageChanged.emit("Loading voice…")
+            language = next(iter(lines.values())).language if lines else options.language
+            context.voice = load_voice_backend(device=options.device, language=language, name=options.backend)
+            self.voiceLoaded.emit()
+        return not self.cancelled
+
+    def _load_meters(self) -> bool:
+        """With QC on, load the meters into the context on first need; False when they cannot load or cancelled."""
+        context, options = self.request.session.context, self.request.options
+        if not options.qc or context.assessor is not None:
+            return True
+        self.stageChanged.emit("Loading QC meters (speech recognition, voice similarity, MOS)…")
+        try:
+            context.assessor = load_assessor(device=options.device, backend=context.voice)
+        except Exception as exc:  # missing QC extra, a model that cannot load on this device
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self.failed.emit("QC meters could not load",
+                             f"{detail}\n\nTurn QC meters off in Settings (Ctrl+,) to revoice without them, "
+                             "or install Revoice's qc extra.")
+            return False
+        return not self.cancelled
+
+    def _write_report(self, outcome: JobOutcome) -> None:
+        """The full QC report of the timeline just written, with the numbers stored at render time."""
+        self.stageChanged.emit("Writing the QC report…")
+        try:
+            outcome.written += self.request.session.write_report()
+        except JobError as exc:  # the render is done and kept; only the report is missing
+            outcome.warnings.append(str(exc))
 
     def _progress(self, done: int, total: int, label: str) -> None:
         self.progressChanged.emit(done, total, label)
 
-    def _on_line(self, event: Progress, media_dir: Path) -> None:
+    def _on_line(self, event: Progress) -> None:
         if event.state in ("done", "cached"):
             line = self.request.lines.get(event.line_id)
             options = self.request.options
-            render = placed_take(media_dir, line, options.takes, options.take_overrides.get(event.line_id)) \
+            render = placed_take(options.media_dir, line, options.takes, options.take_overrides.get(event.line_id)) \
                 if line is not None else None
             if render is not None:
                 self.lineRendered.emit(render)
@@ -199,9 +191,7 @@ class RenderController(QObject):
     """Starts one run at a time on its own QThread and relays the worker's signals."""
 
     stageChanged = pyqtSignal(str)
-    backendLoaded = pyqtSignal(object)
-    assessorLoaded = pyqtSignal(object)
-    embedderLoaded = pyqtSignal(object)
+    voiceLoaded = pyqtSignal()
     lineChanged = pyqtSignal(str, str, str)
     lineRendered = pyqtSignal(object)
     progressChanged = pyqtSignal(int, int, str)
@@ -230,15 +220,9 @@ class RenderController(QObject):
         thread.setObjectName("revoice-render")
         worker = RenderWorker(request)
         worker.moveToThread(thread)
-        worker.stageChanged.connect(self.stageChanged)
-        worker.backendLoaded.connect(self.backendLoaded)
-        worker.assessorLoaded.connect(self.assessorLoaded)
-        worker.embedderLoaded.connect(self.embedderLoaded)
-        worker.lineChanged.connect(self.lineChanged)
-        worker.lineRendered.connect(self.lineRendered)
-        worker.progressChanged.connect(self.progressChanged)
-        worker.succeeded.connect(self.succeeded)
-        worker.failed.connect(self.failed)
+        for name in ("stageChanged", "voiceLoaded", "lineChanged", "lineRendered", "progressChanged", "succeeded",
+                     "failed"):
+            getattr(worker, name).connect(getattr(self, name))
         thread.started.connect(worker.run)
         thread.finished.connect(self._on_thread_finished)
         self._thread, self._worker = thread, worker

@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-AudioArray = npt.NDArray[np.float32]
-"""Mono float32 audio, shape (samples,)."""
+from revoice.engine.model import AudioArray as AudioArray  # one definition, in the model
 
 FloatArray = npt.NDArray[np.floating[Any]]
 """Any floating-point array accepted as input (converted internally)."""

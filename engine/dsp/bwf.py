@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import unicodedata
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +34,8 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
-from engine.dsp._util import FloatArray, check_rate, mono_f64
+from revoice.engine.dsp._util import FloatArray, check_rate, mono_f64
+from revoice.engine.files import write_bytes_atomic
 
 BEXT_TIME_REFERENCE_OFFSET = 338
 """Byte offset of TimeReferenceLow inside the bext chunk data."""
@@ -181,10 +181,10 @@ def write_bwf(
     ``origination`` gives OriginationDate/Time; None writes the fixed
     "2000-01-01" "00:00:00", so identical inputs give byte-identical files.
     Samples: float -> ``bits``-bit PCM, rounded and clipped, no dither unless
-    a ``dither`` Generator is passed. The file is built in memory, written to
-    a temporary file in the destination folder, fsynced and renamed over
-    ``path`` (``os.replace``); on any error the temporary file is removed and
-    an existing ``path`` is left as it was.
+    a ``dither`` Generator is passed. The file is built in memory and written
+    atomically (:func:`revoice.engine.files.write_bytes_atomic`: a temporary
+    file in the destination folder, fsynced and renamed over ``path``); on any
+    error the temporary file is removed and an existing ``path`` is left as it was.
     """
     content = bwf_bytes(
         audio,
@@ -197,40 +197,7 @@ def write_bwf(
         bits=bits,
         dither=dither,
     )
-    target = Path(path)
-    try:
-        mode = target.stat().st_mode & 0o777  # keep an existing file's permissions
-    except FileNotFoundError:
-        mode = 0o644  # mkstemp's 0600 would make renders private
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.chmod(tmp_name, mode)
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(target.parent)
-
-
-def _fsync_directory(folder: Path) -> None:
-    """Persist a rename (POSIX); a no-op where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_bytes_atomic(path, content)
 
 
 def _riff_chunks(blob: bytes) -> dict[bytes, tuple[int, int]]:

@@ -21,7 +21,7 @@ import pyloudnorm
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.signal import firwin, resample_poly
 
-from engine.dsp._util import AudioArray, FloatArray, check_rate, db_to_gain, mono_f64
+from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, db_to_gain, mono_f64
 
 # --------------------------------------------------------------------------
 # Measurement

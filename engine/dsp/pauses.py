@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import uniform_filter1d
 
-from engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
-from engine.dsp.stretch import pause_spans
-from engine.voices.base import Segment
+from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
+from revoice.engine.dsp.stretch import pause_spans
+from revoice.engine.model import Segment
 
 Pause = tuple[int, int]
 """(start, end) samples, end exclusive."""
@@ -55,7 +55,7 @@ def find_pauses(
     dB below the loudest window of the clip (the window's full width counts
     as quiet, clipped to the candidate). Quiet runs of at least
     ``min_pause_s`` seconds are pauses, so no pause reaches into voiced
-    sound. Without segments, :func:`engine.dsp.stretch.pause_spans` finds
+    sound. Without segments, :func:`revoice.engine.dsp.stretch.pause_spans` finds
     pauses from the waveform alone.
     """
     sr = check_rate(sample_rate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-from engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
+from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
 
 
 def resample(audio: FloatArray, from_rate: int, to_rate: int) -> AudioArray:

@@ -13,7 +13,7 @@ import soxr
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import correlate
 
-from engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
+from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
 
 STRETCH_METHODS = ("rubberband", "wsola")
 """Values accepted for ``stretch_to_length(method=...)``."""

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 import numpy.typing as npt
 
-from engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
+from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
 
 BAND_CENTRES_HZ: tuple[float, ...] = (
     150.0, 250.0, 350.0, 470.0, 600.0, 750.0, 920.0, 1120.0, 1350.0, 1620.0,
@@ -77,7 +77,7 @@ def f0_track(audio: FloatArray, sample_rate: int, *, hop_s: float = 0.02) -> npt
     """F0 (Hz) every ``hop_s`` seconds: librosa pYIN at 16 kHz, 60-500 Hz, 1/4-semitone grid; NaN = unvoiced."""
     import librosa
 
-    from engine.dsp.resample import resample
+    from revoice.engine.dsp.resample import resample
 
     sr = check_rate(sample_rate)
     x = resample(mono_f64(audio), sr, _F0_RATE)

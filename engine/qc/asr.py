@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, overload
 
-from engine.dsp._util import FloatArray
-from engine.dsp.resample import resample
+from revoice.engine.dsp._util import FloatArray
+from revoice.engine.dsp.resample import resample
+from revoice.engine.language import base_language
 
 WHISPER_RATE = 16000
 """Sample rate (Hz) Whisper runs at."""
@@ -186,7 +187,7 @@ def materialize_whisper_base(cache_dir: Path | None = None) -> Path:
 
 
 def _whisper_language(language: str) -> str:
-    base = language.replace("_", "-").split("-")[0].lower()
+    base = base_language(language)
     return {"cmn": "zh", "yue": "zh"}.get(base, base)
 
 

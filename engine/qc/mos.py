@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.dsp._util import AudioArray, FloatArray
-from engine.dsp.resample import resample
+from revoice.engine.dsp._util import AudioArray, FloatArray
+from revoice.engine.dsp.resample import resample
 
 MOS_RATE = 16000
 """Sample rate (Hz) both meters run at."""

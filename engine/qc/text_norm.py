@@ -21,7 +21,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from engine.text.numbers import EN_DIGITS, en_cardinal, en_ordinal
+from revoice.engine.language import base_language
+from revoice.engine.text.numbers import EN_DIGITS, en_cardinal, en_ordinal
 
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
@@ -100,10 +101,6 @@ def chinese_integer(value: int) -> str:
     return text[1:] if text.startswith("一十") else text
 
 
-def _language_base(language: str) -> str:
-    return language.replace("_", "-").split("-")[0].lower()
-
-
 def _drop_symbols(text: str, keep: str = "") -> str:
     """Replace punctuation and symbols (Unicode P*/S*) by spaces, except characters in ``keep``."""
     return "".join(
@@ -113,7 +110,7 @@ def _drop_symbols(text: str, keep: str = "") -> str:
 
 def normalize_text(text: str, language: str = "en") -> str:
     """``text`` normalized for error rates: space-separated words (or characters for ``zh``/``ja``)."""
-    base = _language_base(language)
+    base = base_language(language)
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
     if base in ("zh", "cmn", "yue", "ja"):
         text = re.sub(r"\d+", lambda m: chinese_integer(int(m.group())), text.replace(",", ""))
@@ -152,7 +149,7 @@ def error_counts(reference: str, hypothesis: str, *, language: str = "en") -> tu
 
     For pooling errors over several sentences (sum the edits, sum the tokens).
     """
-    per_char = _language_base(language) in ("zh", "ja")
+    per_char = base_language(language) in ("zh", "ja")
     ref = _tokens(normalize_text(reference, language), per_char=per_char)
     hyp = _tokens(normalize_text(hypothesis, language), per_char=per_char)
     return edit_distance(ref, hyp), len(ref)

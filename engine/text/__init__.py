@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.text.dictionary import DictionaryError, PronunciationDictionary
-from engine.text.directions import Silence, Speech, punctuation_pauses, split_directions
-from engine.text.normalize import Abbreviations, NormalizedText, Step, base_language, normalize
-from engine.text.pinyin import apply_sandhi, to_pinyin, to_pinyin_words
+from revoice.engine.text.dictionary import DictionaryError, PronunciationDictionary
+from revoice.engine.text.directions import Silence, punctuation_pauses, split_directions
+from revoice.engine.text.normalize import NormalizedText, Step, normalize, text_language
+from revoice.engine.text.pinyin import apply_sandhi, to_pinyin, to_pinyin_words
+from revoice.engine.text.rules import Abbreviations
 
 __all__ = [
     "DictionaryError",
@@ -45,7 +46,7 @@ def describe(
     (after tone sandhi) and ``words`` (word, pinyin, source of the reading).
     ``dictionary`` may be a loaded dictionary or the path of its file.
     """
-    lang = base_language(language)
+    lang = text_language(language)
     if dictionary is not None and not isinstance(dictionary, PronunciationDictionary):
         dictionary = PronunciationDictionary.load(dictionary)
     pieces, directions = split_directions(text)

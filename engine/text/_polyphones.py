@@ -4,7 +4,7 @@
 that decide a polyphone (行 长 还 重 为 了 得 地 着 乐 教 差 和 数 好 便 觉
 少 血 ...), and adds the obligatory neutral tones of common spoken words
 (following the Xiandai Hanyu Cidian). Citation tones: 一 is yi1 and 不 is bu4
-everywhere; tone sandhi is applied later, by :func:`engine.text.pinyin.apply_sandhi`.
+everywhere; tone sandhi is applied later, by :func:`revoice.engine.text.pinyin.apply_sandhi`.
 """
 
 from __future__ import annotations

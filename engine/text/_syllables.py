@@ -1,7 +1,7 @@
 """The toneless Mandarin syllables (pinyin, ``v`` for ``ü``) accepted in dictionaries.
 
 Derived from the readings pypinyin knows (its per-character table), so every
-syllable here can be produced by :func:`engine.text.pinyin.to_pinyin`.
+syllable here can be produced by :func:`revoice.engine.text.pinyin.to_pinyin`.
 """
 
 from __future__ import annotations

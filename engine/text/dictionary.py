@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from engine.text._syllables import canonical_syllable
+from revoice.engine.text._syllables import canonical_syllable
 
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff〇"
 """Character class body (for ``[...]``) of the Han characters read in pinyin."""

@@ -7,6 +7,7 @@ line: pause-like ones (``[pause]``, ``[beat]``, ``（停顿2秒）``) become
 :class:`Direction` s. :func:`punctuation_pauses` lists the pause each
 punctuation mark asks for (，0.25 s, 。0.5 s, ……0.6 s ...), and
 :func:`sentences` cuts spoken text where a voice should stop and breathe.
+:func:`speakable_text` is the line for voices that cannot be given silences.
 """
 
 from __future__ import annotations
@@ -120,6 +121,20 @@ def split_directions(text: str) -> tuple[list[Speech | Silence], list[Direction]
         else:
             merged.append(piece)
     return merged, directions
+
+
+def speakable_text(text: str) -> str:
+    """``text`` as a voice without silences reads it: directions dropped, pause directions become commas.
+
+    ``"Wait (laughs) no"`` -> ``"Wait no"``; ``"Wait [pause] no"`` -> ``"Wait, no"``.
+    """
+    pieces, _ = split_directions(text)
+    spoken = ""
+    for piece in pieces:
+        if isinstance(piece, Speech):
+            joint = "" if not spoken else (" " if spoken[-1] in ".!?,;:" else ", ")
+            spoken += joint + piece.text
+    return spoken
 
 
 def _join(left: str, right: str) -> str:

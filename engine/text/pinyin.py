@@ -4,9 +4,9 @@
 tones (``银行`` -> ``["yin2", "hang2"]``; 一 is yi1 and 不 is bu4 everywhere).
 Readings are decided, most trusted first, by:
 
-1. the editor's :class:`~engine.text.dictionary.PronunciationDictionary`
+1. the editor's :class:`~revoice.engine.text.dictionary.PronunciationDictionary`
    (matched anywhere in the text);
-2. Revoice's phrase table (:mod:`engine.text._polyphones`), matched on jieba
+2. Revoice's phrase table (:mod:`revoice.engine.text._polyphones`), matched on jieba
    word boundaries (or inside one word);
 3. context rules for the common polyphones when they stand alone
    (你行不行 xing2, 我得走了 dei3, 慢慢地 de5, 睡着了 zhao2 ...), using jieba's
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.text import _polyphones as table
-from engine.text.dictionary import HAN, PronunciationDictionary, is_han
+from revoice.engine.text import _polyphones as table
+from revoice.engine.text.dictionary import HAN, PronunciationDictionary, is_han
 
 _HAN_RUN = re.compile(f"[{HAN}]+")
 _NUMERALS = "零〇一二两三四五六七八九十百千万亿"

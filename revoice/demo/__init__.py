@@ -25,7 +25,6 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import os
-import tempfile
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -127,7 +126,7 @@ def _range(start: int, frames: int) -> otio.opentime.TimeRange:
 
 def build_endgame(audio: Path) -> otio.schema.Timeline:
     """Picture placeholder, the Endgame production audio on "A1 Dialogue", an ADR marker."""
-    from otio_bridge.media import url_for_path
+    from revoice.otio_bridge.media import url_for_path
 
     frames = math.ceil(Fraction(ENDGAME_SAMPLES, ENDGAME_SAMPLE_RATE) * Fraction(24000, 1001))
     timeline = otio.schema.Timeline(name="Revoice demo - Endgame (Nagg and Nell)",
@@ -184,7 +183,8 @@ def _shipped(name: str) -> Path:
 
 def _write_if_changed(timeline: otio.schema.Timeline, path: Path) -> Path:
     """Write ``timeline`` as .otio at ``path`` atomically, unless the file already holds it."""
-    from otio_bridge.write import OTIO_TARGET
+    from revoice.engine.files import write_text_atomic
+    from revoice.otio_bridge.write import OTIO_TARGET
 
     text = otio.adapters.write_to_string(
         timeline, "otio_json", target_schema_versions=otio.versioning.fetch_map(*OTIO_TARGET))
@@ -193,13 +193,5 @@ def _write_if_changed(timeline: otio.schema.Timeline, path: Path) -> Path:
             return path
     except (OSError, UnicodeDecodeError):
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".otio", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)
     return path

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.fit import FitError, FitPolicy, fit_to_length, plan_length, trimmed_speech
-from engine.voices.base import SynthesisRequest
-from engine.voices.piper_voice import PiperBackend
+from revoice.engine.fit import FitError, FitPolicy, fit_to_length, plan_length, trimmed_speech
+from revoice.engine.voices.base import SynthesisRequest
+from revoice.engine.voices.piper_voice import PiperBackend
 
 POLICY = FitPolicy()
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.original import read_media_audio
+from revoice.engine.original import read_media_audio
 
 BURSTS = (0.31, 0.74, 1.02, 1.51)
 """Burst starts in seconds; 10 ms each."""

@@ -15,12 +15,12 @@ import pytest
 import soundfile as sf
 from scipy.signal import butter, sosfiltfilt
 
-from engine.dsp.resample import resample
-from engine.model import DialogueLine, FrameRange
-from engine.sync import SpeechSpan, detect_speech_span, extend_into_gaps, plan_span
+from revoice.engine.dsp.resample import resample
+from revoice.engine.model import DialogueLine, FrameRange
+from revoice.engine.sync import SpeechSpan, detect_speech_span, extend_into_gaps, plan_span
 
 if TYPE_CHECKING:
-    from engine.voices.piper_voice import PiperBackend
+    from revoice.engine.voices.piper_voice import PiperBackend
 
 SR = 48000
 PEAK_DBFS = -3.0
@@ -145,7 +145,7 @@ def test_quiet_take_is_still_found(voices: dict[str, np.ndarray]) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("condition", CONDITIONS, ids=[c[0] for c in CONDITIONS])
 def test_piper_speech_edges(piper_backend: PiperBackend, condition: tuple[str, float | None, float]) -> None:
-    from engine.voices.base import SynthesisRequest
+    from revoice.engine.voices.base import SynthesisRequest
 
     texts = ["Well, I told you already.", "Hold on. Let me think about this for a second.",
              "She left before dawn; nobody saw her go.", "Get in the car. Now!"]

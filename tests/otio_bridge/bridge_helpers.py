@@ -10,7 +10,7 @@ import numpy as np
 import opentimelineio as otio
 import soundfile as sf
 
-from engine.model import DialogueLine, RenderedLine
+from revoice.engine.model import DialogueLine, RenderedLine
 
 RATES: dict[str, float] = {
     "23.976": 24000 / 1001,

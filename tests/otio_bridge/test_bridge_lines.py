@@ -10,12 +10,12 @@ import pytest
 import soundfile as sf
 from bridge_helpers import HOUR_FRAMES, RATES, make_timeline, write_srt
 
-from engine.model import DEFAULT_SPEAKER
-from otio_bridge.errors import InputError
-from otio_bridge.lines import extract_lines
-from otio_bridge.media import media_path_from_url
-from otio_bridge.subtitles import Cue, read_subtitles
-from otio_bridge.timeline import read_timeline
+from revoice.engine.model import DEFAULT_SPEAKER
+from revoice.otio_bridge.errors import InputError
+from revoice.otio_bridge.lines import extract_lines
+from revoice.otio_bridge.media import media_path_from_url
+from revoice.otio_bridge.subtitles import Cue, read_subtitles
+from revoice.otio_bridge.timeline import read_timeline
 
 FRAMES = [(0, 30), (48, 61), (500, 12), (1234, 97)]
 """(start, duration) of the test lines in frames from the timeline's first frame."""

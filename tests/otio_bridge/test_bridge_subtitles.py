@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from bridge_helpers import sha256
 
-from otio_bridge.errors import InputError
-from otio_bridge.subtitles import read_subtitles, split_speaker_prefix
+from revoice.otio_bridge.errors import InputError
+from revoice.otio_bridge.subtitles import read_subtitles, split_speaker_prefix
 
 GOOD = {
     "sample.srt": 5,

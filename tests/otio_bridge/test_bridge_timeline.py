@@ -9,8 +9,8 @@ import opentimelineio as otio
 import pytest
 from bridge_helpers import HOUR_FRAMES, RATES, make_timeline, sha256
 
-from otio_bridge.errors import InputError
-from otio_bridge.timeline import (
+from revoice.otio_bridge.errors import InputError
+from revoice.otio_bridge.timeline import (
     format_timecode,
     normalize_rate,
     read_timeline,

@@ -10,11 +10,11 @@ import opentimelineio as otio
 import pytest
 from bridge_helpers import HOUR_FRAMES, RATES, make_timeline, render_silence, sha256, write_srt
 
-from engine.model import DialogueLine, FrameRange, RenderedLine
-from otio_bridge.errors import InputError
-from otio_bridge.lines import extract_lines
-from otio_bridge.timeline import read_timeline, timeline_start_frames, to_frames
-from otio_bridge.write import build_revoiced_timeline, write_timeline
+from revoice.engine.model import DialogueLine, FrameRange, RenderedLine
+from revoice.otio_bridge.errors import InputError
+from revoice.otio_bridge.lines import extract_lines
+from revoice.otio_bridge.timeline import read_timeline, timeline_start_frames, to_frames
+from revoice.otio_bridge.write import build_revoiced_timeline, write_timeline
 
 
 def revoice_clips(tl: otio.schema.Timeline) -> list[tuple[str, str, otio.schema.Clip]]:

@@ -9,10 +9,11 @@ import opentimelineio as otio
 import pytest
 import soundfile as sf
 
-from engine.voices.base import BackendOptions
-from engine.voices.profile import ProfileStore
-from engine.voices.registry import load_backend
+from revoice.engine.voices.base import BackendOptions
+from revoice.engine.characters.profile import ProfileStore
+from revoice.engine.voices.registry import load_backend
 from f5_tiny import missing_packages, write_weights
+from revoice.context import EngineContext
 from revoice.job import JobOptions, run_job
 
 
@@ -23,7 +24,7 @@ def f5_tiny_backend(tmp_path_factory: pytest.TempPathFactory) -> Any:
         pytest.skip(f"F5-TTS packages missing: {', '.join(missing)}")
     import torch
 
-    from engine.voices.f5_voice import SPEC
+    from revoice.engine.voices.f5_voice import SPEC
 
     torch.set_num_threads(1)
     folder = tmp_path_factory.mktemp("f5_tiny")
@@ -38,8 +39,8 @@ def test_clone_profiles_prompt_the_cloning_voice_with_each_actors_own_speech(
     out = tmp_path / "cloned.otio"
     options = JobOptions(timeline=timeline, out=out, subtitles=subtitles, profiles="auto",
                          line_ids=frozenset({"L0006", "L0013"}))
-    outcome = run_job(options, backend=f5_tiny_backend, match_backends=[f5_tiny_backend],
-                      embedder=speaker_embedder)
+    outcome = run_job(options, context=EngineContext(voice=f5_tiny_backend, match_backends=[f5_tiny_backend],
+                                                     embedder=speaker_embedder))
     assert not outcome.failed, outcome.failed
     rows = {row["name"]: row for row in outcome.profiles}
     assert sorted(rows) == ["NAGG", "NELL"]
@@ -59,7 +60,7 @@ def test_clone_profiles_prompt_the_cloning_voice_with_each_actors_own_speech(
         assert meta["backend"] == "profile+f5" and meta["profile"]["kind"] == "clone"
         wav = otio.url_utils.filepath_from_url(clip.media_reference.target_url)
         assert sf.info(wav).frames == round(clip.duration().value * 48000 / clip.duration().rate)
-    from engine.qc.report import qc_rows
+    from revoice.report import qc_rows
 
     assert {row["voice_kind"] for row in qc_rows(written, base_dir=out.parent)} == {"clone"}
 
@@ -68,7 +69,7 @@ def test_clone_profiles_prompt_the_cloning_voice_with_each_actors_own_speech(
                                profiles=str(tmp_path / "cloned_voices"), line_ids=frozenset({"L0013"}),
                                match_voices=("piper:joe",),
                                match_sentences=("Put the lamp back on the table.",)),
-                    embedder=speaker_embedder)
+                    context=EngineContext(embedder=speaker_embedder))
     assert not rerun.failed
     assert [row["kind"] for row in rerun.profiles] == ["tint"]
 

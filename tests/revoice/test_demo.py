@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 
 import revoice.demo as demo
-from engine.model import DialogueLine
-from otio_bridge.lines import extract_lines
-from otio_bridge.timeline import read_timeline
+from revoice.engine.model import DialogueLine
+from revoice.otio_bridge.lines import extract_lines
+from revoice.otio_bridge.timeline import read_timeline
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from engine.voices.base import BackendOptions
-from engine.voices.matching import TuningCancelled
-from engine.voices.profile import LockPolicy, ProfileStore
-from otio_bridge.lines import extract_lines
-from otio_bridge.timeline import read_timeline
-from revoice.profiles import BackendPool, prepare_profiles
+from revoice.engine.voices.base import BackendOptions
+from revoice.engine.characters.tuning import TuningCancelled
+from revoice.engine.characters.profile import ProfileStore
+from revoice.engine.files import LockPolicy
+from revoice.otio_bridge.lines import extract_lines
+from revoice.otio_bridge.timeline import read_timeline
+from revoice.casting import BackendPool, prepare_profiles
 
 
 def no_pool() -> BackendPool:

@@ -9,8 +9,9 @@ import numpy as np
 import opentimelineio as otio
 import soundfile as sf
 
-from engine.qc.similarity import cosine
-from engine.voices.profile import ProfileStore
+from revoice.engine.speaker import cosine
+from revoice.engine.characters.profile import ProfileStore
+from revoice.context import EngineContext
 from revoice.job import JobOptions, run_job
 
 TUNING = ("Put the lamp back on the table before anyone notices.",)
@@ -27,8 +28,8 @@ def test_two_real_speakers_get_two_profiles_and_two_tracks_matched_to_their_own_
                          match_voices=("kokoro:jm_kumo", "kokoro:jf_gongitsune"), match_sentences=TUNING)
 
     def run() -> Any:
-        return run_job(options, backend=piper_backend, match_backends=[piper_backend, kokoro_voices],
-                       embedder=speaker_embedder)
+        return run_job(options, context=EngineContext(voice=piper_backend, embedder=speaker_embedder,
+                                                      match_backends=[piper_backend, kokoro_voices]))
 
     outcome = run()
     assert not outcome.failed and outcome.written == [out]
@@ -63,7 +64,7 @@ def test_two_real_speakers_get_two_profiles_and_two_tracks_matched_to_their_own_
     print("similarity of the rendered lines to each actor's original speech:", similarity)
     assert similarity["NAGG"]["NAGG"] > similarity["NAGG"]["NELL"]
     assert similarity["NELL"]["NELL"] > similarity["NELL"]["NAGG"]
-    from engine.qc.report import qc_rows
+    from revoice.report import qc_rows
 
     assert {row["voice_kind"] for row in qc_rows(written, base_dir=out.parent)} == {"tint"}
 
@@ -81,7 +82,9 @@ def test_matching_reuses_and_fills_the_callers_backend_cache(
                          line_ids=frozenset({"L0006"}), match_voices=("kokoro:jf_gongitsune",),
                          match_sentences=TUNING)
     cache: dict[str, Any] = {"kokoro": kokoro_voices}
-    outcome = run_job(options, backend=piper_backend, embedder=speaker_embedder, backend_cache=cache)
+    context = EngineContext(voice=piper_backend, embedder=speaker_embedder)
+    context.backends = cache
+    outcome = run_job(options, context=context)
     assert not outcome.failed
     assert cache["kokoro"] is kokoro_voices and cache["piper"] is piper_backend
     chosen = {(m["backend"], m["voice_id"]) for row in outcome.profiles for m in row["matches"]}

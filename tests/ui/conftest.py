@@ -17,8 +17,8 @@ from PyQt6.QtCore import QCoreApplication, QEventLoop
 from PyQt6.QtWidgets import QApplication
 
 from panel_helpers import WindowFactory
-from ui.app import create_app
-from ui.settings import open_qsettings, use_settings_dir
+from revoice.ui.app import create_app
+from revoice.ui.settings import open_qsettings, use_settings_dir
 
 SCREENSHOT_DIR_ENV = "REVOICE_SCREENSHOT_DIR"
 
@@ -47,7 +47,7 @@ def settings_dir(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def make_window(qapp: QApplication, settings_dir: Path, tmp_path: Path) -> Iterator[WindowFactory]:
     """``make_window(backend=None, work_dir=tmp/work)``: shown windows, closed (render threads joined) after."""
-    from ui.window import RevoiceWindow
+    from revoice.ui.window import RevoiceWindow
 
     made: list[RevoiceWindow] = []
 

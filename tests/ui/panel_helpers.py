@@ -16,7 +16,7 @@ from PyQt6.QtTest import QSignalSpy, QTest
 from PyQt6.QtWidgets import QApplication, QMessageBox, QWidget
 
 if TYPE_CHECKING:
-    from ui.window import RevoiceWindow
+    from revoice.ui.window import RevoiceWindow
 
 WindowFactory = Callable[..., "RevoiceWindow"]
 

@@ -19,9 +19,9 @@ from panel_helpers import (
     two_speakers_lines,
     wait_until,
 )
-from engine.model import RenderedLine
-from engine.render import sidecar_path
-from ui.lines_model import DONE, FLAGGED, PENDING, RENDERING, Column
+from revoice.engine.model import RenderedLine
+from revoice.engine.render import sidecar_path
+from revoice.ui.lines_model import DONE, FLAGGED, PENDING, RENDERING, Column
 
 pytestmark = pytest.mark.slow
 
@@ -140,7 +140,7 @@ def test_event_loop_stays_responsive_while_rendering(make_window: WindowFactory,
 
 def test_voice_is_loaded_once_and_kept(make_window: WindowFactory, piper_backend: object,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import ui.worker
+    import revoice.ui.worker
 
     loads: list[str] = []
 
@@ -148,7 +148,7 @@ def test_voice_is_loaded_once_and_kept(make_window: WindowFactory, piper_backend
         loads.append(device)
         return piper_backend
 
-    monkeypatch.setattr(ui.worker, "load_voice_backend", load)
+    monkeypatch.setattr(revoice.ui.worker, "load_voice_backend", load)
     window = opened(make_window, None)
     assert window.project is not None
     first = window.project.lines[0].line_id

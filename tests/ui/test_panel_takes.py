@@ -15,11 +15,11 @@ import pytest
 from PyQt6.QtCore import QCoreApplication, QEventLoop, Qt
 
 from panel_helpers import WindowFactory, activate, key_click, opened, revoice_tracks, run_and_wait, two_speakers_lines
-from engine.render import wav_name
-from ui.lines_model import DONE, FLAGGED, PENDING, Column
-from ui.player import playback_problem
-from ui.settings import load_settings
-from ui.window import RevoiceWindow
+from revoice.engine.render import wav_name
+from revoice.ui.lines_model import DONE, FLAGGED, PENDING, Column
+from revoice.ui.player import playback_problem
+from revoice.ui.settings import load_settings
+from revoice.ui.window import RevoiceWindow
 
 pytestmark = pytest.mark.slow
 

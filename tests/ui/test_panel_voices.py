@@ -18,14 +18,13 @@ from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtTest import QSignalSpy
 
 from panel_helpers import RUN_TIMEOUT_MS, WindowFactory, key_click, opened, run_and_wait, settle, wait_until
-from engine.voices.matching import VoiceMatch, VoiceTint
-from engine.voices.profile import Consent, ProfileStore, ReferenceClip, VoiceProfile
-from engine.voices.profile_build import with_settings
-from ui.lines_model import DONE, FLAGGED, PENDING
-from ui.project import write_qc_report
-from ui.settings import PanelSettings, load_settings
-from ui.voices import KIND_WORDS, MatchingSetup
-from ui.window import RevoiceWindow
+from revoice.engine.characters.tint import VoiceMatch, VoiceTint
+from revoice.engine.characters.profile import Consent, ProfileStore, ReferenceClip, VoiceProfile
+from revoice.engine.characters.build import with_settings
+from revoice.ui.lines_model import DONE, FLAGGED, PENDING
+from revoice.ui.settings import PanelSettings, load_settings
+from revoice.ui.voices import KIND_WORDS, MatchingSetup, voices_table_html
+from revoice.ui.window import RevoiceWindow
 
 TUNING = ("Put the lamp back on the table before anyone notices.",)
 """One tuning sentence and two candidate voices keep matching to seconds (the defaults take minutes)."""
@@ -126,8 +125,8 @@ def test_voices_dock_says_tint_clone_or_stock_and_strength_is_saved(make_window:
     assert window.voices.cards["NAGG"].kind_label.text() == KIND_WORDS["tint"]
     assert window.voices.cards["NAGG"].strength.value() == 30
 
-    # the panel's QC sheet lists them too
-    report = write_qc_report(project, [], voices=window.voice_entries).read_text(encoding="utf-8")
+    # the Voices table (the dock header's overview) lists them too
+    report = voices_table_html(window.voice_entries)
     assert "tint — matched stock voice, not a clone" in report and "0.41 → 0.63" in report
 
 

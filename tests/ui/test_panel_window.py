@@ -10,11 +10,11 @@ from PyQt6.QtCore import QModelIndex, QTimer, Qt
 from PyQt6.QtWidgets import QApplication
 
 from panel_helpers import WindowFactory, activate, dismiss_dialogs, key_click, wait_until
-from engine.model import RenderedLine
-from otio_bridge.timeline import format_timecode
-from ui.lines_model import FAILED, FLAGGED, PENDING, Column, LinesModel
-from ui.player import playback_problem
-from ui.settings import load_settings
+from revoice.engine.model import RenderedLine
+from revoice.otio_bridge.timeline import format_timecode
+from revoice.ui.lines_model import FAILED, FLAGGED, PENDING, Column, LinesModel
+from revoice.ui.player import playback_problem
+from revoice.ui.settings import load_settings
 
 
 def fake_render(model: LinesModel, line_id: str, flags: tuple[str, ...] = ()) -> RenderedLine:
@@ -211,7 +211,7 @@ def test_metered_takes_fill_the_columns_and_the_chooser(make_window: WindowFacto
 
 
 def test_settings_dialog_lists_devices(make_window: WindowFactory) -> None:
-    from ui.devices import list_devices
+    from revoice.ui.devices import list_devices
 
     devices = list_devices()
     assert devices[0].key == "cpu"
@@ -248,7 +248,7 @@ def test_missing_timeline_dialog(make_window: WindowFactory, tmp_path: Path) -> 
 
 
 def test_drop_timeline_and_subtitles(make_window: WindowFactory, tmp_path: Path) -> None:
-    from ui.project import demo_paths
+    from revoice.ui.project import demo_paths
 
     timeline, subs, _ = demo_paths(tmp_path / "demo")
     window = make_window()
@@ -266,7 +266,7 @@ def test_space_without_playback_does_not_crash(make_window: WindowFactory) -> No
 
 
 def test_app_main_starts_and_quits(qapp: QApplication, settings_dir: Path) -> None:
-    from ui.app import main
+    from revoice.ui.app import main
 
     def close_all() -> None:
         for widget in QApplication.topLevelWidgets():

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from engine.dsp import bwf as bwf_module
-from engine.dsp.bwf import (
+from revoice.engine.dsp import bwf as bwf_module
+from revoice.engine.dsp.bwf import (
     BEXT_TIME_REFERENCE_OFFSET,
     bwf_bytes,
     read_bwf_time_reference,

@@ -9,7 +9,7 @@ import pyloudnorm
 import pytest
 from scipy.signal import freqz
 
-from engine.dsp.loudness import (
+from revoice.engine.dsp.loudness import (
     LoudnessPreset,
     integrated_loudness,
     loudness_presets,

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from engine.dsp.pauses import find_pauses, is_pause_label, pause_changes, resize_pauses
-from engine.dsp.resample import resample
-from engine.dsp.stretch import pause_spans
-from engine.voices.base import Segment
+from revoice.engine.dsp.pauses import find_pauses, is_pause_label, pause_changes, resize_pauses
+from revoice.engine.dsp.resample import resample
+from revoice.engine.dsp.stretch import pause_spans
+from revoice.engine.model import Segment
 
 if TYPE_CHECKING:
-    from engine.voices.piper_voice import PiperBackend
+    from revoice.engine.voices.piper_voice import PiperBackend
 
 SR = 48000
 SEG_RATE = 22050
@@ -195,7 +195,7 @@ def test_bad_arguments() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("ratio", [0.85, 0.93, 1.07, 1.2])
 def test_piper_line(piper_backend: PiperBackend, ratio: float) -> None:
-    from engine.voices.base import SynthesisRequest
+    from revoice.engine.voices.base import SynthesisRequest
 
     text = "Listen to me, we have ten minutes. Maybe less, if they saw the car."
     synthesis = piper_backend.synthesize(SynthesisRequest(text=text, voice_id="joe", seed=2))

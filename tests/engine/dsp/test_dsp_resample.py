@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.dsp.resample import resample
+from revoice.engine.dsp.resample import resample
 
 
 @pytest.mark.parametrize(("from_rate", "to_rate"), [(22050, 48000), (24000, 48000), (44100, 48000), (48000, 44100), (16000, 48000)])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.dsp import stretch as stretch_module
-from engine.dsp.resample import resample
-from engine.dsp.stretch import fit_exact_length, pause_spans, stretch_to_length, trim_silence, wsola_stretch
+from revoice.engine.dsp import stretch as stretch_module
+from revoice.engine.dsp.resample import resample
+from revoice.engine.dsp.stretch import fit_exact_length, pause_spans, stretch_to_length, trim_silence, wsola_stretch
 
 RATES = [44100, 48000]
 METHODS = ["rubberband", "wsola"]

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("pedalboard")
 pytest.importorskip("librosa")
 
-from engine.dsp.voice_transform import (  # noqa: E402
+from revoice.engine.dsp.voice_transform import (  # noqa: E402
     BAND_CENTRES_HZ,
     apply_band_eq,
     band_levels_db,
@@ -104,7 +104,7 @@ def hiss(sample_rate: int, seconds: float = 0.6, *, seed: int = 1) -> npt.NDArra
 def test_formants_move_in_vowels_and_fricatives_keep_their_spectrum(rate: int, semitones: float,
                                                                    formant: float) -> None:
     """The vocal-tract warp is for voiced frames: an /s/ warped with them turns into another consonant."""
-    from engine.dsp.voice_transform import VOICING_BANDS_HZ, voicing
+    from revoice.engine.dsp.voice_transform import VOICING_BANDS_HZ, voicing
 
     fricative, vowel_part = hiss(rate), vowel(rate, 0.8, f0=110.0)
     x = np.concatenate([vowel_part, fricative])
@@ -122,7 +122,7 @@ def test_formants_move_in_vowels_and_fricatives_keep_their_spectrum(rate: int, s
 
 
 def test_psola_refuses_what_praat_cannot_analyse_and_the_shift_falls_back() -> None:
-    from engine.dsp.voice_transform import psola_shift
+    from revoice.engine.dsp.voice_transform import psola_shift
 
     rate = 22050
     blip = vowel(rate, 0.04, f0=110.0)  # shorter than Praat's analysis window at 60 Hz

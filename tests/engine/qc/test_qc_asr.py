@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.qc.asr import AsrMeter, materialize_whisper_base
-from engine.qc.text_norm import cer, wer
+from revoice.engine.qc.asr import AsrMeter, materialize_whisper_base
+from revoice.engine.qc.text_norm import cer, wer
 
 pytestmark = pytest.mark.slow
 

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.dsp.bwf import read_wav, write_bwf
-from engine.model import DialogueLine, FrameRange, RenderedLine
-from engine.qc.assess import (
+from revoice.engine.dsp.bwf import read_wav, write_bwf
+from revoice.engine.model import DialogueLine, FrameRange, RenderedLine
+from revoice.engine.qc.assess import LineQc
+from revoice.engine.qc.scoring import (
     FLAG_PENALTY,
-    LineQc,
     QcThresholds,
     clipped_samples,
     qc_score,
@@ -22,7 +22,7 @@ from engine.qc.assess import (
     spoken_text,
     thresholds_dict,
 )
-from engine.render import Revoicer, sidecar_path
+from revoice.engine.render import Revoicer, sidecar_path
 
 CLEAN = "I told you never to call me at this number again."
 CAT = "The cat sat on the mat."
@@ -192,7 +192,7 @@ def test_silent_take_is_flagged(line_qc: LineQc, clean_take: tuple[DialogueLine,
 def test_wrong_speaker_is_flagged(line_qc: LineQc, clean_take: tuple[DialogueLine, RenderedLine],
                                   shared_corpus: Path, tmp_path: Path) -> None:
     """A real human reading the line's text, passed off as piper's 'joe': text fine, voice wrong."""
-    from engine.dsp.resample import resample
+    from revoice.engine.dsp.resample import resample
 
     line, rendered = clean_take
     human, rate = read_wav(shared_corpus / "voices" / "en_nature_ref.wav")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.qc.mos import DistillMosMeter
+from revoice.engine.qc.mos import DistillMosMeter
 
 pytestmark = pytest.mark.slow
 

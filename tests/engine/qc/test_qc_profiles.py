@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.dsp.bwf import read_wav, write_bwf
-from engine.dsp.resample import resample
-from engine.model import DialogueLine, FrameRange, RenderedLine
-from engine.qc.assess import LineQc, QcThresholds, stock_backend
-from engine.qc.similarity import cosine
-from engine.voices.profile import ProfileStore, VoiceProfile
+from revoice.engine.dsp.bwf import read_wav, write_bwf
+from revoice.engine.dsp.resample import resample
+from revoice.engine.model import DialogueLine, FrameRange, RenderedLine
+from revoice.engine.qc.assess import LineQc, stock_backend
+from revoice.engine.qc.scoring import QcThresholds
+from revoice.engine.speaker import cosine
+from revoice.engine.characters.profile import ProfileStore, VoiceProfile
 
 RATE = 48000
 
@@ -101,45 +102,43 @@ def test_with_profiles_shares_meters_and_leaves_the_original_alone() -> None:
 
 
 def test_job_hands_its_profiles_to_qc(tmp_path: Path) -> None:
-    """revoice.job: a new LineQc gets the job's profiles; a reused one (the panel's) a copy with them."""
-    from revoice.job import JobOptions, _load_assessor
+    """revoice.context: a new LineQc gets the run's profiles; a reused one (the panel's) a copy with them."""
+    from revoice.context import EngineContext
 
-    options = JobOptions(timeline=tmp_path / "in.otio", out=tmp_path / "out.otio", qc=True)
     nell = VoiceProfile(name="NELL", embedding=(0.6, 0.8))
-    made = _load_assessor(options, [], [nell])
+    made = EngineContext().qc([], [nell])
     assert isinstance(made, LineQc) and list(made._characters) == ["NELL"]
     panel = LineQc(meters=("similarity",))
-    reused = _load_assessor(options, [], [nell], given=panel)
+    reused = EngineContext(assessor=panel).qc([], [nell])
     assert isinstance(reused, LineQc) and reused is not panel and list(reused._characters) == ["NELL"]
     assert reused.speaker is panel.speaker and panel._characters == {}
 
     def other(line: DialogueLine, rendered: RenderedLine) -> dict[str, Any]:
         return {}
 
-    assert _load_assessor(options, [], [nell], given=other) is other
+    assert EngineContext(assessor=other).qc([], [nell]) is other
 
 
 def test_job_meters_are_loaded_once_for_profiles_and_qc(tmp_path: Path) -> None:
     """The profile vetoes' Whisper and DistillMOS are QC's too (built, not loaded, here); a panel's LineQc
     lends its meters to the vetoes."""
-    from revoice.job import JobOptions, _JobMeters, _load_assessor
+    from revoice.context import EngineContext
 
-    options = JobOptions(timeline=tmp_path / "in.otio", out=tmp_path / "out.otio", qc=True)
-    meters = _JobMeters("cpu", None)
+    meters = EngineContext(device="cpu")
     assert meters.loaded_asr is None and meters.loaded_mos is None
     meters.transcriber()  # what the ASR veto asks for
     assert meters.loaded_asr is not None
-    made = _load_assessor(options, [], [], meters=meters)
+    made = meters.qc([], [])
     assert isinstance(made, LineQc) and made.asr is meters.loaded_asr
     assert made._mos is None  # never asked for by the vetoes: QC loads it when it needs it
     panel = LineQc(meters=("asr",))
-    lent = _JobMeters("cpu", panel)
+    lent = EngineContext(device="cpu", assessor=panel)
     lent.transcriber()
     assert lent.loaded_asr is None and panel._asr is not None
 
 
 def test_job_profiles_are_found_beside_the_timeline(tmp_path: Path) -> None:
-    from engine.qc.report import read_profiles, voices_folder
+    from revoice.report import read_profiles, voices_folder
 
     out = tmp_path / "scene_revoiced.otio"
     folder = voices_folder(out)
@@ -164,8 +163,8 @@ def _voice(corpus: Path, name: str) -> tuple[np.ndarray[Any, np.dtype[np.float32
 
 def _profile(name: str, path: Path, start: float, end: float | None, speaker: Any) -> VoiceProfile:
     """A profile built as ``revoice voice build --ref`` does: the d-vector of the reference's speech."""
-    from engine.voices.profile_build import build_profile
-    from engine.voices.references import editor_references
+    from revoice.engine.characters.build import build_profile
+    from revoice.engine.characters.references import editor_references
 
     return build_profile(name, editor_references([(path, start, end)]), embedder=speaker)
 
@@ -208,9 +207,9 @@ def test_line_rendered_by_a_profile_voice_gets_its_similarity(piper_backend: Any
                                                               actors: dict[str, VoiceProfile],
                                                               tmp_path: Path) -> None:
     """The real path: ProfiledBackend (piper + tint) renders MAIN's line, QC compares it with MAIN's profile."""
-    from engine.render import Revoicer
-    from engine.voices.matching import VoiceMatch, VoiceTint
-    from engine.voices.profiled import ProfiledBackend
+    from revoice.engine.render import Revoicer
+    from revoice.engine.characters.tint import VoiceMatch, VoiceTint
+    from revoice.engine.characters.character_backend import ProfiledBackend
 
     base = piper_backend.voices()[0].voice_id
     main = dataclasses.replace(actors["MAIN"], matches=(VoiceMatch(
@@ -244,8 +243,8 @@ def test_report_fills_voice_similarity_for_profile_voices(revoiced_timeline: Pat
     (voice similarity empty): ``revoice qc`` fills the column and the MOS-vs-similarity chart from the profiles."""
     import opentimelineio as otio
 
-    from engine.qc.report import qc_main, write_report
-    from otio_bridge.write import write_timeline
+    from revoice.report import qc_main, write_report
+    from revoice.otio_bridge.write import write_timeline
 
     timeline = otio.adapters.read_from_file(str(revoiced_timeline))
     for clip in timeline.find_clips():

@@ -1,11 +1,11 @@
-"""engine.text.describe: what ``revoice text`` prints."""
+"""revoice.engine.text.describe: what ``revoice text`` prints."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from engine.text import describe
+from revoice.engine.text import describe
 
 
 def test_mandarin_line() -> None:

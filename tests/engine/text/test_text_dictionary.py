@@ -1,4 +1,4 @@
-"""engine.text.dictionary: loading JSON/TOML, clear errors, matching."""
+"""revoice.engine.text.dictionary: loading JSON/TOML, clear errors, matching."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.text import DictionaryError, PronunciationDictionary
+from revoice.engine.text import DictionaryError, PronunciationDictionary
 
 
 def test_json_and_toml_load_the_same(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
-"""engine.text.directions: stage directions out, punctuation pauses in."""
+"""revoice.engine.text.directions: stage directions out, punctuation pauses in."""
 
 from __future__ import annotations
 
-from engine.text.directions import (
+from revoice.engine.text.directions import (
     Silence,
     Speech,
     pause_seconds,

@@ -1,4 +1,4 @@
-"""engine.text.normalize: numbers, dates, money, units, phones, acronyms, mixed zh/en, steps."""
+"""revoice.engine.text.normalize: numbers, dates, money, units, phones, acronyms, mixed zh/en, steps."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.text import PronunciationDictionary, normalize
-from engine.text.normalize import language_spans
+from revoice.engine.text import PronunciationDictionary, normalize
+from revoice.engine.text.normalize import language_spans
 
 BENCH_DATA = Path(__file__).parents[3] / "bench" / "data"
 

@@ -1,4 +1,4 @@
-"""engine.text.pinyin: polyphones in context, the editor's dictionary, tone sandhi."""
+"""revoice.engine.text.pinyin: polyphones in context, the editor's dictionary, tone sandhi."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.text import PronunciationDictionary, apply_sandhi, to_pinyin
-from engine.text.pinyin import to_pinyin_words
+from revoice.engine.text import PronunciationDictionary, apply_sandhi, to_pinyin
+from revoice.engine.text.pinyin import to_pinyin_words
 
 BENCH_DATA = Path(__file__).parents[3] / "bench" / "data"
 

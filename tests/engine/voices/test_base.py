@@ -1,4 +1,4 @@
-"""engine.voices.base helpers shared by the plugins."""
+"""revoice.engine.voices.base helpers shared by the plugins."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.voices.base import BackendOptions, temporary_environment
+from revoice.engine.voices.base import BackendOptions, temporary_environment
 
 
 def test_temporary_environment_restores_values_and_absence(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.voices import cosyvoice_voice
-from engine.voices.base import BackendOptions, SynthesisRequest
-from engine.voices.cosyvoice_voice import SPEC, missing_weight_files, model_version, prompt_text
-from engine.voices.registry import describe_backends, load_backend
+from revoice.engine.voices import cosyvoice_voice
+from revoice.engine.voices.base import BackendOptions, SynthesisRequest
+from revoice.engine.voices.cosyvoice_voice import SPEC, missing_weight_files, model_version, prompt_text
+from revoice.engine.voices.registry import describe_backends, load_backend
 
 
 def test_import_is_lazy() -> None:

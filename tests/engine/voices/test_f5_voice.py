@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.voices import f5_voice
-from engine.voices.base import BackendOptions, BackendUnavailable, SynthesisRequest, VoiceBackend
-from engine.voices.f5_voice import SPEC, F5Backend
-from engine.voices.registry import describe_backends, load_backend
+from revoice.engine.voices import f5_voice
+from revoice.engine.voices.base import BackendOptions, BackendUnavailable, SynthesisRequest, VoiceBackend
+from revoice.engine.voices.f5_voice import SPEC, F5Backend
+from revoice.engine.voices.registry import describe_backends, load_backend
 
 from f5_tiny import HOP, RATE, REF_TEXT, VOCAB, missing_packages as _missing_packages, tone as _tone
 from f5_tiny import write_weights as _write_weights

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.voices import indextts_voice
-from engine.voices.base import BackendOptions, BackendUnavailable, SynthesisRequest
-from engine.voices.indextts_voice import EMOTIONS, SPEC, emotion_arguments, fit_length, missing_weight_files
-from engine.voices.registry import describe_backends, load_backend
+from revoice.engine.voices import indextts_voice
+from revoice.engine.voices._shared import fit_length
+from revoice.engine.voices.base import BackendOptions, BackendUnavailable, SynthesisRequest
+from revoice.engine.voices.indextts_voice import EMOTIONS, SPEC, emotion_arguments, missing_weight_files
+from revoice.engine.voices.registry import describe_backends, load_backend
 
 
 def _complete_folder(folder: Path) -> Path:

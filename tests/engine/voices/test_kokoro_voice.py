@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.text import PronunciationDictionary
-from engine.text.directions import Silence
-from engine.voices import kokoro_voice
-from engine.voices.base import BackendOptions, SynthesisRequest, VoiceBackend
-from engine.voices.kokoro_voice import SAMPLE_RATE, SPEC, KokoroBackend, KokoroPhonemizer, PhonemizedSentence
+from revoice.engine.text import PronunciationDictionary
+from revoice.engine.text.directions import Silence
+from revoice.engine.voices import kokoro_voice
+from revoice.engine.voices.base import BackendOptions, SynthesisRequest, VoiceBackend
+from revoice.engine.voices.kokoro_voice import SAMPLE_RATE, SPEC, KokoroBackend, KokoroPhonemizer, PhonemizedSentence
 
 TEXT = "你行不行？"
 

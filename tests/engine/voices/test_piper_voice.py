@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, VoiceBackend
-from engine.voices.piper_voice import SAMPLE_RATE, SPEC, PiperBackend, noise_buffer
+from revoice.engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, VoiceBackend
+from revoice.engine.voices.piper_voice import SAMPLE_RATE, SPEC, PiperBackend, noise_buffer
 
 TEXT = "The night was quiet, and nobody spoke."
 
@@ -106,7 +106,7 @@ def test_bad_requests_are_refused(piper_backend: PiperBackend) -> None:
 
 
 def test_stage_directions_are_not_read_out() -> None:
-    from engine.voices.piper_voice import spoken_text
+    from revoice.engine.text.directions import speakable_text as spoken_text
 
     assert spoken_text("(whispering) Do you hear me? [pause] Yes. (laughs)") == "Do you hear me? Yes."
     assert spoken_text("Wait [pause] now") == "Wait, now"

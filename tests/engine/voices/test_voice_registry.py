@@ -9,7 +9,7 @@ from importlib.metadata import EntryPoint
 import numpy as np
 import pytest
 
-from engine.voices.base import (
+from revoice.engine.voices.base import (
     BackendOptions,
     BackendSpec,
     BackendUnavailable,
@@ -18,7 +18,7 @@ from engine.voices.base import (
     VoiceBackend,
     VoiceInfo,
 )
-from engine.voices.registry import (
+from revoice.engine.voices.registry import (
     ENTRY_POINT_GROUP,
     BrokenBackendSpec,
     choose_backend,

@@ -1,0 +1,395 @@
+"""Offline voice matching: choose the stock voice and tint that bring it closest to a character.
+
+:func:`tune_match` picks the base voice (every shipped voice that speaks the
+language, scored by speaker similarity to the character's reference) and
+tunes the tint (:class:`revoice.engine.characters.tint.VoiceTint`) to maximise
+measured similarity while keeping naturalness. It runs when a profile is
+built (``revoice voice build``, or ``revoice run`` for a character without
+one); rendering only applies the stored result (:mod:`revoice.engine.characters.tint`).
+
+INTERFACE CONTRACT (other modules build on these names; keep them)::
+
+    tune_match(reference: AudioArray, sample_rate: int, *, language: str,
+               backends: Sequence[VoiceBackend], embedder: SpeakerEmbedder,
+               sentences: Sequence[str] | None = None, strength: float = 1.0,
+               seed: int = 0, should_cancel: Callable[[], bool] | None = None,
+               synthesis_cache=None, naturalness=None, cohort=()) -> VoiceMatch
+
+(``SpeakerEmbedder`` is engine.speaker's protocol; ``reference`` is the
+character's clean speech, mono float32.)
+
+How tuning works: every candidate voice speaks the tuning sentences once
+(cached); a backend that blends its voices (``blend_voice_id``, Kokoro's style
+vectors) adds pairwise mixes of its voices, judged like any voice, and keeps
+the best two that beat all its voices and sound as natural and clear as their
+strongest one. Each is scored by :func:`revoice.engine.characters.tuning_score.objective`
+(mean d-vector cosine to the reference, minus, with a ``cohort`` of other
+speakers such as the timeline's other characters, the mean cosine to the
+cohort: the gain must be specific to this character, not toward every human
+voice; minus cleanliness penalties). Pitch starts from the median-F0 ratio to
+the reference; a coarse look (pitch half / all the way; formants kept,
+half-following or moving with the pitch) runs on every candidate, a
+coordinate search plus the envelope correction on the best
+:data:`REFINE_BEST`. Hard limits (:data:`~revoice.engine.characters.tuning_score.MAX_SEMITONES`,
+:data:`~revoice.engine.characters.tuning_score.FORMANT_LIMITS`) keep the shift in
+its clean range. With a naturalness meter (e.g. DistillMOS) or a transcriber
+the best settings are checked in order and the first that passes the vetoes
+wins (:func:`revoice.engine.characters.tuning_score.acceptable_choice`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+import numpy as np
+
+from revoice.engine.characters.tint import VoiceMatch, VoiceTint, apply_tint, speaks
+from revoice.engine.characters.tuning_score import (
+    Candidate,
+    Judge,
+    Verdict,
+    acceptable_choice,
+    clip_formant,
+    clip_semitones,
+    objective,
+    similarity_score,
+    synthesize_lines,
+)
+from revoice.engine.dsp.voice_transform import band_levels_db, median_f0
+from revoice.engine.language import base_language
+from revoice.engine.speaker import SpeakerEmbedder
+from revoice.engine.voices.base import AudioArray, VoiceBackend
+
+HOLDOUT_MIN_SPEECH_S = 8.0
+"""A reference with at least this much speech (s) is split: tune on the first half, report on the second."""
+REFINE_BEST = 2
+"""How many of the best base voices after the coarse grid get the fine search and EQ."""
+BLENDS_KEPT = 2
+"""How many of the best voice blends (backends with ``blend_voice_id``, e.g. Kokoro) join the tint search."""
+BLEND_CHECKS = 5
+"""At most this many blends that beat every voice are judged (best first) for the :data:`BLENDS_KEPT` places."""
+BLEND_VOICES = 5
+"""A blending backend's best this-many voices are mixed pairwise (10 mixes for 5 voices)."""
+PUSH_BLENDS = False
+"""Also try the best voice pushed away from the others (weights > 1 and < 0). Off: pushed styles pleased the
+speaker encoder on the tuning half (en_nature .221 vs .110) but scored DistillMOS 2.0-2.4 (jm_kumo 3.9), and on
+clone-test (1.5 s tuning half) a pushed jf_gongitsune closed -7% of the gap on the held-out half."""
+SPLIT_BLENDS = False
+"""Off: no split was chosen for any of the 7 bench voices in two full runs, and trying them cost 60-130 s per
+character. With a naturalness meter, also try each voice's timbre with each other voice's prosody (Kokoro: the style half
+that drives the decoder from one voice, the half that drives pitch and duration prediction from another; 20
+syntheses for 5 voices).
+Measured on the tuning sentences against held-out halves (d-vector, target-specific): the big gains cross the
+register and sound broken (en_story_main .180 -> .299 with jf_gongitsune timbre + jm_kumo prosody, DistillMOS 2.44
+vs 3.85; zh_taiyi .168 -> .299 with jm_kumo + jf_gongitsune, 3.75 vs 4.21); within it they are smaller and clean
+(clone-test -.157 -> -.095 with jf_gongitsune + jf_tebukuro, DistillMOS 3.84 vs 3.85)."""
+SPLIT_MAX_SEMITONES = 4.0
+"""Splits are tried only between voices whose median F0s lie within this many semitones (one register)."""
+
+TUNING_SENTENCES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Put the lamp back on the table before anyone notices.",
+        "My brother used to fish in that river every summer.",
+        "Why would she leave without saying a single word?",
+        "Keep your voice down, the guards are just outside.",
+    ),
+    "zh": (
+        "你先坐下来，喝杯茶慢慢说。",
+        "外面下着大雨，我们明天再出发吧。",
+        "这把钥匙是谁留在桌子上的？",
+        "别担心，一切都会好起来的。",
+    ),
+}
+"""Default tuning sentences per base language (keep them apart from benchmark sentences). Read-only."""
+
+CHECK_SENTENCES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Tell the driver to wait for us at the corner.",
+        "I found the old photographs in a box under the stairs.",
+        "Did you really think I would forget my own birthday?",
+        "The kettle is boiling, could you pour the tea?",
+    ),
+    "zh": (
+        "我们下个星期去海边看看吧。",
+        "你把那本书放在哪里了？",
+        "天快黑了，路上小心一点。",
+        "他每天早上都去公园跑步。",
+    ),
+}
+"""With default sentences, the naturalness and ASR vetoes also hear these (8 sentences in all: 4 decide little;
+the objective still uses the tuning sentences only). Read-only."""
+
+
+def split_reference(audio: AudioArray, sample_rate: int) -> tuple[AudioArray, AudioArray]:
+    """(first half, second half) of the speech in ``audio``, cut at the quietest 50 ms near the middle.
+
+    The cut is searched in the middle third of the speech span, so both halves
+    hold whole words where the recording allows.
+    """
+    from revoice.engine.sync import detect_speech_span
+
+    x = np.asarray(audio, dtype=np.float32)
+    span = detect_speech_span(x, sample_rate)
+    if span is not None:
+        x = x[span.onset: span.offset]
+    win = max(1, int(0.05 * sample_rate))
+    hop = max(1, win // 5)
+    lo, hi = x.size // 3, 2 * x.size // 3
+    starts = np.arange(lo, max(lo + 1, hi - win), hop)
+    energy = np.array([float(np.sum(np.square(x[s: s + win], dtype=np.float64))) for s in starts])
+    cut = int(starts[int(np.argmin(energy))] + win // 2) if energy.size else x.size // 2
+    return np.ascontiguousarray(x[:cut]), np.ascontiguousarray(x[cut:])
+
+
+def _speech_seconds(audio: AudioArray, sample_rate: int) -> float:
+    from revoice.engine.sync import detect_speech_span
+
+    span = detect_speech_span(audio, sample_rate)
+    return (span.samples if span is not None else 0) / sample_rate
+
+
+class VoiceBlender(Protocol):
+    """A backend's ``blend_voice_id`` (Kokoro's): voice id of a weighted style mix, optionally with the
+    prosody half of the style mixed from other weights (timbre from ``weights``, prosody from ``prosody``)."""
+
+    def __call__(self, weights: Mapping[str, float], *, prosody: Mapping[str, float] | None = None) -> str: ...
+
+
+def _blend_candidates(own: Sequence[Candidate], blend: VoiceBlender,
+                      speak: Callable[[VoiceBackend, str, Candidate | None], Candidate],
+                      check: Callable[[], None], judge: Judge | None = None) -> list[Candidate]:
+    """The best :data:`BLENDS_KEPT` style blends of one backend's voices that beat its best voice
+    (and, with a ``judge`` holding meters, sound as natural and clear as their strongest voice).
+
+    ``own``: that backend's voices, best first. Tried: every 1:1 mix of its
+    :data:`BLEND_VOICES` best voices (a mix often sounds like neither parent,
+    so the two best alone are not enough), then the winning mix at 7:3 both
+    ways, then with :data:`SPLIT_BLENDS` every voice's timbre with every other
+    voice's prosody within one register (:data:`SPLIT_MAX_SEMITONES`): up to 32 syntheses with
+    five voices. With :data:`PUSH_BLENDS`, also the best
+    voice pushed x1.3 away from the others (their weights negative), further
+    (x1.6, x2) while that helps, and the winning mix pushed x1.3 from the rest.
+    """
+    top = list(own[:BLEND_VOICES])
+    names = [c.voice_id for c in own]
+    parent_of = {c.voice_id: c for c in own}
+    tried: dict[str, tuple[Candidate, dict[str, float]]] = {}
+
+    def away(mix: dict[str, float], k: float) -> dict[str, float]:
+        rest = [n for n in names if n not in mix]
+        return {**{n: w * k for n, w in mix.items()}, **{n: -(k - 1.0) / len(rest) for n in rest}}
+
+    def attempt(weights: dict[str, float], prosody: dict[str, float] | None = None) -> Candidate | None:
+        voice_id = blend(weights) if prosody is None else blend(weights, prosody=prosody)
+        if voice_id in names:
+            return None
+        if voice_id not in tried:
+            check()
+            parent = parent_of[max(weights, key=lambda n: weights[n])]
+            tried[voice_id] = (speak(parent.backend, voice_id, parent), weights)
+        return tried[voice_id][0]
+
+    for i, one in enumerate(top):
+        for two in top[i + 1:]:
+            attempt({one.voice_id: 0.5, two.voice_id: 0.5})
+    first = own[0]
+    if PUSH_BLENDS:
+        attempt(away({first.voice_id: 1.0}, 1.3))
+    if not tried:
+        return []
+    best_id = max(tried, key=lambda v: tried[v][0].base_score)
+    best, weights = tried[best_id]
+    if any(w < 0 for w in weights.values()):  # the best voice pushed away won: further, while it keeps helping
+        for k in (1.6, 2.0):
+            latest = attempt(away({first.voice_id: 1.0}, k))
+            if latest is None or latest.base_score <= best.base_score:
+                break
+            best = latest
+    else:
+        a, b = weights
+        for mix in ({a: 0.7, b: 0.3}, {a: 0.3, b: 0.7}):
+            attempt(mix)
+        if len(names) > 2 and PUSH_BLENDS:
+            attempt(away(weights, 1.3))
+    # One voice's timbre with another's prosody (a split's best timbre may be the worst voice). Only with a
+    # naturalness meter, and only between voices of one register: splits across it (a female timbre with a male
+    # voice's prosody) please the speaker encoder and score DistillMOS 1.7-2.7.
+    if SPLIT_BLENDS and judge is not None and judge.naturalness is not None:
+        for timbre in top:
+            for rhythm in top:
+                if rhythm is not timbre and _semitones_apart(timbre.f0, rhythm.f0) <= SPLIT_MAX_SEMITONES:
+                    attempt({timbre.voice_id: 1.0}, {rhythm.voice_id: 1.0})
+    floor = max(c.base_score for c in own)
+    winners: list[Candidate] = []
+    ranked = sorted((c for c, _ in tried.values() if c.base_score > floor), key=lambda c: c.base_score, reverse=True)
+    for candidate in ranked[:BLEND_CHECKS]:
+        # Pushed-away styles and splits across the sexes can please the speaker encoder and still sound broken.
+        if judge is None or judge.verdict(candidate, VoiceTint(), candidate.parent or candidate) is not None:
+            winners.append(candidate)
+        if len(winners) == BLENDS_KEPT:
+            break
+    return winners
+
+
+def _semitones_apart(f0: float, other: float) -> float:
+    """Distance of two median F0s in semitones (inf when either is unknown)."""
+    if not (math.isfinite(f0) and math.isfinite(other) and f0 > 0 and other > 0):
+        return math.inf
+    return abs(12.0 * math.log2(f0 / other))
+
+
+class TuningCancelled(RuntimeError):
+    """tune_match stopped because ``should_cancel`` returned True."""
+
+
+def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backends: Sequence[VoiceBackend],
+               embedder: SpeakerEmbedder, sentences: Sequence[str] | None = None, strength: float = 1.0,
+               seed: int = 0, should_cancel: Callable[[], bool] | None = None,
+               synthesis_cache: MutableMapping[tuple[str, str, str, str, int], tuple[AudioArray, int]]
+               | None = None, naturalness: Callable[[AudioArray, int], float] | None = None,
+               naturalness_reference: str = "stock",
+               cohort: Sequence[tuple[AudioArray, int]] = (),
+               transcribe: Callable[[AudioArray, int, str], str] | None = None) -> VoiceMatch:
+    """Choose the base voice and tint that bring ``backends``' voices closest to ``reference``.
+
+    ``reference``: the character's clean speech (mono float32, ``sample_rate``
+    Hz). Backends that clone from a reference (``spec.clones_from_reference``)
+    are skipped. ``sentences``: what the candidates say while tuning (default
+    :data:`TUNING_SENTENCES` for the language). ``strength`` is stored in the
+    tint (parameters are tuned at full strength). ``seed`` is passed to the
+    backends. ``should_cancel`` is polled between steps (raises
+    :class:`TuningCancelled`). ``synthesis_cache`` (optional) keeps base-voice
+    syntheses between calls. ``naturalness`` (optional; e.g. DistillMosMeter.score,
+    audio and rate -> MOS) vetoes settings that score more than
+    :data:`~revoice.engine.characters.tuning_score.MAX_NATURALNESS_DROP` below the stock voice (first backend's first
+    voice) on the tuning sentences; with ``naturalness_reference="base"`` (the product's
+    profiles) each tint is judged against its own base voice untinted instead. ``cohort`` (optional): other speakers' speech as
+    (audio, rate) pairs, e.g. the timeline's other characters; with it the
+    objective is target-specific (similarity to the reference minus the mean
+    similarity to the cohort), so changes that move toward every human voice
+    (microphone colour, any processing) do not count. A reference with >= :data:`HOLDOUT_MIN_SPEECH_S`
+    of speech is split (:func:`split_reference`): tuned on the first half,
+    the similarities reported on the second; shorter ones are used whole.
+    ``transcribe`` (optional; audio, rate, language -> text, e.g. Whisper)
+    vetoes settings that mishear more words of the tuning sentences than their
+    own base voice untinted (:data:`~revoice.engine.characters.tuning_score.MAX_ERROR_RISE`).
+    About 20-60 s on 2 CPU cores, most of it in the two-voice refinement.
+    """
+    started = time.perf_counter()
+
+    def check() -> None:
+        if should_cancel is not None and should_cancel():
+            raise TuningCancelled("voice matching cancelled")
+
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in [0, 1], got {strength!r}")
+    if naturalness_reference not in ("stock", "base"):
+        raise ValueError(f"naturalness_reference must be 'stock' or 'base', got {naturalness_reference!r}")
+    base = base_language(language)
+    if synthesis_cache is None:
+        synthesis_cache = {}
+    texts = tuple(sentences) if sentences else TUNING_SENTENCES.get(base, ())
+    if not texts:
+        raise ValueError(f"no tuning sentences for language {language!r}: pass sentences=")
+    # Cloning backends speak from the reference itself: they are no base for a tint.
+    usable = [b for b in backends if speaks(b, language) and not b.spec.clones_from_reference]
+    if not usable:
+        raise ValueError(f"none of the backends speaks {language!r} with stock voices")
+    ref = np.asarray(reference, dtype=np.float32)
+    heldout = _speech_seconds(ref, sample_rate) >= HOLDOUT_MIN_SPEECH_S
+    tune_ref, report_ref = split_reference(ref, sample_rate) if heldout else (ref, ref)
+    target = embedder.embed(tune_ref, sample_rate)
+    report_target = embedder.embed(report_ref, sample_rate) if heldout else target
+    cohort_emb = [embedder.embed(np.asarray(a, dtype=np.float32), r) for a, r in cohort]
+    ref_levels = band_levels_db(tune_ref, sample_rate)
+    ref_f0 = median_f0(tune_ref, sample_rate)
+
+    def speak(backend: VoiceBackend, voice_id: str, parent: Candidate | None = None) -> Candidate:
+        check()
+        lines, rate = synthesize_lines(backend, voice_id, language, texts, seed=seed, cache=synthesis_cache)
+        line_f0 = [median_f0(x, rate) for x in lines]
+        voiced = [f for f in line_f0 if math.isfinite(f)]
+        f0 = float(np.exp(np.mean(np.log(voiced)))) if voiced else math.nan
+        candidate = Candidate(backend, voice_id, rate, lines, f0, line_f0, parent=parent)
+        candidate.base_score = similarity_score(lines, rate, target, embedder, cohort_emb)
+        candidate.tried[(0.0, 1.0, 0.0)] = candidate.base_score
+        candidate.best = (candidate.base_score, VoiceTint())
+        candidate.points.append(candidate.best)
+        return candidate
+
+    def speak_extra(candidate: Candidate, extra: Sequence[str]) -> list[AudioArray]:
+        return synthesize_lines(candidate.backend, candidate.voice_id, language, extra, seed=seed,
+                                cache=synthesis_cache)[0]
+
+    extra = () if sentences else CHECK_SENTENCES.get(base, ())
+    judge = Judge(texts, language, strength, check, naturalness=naturalness, transcribe=transcribe,
+                  extra=extra, speak_extra=speak_extra if (naturalness or transcribe) else None)
+    candidates: list[Candidate] = []
+    for backend in usable:
+        for info in backend.voices():
+            candidates.append(speak(backend, info.voice_id))
+    # Backends whose voices blend (Kokoro's style vectors): mixes of their voices are real timbres between them.
+    for backend in usable:
+        blend = getattr(backend, "blend_voice_id", None)
+        own = sorted((c for c in candidates if c.backend is backend), key=lambda c: c.base_score, reverse=True)
+        if callable(blend) and len(own) >= 2:
+            candidates += _blend_candidates(own, blend, speak, check, judge)
+
+    # Coarse look at every voice: pitch half or all the way to the reference's median F0; formants kept,
+    # half-following or moving with the pitch (a higher voice usually has a shorter tract).
+    for candidate in candidates:
+        full = clip_semitones(12.0 * math.log2(ref_f0 / candidate.f0)) if (
+            math.isfinite(ref_f0) and math.isfinite(candidate.f0) and candidate.f0 > 0) else 0.0
+        plain = 2.0 ** (full / 12.0)  # formant ratio of a plain shift (formants move with the pitch)
+        for semitones, formant in ((full / 2, 2.0 ** (full / 48.0)), (full, 1.0), (full, plain ** 0.5), (full, plain)):
+            check()
+            objective(candidate, semitones, clip_formant(formant), 0.0, ref_levels, target, embedder, cohort_emb)
+
+    # Fine search around the best point of the leading voices, then the envelope correction.
+    leaders = sorted(candidates, key=lambda c: c.best[0], reverse=True)[:REFINE_BEST]
+    for candidate in leaders:
+        for step_st, step_f in ((2.0, 0.05), (1.0, 0.025)):
+            best = candidate.best[1]
+            for d_st, d_f in ((-step_st, 0.0), (step_st, 0.0), (0.0, -step_f), (0.0, step_f)):
+                check()
+                objective(candidate, clip_semitones(best.pitch_semitones + d_st),
+                          clip_formant(best.formant_ratio + d_f), 0.0, ref_levels, target, embedder, cohort_emb)
+        best = candidate.best[1]
+        for amount in (0.5, 1.0):
+            check()
+            objective(candidate, best.pitch_semitones, best.formant_ratio, amount, ref_levels, target, embedder,
+                      cohort_emb)
+
+    winner, tint = max(candidates, key=lambda c: c.best[0]), VoiceTint()
+    tint = winner.best[1]
+    verdict: Verdict | None = None
+    if naturalness is not None or transcribe is not None:
+        winner, tint, verdict = acceptable_choice(candidates, judge, against_base=naturalness_reference == "base")
+    tint = replace(tint, strength=float(strength))
+    untinted = similarity_score(winner.lines, winner.rate, report_target, embedder)
+    matched = similarity_score([apply_tint(x, winner.rate, tint) for x in winner.lines], winner.rate,
+                               report_target, embedder)
+    return VoiceMatch(
+        language=language, backend=winner.backend.spec.name, voice_id=winner.voice_id, tint=tint,
+        similarity_base=round(untinted, 4), similarity_matched=round(matched, 4), heldout=heldout,
+        candidates=tuple((c.backend.spec.name, c.voice_id, round(c.base_score, 4), round(c.best[0], 4))
+                         for c in candidates),
+        seconds=round(time.perf_counter() - started, 2),
+        naturalness=_rounded(verdict.naturalness if verdict else None, 3),
+        naturalness_stock=_rounded(verdict.naturalness_reference if verdict else None, 3),
+        error_rate=_rounded(verdict.error_rate if verdict else None, 4),
+        error_rate_reference=_rounded(verdict.error_rate_reference if verdict else None, 4),
+    )
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+__all__ = [
+    "CHECK_SENTENCES", "TUNING_SENTENCES", "TuningCancelled", "VoiceBlender", "split_reference", "tune_match",
+]

@@ -1,0 +1,149 @@
+"""What a session loads once and reuses: voices, the speaker encoder and the QC meters.
+
+Everything loads lazily, on first need, on the context's device. A long-lived
+front end (the panel, the service) keeps one :class:`EngineContext` between
+runs, so a second run loads nothing; the CLI makes one per run. Nothing here
+is global: two contexts share nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from revoice.engine.voices.base import AudioArray
+from revoice.engine.render import Assessor
+from revoice.engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
+from revoice.options import JobError
+
+if TYPE_CHECKING:
+    from revoice.casting import BackendPool
+    from revoice.engine.characters.clone import Transcriber
+    from revoice.engine.characters.profile import VoiceProfile
+    from revoice.engine.qc.asr import AsrMeter
+    from revoice.engine.qc.assess import LineQc
+    from revoice.engine.qc.mos import DistillMosMeter
+    from revoice.engine.speaker import SpeakerEmbedder
+
+
+class EngineContext:
+    """Loaded models shared by the runs of one front end.
+
+    ``voice``: a loaded backend that speaks every line (the panel's, a test's);
+    without it each language gets the best fitting backend from the registry.
+    ``match_backends``: the only backends voice matching may use (None: every
+    available one, loaded when needed and kept in :attr:`backends`).
+    ``embedder``: a loaded speaker encoder; ``assessor``: loaded QC meters
+    (a :class:`~revoice.engine.qc.assess.LineQc` also lends its Whisper and
+    DistillMOS to the profile vetoes).
+    """
+
+    def __init__(self, *, device: str = "cpu", voice: VoiceBackend | None = None,
+                 match_backends: Sequence[VoiceBackend] | None = None, embedder: SpeakerEmbedder | None = None,
+                 assessor: Assessor | None = None) -> None:
+        self.device = device
+        self.voice = voice
+        self.match_backends = tuple(match_backends) if match_backends is not None else None
+        self.backends: dict[str, VoiceBackend] = {}
+        """Backends voice matching loaded, by name; later runs reuse them."""
+        self.embedder = embedder
+        self.assessor = assessor
+        self.loaded_asr: AsrMeter | None = None
+        self.loaded_mos: DistillMosMeter | None = None
+
+    # --- voices -------------------------------------------------------------------------------------------------
+
+    def voices_for(self, languages: Iterable[str], *, options: BackendOptions,
+                   name: str | None = None) -> dict[str, VoiceBackend]:
+        """One loaded backend per language: :attr:`voice` when set, else the registry's choice (``name`` forces one).
+
+        Raises :class:`JobError` (exit 3) with every backend's reason when none fits.
+        """
+        from revoice.engine.voices.registry import choose_backend, discover_backends, load_backend
+
+        loaded: dict[str, VoiceBackend] = {}
+        specs = discover_backends() if self.voice is None else []
+        try:
+            for language in sorted(set(languages)):
+                voice = self.voice
+                if voice is None:
+                    spec = choose_backend(specs, language=language, options=options, name=name)
+                    voice = next((b for b in loaded.values() if b.spec.name == spec.name), None) or load_backend(
+                        spec, options)
+                loaded[language] = voice
+        except BackendUnavailable as exc:
+            raise JobError(str(exc), exit_code=3) from None
+        return loaded
+
+    def backend_pool(self, bases: Iterable[VoiceBackend], *, options: BackendOptions,
+                     match_voices: Sequence[str] = ()) -> BackendPool:
+        """The backends voice matching may use: the run's voices, then :attr:`match_backends` or the kept ones."""
+        from revoice.casting import BackendPool
+
+        offered = list(self.match_backends) if self.match_backends is not None else list(self.backends.values())
+        return BackendPool(loaded=[*bases, *offered], options=options, fixed=self.match_backends is not None,
+                           match_voices=match_voices)
+
+    def keep(self, pool: BackendPool) -> None:
+        """Keep what voice matching loaded for the next run."""
+        self.backends.update(pool.loaded)
+
+    # --- meters -------------------------------------------------------------------------------------------------
+
+    def speaker_embedder(self) -> SpeakerEmbedder:
+        """The d-vector speaker encoder (profiles, grouping, QC), made on first use."""
+        if self.embedder is None:
+            from revoice.engine.speaker import SpeakerSimilarity
+
+            self.embedder = SpeakerSimilarity(device=self.device, threads=1)
+        return self.embedder
+
+    def _line_qc(self) -> LineQc | None:
+        from revoice.engine.qc.assess import LineQc
+
+        return self.assessor if isinstance(self.assessor, LineQc) else None
+
+    def transcriber(self) -> Transcriber:
+        """Speech recognition for clone prompts and the intelligibility veto (Whisper, loaded once)."""
+        qc = self._line_qc()
+        if qc is not None:
+            meter = qc.asr
+        else:
+            if self.loaded_asr is None:
+                from revoice.engine.qc.asr import AsrMeter
+
+                self.loaded_asr = AsrMeter(device=self.device, threads=1)
+            meter = self.loaded_asr
+        return lambda audio, rate, language: meter.transcribe(audio, rate, language=language)
+
+    def naturalness(self, audio: AudioArray, rate: int) -> float:
+        """DistillMOS of ``audio`` at ``rate`` Hz (1-5), loaded once."""
+        qc = self._line_qc()
+        if qc is not None:
+            return qc.mos.score(audio, rate)
+        if self.loaded_mos is None:
+            from revoice.engine.qc.mos import DistillMosMeter
+
+            self.loaded_mos = DistillMosMeter(device=self.device, threads=1)
+        return self.loaded_mos.score(audio, rate)
+
+    @staticmethod
+    def can_veto() -> tuple[bool, bool]:
+        """Whether the naturalness (DistillMOS) and intelligibility (Whisper) vetoes are installed."""
+        return (importlib.util.find_spec("distillmos") is not None,
+                importlib.util.find_spec("faster_whisper") is not None)
+
+    def qc(self, backends: Sequence[VoiceBackend], profiles: Sequence[VoiceProfile]) -> Assessor:
+        """The QC meters for a run: the kept ones (told this run's ``profiles``), else new ones.
+
+        New meters render stock voices' profiles with ``backends`` (no second copy
+        loaded) and reuse the Whisper and DistillMOS the profile vetoes loaded.
+        """
+        from revoice.engine.qc.assess import LineQc
+
+        if self.assessor is not None:
+            given = self.assessor
+            return given.with_profiles(profiles) if isinstance(given, LineQc) else given
+        self.assessor = LineQc(device=self.device, backends=backends, profiles=profiles, asr=self.loaded_asr, mos=self.loaded_mos)
+        return self.assessor

@@ -1,0 +1,175 @@
+"""A job's options, checked up front: what the CLI's flags, the panel's settings and the service's
+requests all become before anything is read or loaded.
+
+Every check raises ``ValueError`` with the one-line message the CLI prints
+(naming the option); :class:`JobError` carries a message and the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from revoice.engine.fit import FitPolicy
+from revoice.engine.model import DialogueLine
+from revoice.engine.render import RenderSettings
+from revoice.engine.voices.base import BackendOptions
+from revoice.layout import TIMELINE_SUFFIXES, OutputLayout
+
+
+def parse_subtitle_offset(text: str) -> str | float:
+    """``--subs-offset``: ``auto``, ``zero``, ``timeline`` or seconds (ValueError naming the option)."""
+    if text in ("auto", "zero", "timeline"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--subs-offset {text!r}: use auto, zero, timeline or seconds") from None
+
+
+class JobError(Exception):
+    """A job that cannot start or finish; ``str()`` is the one-line message, ``exit_code`` the CLI's."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` (1-based) of ``count``: a stable split of the lines by id."""
+
+    index: int = 1
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        try:
+            index_text, count_text = text.split("/")
+            shard = cls(int(index_text), int(count_text))
+        except ValueError:
+            raise ValueError(f"--shard {text!r}: write it as I/N, e.g. 2/4") from None
+        if not 1 <= shard.index <= shard.count:
+            raise ValueError(f"--shard {text!r}: I must be between 1 and N")
+        return shard
+
+    def owns(self, line: DialogueLine) -> bool:
+        digest = hashlib.sha256(line.line_id.encode()).digest()
+        return int.from_bytes(digest[:4], "little") % self.count == self.index - 1
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    timeline: Path
+    out: Path
+    subtitles: Path | None = None
+    subtitle_offset: str | float = "auto"
+    rate: float | None = None
+    language: str = "auto"
+    """Language of the lines, or "auto": Mandarin for lines with Han characters, else English."""
+    backend: str | None = None
+    weights: Path | None = None
+    """Local weights folder for a backend that loads user-supplied models (``--backend f5 --weights DIR``)."""
+    device: str = "cpu"
+    speaker_voices: dict[str, str] = field(default_factory=dict)
+    settings: RenderSettings = field(default_factory=RenderSettings)
+    shard: Shard = field(default_factory=Shard)
+    also: tuple[str, ...] = ()
+    line_ids: frozenset[str] | None = None
+    """Render only these lines (the panel's selection); None renders all."""
+    dictionary: Path | None = None
+    """The project's pronunciation dictionary (word -> pinyin), used by the Mandarin voice."""
+    takes: int = 1
+    """Takes rendered per line; with QC on the best-scoring one is placed."""
+    qc: bool = False
+    """Meter every take (ASR, naturalness, voice similarity, loudness, sync) and write the QC report."""
+    take_overrides: dict[str, int] = field(default_factory=dict)
+    """The editor's take per line id (the panel's takes chooser); others get the best-scoring take."""
+    text_overrides: dict[str, str] = field(default_factory=dict)
+    """Edited text by line id (the panel's edits), applied after the lines are read."""
+    profiles: str = "off"
+    """Voice profiles: "auto" (built from the original dialogue when it can be read, kept in
+    :attr:`voices_dir`), "off" (stock voices), or a folder of profiles to use and keep. The CLI
+    defaults to "auto"; library callers (the panel) opt in."""
+    group_speakers: bool = False
+    """Regroup every line by the voice of its original audio (unnamed lines are always grouped)."""
+    match_voices: tuple[str, ...] = ()
+    """"backend:voice" base voices that voice matching may choose from (empty: every available voice)."""
+    match_sentences: tuple[str, ...] = ()
+    """What candidate voices say while matching (empty: engine.characters.matching's defaults per language)."""
+    allow_overflow_seconds: float = 0.0
+    """Slots may grow into the free gap after them by this much (s); 0 keeps every slot as cut."""
+
+    def __post_init__(self) -> None:
+        if self.out.suffix.lower() not in TIMELINE_SUFFIXES:
+            raise ValueError(f"--out {self.out}: use a name ending in {', '.join(TIMELINE_SUFFIXES)}")
+        inputs = [self.timeline] + ([self.subtitles] if self.subtitles else [])
+        for path in inputs:
+            if path.exists() and self.out.exists() and path.resolve() == self.out.resolve():
+                raise ValueError(f"--out {self.out} is an input file; choose another name so nothing is overwritten")
+        self.settings.check()
+        if self.dictionary is not None and not self.dictionary.is_file():
+            raise ValueError(f"--dictionary {self.dictionary}: file not found")
+        if self.weights is not None and not self.weights.is_dir():
+            raise ValueError(f"--weights {self.weights}: not a folder; point it at the model's local weights folder")
+        if not 1 <= self.takes <= 10:
+            raise ValueError(f"--takes {self.takes}: use 1 to 10")
+        if self.profiles not in ("auto", "off") and Path(self.profiles).exists() and not Path(self.profiles).is_dir():
+            raise ValueError(f"--profiles {self.profiles}: not a folder (use auto, off or a folder of voice profiles)")
+        for item in self.match_voices:
+            backend, sep, voice = item.partition(":")
+            if not sep or not backend or not voice:
+                raise ValueError(f"--match-voice {item!r}: write it as BACKEND:VOICE, e.g. kokoro:jf_alpha")
+        if not 0.0 <= self.allow_overflow_seconds <= 10.0:
+            raise ValueError(f"--allow-overflow {self.allow_overflow_seconds}: use 0 to 10 seconds")
+
+    @property
+    def layout(self) -> OutputLayout:
+        """Where this job's files go (media, voice profiles, QC report), all beside ``out``."""
+        return OutputLayout(self.out, None if self.profiles in ("auto", "off") else Path(self.profiles))
+
+    @property
+    def voices_dir(self) -> Path:
+        """Where voice profiles live: the --profiles folder, else ``<out stem>_voices`` beside ``out``."""
+        return self.layout.voices_dir
+
+    @property
+    def media_dir(self) -> Path:
+        """Where the rendered WAVs and their sidecars go: ``<out stem>_media`` beside ``out``."""
+        return self.layout.media_dir
+
+    @property
+    def inputs(self) -> list[Path]:
+        """The files this job reads (never written): the timeline and the subtitles."""
+        return [self.timeline] + ([self.subtitles] if self.subtitles else [])
+
+    @property
+    def backend_options(self) -> BackendOptions:
+        """How this job loads its voices: device, the pronunciation dictionary, a weights folder."""
+        return BackendOptions(device=self.device, dictionary=str(self.dictionary) if self.dictionary else None,
+                              weights_dir=str(self.weights) if self.weights else None)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> JobOptions:
+        offset = parse_subtitle_offset(args.subs_offset)
+        voices: dict[str, str] = {}
+        for item in args.speaker_voice:
+            speaker, sep, voice = item.partition("=")
+            if not sep or not speaker or not voice:
+                raise ValueError(f"--speaker-voice {item!r}: write it as SPEAKER=VOICE")
+            voices[speaker] = voice
+        settings = RenderSettings(
+            sample_rate=args.sample_rate, loudness=args.loudness, true_peak_ceiling_dbtp=args.true_peak,
+            seed=args.seed, voice_id=args.voice,
+            fit=FitPolicy(min_ratio=args.min_ratio, max_ratio=args.max_ratio, lead_in_seconds=args.lead_in))
+        return cls(timeline=args.timeline, out=args.out, subtitles=args.subs, subtitle_offset=offset,
+                   rate=args.rate, language=args.language, backend=args.backend, device=args.device,
+                   speaker_voices=voices, settings=settings, shard=Shard.parse(args.shard),
+                   also=tuple(args.also), takes=args.takes, qc=args.qc, dictionary=args.dictionary,
+                   allow_overflow_seconds=args.allow_overflow,
+                   weights=Path(args.weights) if getattr(args, "weights", None) else None,
+                   profiles=str(getattr(args, "profiles", "off")),
+                   group_speakers=bool(getattr(args, "group_speakers", False)),
+                   match_voices=tuple(getattr(args, "match_voice", None) or ()))

@@ -1,0 +1,167 @@
+"""The QC report's Voices table: what speaks each character, and with whose consent.
+
+Per character: a *tint* (offline matching: a stock voice moved toward the
+actor, not a clone), a *clone* (a zero-shot backend speaking from the actor's
+reference) or a *stock* voice; the base voice, the similarity to the actor
+before -> after matching, the tint's strength, the actor's consent and the
+licence of the backend that speaks. :func:`voice_rows` reads them from the
+timeline's clips (what was rendered) and the voice profiles beside it (what the
+profile files say now: strength, consent); the panel may pass its own rows
+instead (``revoice.ui.voices.VoiceEntry`` is a :class:`VoiceSummary`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Protocol
+
+from revoice.engine.model import VoiceProfileUse
+from revoice.otio_bridge.clip_metadata import ClipMetadata
+from revoice.report.svg import escape
+
+if TYPE_CHECKING:
+    from revoice.engine.characters.profile import VoiceProfile
+    from revoice.report.rows import ReportLine
+
+TINT, CLONE, STOCK = "tint", "clone", "stock"
+VOICE_KIND_WORDS: Mapping[str, str] = MappingProxyType({
+    TINT: "tint — matched stock voice, not a clone",
+    CLONE: "clone — a neural voice cloned from the actor's reference speech",
+    STOCK: "stock — the backend's own voice",
+})
+"""How the Voices table (and the panel) names each kind of voice."""
+
+
+class VoiceSummary(Protocol):
+    """One row of the Voices table: what speaks one character."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def kind_words(self) -> str: ...
+    @property
+    def base_voice(self) -> str: ...
+    @property
+    def similarity(self) -> str: ...
+    @property
+    def strength(self) -> float | None: ...
+    @property
+    def consent(self) -> str: ...
+    @property
+    def licence(self) -> str: ...
+    @property
+    def note(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class VoiceRow:
+    """What spoke one character in a revoiced timeline."""
+
+    name: str
+    kind: str
+    """``"tint"``, ``"clone"`` or ``"stock"``."""
+    base_voice: str
+    """``"backend:voice"``: the stock voice under the tint, the cloning backend's voice, or the stock voice."""
+    similarity: str
+    """``"0.41 → 0.63"`` (cosine to the actor before → after the tint), one value for a clone, "" for stock."""
+    consent: str
+    licence: str
+    """The licence of the backend that speaks the character."""
+    note: str = ""
+    strength: float | None = None
+    """The tint's strength 0..1, as its profile file says now (None: a stock voice or a clone)."""
+
+    @property
+    def kind_words(self) -> str:
+        return VOICE_KIND_WORDS.get(self.kind, self.kind)
+
+
+def voice_rows(lines: Sequence[ReportLine], profiles: Sequence[VoiceProfile] = (),
+               licences: Mapping[str, str] | None = None) -> list[VoiceRow]:
+    """One row per character (speaker) of ``lines``, by name.
+
+    A character whose lines were spoken by a voice profile gets that profile's
+    kind, base voice and similarity as rendered; its strength and consent come
+    from ``profiles`` (the files now) when the profile is among them.
+    ``licences`` are licences by backend name (default: :func:`backend_licences`).
+    """
+    known = backend_licences() if licences is None else licences
+    by_name = {profile.name: profile for profile in profiles}
+    clips: dict[str, list[ClipMetadata]] = {}
+    for entry in lines:
+        clips.setdefault(entry.line.speaker, []).append(entry.clip)
+    rows: list[VoiceRow] = []
+    for name in sorted(clips):
+        uses = [c.report.voice_profile for c in clips[name] if c.report is not None]
+        use = next((u for u in uses if u is not None), None)
+        profile = by_name.get(name)
+        if use is not None:
+            rows.append(_profile_row(name, use, profile, known))
+        else:
+            rows.append(_stock_row(name, clips[name][0], profile, known))
+    return rows
+
+
+def _profile_row(name: str, use: VoiceProfileUse, profile: VoiceProfile | None,
+                 licences: Mapping[str, str]) -> VoiceRow:
+    kind = CLONE if use.kind == CLONE else TINT
+    base, matched = use.similarity_base, use.similarity_matched
+    similarity = ""
+    if isinstance(matched, (int, float)):
+        similarity = (f"{matched:.2f} (one line spoken from the prompt)" if kind == CLONE
+                      else f"{base:.2f} → {matched:.2f}" if isinstance(base, (int, float)) else f"{matched:.2f}")
+    notes = []
+    if use.cross_lingual:
+        notes.append(f"spoken with its {use.match_language or 'other'} tint (no match for the line's language)")
+    if profile is not None and use.key is not None and profile.key != use.key:
+        notes.append("the profile changed after this render: revoice the lines to hear it")
+    strength = use.strength if profile is None else profile.strength
+    return VoiceRow(
+        name=name, kind=kind, base_voice=":".join(part for part in (use.base_backend, use.base_voice) if part),
+        similarity=similarity, consent=consent_words(profile) if profile is not None else (use.consent or "—"),
+        licence=licences.get(use.base_backend or "", ""), note="; ".join(notes),
+        strength=strength if kind == TINT else None)
+
+
+def _stock_row(name: str, clip: ClipMetadata, profile: VoiceProfile | None,
+               licences: Mapping[str, str]) -> VoiceRow:
+    note = ""
+    if profile is not None:
+        note = ("consent denied: the profile is not used" if profile.consent.status == "denied"
+                else "a voice profile exists but did not speak these lines")
+    backend = clip.backend or ""
+    return VoiceRow(name=name, kind=STOCK, base_voice=":".join(part for part in (backend, clip.voice) if part),
+                    similarity="", consent=consent_words(profile) if profile is not None else "—",
+                    licence=licences.get(backend, ""), note=note)
+
+
+def consent_words(profile: VoiceProfile) -> str:
+    """The actor's consent as the table says it: ``granted by A. Editor on 2025-01-02``."""
+    consent = profile.consent
+    return consent.status + (f" by {consent.by}" if consent.by else "") + (f" on {consent.date}" if consent.date else "")
+
+
+def backend_licences() -> dict[str, str]:
+    """Licence by backend name, from the installed backends' specs (cheap: no model is loaded)."""
+    from revoice.engine.voices.registry import discover_backends
+
+    try:
+        return {spec.name: spec.licence for spec in discover_backends()}
+    except Exception:  # a broken plugin must not take the report down; its licence is left blank
+        return {}
+
+
+def voices_html(voices: Sequence[VoiceSummary]) -> str:
+    """The Voices table: character, kind of voice, base voice, similarity, strength, consent, licence, note."""
+    rows = "".join(
+        f"<tr class='{escape(v.kind)}'><td>{escape(v.name)}</td><td>{escape(v.kind_words)}</td>"
+        f"<td>{escape(v.base_voice)}</td><td>{escape(v.similarity)}</td>"
+        f"<td>{'' if v.strength is None else format(v.strength, '.2f')}</td><td>{escape(v.consent)}</td>"
+        f"<td>{escape(v.licence)}</td><td>{escape(v.note)}</td></tr>" for v in voices)
+    return ("<h2 id=voices>Voices</h2><table class=voices><thead><tr><th>Character</th><th>Voice</th>"
+            "<th>Base voice</th><th>Similarity before → after</th><th>Strength</th><th>Consent</th><th>Licence</th>"
+            f"<th>Note</th></tr></thead><tbody>{rows}</tbody></table>")

@@ -1,0 +1,96 @@
+"""What a finished job tells the editor: the CLI's table and ``--json``, and one line per character.
+
+Nothing here renders or reads files: it formats a :class:`revoice.job.JobOutcome`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from revoice.engine.model import TakeQc
+
+if TYPE_CHECKING:
+    from revoice.job import JobOutcome
+
+
+def summary_json(outcome: JobOutcome) -> dict[str, Any]:
+    """The run as JSON (``revoice run --json``): lines with their reports, failures, skips, warnings."""
+    by_id = {line.line_id: line for line in outcome.lines}
+    return {
+        "timeline": str(outcome.options.timeline),
+        "written": [str(path) for path in outcome.written],
+        "lines": [
+            {"line_id": r.line_id, "timecode": outcome.timecode(by_id[r.line_id]),
+             "speaker": by_id[r.line_id].speaker, "text": by_id[r.line_id].text,
+             "wav": str(r.path), "flags": list(r.flags), **r.report.to_json()}
+            for r in outcome.batch.rendered
+        ],
+        "failed": [f.__dict__ for f in outcome.batch.failed],
+        "skipped": [s.__dict__ for s in outcome.skipped],
+        "warnings": outcome.warnings,
+        "profiles": outcome.profiles,
+        "speaker_groups": outcome.speaker_groups,
+        "cached": outcome.batch.cached,
+        "pending_shards": outcome.pending_shards,
+        "seconds": round(outcome.batch.seconds, 2),
+    }
+
+
+def summary_table(outcome: JobOutcome) -> str:
+    """The run as the CLI prints it: one row per line, then failures, skips, groups, voices, warnings, files."""
+    by_id = {line.line_id: line for line in outcome.lines}
+    metered = any(r.report.qc is not None for r in outcome.batch.rendered)
+    head = ("line", "timecode in", "speaker", "slot s", "speech s", "ratio", "onset ms", "LUFS", "dBTP")
+    rows = [head + (("take", "WER", "voice", "MOS") if metered else ()) + ("flags",)]
+    for r in outcome.batch.rendered:
+        line = by_id[r.line_id]
+        rep = r.report
+        row: tuple[str, ...] = (
+            r.line_id, outcome.timecode(line), line.speaker[:14], f"{line.record.duration_seconds:.2f}",
+            _number(rep.speech_seconds, "{:.2f}"), _number(rep.ratio, "{:.2f}"), _number(rep.onset_error_ms, "{:+.0f}"),
+            _number(rep.loudness_lufs, "{:.1f}"), _number(rep.true_peak_dbtp, "{:.1f}"))
+        if metered:
+            qc = rep.qc or TakeQc()
+            error = qc.wer if "wer" in qc else qc.cer  # the WER column; CER only from a meter that wrote no WER
+            row += (f"{r.take}/{len(rep.takes or ()) or 1}", _number(error, "{:.2f}"),
+                    _number(qc.similarity, "{:.2f}"), _number(qc.mos, "{:.1f}"))
+        rows.append(row + ("; ".join(r.flags)[:70] or "ok",))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
+    speech = sum(r.report.speech_seconds or 0.0 for r in outcome.batch.rendered)
+    fresh = len(outcome.batch.rendered) - outcome.batch.cached
+    out.append("")
+    out.append(f"{len(outcome.batch.rendered)} rendered ({outcome.batch.cached} reused), {len(outcome.batch.failed)} failed, "
+               f"{len(outcome.skipped)} skipped in {outcome.batch.seconds:.1f} s"
+               + (f"; RTF {outcome.batch.seconds / speech:.2f} over {fresh} new line(s)" if speech and fresh else ""))
+    for failure in outcome.batch.failed:
+        out.append(f"FAILED  {failure.line_id} ({failure.origin}): {failure.reason}")
+    for skip in outcome.skipped:
+        out.append(f"SKIPPED {skip.origin}: {skip.reason}")
+    for group in outcome.speaker_groups:
+        out.append(f"GROUPED {group['name']} by voice: {', '.join(group['line_ids'])} "
+                   f"(coherence {group['coherence']:.2f}, {group['speech_seconds']:.1f} s of speech)")
+    for profile in outcome.profiles:
+        out.append(profile_summary(profile))
+    for warning in outcome.warnings:
+        out.append(f"WARNING {warning}")
+    if outcome.pending_shards:
+        out.append(f"waiting for {outcome.pending_shards} line(s) from other shards; "
+                   "the last shard to finish writes the timeline")
+    for path in outcome.written:
+        out.append(f"wrote {path}")
+    return "\n".join(out)
+
+
+def profile_summary(row: dict[str, Any]) -> str:
+    """One line per character: tint or clone, base voice, similarity before -> after, references, consent."""
+    matches = "; ".join(f"{m['language']} {m['backend']}:{m['voice_id']} similarity {m['similarity_base']:.2f}"
+                        f" -> {m['similarity_matched']:.2f}" for m in row["matches"]) or "no match"
+    kind = "tint (offline matching, not a clone)" if row["kind"] == "tint" else "clone (neural backend)"
+    return (f"VOICE   {row['name']}: {kind}, strength {row['strength']:.2f}; {matches}; "
+            f"{row['reference_seconds']:.1f} s reference from {row['references']} clip(s); "
+            f"consent {row['consent']['status']}; {row['status']}")
+
+
+def _number(value: Any, pattern: str) -> str:
+    return pattern.format(value) if isinstance(value, (int, float)) else "-"
