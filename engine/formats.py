@@ -18,7 +18,8 @@ version is refused with a message that says to rebuild it."""
 
 TINT_VERSION = 2
 """The tint DSP (revoice.engine.characters.tint): part of a profile voice's render key, so a change
-to how a tint sounds re-renders the lines it spoke, although the profile files are unchanged."""
+to how :func:`apply_tint` sounds for the same parameters re-renders the lines it spoke, although the
+profile files are unchanged. 2: PSOLA pitch shift, formant warp on voiced frames only."""
 
 PANEL_STATE_VERSION = 1
 """The panel's own state beside the work files (``<stem>_panel.json``: text edits, take picks)."""

@@ -28,8 +28,12 @@ class PluginAgentRecord:
 
     agent: str
     """The UnifiedPluginInstallerAgent executable."""
+    plugin_name: str
+    """The UXP plugin's ``name`` (its manifest.json): what Adobe documents for ``--remove``."""
     plugin_id: str
-    """The UXP plugin's ``id`` (from its manifest.json), as ``--remove`` wants it."""
+    """The plugin's ``id``, tried when removing by name fails (older agents take the id)."""
+    option_prefix: str
+    """``--`` on macOS (``--install``, ``--remove``), ``/`` on Windows (``/install``, ``/remove``)."""
 
 
 @dataclass(kw_only=True)
@@ -66,8 +70,9 @@ class InstallManifest:
             files=[str(item) for item in data.get("files", [])],
             folders=[str(item) for item in data.get("folders", [])],
             backups={str(key): str(value) for key, value in data.get("backups", {}).items()},
-            plugin_agent=None if agent is None else PluginAgentRecord(agent=str(agent["agent"]),
-                                                                       plugin_id=str(agent["plugin_id"])),
+            plugin_agent=None if agent is None else PluginAgentRecord(
+                agent=str(agent["agent"]), plugin_name=str(agent["plugin_name"]), plugin_id=str(agent["plugin_id"]),
+                option_prefix=str(agent["option_prefix"])),
             complete=bool(data.get("complete", False)),
         )
 
@@ -142,6 +147,20 @@ def _remove_bytecode(placed: Path, log: Log, *, dry_run: bool) -> None:
         cache.rmdir()
 
 
+def _remove_through_agent(record: PluginAgentRecord, log: Log, *, dry_run: bool) -> None:
+    """Ask Adobe's UPIA to remove the plugin it installed: by name, then by id."""
+    remove = f"{record.option_prefix}remove"
+    log(f"{'would run' if dry_run else 'run'} {record.agent} {remove} {record.plugin_name}")
+    if dry_run or not Path(record.agent).exists():
+        return
+    for key in dict.fromkeys((record.plugin_name, record.plugin_id)):
+        done = subprocess.run([record.agent, remove, key], capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+    log(f"warning: Adobe's plugin installer could not remove {record.plugin_name} (exit {done.returncode}); "
+        "remove it in the Creative Cloud app (Plugins > Manage plugins)")
+
+
 def uninstall(manifest: InstallManifest, *, manifest_path: Path, log: Log, dry_run: bool) -> list[Path]:
     """Remove what ``manifest`` lists, and nothing else; return the created folders kept (not empty).
 
@@ -152,12 +171,7 @@ def uninstall(manifest: InstallManifest, *, manifest_path: Path, log: Log, dry_r
     verb = "would remove" if dry_run else "remove"
     record = manifest.plugin_agent
     if record is not None:
-        log(f"{'would run' if dry_run else 'run'} {record.agent} --remove {record.plugin_id}")
-        if not dry_run and Path(record.agent).exists():
-            done = subprocess.run([record.agent, "--remove", record.plugin_id], capture_output=True, text=True)
-            if done.returncode != 0:
-                log(f"warning: the Adobe plugin installer could not remove {record.plugin_id} "
-                    f"(exit {done.returncode}); remove it in Creative Cloud > Plugins")
+        _remove_through_agent(record, log, dry_run=dry_run)
     if manifest.venv:
         venv = Path(manifest.venv)
         log(f"{verb} {venv} (Revoice's Python environment)")

@@ -110,13 +110,24 @@ class WriteServiceCommand:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PluginIdentity:
+    """A UXP plugin's ``id`` and ``name`` (its manifest.json)."""
+
+    plugin_id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunPluginAgent:
     agent: PurePath
     package: PurePath
-    plugin_id: str
+    plugin: PluginIdentity
+    option_prefix: str
+    """``--`` on macOS, ``/`` on Windows (Adobe's documented forms)."""
 
     def describe(self) -> str:
-        return f"if Adobe's UPIA is present: run {self.agent} --install {self.package}  (plugin id {self.plugin_id})"
+        return (f"if Adobe's UPIA is present: run {self.agent} {self.option_prefix}install {self.package}  "
+                f"(plugin {self.plugin.name!r}, id {self.plugin.plugin_id})")
 
 
 Action = CreateEnvironment | ShareDependencies | InstallEngine | PlaceFile | WriteServiceCommand | RunPluginAgent
@@ -171,18 +182,20 @@ def built_plugin_package(premiere: Path) -> Path | None:
     return packages[0] if len(packages) == 1 else None
 
 
-def plugin_id(package: Path) -> str | None:
-    """The ``id`` of a UXP plugin's manifest.json, in a ``.ccx`` (a zip) or a plugin folder."""
+def plugin_identity(package: Path) -> PluginIdentity | None:
+    """The ``id`` and ``name`` of a UXP plugin's manifest.json, in a ``.ccx`` (a zip) or a plugin folder."""
     try:
         if package.is_dir():
             text = (package / "manifest.json").read_text(encoding="utf-8")
         else:
             with zipfile.ZipFile(package) as archive:
                 text = archive.read("manifest.json").decode("utf-8")
-        value = json.loads(text).get("id")
+        manifest = json.loads(text)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
-    return str(value) if value else None
+    if not isinstance(manifest, dict) or not manifest.get("id"):
+        return None
+    return PluginIdentity(plugin_id=str(manifest["id"]), name=str(manifest.get("name") or manifest["id"]))
 
 
 def plan_install(layout: InstallLayout, request: InstallRequest) -> list[Action]:
@@ -204,9 +217,10 @@ def plan_install(layout: InstallLayout, request: InstallRequest) -> list[Action]
     if package is not None:
         placed_package = layout.premiere_folder / package.name
         actions.append(PlaceFile(source=package, target=placed_package))
-        identifier = plugin_id(package)
-        if layout.upia is not None and identifier is not None:
-            actions.append(RunPluginAgent(agent=layout.upia, package=placed_package, plugin_id=identifier))
+        identity = plugin_identity(package)
+        if layout.upia is not None and identity is not None:
+            actions.append(RunPluginAgent(agent=layout.upia, package=placed_package, plugin=identity,
+                                          option_prefix="/" if layout.target is TargetOS.WINDOWS else "--"))
     actions.append(WriteServiceCommand(target=layout.command_file,
                                        argv=(str(layout.revoice_executable), *SERVICE_ARGUMENTS)))
     return actions
@@ -238,7 +252,8 @@ def _stage_checkout(source: Path, staging: Path) -> Path:
     def ignore(folder: str, names: list[str]) -> set[str]:
         at_top = Path(folder) == source
         return {name for name in names
-                if (at_top and name in LEFT_OUT_OF_BUILD) or name == "__pycache__" or name.endswith((".egg-info", ".pyc"))}
+                if (at_top and name in LEFT_OUT_OF_BUILD) or name == "__pycache__"
+                or name.endswith((".egg-info", ".pyc"))}
 
     shutil.copytree(source, target, ignore=ignore, symlinks=False)
     return target
@@ -267,7 +282,8 @@ def perform(action: Action, placer: Placer) -> None:
         # Python 3.11's venv brings an old setuptools that would shadow the shared one and cannot build the engine
         _run([action.venv_python, "-m", "pip", "uninstall", "--disable-pip-version-check", "-q", "-y", "setuptools"])
     elif isinstance(action, InstallEngine):
-        pip: list[str | PurePath] = [action.venv_python, "-m", "pip", "install", "--disable-pip-version-check", *action.pip_options]
+        pip: list[str | PurePath] = [action.venv_python, "-m", "pip", "install", "--disable-pip-version-check",
+                                     *action.pip_options]
         if action.source.is_file():
             _run([*pip, action.requirement(action.source)])
         else:
@@ -278,15 +294,18 @@ def perform(action: Action, placer: Placer) -> None:
     elif isinstance(action, WriteServiceCommand):
         placer.write_text(Path(action.target), action.text(), folder_mode=0o700)
     elif Path(action.agent).exists():
-        done = subprocess.run([str(action.agent), "--install", str(action.package)], capture_output=True, text=True)
+        done = subprocess.run([str(action.agent), f"{action.option_prefix}install", str(action.package)],
+                              capture_output=True, text=True)
         print(done.stdout + done.stderr, end="", flush=True)
         if done.returncode == 0:
-            manifest.plugin_agent = PluginAgentRecord(agent=str(action.agent), plugin_id=action.plugin_id)
+            manifest.plugin_agent = PluginAgentRecord(agent=str(action.agent), plugin_name=action.plugin.name,
+                                                      plugin_id=action.plugin.plugin_id,
+                                                      option_prefix=action.option_prefix)
         else:
-            print(f"warning: Adobe's plugin installer failed (exit {done.returncode}); "
-                  f"double-click {action.package} to install it through Creative Cloud", flush=True)
+            print(f"warning: Adobe's plugin installer failed (exit {done.returncode}; it may need an administrator)",
+                  flush=True)
     else:
-        print(f"  (no UPIA at {action.agent}: double-click {action.package} to install it)", flush=True)
+        print(f"  no UPIA at {action.agent} (Creative Cloud is not installed here)", flush=True)
 
 
 def _print_layout(layout: InstallLayout) -> None:
@@ -298,26 +317,41 @@ def _print_layout(layout: InstallLayout) -> None:
         print(f"  {label:<16} {value}")
 
 
-def _print_next_steps(layout: InstallLayout, actions: Sequence[Action]) -> None:
+def _print_next_steps(layout: InstallLayout, actions: Sequence[Action], *, agent_installed: bool) -> None:
+    """How to reach Revoice from each NLE now; ``agent_installed``: Adobe's UPIA installed the ``.ccx``."""
     print("\nNext:")
     if any(isinstance(action, PlaceFile) and layout.resolve_scripts in action.target.parents for action in actions):
         print("  DaVinci Resolve: Workspace > Scripts > Revoice (restart Resolve if it was open)")
     else:
         print("  DaVinci Resolve: no script found in plugin/resolve of the source; nothing placed")
+    packages = [action.target for action in actions
+                if isinstance(action, PlaceFile) and action.target.suffix == ".ccx"]
     if layout.target is TargetOS.LINUX:
         print(f"  Premiere Pro does not run on Linux; the UXP plugin is in {layout.premiere_folder} "
               "for a macOS or Windows machine")
-    elif not any(isinstance(action, RunPluginAgent) for action in actions):
-        print(f"  Premiere Pro: open Adobe's UXP Developer Tool, Add Plugin, pick "
+    elif agent_installed:
+        print("  Premiere Pro: Window > UXP Plugins > Revoice (restart Premiere if it was open)")
+    else:
+        if packages:
+            print(f"  Premiere Pro: double-click {packages[0]} (Creative Cloud installs it), or")
+        print(f"  Premiere Pro: in Adobe's UXP Developer Tool, Add Plugin > "
               f"{layout.premiere_folder / 'revoice-premiere' / 'manifest.json'}, then Load")
     print(f"  The plugins start `{layout.revoice_executable} serve` on demand ({layout.command_file}).")
-    print(f"  Uninstall: the same command with `uninstall` (and the same --prefix if you gave one).")
+    print("  Uninstall: the same command with `uninstall` (and the same --prefix if you gave one).")
+
+
+def _explain(error: OSError | InstallError) -> str:
+    if isinstance(error, PermissionError):
+        return (f"no permission to write {error.filename}: with --system the all-users Scripts folder must be "
+                "writable by you (run from an administrator account), or install per user without --system")
+    return str(error)
 
 
 def install(layout: InstallLayout, request: InstallRequest, *, dry_run: bool) -> int:
     """Plan and run (or, with ``dry_run``, print) an install; returns the exit status."""
     actions = plan_install(layout, request)
-    print(f"Revoice installer: install for {layout.target.value}" + (" (dry run: nothing is changed)" if dry_run else ""))
+    print(f"Revoice installer: install for {layout.target.value}"
+          + (" (dry run: nothing is changed)" if dry_run else ""))
     _print_layout(layout)
     manifest_path = Path(layout.manifest)
     if layout.target is host_os(sys.platform) and manifest_path.is_file():
@@ -330,7 +364,7 @@ def install(layout: InstallLayout, request: InstallRequest, *, dry_run: bool) ->
         for action in actions:
             print(f"would {action.describe()}")
         print(f"would write {layout.manifest} (the list of everything placed)")
-        _print_next_steps(layout, actions)
+        _print_next_steps(layout, actions, agent_installed=False)
         return 0
     manifest = InstallManifest(platform=layout.target.value, prefix=str(layout.prefix), source=str(request.source))
     placer = Placer(manifest)
@@ -340,14 +374,17 @@ def install(layout: InstallLayout, request: InstallRequest, *, dry_run: bool) ->
             perform(action, placer)
         manifest.complete = True
     except (InstallError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        print("Uninstall removes what was placed so far.", file=sys.stderr)
+        print(f"error: {_explain(error)}", file=sys.stderr)
+        print("`uninstall` removes what was placed so far.", file=sys.stderr)
         return 1
     finally:
-        placer.make_folders(Path(layout.prefix))
-        manifest.save(manifest_path)
-        print(f"wrote {manifest_path} (the list of everything placed)", flush=True)
-    _print_next_steps(layout, actions)
+        try:
+            placer.make_folders(Path(layout.prefix))
+            manifest.save(manifest_path)
+            print(f"wrote {manifest_path} (the list of everything placed)", flush=True)
+        except OSError as error:
+            print(f"error: could not write the install manifest {manifest_path}: {error}", file=sys.stderr)
+    _print_next_steps(layout, actions, agent_installed=manifest.plugin_agent is not None)
     return 0
 
 

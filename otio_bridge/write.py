@@ -18,7 +18,7 @@ from revoice.otio_bridge.clip_metadata import ClipMetadata
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.lines import REVOICE_TRACK_PREFIX
 from revoice.otio_bridge.media import media_path_from_url, url_for_path
-from revoice.otio_bridge.timeline import same_rate, timeline_rate
+from revoice.otio_bridge.timeline import same_rate
 
 WRITERS: Mapping[str, str] = MappingProxyType({".otio": "otio_json", ".otioz": "otioz", ".xml": "fcp_xml"})
 """Output extension (lower case) -> OTIO adapter name."""

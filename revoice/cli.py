@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     text.add_argument("--abbreviations", default="spell", choices=("spell", "expand", "keep"),
                       help="acronyms: spell (F B I, default), expand, or keep as written")
     text.add_argument("--json", action="store_true", help="print everything as JSON")
+    from revoice.service.command import add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -158,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from revoice.voice_cli import voice_main
 
         return voice_main(args)
+    if args.command == "serve":
+        from revoice.service.command import serve_main
+
+        return serve_main(args)
     from revoice.job import JobError, JobOptions, run_job
 
     if args.command == "demo":

@@ -404,7 +404,7 @@ class Session:
         from revoice.report import write_report
 
         try:
-            return write_report(self.layout.out, measure=measure)
+            return write_report(self.layout.out, measure=measure, voices_dir=self.layout.voices_dir)
         except InputError as exc:
             raise JobError(str(exc)) from None
         except (ValueError, OSError) as exc:

@@ -188,8 +188,8 @@ def _revoicers(project: Project, voice: VoiceBackend | None, settings: RenderSet
 
 def _profile_key(render: RenderedLine) -> str | None:
     """The content key of the voice profile a take was spoken with (None: a stock voice)."""
-    facts = render.report.get("voice_profile")
-    key = facts.get("key") if isinstance(facts, Mapping) else None
+    facts = render.report.voice_profile
+    key = facts.key if facts is not None else None
     return key if isinstance(key, str) else None
 
 

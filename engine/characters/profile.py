@@ -35,10 +35,8 @@ from typing import Any
 from revoice.engine.characters.tint import VoiceMatch, VoiceTint
 from revoice.engine.characters.tuning import TuningCancelled
 from revoice.engine.files import FileLock, LockPolicy, LockWording, write_text_atomic
+from revoice.engine.formats import PROFILE_FORMAT_VERSION
 from revoice.engine.language import base_language
-
-PROFILE_FORMAT_VERSION = 1
-"""Bump when the JSON layout changes; older files are refused with a rebuild hint."""
 
 PROFILE_KINDS = ("tint", "clone")
 CONSENT_STATES = ("unknown", "granted", "denied")

@@ -31,12 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from revoice.engine.dsp.voice_transform import apply_band_eq, shift_pitch_formants
+from revoice.engine.formats import TINT_VERSION
 from revoice.engine.language import base_language
 from revoice.engine.voices.base import AudioArray, VoiceBackend
 
-TINT_VERSION = 2
-"""Bumped when :func:`apply_tint` sounds different for the same parameters (renders keyed on it are redone).
-2: PSOLA pitch shift, formant warp on voiced frames only."""
 
 LANGUAGE_EXTRAS: dict[str, tuple[str, ...]] = {"kokoro": ("en",)}
 """Languages a backend speaks beyond its spec (Kokoro reads English through misaki's US lexicon). Read-only."""

@@ -29,6 +29,7 @@ import struct
 import unicodedata
 from datetime import datetime
 from pathlib import Path
+from typing import Required, TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -115,6 +116,20 @@ def pcm_samples(
     return np.clip(np.rint(scaled), -full, full - 1).astype(np.int32)
 
 
+class BwfHeader(TypedDict, total=False):
+    """The keyword options of :func:`bwf_bytes` and :func:`write_bwf` (all but ``time_reference_samples`` optional)."""
+
+    time_reference_samples: Required[int]
+    """The first sample's position in samples since midnight (bext TimeReference)."""
+    description: str
+    originator: str
+    originator_reference: str
+    origination: datetime | None
+    bits: int
+    """16 or 24 (default)."""
+    dither: np.random.Generator | None
+
+
 def bwf_bytes(
     audio: FloatArray,
     sample_rate: int,
@@ -159,20 +174,8 @@ def bwf_bytes(
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-def write_bwf(
-    path: str | os.PathLike[str],
-    audio: FloatArray,
-    sample_rate: int,
-    *,
-    time_reference_samples: int,
-    description: str = "",
-    originator: str = "Revoice",
-    originator_reference: str = "",
-    origination: datetime | None = None,
-    bits: int = 24,
-    dither: np.random.Generator | None = None,
-) -> None:
-    """Write mono ``audio`` as a Broadcast WAV, atomically and reproducibly.
+def write_bwf(path: str | os.PathLike[str], audio: FloatArray, sample_rate: int, **header: Unpack[BwfHeader]) -> None:
+    """Write mono ``audio`` as a Broadcast WAV, atomically and reproducibly (``header``: see :func:`bwf_bytes`).
 
     ``time_reference_samples``: the first sample's position in samples since
     midnight (bext TimeReference). Text fields are ASCII as EBU Tech 3285
@@ -186,18 +189,7 @@ def write_bwf(
     file in the destination folder, fsynced and renamed over ``path``); on any
     error the temporary file is removed and an existing ``path`` is left as it was.
     """
-    content = bwf_bytes(
-        audio,
-        sample_rate,
-        time_reference_samples=time_reference_samples,
-        description=description,
-        originator=originator,
-        originator_reference=originator_reference,
-        origination=origination,
-        bits=bits,
-        dither=dither,
-    )
-    write_bytes_atomic(path, content)
+    write_bytes_atomic(path, bwf_bytes(audio, sample_rate, **header))
 
 
 def _riff_chunks(blob: bytes) -> dict[bytes, tuple[int, int]]:

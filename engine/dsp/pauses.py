@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Sequence
+from typing import TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,19 @@ from revoice.engine.model import Segment
 
 Pause = tuple[int, int]
 """(start, end) samples, end exclusive."""
+
+CROSSFADE_S = 0.005
+"""Default equal-power crossfade inside a resized pause, seconds."""
+
+
+class PauseLimits(TypedDict, total=False):
+    """How far each pause may change: the keyword options of :func:`pause_changes` and :func:`resize_pauses`."""
+
+    shrink_floor_s: float
+    shrink_factor: float
+    grow_factor: float
+    grow_max_s: float
+    crossfade_s: float
 
 
 def is_pause_label(label: str) -> bool:
@@ -92,7 +106,7 @@ def pause_changes(
     shrink_factor: float = 0.4,
     grow_factor: float = 2.0,
     grow_max_s: float = 0.30,
-    crossfade_s: float = 0.005,
+    crossfade_s: float = CROSSFADE_S,
 ) -> list[int]:
     """Signed change (samples) per pause for a total ``change``; the sum is what can be achieved.
 
@@ -128,19 +142,14 @@ def resize_pauses(
     sample_rate: int,
     pauses: Sequence[Pause],
     target_samples: int,
-    *,
-    shrink_floor_s: float = 0.10,
-    shrink_factor: float = 0.4,
-    grow_factor: float = 2.0,
-    grow_max_s: float = 0.30,
-    crossfade_s: float = 0.005,
+    **limits: Unpack[PauseLimits],
 ) -> tuple[AudioArray, int]:
     """``audio`` with its pauses resized toward ``target_samples`` in total, and the change achieved.
 
     Per-pause changes and limits are those of :func:`pause_changes`. Each
     resized pause keeps its first and last samples; its middle is dropped
     (shrinking) or repeated (growing) and the two sides joined by an
-    equal-power crossfade of ``crossfade_s`` seconds (shortened to fit)
+    equal-power crossfade of ``crossfade_s`` seconds (default :data:`CROSSFADE_S`, shortened to fit)
     inside the pause. Audio outside the pauses is copied unchanged.
 
     Returns ``(out, achieved)`` with ``len(out) == len(audio) + achieved``;
@@ -153,12 +162,8 @@ def resize_pauses(
     if target != target_samples or target <= 0:
         raise ValueError(f"target_samples must be a positive whole number, got {target_samples!r}")
     spans = _check_pauses(pauses, x.size)
-    changes = pause_changes(
-        [end - start for start, end in spans], target - x.size, sr,
-        shrink_floor_s=shrink_floor_s, shrink_factor=shrink_factor, grow_factor=grow_factor,
-        grow_max_s=grow_max_s, crossfade_s=crossfade_s,
-    )
-    xfade = int(round(crossfade_s * sr))
+    changes = pause_changes([end - start for start, end in spans], target - x.size, sr, **limits)
+    xfade = int(round(limits.get("crossfade_s", CROSSFADE_S) * sr))
     pieces: list[npt.NDArray[np.float64]] = []
     position = 0
     for (start, end), change in zip(spans, changes, strict=True):

@@ -18,25 +18,35 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from revoice.engine.text.directions import speakable_text
-from revoice.engine.voices.base import (
-    AudioArray,
-    BackendOptions,
-    BackendSpec,
-    SynthesisRequest,
-    VoiceBackend,
-    VoiceInfo,
-    temporary_environment,
-)
+from revoice.engine.voices.base import (AudioArray, BackendOptions, BackendSpec, SynthesisRequest, VoiceBackend,
+                                        VoiceInfo, temporary_environment)
 
 _LOGGER = logging.getLogger(__name__)
 
 REFERENCE_VOICE_ID = "reference"
 """The one voice of a cloning backend: whoever speaks in the request's reference clip."""
+
+
+class BackendBase:
+    """Base class of Revoice's own backends: ``spec`` and ``voices()`` answer from :attr:`published`.
+
+    A subclass sets ``published = SPEC`` (the spec its module publishes) and adds ``synthesize``.
+    """
+
+    published: ClassVar[BackendSpec]
+    """The spec this backend is loaded by."""
+
+    @property
+    def spec(self) -> BackendSpec:
+        return self.published
+
+    def voices(self) -> Sequence[VoiceInfo]:
+        return self.published.voice_list()
 
 
 # ---------------------------------------------------------------------------- installation

@@ -29,33 +29,15 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from revoice.engine.voices._shared import (
-    Checkout,
-    WeightsFolder,
-    cloning_spec,
-    offline_hub,
-    positive,
-    reference_clip,
-    reference_transcript,
-    reference_wav,
-    torch_threads,
-    words_to_say,
-)
-from revoice.engine.voices.base import (
-    AudioArray,
-    BackendOptions,
-    BackendSpec,
-    Synthesis,
-    SynthesisRequest,
-    VoiceInfo,
-    assemble_synthesis,
-)
+from revoice.engine.voices._shared import (BackendBase, Checkout, WeightsFolder, cloning_spec, offline_hub, positive,
+                                           reference_clip, reference_transcript, reference_wav, torch_threads,
+                                           words_to_say)
+from revoice.engine.voices.base import AudioArray, BackendOptions, Synthesis, SynthesisRequest, assemble_synthesis
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -143,8 +125,10 @@ def prompt_text(reference_text: str, version: str) -> str:
     return text
 
 
-class CosyVoiceBackend:
+class CosyVoiceBackend(BackendBase):
     """A loaded CosyVoice2/3 model."""
+
+    published = SPEC
 
     def __init__(self, options: BackendOptions) -> None:
         folder = WEIGHTS.require(options)
@@ -162,13 +146,6 @@ class CosyVoiceBackend:
         self.sample_rate = int(getattr(self.model, "sample_rate", SAMPLE_RATE))
         parameters = list(inspect.signature(self.model.inference_zero_shot).parameters)
         self._prompt_is_path = "prompt_wav" in parameters
-
-    @property
-    def spec(self) -> BackendSpec:
-        return SPEC
-
-    def voices(self) -> Sequence[VoiceInfo]:
-        return SPEC.voice_list()
 
     def synthesize(self, request: SynthesisRequest) -> Synthesis:
         """Speak ``request.text`` in the reference's voice; ``speed = 1 / duration_scale``."""

@@ -36,46 +36,19 @@ from __future__ import annotations
 import importlib
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from revoice.engine.voices._shared import (
-    WeightsFolder,
-    cloning_spec,
-    fit_length,
-    missing_packages,
-    positive,
-    reference_clip,
-    reference_transcript,
-    torch_device,
-    torch_threads,
-    words_to_say,
-)
-from revoice.engine.voices.base import (
-    AudioArray,
-    BackendOptions,
-    BackendSpec,
-    Synthesis,
-    SynthesisRequest,
-    VoiceInfo,
-    assemble_synthesis,
-)
-from revoice.engine.voices.f5_model import (
-    INSTALL_HINT,
-    build_cfm,
-    build_vocoder,
-    f5_state_dict,
-    load_tensors,
-    model_imports,
-    read_model_config,
-    read_vocab,
-    read_yaml,
-    vocos_mel,
-)
+from revoice.engine.voices._shared import (BackendBase, WeightsFolder, cloning_spec, fit_length, missing_packages,
+                                           positive, reference_clip, reference_transcript, torch_device, torch_threads,
+                                           words_to_say)
+from revoice.engine.voices.base import AudioArray, BackendOptions, Synthesis, SynthesisRequest, assemble_synthesis
+from revoice.engine.voices.f5_model import (INSTALL_HINT, build_cfm, build_vocoder, f5_state_dict, load_tensors,
+                                            model_imports, read_model_config, read_vocab, read_yaml, vocos_mel)
 
 if TYPE_CHECKING:
     import torch
@@ -189,8 +162,10 @@ SPEC = cloning_spec(
 # ---------------------------------------------------------------------------- backend
 
 
-class F5Backend:
+class F5Backend(BackendBase):
     """A loaded F5-TTS model with its vocoder; ``synthesize`` is safe to call repeatedly."""
+
+    published = SPEC
 
     def __init__(self, options: BackendOptions, *, steps: int = DEFAULT_STEPS,
                  cfg_strength: float = DEFAULT_CFG_STRENGTH, sway_sampling_coef: float | None = DEFAULT_SWAY) -> None:
@@ -244,13 +219,6 @@ class F5Backend:
         clash = {k: (v, vocoder_mel[k]) for k, v in ours.items() if k in vocoder_mel and int(vocoder_mel[k]) != v}
         if clash:
             raise ValueError(f"vocoder and F5 model disagree on mel settings (model, vocoder): {clash}")
-
-    @property
-    def spec(self) -> BackendSpec:
-        return SPEC
-
-    def voices(self) -> Sequence[VoiceInfo]:
-        return SPEC.voice_list()
 
     def reference_mel(self, audio: AudioArray, sample_rate: int) -> tuple[torch.Tensor, float]:
         """(log mel (1, frames, n_mels) on the model's device, the clip's RMS) of a reference clip."""

@@ -37,31 +37,14 @@ import inspect
 import logging
 import math
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from revoice.engine.voices._shared import (
-    Checkout,
-    WeightsFolder,
-    cloning_spec,
-    fit_length,
-    offline_hub,
-    reference_clip,
-    reference_wav,
-    torch_device,
-    words_to_say,
-)
-from revoice.engine.voices.base import (
-    BackendOptions,
-    BackendSpec,
-    Synthesis,
-    SynthesisRequest,
-    VoiceInfo,
-    assemble_synthesis,
-)
+from revoice.engine.voices._shared import (BackendBase, Checkout, WeightsFolder, cloning_spec, fit_length, offline_hub,
+                                           reference_clip, reference_wav, torch_device, words_to_say)
+from revoice.engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, assemble_synthesis
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -185,8 +168,10 @@ def emotion_arguments(emotion: str | None) -> dict[str, Any]:
     return {"use_emo_text": True, "emo_text": text}
 
 
-class IndexTTS2Backend:
+class IndexTTS2Backend(BackendBase):
     """A loaded IndexTTS2; ``synthesize`` writes the reference to a temporary WAV (the class reads files)."""
+
+    published = SPEC
 
     def __init__(self, options: BackendOptions) -> None:
         folder = WEIGHTS.require(options)
@@ -206,13 +191,6 @@ class IndexTTS2Backend:
         self.device = device
         self._cache = cache
         self._infer_parameters = set(inspect.signature(self.model.infer).parameters)
-
-    @property
-    def spec(self) -> BackendSpec:
-        return SPEC
-
-    def voices(self) -> Sequence[VoiceInfo]:
-        return SPEC.voice_list()
 
     def synthesize(self, request: SynthesisRequest) -> Synthesis:
         """Speak ``request.text`` with the reference's timbre and ``request.emotion``.

@@ -31,22 +31,10 @@ import numpy as np
 from revoice.engine.language import base_language
 from revoice.engine.text.dictionary import PronunciationDictionary
 from revoice.engine.text.directions import Silence
-from revoice.engine.voices._shared import (
-    missing_packages,
-    onnx_session,
-    package_folder,
-    positive,
-    require_text,
-)
-from revoice.engine.voices.base import (
-    AudioArray,
-    BackendOptions,
-    BackendSpec,
-    Synthesis,
-    SynthesisRequest,
-    VoiceInfo,
-    assemble_synthesis,
-)
+from revoice.engine.voices._shared import (BackendBase, missing_packages, onnx_session, package_folder, positive,
+                                           require_text)
+from revoice.engine.voices.base import (AudioArray, BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceInfo,
+                                        assemble_synthesis)
 from revoice.engine.voices.kokoro_phonemes import KokoroPhonemizer, PhonemizedSentence
 
 _LOGGER = logging.getLogger(__name__)
@@ -153,8 +141,10 @@ SPEC = BackendSpec(
 )
 
 
-class KokoroBackend:
+class KokoroBackend(BackendBase):
     """A loaded Kokoro model with its voices; ``synthesize`` is safe to call repeatedly."""
+
+    published = SPEC
 
     def __init__(self, options: BackendOptions, *, dictionary: PronunciationDictionary | None = None) -> None:
         """Load the model (about a second; the first load ever also assembles it, ~1 s more).
@@ -175,13 +165,6 @@ class KokoroBackend:
         with np.load(data / "data" / "voices_ja.npz") as npz:
             self._styles = {name: np.asarray(npz[name], dtype=np.float32).reshape(-1, 256) for name in npz.files}
         self.phonemizer = KokoroPhonemizer(self._vocab)
-
-    @property
-    def spec(self) -> BackendSpec:
-        return SPEC
-
-    def voices(self) -> Sequence[VoiceInfo]:
-        return SPEC.voice_list()
 
     def phonemize(
         self, text: str, *, language: str = "zh", dictionary: PronunciationDictionary | None = None

@@ -32,16 +32,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from revoice.engine.text.directions import speakable_text
-from revoice.engine.voices._shared import missing_packages, onnx_session, positive, require_text
-from revoice.engine.voices.base import (
-    AudioArray,
-    BackendOptions,
-    BackendSpec,
-    Synthesis,
-    SynthesisRequest,
-    VoiceInfo,
-    assemble_synthesis,
-)
+from revoice.engine.voices._shared import BackendBase, missing_packages, onnx_session, positive, require_text
+from revoice.engine.voices.base import (AudioArray, BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceInfo,
+                                        assemble_synthesis)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -198,8 +191,10 @@ def _speakable(phonemes: Sequence[str]) -> bool:
     return any(unicodedata.category(p[:1]) in ("Ll", "Lu", "Lo") for p in phonemes if p)
 
 
-class PiperBackend:
+class PiperBackend(BackendBase):
     """The loaded joe voice: one patched ONNX session; synthesize() keeps no per-call state."""
+
+    published = SPEC
 
     def __init__(self, options: BackendOptions, *, noise_frames_per_id: float = 4.0) -> None:
         """Load and patch the model once (about 2 s on 2 CPU cores).
@@ -221,13 +216,6 @@ class PiperBackend:
         # PiperVoice is used only for its phonemizer; synthesis runs our session.
         self._voice = PiperVoice(session=self._session, config=self._config)
         self._channels = self._probe_channels()
-
-    @property
-    def spec(self) -> BackendSpec:
-        return SPEC
-
-    def voices(self) -> Sequence[VoiceInfo]:
-        return SPEC.voice_list()
 
     def _probe_channels(self) -> tuple[int, int]:
         """Run a 3-id probe with 1x1x1 noise to learn the noise channel counts (dp, z)."""

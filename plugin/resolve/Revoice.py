@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import importlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -89,10 +91,19 @@ def parse_frame_rate(text: str) -> Fraction:
     return Fraction(match.group(1))
 
 
-def read_timeline_facts(timeline: Any) -> TimelineFacts:
-    """Name, start frame, rate and drop-frame flag of a Resolve ``Timeline``."""
-    rate_text = str(timeline.GetSetting("timelineFrameRate") or "")
-    drop_text = str(timeline.GetSetting("timelineDropFrameTimecode") or "")
+def read_timeline_facts(timeline: Any, project: Any = None) -> TimelineFacts:
+    """Name, start frame, rate and drop-frame flag of a Resolve ``Timeline``.
+
+    A timeline that uses the project's settings may answer "" for its own;
+    the project's ``GetSetting`` is asked then.
+    """
+    def setting(name: str) -> str:
+        value = str(timeline.GetSetting(name) or "")
+        if not value and project is not None:
+            value = str(project.GetSetting(name) or "")
+        return value
+
+    rate_text, drop_text = setting("timelineFrameRate"), setting("timelineDropFrameTimecode")
     rate = parse_frame_rate(rate_text)
     drop = drop_text.strip().lower() in ("1", "true", "yes") or "DF" in rate_text.upper()
     return TimelineFacts(name=str(timeline.GetName()), start_frame=int(timeline.GetStartFrame()),
@@ -244,23 +255,38 @@ def _listening(state_dir: Path) -> Optional[Service]:
         return None
 
 
+def service_command(state_dir: Path) -> List[str]:
+    """How to start the service: ``<state>/command.json``'s argv (the installer's), else ``revoice`` on PATH."""
+    try:
+        argv = json.loads((state_dir / "command.json").read_text(encoding="utf-8"))["argv"]
+        if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+            return list(argv)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found = shutil.which("revoice")
+    if found:
+        return [found, "serve"]
+    raise RevoiceError(f"the Revoice service is not running and {state_dir / 'command.json'} does not say how "
+                       "to start it: run 'revoice serve' in a terminal (or reinstall Revoice)")
+
+
 def ensure_service(state_dir: Path, *, wait_seconds: float = SERVICE_START_SECONDS,
                    say: Say = print) -> Service:
-    """The running service, else start ``<state>/command.json``'s argv and wait for it to listen."""
+    """The running service, else start it detached (output to ``<state>/service.log``) and wait for it."""
     service = _listening(state_dir)
     if service is not None:
         return service
-    try:
-        argv = [str(a) for a in json.loads((state_dir / "command.json").read_text(encoding="utf-8"))["argv"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise RevoiceError(f"the Revoice service is not running and {state_dir / 'command.json'} does not say "
-                           "how to start it: run 'revoice serve' (or reinstall Revoice)") from None
+    argv = service_command(state_dir)
     say(f"Starting the Revoice service: {' '.join(argv)}")
     detach: Dict[str, Any] = ({"creationflags": 0x00000008 | 0x00000200} if os.name == "nt"
                               else {"start_new_session": True})
+    env = dict(os.environ, REVOICE_STATE_DIR=str(state_dir))
+    log_path = state_dir / "service.log"
     try:
-        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, close_fds=True, **detach)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                       close_fds=True, **detach)
     except OSError as exc:
         raise RevoiceError(f"cannot start the Revoice service ({' '.join(argv)}): {exc}") from None
     deadline = time.monotonic() + wait_seconds
@@ -268,8 +294,10 @@ def ensure_service(state_dir: Path, *, wait_seconds: float = SERVICE_START_SECON
         service = _listening(state_dir)
         if service is not None:
             return service
-        time.sleep(0.25)
-    raise RevoiceError(f"the Revoice service did not start within {wait_seconds:.0f} s ({' '.join(argv)})")
+        if process.poll() is not None:
+            raise RevoiceError(f"the Revoice service stopped at once (exit {process.returncode}); see {log_path}")
+        time.sleep(0.2)
+    raise RevoiceError(f"the Revoice service did not start within {wait_seconds:.0f} s; see {log_path}")
 
 
 # ---------------------------------------------------------------- placing the result
@@ -424,13 +452,25 @@ def place_on_new_tracks(project: Any, timeline: Any, facts: TimelineFacts, statu
     appended = list(media_pool.AppendToTimeline(clip_infos) or [])
     if len(appended) != len(clip_infos):
         report.failed.append(f"Resolve placed {len(appended)} of {len(clip_infos)} clips")
-    for index, (line, done) in enumerate(placed):
-        if index >= len(appended):
-            break
-        takes = 1 + _add_takes(appended[index], line, items, done, report)
+        appended = _match_items(appended, [done for _, done in placed])
+    for (line, done), item in zip(placed, appended):
+        if item is None:
+            report.failed.append(f"{done.line_id}: Resolve did not place it on audio {done.track_index}")
+            continue
+        takes = 1 + _add_takes(item, line, items, done, report)
         report.placed.append(PlacedLine(done.line_id, done.speaker, done.track_name, done.track_index,
                                         done.record_frame, done.frames, done.wav, takes))
     return report
+
+
+def _match_items(items: Sequence[Any], wanted: Sequence[PlacedLine]) -> List[Any]:
+    """The appended timeline item of each wanted line (by record frame and audio track), None when missing."""
+    where: Dict[tuple[int, int], Any] = {}
+    for item in items:
+        kind, index = (list(item.GetTrackTypeAndIndex() or []) + ["", 0])[:2]
+        if kind == "audio":
+            where[(int(round(float(item.GetStart()))), int(index))] = item
+    return [where.get((done.record_frame, done.track_index)) for done in wanted]
 
 
 def _add_audio_track(timeline: Any, name: str) -> int:
@@ -498,6 +538,11 @@ class RunOptions:
     state_dir: Optional[Path] = None
 
 
+def split_ids(text: str) -> tuple[str, ...]:
+    """"L0001, L0003" -> ("L0001", "L0003")."""
+    return tuple(part.strip() for part in re.split(r"[,\s]+", text) if part.strip())
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "timeline"
 
@@ -507,11 +552,12 @@ class RevoiceRun:
 
     def __init__(self, resolve: Any, options: RunOptions, *, say: Say = print) -> None:
         self.resolve, self.options, self.say = resolve, options, say
-        self.project = resolve.GetProjectManager().GetCurrentProject()
-        self.timeline = self.project.GetCurrentTimeline() if self.project is not None else None
-        if self.timeline is None:
-            raise RevoiceError("open a timeline in Resolve first", EXIT_NOTHING_TO_DO)
-        self.facts = read_timeline_facts(self.timeline)
+        self.project: Any = resolve.GetProjectManager().GetCurrentProject()
+        timeline = self.project.GetCurrentTimeline() if self.project is not None else None
+        if timeline is None:
+            raise RevoiceError("open a project and a timeline in Resolve first", EXIT_NOTHING_TO_DO)
+        self.timeline: Any = timeline
+        self.facts = read_timeline_facts(self.timeline, self.project)
         self.service: Optional[Service] = None
         self.job_id = ""
 
@@ -649,6 +695,11 @@ class ProgressWindow:
                                  "PlaceholderText": "optional: an SRT instead of the subtitle track"}),
                     ui.Button({"ID": "Browse", "Text": "Choose...", "Weight": 0}),
                 ]),
+                ui.HGroup({"Weight": 0}, [
+                    ui.Label({"Text": "Lines", "Weight": 0}),
+                    ui.LineEdit({"ID": "Lines", "Text": ",".join(options.line_ids),
+                                 "PlaceholderText": "optional: line ids to render, e.g. L0003,L0007 (empty: all)"}),
+                ]),
                 ui.Label({"ID": "Status", "Text": "Ready.", "Weight": 0}),
                 ui.TextEdit({"ID": "Log", "ReadOnly": True}),
                 ui.HGroup({"Weight": 0}, [
@@ -681,7 +732,7 @@ class ProgressWindow:
         try:
             project = self.resolve.GetProjectManager().GetCurrentProject()
             timeline = project.GetCurrentTimeline() if project is not None else None
-            facts = read_timeline_facts(timeline) if timeline is not None else None
+            facts = read_timeline_facts(timeline, project) if timeline is not None else None
             self.items["Timeline"].Text = (f"Timeline '{facts.name}', {float(facts.rate):.6g} fps from "
                                            f"{facts.timecode(facts.start_frame)}" if facts else "No timeline open.")
         except RevoiceError as exc:
@@ -697,7 +748,8 @@ class ProgressWindow:
                           new_timeline=int(self.items["Place"].CurrentIndex) == 1,
                           takes=int(self.items["Takes"].Value),
                           profiles="auto" if self.items["Profiles"].Checked else "off",
-                          line_ids=self.options.line_ids, state_dir=self.options.state_dir)
+                          line_ids=split_ids(str(self.items["Lines"].Text or "")),
+                          state_dir=self.options.state_dir)
 
     def _start(self, event: Any = None) -> None:
         self.items["Start"].Enabled = False
@@ -781,7 +833,7 @@ def get_resolve(injected: Dict[str, Any]) -> Any:
         if found is not None:
             return found
     try:
-        import DaVinciResolveScript as dvr  # type: ignore[import-not-found]
+        dvr = importlib.import_module("DaVinciResolveScript")
     except ImportError:
         api = os.environ.get("RESOLVE_SCRIPT_API") or {
             "darwin": "/Library/Application Support/Blackmagic Design/DaVinci Resolve/Developer/Scripting",
@@ -790,7 +842,7 @@ def get_resolve(injected: Dict[str, Any]) -> Any:
         }.get(sys.platform, "/opt/resolve/Developer/Scripting")
         sys.path.append(os.path.join(api, "Modules"))
         try:
-            import DaVinciResolveScript as dvr
+            dvr = importlib.import_module("DaVinciResolveScript")
         except ImportError:
             raise RevoiceError("DaVinciResolveScript is not importable: run this from Resolve's Workspace > "
                                "Scripts menu, or set RESOLVE_SCRIPT_API / PYTHONPATH as Resolve's scripting "
@@ -824,7 +876,7 @@ def main(argv: Optional[Sequence[str]] = None, *, injected: Optional[Dict[str, A
     options = RunOptions(work_dir=args.work_dir or (Path(os.environ["REVOICE_RESOLVE_WORK_DIR"])
                                                     if os.environ.get("REVOICE_RESOLVE_WORK_DIR") else None),
                          srt=args.srt, new_timeline=args.new_timeline, takes=args.takes, profiles=args.profiles,
-                         line_ids=tuple(x.strip() for x in args.lines.split(",") if x.strip()),
+                         line_ids=split_ids(args.lines),
                          state_dir=args.state_dir)
     try:
         resolve = get_resolve(injected)

@@ -55,7 +55,7 @@ ins{background:#fdebd0;text-decoration:none;border-bottom:2px solid var(--warn)}
 .players label{font-size:10px;color:var(--muted);text-transform:uppercase}audio{height:24px;width:244px}
 .legend{font-size:10px;color:var(--muted)}.legend i{display:inline-block;width:10px;height:3px;margin:0 3px 2px 8px;vertical-align:middle}
 .alts{font-size:11px;color:var(--muted);margin-top:2px}.alts .chosen{color:var(--ink);font-weight:700}
-footer{padding:0 24px 24px;color:var(--muted);font-size:11px}
+footer{padding:0 24px 24px;color:var(--muted);font-size:11px}h2{margin:8px 24px;font-size:15px}
 """
 
 _METER_FLAGS = {

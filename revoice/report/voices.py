@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 from revoice.engine.model import VoiceProfileUse
+from revoice.layout import OutputLayout
 from revoice.otio_bridge.clip_metadata import ClipMetadata
 from revoice.report.svg import escape
 
@@ -165,3 +167,23 @@ def voices_html(voices: Sequence[VoiceSummary]) -> str:
     return ("<h2 id=voices>Voices</h2><table class=voices><thead><tr><th>Character</th><th>Voice</th>"
             "<th>Base voice</th><th>Similarity before → after</th><th>Strength</th><th>Consent</th><th>Licence</th>"
             f"<th>Note</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def voices_folder(timeline_path: str | Path) -> Path:
+    """Where ``revoice run`` keeps a job's voice profiles by default: ``<stem>_voices`` beside its output."""
+    return OutputLayout(Path(timeline_path)).voices_dir
+
+
+def read_profiles(folder: Path) -> tuple[list[VoiceProfile], list[str]]:
+    """The voice profiles in ``folder`` (none when it is missing) and a warning per unreadable file."""
+    from revoice.engine.characters.profile import PROFILE_SUFFIX, ProfileError, load_profile
+
+    profiles: list[VoiceProfile] = []
+    warnings: list[str] = []
+    if folder.is_dir():
+        for path in sorted(folder.glob("*" + PROFILE_SUFFIX)):
+            try:
+                profiles.append(load_profile(path))
+            except ProfileError as exc:
+                warnings.append(f"{exc}; its lines get no voice similarity")
+    return profiles, warnings

@@ -20,7 +20,8 @@ const PLACEABLE_STATES = new Set(["done", "cached"]);
 
 /**
  * An exact frame rate as a fraction, from the float the service reports.
- * NTSC rates (23.976, 29.97, 59.94, ...) become n*1000/1001.
+ * NTSC rates (23.976, 29.97, 59.94, ... to within 0.0005 fps, so a rounded
+ * "23.976" counts) become n*1000/1001.
  * @param {number} rate frames per second
  * @returns {{num: number, den: number}}
  */
@@ -31,7 +32,7 @@ function rateToRational(rate) {
   const whole = Math.round(rate);
   if (Math.abs(rate - whole) < 1e-9) return { num: whole, den: 1 };
   const ntsc = Math.round((rate * 1001) / 1000);
-  if (Math.abs(rate - (ntsc * 1000) / 1001) < 1e-6) return { num: ntsc * 1000, den: 1001 };
+  if (Math.abs(rate - (ntsc * 1000) / 1001) < 5e-4) return { num: ntsc * 1000, den: 1001 };
   return { num: Math.round(rate * 1000), den: 1000 };
 }
 
@@ -127,8 +128,9 @@ function assignLanes(lines) {
  * Every placeable line (state done/cached, with a WAV) goes on a NEW audio
  * track: indices start at `existingAudioTrackCount`, past the editor's last
  * track, so no existing track is touched. One track per service track name
- * ("Revoice - <speaker>"); when two lines of one speaker overlap, the later
- * one goes on an extra lane "Revoice - <speaker> (2)". Placements are ordered
+ * ("Revoice - <speaker>"; the service already names a speaker's overlapping
+ * lines' track "Revoice - <speaker> 2"); should two lines on one track name
+ * still overlap, the later one goes on an extra lane "<name> 2". Placements are ordered
  * by track index, then record start, so each new index is one past the
  * previous when Premiere creates the track.
  *
@@ -194,7 +196,7 @@ function planPlacement(status, { existingAudioTrackCount, ticksPerFrame }) {
     for (let lane = 0; lane < laneCount; lane += 1) {
       const laneLines = trackLines.filter((_, i) => lanes[i] === lane);
       groups.push({
-        name: lane === 0 ? name : `${name} (${lane + 1})`,
+        name: lane === 0 ? name : `${name} ${lane + 1}`,
         firstStart: laneLines[0].recordStart,
         lane,
         lines: laneLines,

@@ -27,7 +27,6 @@ Scene file::
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import wave
@@ -114,6 +113,7 @@ class Project(_Recorded):
     def __init__(self, resolve: Resolve, scene: Dict[str, Any]) -> None:
         self.recorder, self.resolve = resolve.recorder, resolve
         self.name = str(scene.get("project", "Untitled Project"))
+        self.settings = {str(k): str(v) for k, v in (scene.get("project_settings") or {}).items()}
         self.timelines = [Timeline(self, spec) for spec in scene.get("timelines", [])]
         index = scene.get("current_timeline", 0)
         self.current: Optional[Timeline] = self.timelines[index] if index is not None and self.timelines else None
@@ -124,6 +124,11 @@ class Project(_Recorded):
 
     def GetName(self) -> str:
         return self._call("GetName", (), self.name)  # type: ignore[no-any-return]
+
+    def GetSetting(self, name: str = "") -> Any:
+        """Project settings: the scene's ``project_settings``, else its first timeline's settings."""
+        settings = self.settings if self.settings else (self.timelines[0].settings if self.timelines else {})
+        return self._call("GetSetting", (name,), settings.get(name, "") if name else dict(settings))
 
     def GetCurrentTimeline(self) -> Optional[Timeline]:
         return self._call("GetCurrentTimeline", (), self.current)  # type: ignore[no-any-return]
@@ -170,7 +175,7 @@ class MediaPoolItem(_Recorded):
     def __init__(self, project: Project, path: Path, samples: int, sample_rate: int, fps: float) -> None:
         self.recorder, self.path = project.recorder, path
         self.samples, self.sample_rate = samples, sample_rate
-        self.frames = math.ceil(samples * fps / sample_rate - 1e-9)
+        self.frames = round(samples * fps / sample_rate)
 
     def describe(self) -> Dict[str, Any]:
         return {"$": "MediaPoolItem", "path": str(self.path)}
@@ -277,8 +282,9 @@ class Timeline(_Recorded):
         self.name = str(spec.get("name", "Timeline 1"))
         self.start_frame = int(spec.get("start_frame", 0))
         self.settings = {str(k): str(v) for k, v in (spec.get("settings") or {}).items()}
-        rate = self.settings.get("timelineFrameRate", "24").split()[0]
-        self.fps = float(rate)
+        rate = float(self.settings.get("timelineFrameRate", "24").split()[0])
+        nominal = round(rate * 1.001)
+        self.fps = nominal * 1000 / 1001 if rate != round(rate) and abs(rate * 1.001 - nominal) < 0.01 else rate
         self.tracks: Dict[str, List[Dict[str, Any]]] = {kind: [] for kind in TRACK_TYPES}
         for kind in TRACK_TYPES:
             for number, name in enumerate((spec.get("tracks") or {}).get(kind, []), start=1):
@@ -332,8 +338,8 @@ class Timeline(_Recorded):
         ok = kind in TRACK_TYPES and (kind != "audio" or audio_type in AUDIO_TYPES)
         if ok:
             tracks = self.tracks[kind]
-            track = {"name": f"{kind[0].upper()}{len(tracks) + 1}", "type": audio_type if kind == "audio" else "",
-                     "enabled": True, "items": []}
+            track: Dict[str, Any] = {"name": f"{kind[0].upper()}{len(tracks) + 1}",
+                                     "type": audio_type if kind == "audio" else "", "enabled": True, "items": []}
             index = options.get("index") if isinstance(options, dict) else None
             if isinstance(index, int) and 1 <= index <= len(tracks):
                 tracks.insert(index - 1, track)
@@ -365,7 +371,9 @@ class Timeline(_Recorded):
         start, end, record = info.get("startFrame", 0), info.get("endFrame"), info.get("recordFrame")
         if not isinstance(item, MediaPoolItem) or track is None or info.get("mediaType") not in (None, 1, 2):
             return None
-        if not all(isinstance(v, (int, float)) for v in (start, end, record)) or not 0 <= start <= end < item.frames:
+        if not (isinstance(start, (int, float)) and isinstance(end, (int, float)) and isinstance(record, (int, float))):
+            return None
+        if not 0 <= start <= end < item.frames:
             return None
         placed = TimelineItem(self, "audio", self.tracks["audio"].index(track) + 1, item.path.name,
                               int(record), int(record) + int(end) - int(start) + 1, item)
@@ -394,6 +402,9 @@ class TimelineItem(_Recorded):
 
     def GetDuration(self) -> int:
         return self._call("GetDuration", (), self.end - self.start)  # type: ignore[no-any-return]
+
+    def GetTrackTypeAndIndex(self) -> List[Any]:
+        return self._call("GetTrackTypeAndIndex", (), [self.kind, self.track])  # type: ignore[no-any-return]
 
     def AddTake(self, media: MediaPoolItem, start: Optional[int] = None, end: Optional[int] = None) -> bool:
         ok = isinstance(media, MediaPoolItem) and (start is None or end is None or 0 <= start <= end < media.frames)

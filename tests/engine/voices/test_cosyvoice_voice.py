@@ -22,7 +22,7 @@ from revoice.engine.voices.registry import describe_backends, load_backend
 
 
 def test_import_is_lazy() -> None:
-    code = ("import sys, engine.voices.cosyvoice_voice as m; m.SPEC.availability(m.BackendOptions(weights_dir='/x')); "
+    code = ("import sys, revoice.engine.voices.cosyvoice_voice as m; m.SPEC.availability(m.BackendOptions(weights_dir='/x')); "
             "print(sorted(k for k in ('torch', 'cosyvoice', 'transformers', 'torchaudio') if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

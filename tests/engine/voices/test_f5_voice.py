@@ -54,7 +54,7 @@ def _request(text: str = "hello there.", **kwargs: Any) -> SynthesisRequest:
 
 def test_import_is_lazy() -> None:
     code = (
-        "import sys, engine.voices.f5_voice as m; m.SPEC.availability(m.BackendOptions(weights_dir='/nowhere')); "
+        "import sys, revoice.engine.voices.f5_voice as m; m.SPEC.availability(m.BackendOptions(weights_dir='/nowhere')); "
         "print(sorted(k for k in ('torch', 'f5_tts', 'vocos', 'x_transformers', 'librosa', 'safetensors') "
         "if k in sys.modules))"
     )

@@ -34,7 +34,7 @@ def _complete_folder(folder: Path) -> Path:
 
 
 def test_import_is_lazy() -> None:
-    code = ("import sys, engine.voices.indextts_voice as m; m.SPEC.availability(m.BackendOptions(weights_dir='/x')); "
+    code = ("import sys, revoice.engine.voices.indextts_voice as m; m.SPEC.availability(m.BackendOptions(weights_dir='/x')); "
             "print(sorted(k for k in ('torch', 'indextts', 'transformers', 'torchaudio') if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

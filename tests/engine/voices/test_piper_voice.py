@@ -20,7 +20,7 @@ def say(backend: PiperBackend, text: str = TEXT, *, seed: int = 0, scale: float 
 
 def test_import_is_lazy() -> None:
     code = (
-        "import sys, engine.voices.piper_voice as m; m.SPEC.availability(m.BackendOptions()); "
+        "import sys, revoice.engine.voices.piper_voice as m; m.SPEC.availability(m.BackendOptions()); "
         "print(sorted(k for k in ('piper', 'onnx', 'onnxruntime') if k in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
