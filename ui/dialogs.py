@@ -31,7 +31,7 @@ from PyQt6.QtWidgets import (
 from revoice.engine.voices.base import VoiceInfo
 from revoice.ui.devices import CPU, DeviceChoice, DeviceProbe, cached_devices
 from revoice.ui.settings import LOUDNESS_CHOICES, MAX_TAKES, PanelSettings
-from revoice.ui.voices import CLONE, STOCK, TINT, VoiceEntry, voices_table_html
+from revoice.ui.voices import CLONE, STOCK, TINT, VoiceEntry
 
 DEFAULT_VOICE = ""
 
@@ -352,7 +352,6 @@ class VoicesDock(QDockWidget):
             self._list_layout.insertWidget(self._list_layout.count() - 1, card)
             self.cards[entry.name] = card
         self.header.setText(header)
-        self.header.setToolTip(voices_table_html(entries))  # every character at a glance, without scrolling
         self.header.setVisible(bool(header))
 
     def set_editable(self, editable: bool) -> None:

@@ -10,27 +10,24 @@ actor's consent and the licence of the backend that speaks.
 :class:`revoice.ui.dialogs.VoicesDock` shows them as one card per character with a
 strength slider; :func:`save_strength` writes the new strength into the profile file
 (atomically), so the next render uses it. :func:`voices_header` is the
-one-line summary above the cards, :func:`voices_table_html` all entries as
-one table (the dock's overview tooltip), and :class:`BackendInfo` names the
-voice backend that speaks the stock voices.
+one-line summary above the cards, and :class:`BackendInfo` names the voice
+backend that speaks the stock voices. The kinds' words, the consent wording
+and the licences are the QC report's (:mod:`revoice.report.voices`): a
+:class:`VoiceEntry` is one of its :class:`~revoice.report.voices.VoiceSummary` rows.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from revoice.engine.model import DialogueLine
 from revoice.engine.voices.base import BackendOptions, VoiceBackend, VoiceInfo
 from revoice.engine.characters.profile import ProfileError, ProfileStore, VoiceProfile
+from revoice.report.voices import CLONE, STOCK, TINT, VOICE_KIND_WORDS, backend_licences, consent_words
 
-TINT, CLONE, STOCK = "tint", "clone", "stock"
-KIND_WORDS = {
-    TINT: "tint — matched stock voice, not a clone",
-    CLONE: "clone — a neural voice cloned from the actor's reference speech",
-    STOCK: "stock — the backend's own voice",
-}
+KIND_WORDS = VOICE_KIND_WORDS
+"""How the panel names each kind of voice: the QC report's words."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +124,7 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
             entries.append(stock("no profile yet: revoice the character's lines to build one"
                                  if name in with_audio else "no original audio under the character's lines"))
             continue
-        consent = _consent(profile)
+        consent = consent_words(profile)
         if profile.consent.status == "denied":
             entries.append(stock("consent denied: the profile is not used", consent))
             continue
@@ -150,11 +147,6 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
     return entries
 
 
-def _consent(profile: VoiceProfile) -> str:
-    consent = profile.consent
-    return consent.status + (f" by {consent.by}" if consent.by else "") + (f" on {consent.date}" if consent.date else "")
-
-
 def save_strength(store: ProfileStore, name: str, strength: float) -> VoiceProfile:
     """Write ``strength`` (0..1) into ``name``'s profile file, atomically; the profile as saved.
 
@@ -173,13 +165,7 @@ def save_strength(store: ProfileStore, name: str, strength: float) -> VoiceProfi
 
 def licences_of(backends: Sequence[VoiceBackend] = ()) -> dict[str, str]:
     """Licence by backend name: the installed backends' specs, then ``backends`` (loaded ones)."""
-    from revoice.engine.voices.registry import discover_backends
-
-    found: dict[str, str] = {}
-    try:
-        found.update({spec.name: spec.licence for spec in discover_backends()})
-    except Exception:  # a broken plugin must not take the view down; loaded backends still say theirs
-        pass
+    found = backend_licences()  # a broken plugin leaves them out; loaded backends still say theirs
     for backend in backends:
         found.setdefault(backend.spec.name, backend.spec.licence)
     return found
@@ -196,20 +182,6 @@ def voices_header(entries: Sequence[VoiceEntry], lines: Sequence[DialogueLine], 
         return (f"{profiled} of {len(entries)} character(s) with a voice profile. A tint is a stock voice "
                 "moved toward the actor, not a clone.")
     return "Stock voices so far: revoicing builds a profile per character from the original dialogue."
-
-
-def voices_table_html(entries: Sequence[VoiceEntry]) -> str:
-    """Every character's voice as one HTML table: kind in words, base voice, similarity before → after,
-    strength, consent, licence and note ("" without entries)."""
-    if not entries:
-        return ""
-    rows = "".join(
-        f"<tr><td>{html.escape(v.name)}</td><td>{html.escape(v.kind_words)}</td>"
-        f"<td>{html.escape(v.base_voice)}</td><td>{html.escape(v.similarity)}</td>"
-        f"<td>{'' if v.strength is None else format(v.strength, '.2f')}</td><td>{html.escape(v.consent)}</td>"
-        f"<td>{html.escape(v.licence)}</td><td>{html.escape(v.note)}</td></tr>" for v in entries)
-    return ("<table><tr><th>Character</th><th>Voice</th><th>Base voice</th><th>Similarity before → after</th>"
-            f"<th>Strength</th><th>Consent</th><th>Licence</th><th>Note</th></tr>{rows}</table>")
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,12 @@ from revoice.engine.voices._shared import (BackendBase, WeightsFolder, cloning_s
                                            positive, reference_clip, reference_transcript, torch_device, torch_threads,
                                            words_to_say)
 from revoice.engine.voices.base import AudioArray, BackendOptions, Synthesis, SynthesisRequest, assemble_synthesis
-from revoice.engine.voices.f5_model import (INSTALL_HINT, build_cfm, build_vocoder, f5_state_dict, load_tensors,
-                                            model_imports, read_model_config, read_vocab, read_yaml, vocos_mel)
+# build_cfm / build_vocoder were defined here before f5_model (tests build tiny models with them); still importable.
+from revoice.engine.voices.f5_model import INSTALL_HINT as INSTALL_HINT
+from revoice.engine.voices.f5_model import build_cfm as build_cfm
+from revoice.engine.voices.f5_model import build_vocoder as build_vocoder
+from revoice.engine.voices.f5_model import (f5_state_dict, load_tensors, model_imports, read_model_config, read_vocab,
+                                            read_yaml, vocos_mel)
 
 if TYPE_CHECKING:
     import torch

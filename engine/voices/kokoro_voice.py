@@ -35,7 +35,9 @@ from revoice.engine.voices._shared import (BackendBase, missing_packages, onnx_s
                                            require_text)
 from revoice.engine.voices.base import (AudioArray, BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceInfo,
                                         assemble_synthesis)
-from revoice.engine.voices.kokoro_phonemes import KokoroPhonemizer, PhonemizedSentence
+# KokoroPhonemizer and PhonemizedSentence were defined here before kokoro_phonemes; still importable from here.
+from revoice.engine.voices.kokoro_phonemes import KokoroPhonemizer as KokoroPhonemizer
+from revoice.engine.voices.kokoro_phonemes import PhonemizedSentence as PhonemizedSentence
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -9,11 +9,10 @@ plugin never hides the others.
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from revoice.engine.voices.base import BackendOptions, BackendSpec, BackendUnavailable, VoiceBackend
 

@@ -12,6 +12,9 @@ from typing import Any
 
 EXIT_OK, EXIT_CANNOT_START = 0, 2
 
+DEFAULT_PORT = 47390
+"""The port the Premiere panel may call: UXP allows only the origins its manifest lists, port included."""
+
 
 def add_serve_parser(sub: Any) -> None:
     """Add ``serve`` to the CLI's subparsers (``sub`` is what ``add_subparsers`` returned)."""
@@ -20,7 +23,9 @@ def add_serve_parser(sub: Any) -> None:
                                        "panel (docs/service-api.md). It listens on 127.0.0.1 only and writes "
                                        "its port and token to service.json in the per-user state folder "
                                        "(REVOICE_STATE_DIR overrides it). Stop it with Ctrl+C or SIGTERM.")
-    serve.add_argument("--port", type=int, default=0, help="port to listen on (default 0: any free port)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT,
+                       help=f"port to listen on (default {DEFAULT_PORT}, the one the Premiere panel may call; "
+                            "0: any free port, for the Resolve script only)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="loopback address to bind (default 127.0.0.1; any other address is refused)")
 

@@ -23,7 +23,8 @@ from revoice.engine.characters.profile import Consent, ProfileStore, ReferenceCl
 from revoice.engine.characters.build import with_settings
 from revoice.ui.lines_model import DONE, FLAGGED, PENDING
 from revoice.ui.settings import PanelSettings, load_settings
-from revoice.ui.voices import KIND_WORDS, MatchingSetup, voices_table_html
+from revoice.report.voices import voices_html
+from revoice.ui.voices import KIND_WORDS, MatchingSetup
 from revoice.ui.window import RevoiceWindow
 
 TUNING = ("Put the lamp back on the table before anyone notices.",)
@@ -125,8 +126,8 @@ def test_voices_dock_says_tint_clone_or_stock_and_strength_is_saved(make_window:
     assert window.voices.cards["NAGG"].kind_label.text() == KIND_WORDS["tint"]
     assert window.voices.cards["NAGG"].strength.value() == 30
 
-    # the Voices table (the dock header's overview) lists them too
-    report = voices_table_html(window.voice_entries)
+    # the QC report's Voices table lists them too
+    report = voices_html(window.voice_entries)
     assert "tint — matched stock voice, not a clone" in report and "0.41 → 0.63" in report
 
 

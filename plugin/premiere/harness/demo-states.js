@@ -44,17 +44,20 @@ function idle() {
   return baseState("idle");
 }
 
-/** A job three lines in, one line rendering. */
+/**
+ * A job three lines in (one reused from an earlier run), one rendering. No
+ * flags yet: the service sets them when the job ends.
+ */
 function running() {
   const state = baseState("running");
-  const states = ["done", "done", "done", "rendering", "pending", "pending", "pending"];
+  const states = ["done", "cached", "done", "rendering", "pending", "pending", "pending"];
   state.job = {
     id: "9f2c",
     state: "running",
     done: 3,
     total: 7,
     label: "L0004 rendering",
-    lines: LINES.map((line, i) => jobLine(line, states[i], i === 1 ? [RATIO_FLAG] : [])),
+    lines: LINES.map((line, i) => jobLine(line, states[i])),
   };
   return state;
 }

@@ -58,7 +58,7 @@ async function connectService({ files, platform, stateDir, settings, fetch, slee
 function rateLabel(ticksPerFrame) {
   if (!ticksPerFrame) return "";
   const fps = 254016000000 / Number(ticksPerFrame);
-  return `${Number.isInteger(fps) ? fps : fps.toFixed(3)} fps`;
+  return `${Number(fps.toFixed(3))} fps`;
 }
 
 /**
@@ -208,7 +208,8 @@ function createController(deps) {
     show();
     let job = null;
     try {
-      if (!connection && !(await connect())) throw new Error(state.service.message);
+      // Read service.json again: the service may have restarted on a new port or token.
+      if (!(await connect())) throw new Error(state.service.message);
       const paths = runPaths({
         platform,
         projectPath: active.project && active.project.path,

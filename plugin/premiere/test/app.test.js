@@ -192,7 +192,8 @@ test("macOS blocking http://127.0.0.1: the file spool carries the job", async ()
   assert.equal(controller.state.view, "done");
   assert.equal(controller.state.result.placed.length, 3);
   const ops = service.requests.filter((r) => r.transport === "spool").map((r) => r.op);
-  assert.deepEqual(ops, ["health", "create"]);
+  // health when the panel opened, health again when Revoice re-reads service.json, then the job
+  assert.deepEqual(ops, ["health", "health", "create"]);
   assert.ok(service.requests.filter((r) => r.transport === "spool").every((r) => r.message.token === service.token));
   assert.equal(standIn.callsTo("SequenceEditor.createOverwriteItemAction").length, 3);
   assert.match(renderHtml(controller.state), /file spool/);

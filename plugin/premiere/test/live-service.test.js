@@ -34,7 +34,7 @@ function wavFrames(file) {
     const id = bytes.toString("ascii", at, at + 4);
     const size = bytes.readUInt32LE(at + 4);
     if (id === "fmt ") blockAlign = bytes.readUInt16LE(at + 8 + 12);
-    if (id === "data") return { frames: size / blockAlign, sampleRate: null };
+    if (id === "data") return size / blockAlign;
     at += 8 + size + (size % 2);
   }
   throw new Error(`${file}: no data chunk`);
@@ -95,7 +95,7 @@ test("real service: FCP7 XML fallback, real job, WAVs placed at their record fra
     assert.equal(videoIndex, 0);
     assert.ok(audioIndex >= 4, "only new tracks, past A4");
     // each WAV is exactly its slot: record_duration frames at 30 fps, 48 kHz
-    assert.equal(wavFrames(wav).frames, (line.record_duration * 48000) / 30);
+    assert.equal(wavFrames(wav), (line.record_duration * 48000) / 30);
   }
   assert.deepEqual(
     overwrites.map(([, , , audioIndex], i) => [controller.state.result.placed[i].speaker, audioIndex]),

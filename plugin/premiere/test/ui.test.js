@@ -38,12 +38,15 @@ test("idle without a sequence or service disables Revoice", () => {
 });
 
 test("running: progress, one row per line with state and flags, Cancel", () => {
-  const html = renderHtml(demo.running());
+  const state = demo.running();
+  state.job.lines[1].flags = ["ratio 1.31 outside 0.80-1.25 of natural speed"];
+  const html = renderHtml(state);
   assert.match(html, /3 \/ 7/);
   assert.match(html, /width: 43%/);
   assert.equal((html.match(/<li class="line /g) || []).length, 7);
   assert.match(html, /chip state rendering/);
-  assert.match(html, /chip flag/);
+  assert.match(html, /chip flag">ratio 1\.31/);
+  assert.match(html, /chip state done">reused/);
   assert.match(html, /data-action="cancel">Cancel</);
 });
 
