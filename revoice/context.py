@@ -9,6 +9,7 @@ is global: two contexts share nothing.
 from __future__ import annotations
 
 import importlib.util
+import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,10 @@ class EngineContext:
         self.match_backends = tuple(match_backends) if match_backends is not None else None
         self.backends: dict[str, VoiceBackend] = {}
         """Backends voice matching loaded, by name; later runs reuse them."""
+        self.loaded_voices: dict[tuple[str, BackendOptions], VoiceBackend] = {}
+        """The runs' voices, by backend name and load options; later runs reuse them."""
+        self._loading = threading.Lock()
+        """Held while voices load: a service's jobs share one context."""
         self.embedder = embedder
         self.assessor = assessor
         self.loaded_asr: AsrMeter | None = None
@@ -58,23 +63,26 @@ class EngineContext:
                    name: str | None = None) -> dict[str, VoiceBackend]:
         """One loaded backend per language: :attr:`voice` when set, else the registry's choice (``name`` forces one).
 
+        A backend loaded here is kept (by name and load options) for the next run.
         Raises :class:`JobError` (exit 3) with every backend's reason when none fits.
         """
         from revoice.engine.voices.registry import choose_backend, discover_backends, load_backend
 
-        loaded: dict[str, VoiceBackend] = {}
-        specs = discover_backends() if self.voice is None else []
-        try:
-            for language in sorted(set(languages)):
-                voice = self.voice
-                if voice is None:
+        if self.voice is not None:
+            return {language: self.voice for language in sorted(set(languages))}
+        chosen: dict[str, VoiceBackend] = {}
+        with self._loading:
+            specs = discover_backends()
+            try:
+                for language in sorted(set(languages)):
                     spec = choose_backend(specs, language=language, options=options, name=name)
-                    voice = next((b for b in loaded.values() if b.spec.name == spec.name), None) or load_backend(
-                        spec, options)
-                loaded[language] = voice
-        except BackendUnavailable as exc:
-            raise JobError(str(exc), exit_code=3) from None
-        return loaded
+                    key = (spec.name, options)
+                    if key not in self.loaded_voices:
+                        self.loaded_voices[key] = load_backend(spec, options)
+                    chosen[language] = self.loaded_voices[key]
+            except BackendUnavailable as exc:
+                raise JobError(str(exc), exit_code=3) from None
+        return chosen
 
     def backend_pool(self, bases: Iterable[VoiceBackend], *, options: BackendOptions,
                      match_voices: Sequence[str] = ()) -> BackendPool:

@@ -24,7 +24,6 @@ from revoice.engine.render import Assessor
 from revoice.engine.speaker import SpeakerEmbedder
 from revoice.engine.voices.base import VoiceBackend
 from revoice.options import JobError, JobOptions
-from revoice.otio_bridge.errors import InputError
 from revoice.outcome import JobOutcome
 from revoice.ui.lines_model import DONE, FAILED, FLAGGED, PENDING, RENDERING, LineRow
 from revoice.ui.project import (
@@ -32,6 +31,7 @@ from revoice.ui.project import (
     default_out,
     export_timeline,
     find_renders,
+    input_error,
     load_panel_state,
     load_project,
     render_settings,
@@ -41,7 +41,7 @@ from revoice.ui.settings import PanelSettings, RecentEntry, load_settings, save_
 from revoice.ui.takes import takes_of, with_take
 from revoice.ui.voices import STOCK, BackendInfo, MatchingSetup, VoiceEntry, licences_of, voices_header, voice_entries
 from revoice.ui.window_layout import WindowLayout
-from revoice.ui.worker import RenderController, RenderRequest
+from revoice.ui.worker import RenderController, RenderRequest, run_summary
 
 
 class PanelController(WindowLayout):
@@ -495,27 +495,3 @@ class PanelController(WindowLayout):
         for action in (self.action_play, self.action_prev_take, self.action_next_take):
             action.setEnabled(loaded)
 
-
-def input_error(exc: JobError) -> InputError | None:
-    """The bad-input error behind a session's JobError (its file, line and hint), if that is what it was."""
-    cause = exc.__cause__ or exc.__context__
-    return cause if isinstance(cause, InputError) else None
-
-
-def run_summary(outcome: JobOutcome, flagged: int) -> str:
-    """One status line for a finished run: revoiced, reused, failed, ``flagged``, voices, seconds, warnings."""
-    batch = outcome.batch
-    parts = [f"{len(batch.rendered) - batch.cached} revoiced", f"{batch.cached} unchanged (reused)"]
-    if batch.failed:
-        parts.append(f"{len(batch.failed)} failed — hover the status for why")
-    options = outcome.options
-    if options.takes > 1 or options.qc:
-        parts[0] += (f" ({options.takes} take{'s' if options.takes > 1 else ''} each"
-                     f"{', QC metered' if options.qc else ''})")
-    if flagged:
-        parts.append(f"{flagged} flagged (N / P to step through)")
-    if outcome.profiles:
-        parts.append("voices: " + ", ".join(f"{row['name']} {row['kind']}" for row in outcome.profiles))
-    prefix = "Cancelled: finished lines kept · " if batch.cancelled else ""
-    return (prefix + " · ".join(parts) + f" in {batch.seconds:.1f} s"
-            + (f" · {len(outcome.warnings)} warning(s) — hover for details" if outcome.warnings else ""))

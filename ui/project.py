@@ -32,6 +32,7 @@ from revoice.engine.model import DialogueLine, RenderedLine, SkippedLine
 from revoice.engine.render import RenderSettings, Revoicer, choose_take
 from revoice.engine.voices.base import VoiceBackend
 from revoice.options import JobError
+from revoice.otio_bridge.errors import InputError
 from revoice.session import Session, build_revoicers
 from revoice.ui.settings import PanelSettings
 from revoice.ui.takes import line_takes, with_take
@@ -123,6 +124,12 @@ def load_project(timeline_path: Path, subtitles: Path | None, out: Path, *, cont
     """Open the timeline and its lines as a run reads them (language "auto"); JobError naming the file."""
     return Project(Session.open(timeline_path, out=out, subtitles=subtitles, rate=rate, context=context),
                    edit_rate=rate)
+
+
+def input_error(exc: JobError) -> InputError | None:
+    """The bad-input error behind a session's JobError (its file, line and hint), if that is what it was."""
+    cause = exc.__cause__ or exc.__context__
+    return cause if isinstance(cause, InputError) else None
 
 
 def render_settings(settings: PanelSettings) -> RenderSettings:

@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 from revoice.engine.model import DialogueLine
 from revoice.engine.voices.base import BackendOptions, VoiceBackend, VoiceInfo
 from revoice.engine.characters.profile import ProfileError, ProfileStore, VoiceProfile
-from revoice.report.voices import CLONE, STOCK, TINT, VOICE_KIND_WORDS, backend_licences, consent_words
+from revoice.report.voices import CLONE as CLONE
+from revoice.report.voices import STOCK as STOCK
+from revoice.report.voices import TINT as TINT
+from revoice.report.voices import VOICE_KIND_WORDS, VoiceRow, backend_licences, consent_words
 
 KIND_WORDS = VOICE_KIND_WORDS
 """How the panel names each kind of voice: the QC report's words."""
@@ -44,32 +47,16 @@ class MatchingSetup:
 
 
 @dataclass(frozen=True)
-class VoiceEntry:
-    """What one character speaks with, as the Voices view and the QC sheet show it."""
+class VoiceEntry(VoiceRow):
+    """What one character speaks with in the next run: a row of the QC report's Voices table, plus its profile.
 
-    name: str
-    kind: str
-    """"tint", "clone" or "stock"."""
-    base_voice: str
-    """"backend:voice" of a profile's match for the character's language, or the stock voice id."""
-    similarity: str
-    """"0.41 → 0.63" (before → after the tint), one value for a clone, "" for a stock voice."""
-    consent: str
-    licence: str
-    """The licence of the backend that speaks the character."""
-    note: str = ""
-    """Why a stock voice speaks, a borrowed language, or the last run's status."""
+    ``base_voice`` is the "backend:voice" of the profile's match for the character's language, or the
+    stock voice; ``note`` says why a stock voice speaks, a borrowed language, or the last run's status;
+    ``strength`` is the tint's (None: nothing to scale, a stock voice or a clone).
+    """
+
     profile: VoiceProfile | None = field(default=None, compare=False)
     """The profile the next run uses (tint or clone); None for a stock voice."""
-
-    @property
-    def kind_words(self) -> str:
-        return KIND_WORDS[self.kind]
-
-    @property
-    def strength(self) -> float | None:
-        """The tint's strength 0..1 (None: nothing to scale — a stock voice or a clone)."""
-        return self.profile.strength if self.profile is not None and self.kind == TINT else None
 
     @property
     def short(self) -> str:
@@ -104,7 +91,8 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
         def stock(note: str, consent: str = "", name: str = name) -> VoiceEntry:
             voice = stock_voices.get(name) or default_voice
             base = f"{default_backend}:{voice}" if default_backend and voice else voice or default_backend
-            return VoiceEntry(name, STOCK, base, "", consent or "—", stock_licence, note)
+            return VoiceEntry(name=name, kind=STOCK, base_voice=base, similarity="", consent=consent or "—",
+                              licence=stock_licence, note=note)
 
         if name in stock_voices:
             entries.append(stock("voice chosen in Settings"))
@@ -141,9 +129,11 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
             similarity = f"{match.similarity_matched:.2f} (one line spoken from the prompt)"
         else:
             similarity = f"{match.similarity_base:.2f} → {match.similarity_matched:.2f}"
-        entries.append(VoiceEntry(name, CLONE if profile.kind == CLONE else TINT, f"{match.backend}:{match.voice_id}",
-                                  similarity, consent, licences.get(match.backend, ""), "; ".join(notes),
-                                  profile))
+        kind = CLONE if profile.kind == CLONE else TINT
+        entries.append(VoiceEntry(name=name, kind=kind, base_voice=f"{match.backend}:{match.voice_id}",
+                                  similarity=similarity, consent=consent, licence=licences.get(match.backend, ""),
+                                  note="; ".join(notes), strength=profile.strength if kind == TINT else None,
+                                  profile=profile))
     return entries
 
 

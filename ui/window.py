@@ -40,7 +40,8 @@ class RevoiceWindow(PanelController):
     """Open a timeline, pick lines, revoice them off the UI thread, check them, export.
 
     ``backend``: a loaded voice for every run (else the first run loads one);
-    ``context``: loaded models to start from (tests hand in their session's meters);
+    ``context``: loaded models to start from, its voice included (tests hand in their session's meters);
+    ``backend`` is not used with it;
     ``work_dir``: where renders go (else beside the timeline, or the app-data folder).
     """
 

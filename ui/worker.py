@@ -22,6 +22,7 @@ starting "voice profile", and cancel stops the voice matching too.
 The QC report is written by the one writer, :meth:`Session.write_report`:
 inside the run with QC on, and after it otherwise (stored numbers only), so
 the panel's QC Report always opens the full report of the latest run.
+:func:`run_summary` is the status line the window shows for a finished run.
 """
 
 from __future__ import annotations
@@ -246,3 +247,22 @@ class RenderController(QObject):
         if thread is not None:
             thread.deleteLater()
         self.finished.emit()
+
+
+def run_summary(outcome: JobOutcome, flagged: int) -> str:
+    """One status line for a finished run: revoiced, reused, failed, ``flagged``, voices, seconds, warnings."""
+    batch = outcome.batch
+    parts = [f"{len(batch.rendered) - batch.cached} revoiced", f"{batch.cached} unchanged (reused)"]
+    if batch.failed:
+        parts.append(f"{len(batch.failed)} failed — hover the status for why")
+    options = outcome.options
+    if options.takes > 1 or options.qc:
+        parts[0] += (f" ({options.takes} take{'s' if options.takes > 1 else ''} each"
+                     f"{', QC metered' if options.qc else ''})")
+    if flagged:
+        parts.append(f"{flagged} flagged (N / P to step through)")
+    if outcome.profiles:
+        parts.append("voices: " + ", ".join(f"{row['name']} {row['kind']}" for row in outcome.profiles))
+    prefix = "Cancelled: finished lines kept · " if batch.cancelled else ""
+    return (prefix + " · ".join(parts) + f" in {batch.seconds:.1f} s"
+            + (f" · {len(outcome.warnings)} warning(s) — hover for details" if outcome.warnings else ""))

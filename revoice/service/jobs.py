@@ -16,13 +16,12 @@ import secrets
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from queue import Queue
 from typing import Any
 
 from revoice.context import EngineContext
 from revoice.engine.render import Progress
-from revoice.engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
 from revoice.options import JobError, JobOptions
 from revoice.outcome import JobOutcome
 from revoice.service.job_request import JobRequest, RequestError
@@ -30,34 +29,6 @@ from revoice.service.status import JobEvent, LineStatus, track_names
 from revoice.session import Session
 
 EXIT_CANCELLED = 130
-
-
-class ServiceContext(EngineContext):
-    """An :class:`EngineContext` that keeps every voice it loads (by backend and load options) for later jobs."""
-
-    def __init__(self, *, device: str = "cpu") -> None:
-        super().__init__(device=device)
-        self.loaded_voices: dict[tuple[str, BackendOptions], VoiceBackend] = {}
-        self._loading = threading.Lock()
-
-    def voices_for(self, languages: Iterable[str], *, options: BackendOptions,
-                   name: str | None = None) -> dict[str, VoiceBackend]:
-        """One backend per language, loaded on first need and kept; JobError (exit 3) when none fits."""
-        from revoice.engine.voices.registry import choose_backend, discover_backends, load_backend
-
-        chosen: dict[str, VoiceBackend] = {}
-        with self._loading:
-            specs = discover_backends()
-            try:
-                for language in sorted(set(languages)):
-                    spec = choose_backend(specs, language=language, options=options, name=name)
-                    key = (spec.name, options)
-                    if key not in self.loaded_voices:
-                        self.loaded_voices[key] = load_backend(spec, options)
-                    chosen[language] = self.loaded_voices[key]
-            except BackendUnavailable as exc:
-                raise JobError(str(exc), exit_code=3) from None
-        return chosen
 
 
 class Job:
@@ -207,7 +178,7 @@ class JobRegistry:
     """Every job of this service, and the worker thread that renders them one after another."""
 
     def __init__(self, *, context_factory: Callable[[str], EngineContext] | None = None) -> None:
-        self.context_factory = context_factory or (lambda device: ServiceContext(device=device))
+        self.context_factory = context_factory or (lambda device: EngineContext(device=device))
         self.contexts: dict[str, EngineContext] = {}
         """One per device, kept for the service's lifetime."""
         self.jobs: dict[str, Job] = {}

@@ -46,13 +46,15 @@ def settings_dir(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def make_window(qapp: QApplication, settings_dir: Path, tmp_path: Path) -> Iterator[WindowFactory]:
-    """``make_window(backend=None, work_dir=tmp/work)``: shown windows, closed (render threads joined) after."""
+    """``make_window(backend=None, work_dir=tmp/work, context=None)``: shown windows, closed (render threads
+    joined) after. ``context`` hands the window loaded models (an EngineContext with the session's meters)."""
     from revoice.ui.window import RevoiceWindow
 
     made: list[RevoiceWindow] = []
 
-    def make(backend: object = None, work_dir: Path | None = None) -> RevoiceWindow:
-        window = RevoiceWindow(backend=backend, work_dir=work_dir or tmp_path / "work")  # type: ignore[arg-type]
+    def make(backend: object = None, work_dir: Path | None = None, context: object = None) -> RevoiceWindow:
+        window = RevoiceWindow(backend=backend, work_dir=work_dir or tmp_path / "work",  # type: ignore[arg-type]
+                               context=context)  # type: ignore[arg-type]
         window.resize(1280, 800)
         window.show()
         made.append(window)
