@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
+from revoice.engine.model import AudioArray as AudioArray  # re-exported for the benches
 from revoice.engine.qc.asr import AsrMeter
 from revoice.engine.qc.mos import DistillMosMeter, DnsMosMeter
-from revoice.engine.model import AudioArray as AudioArray  # re-exported for the benches
 from revoice.engine.qc.text_norm import wer
 
 

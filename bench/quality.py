@@ -38,17 +38,17 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-
-from bench.common import AudioArray, log, mean, speech_runs, table
 from revoice.engine.dsp.resample import resample
 from revoice.engine.model import DialogueLine, FrameRange, SourceAudio, TakeQc
 from revoice.engine.qc.asr import AsrMeter
 from revoice.engine.qc.assess import LineQc
 from revoice.engine.qc.scoring import QcThresholds, thresholds_dict
-from revoice.engine.speaker import Embedding, SpeakerSimilarity, cosine
 from revoice.engine.render import BatchResult, Revoicer
+from revoice.engine.speaker import Embedding, SpeakerSimilarity, cosine
 from revoice.engine.sync import detect_speech_span
 from revoice.engine.voices.base import BackendOptions, SynthesisRequest, VoiceBackend
+
+from bench.common import AudioArray, log, mean, speech_runs, table
 
 FPS = 24.0
 CHUNK_S = 3.0

@@ -50,12 +50,12 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-
-from bench.common import AudioArray, Meters, energy_span, fit_to, log, mean, speech_runs, stopwatch, table
 from revoice.engine.dsp.resample import resample
 from revoice.engine.dsp.stretch import stretch_to_length
 from revoice.engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
 from revoice.engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, VoiceBackend
+
+from bench.common import AudioArray, Meters, energy_span, fit_to, log, mean, speech_runs, stopwatch, table
 
 SAMPLE_RATE = 48000
 FPS = 24.0

@@ -45,16 +45,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from bench.common import AudioArray, log, mean, table
-from bench.quality import CORPUS_VOICES, PIPER_SENTENCES, corpus_dir, moonshine_asset, read_mono
-from revoice.engine.dsp.voice_transform import median_f0
-from revoice.engine.speaker import Embedding, SpeakerEmbedder, cosine
-from revoice.engine.qc.text_norm import cer, wer
-from revoice.engine.voices.base import BackendOptions, VoiceBackend
 from revoice.engine.characters.tint import VoiceMatch, apply_tint
 from revoice.engine.characters.tuning import CHECK_SENTENCES, TUNING_SENTENCES, split_reference, tune_match
 from revoice.engine.characters.tuning_score import synthesize_lines
+from revoice.engine.dsp.voice_transform import median_f0
+from revoice.engine.qc.text_norm import cer, wer
+from revoice.engine.speaker import Embedding, SpeakerEmbedder, cosine
+from revoice.engine.voices.base import BackendOptions, VoiceBackend
+
+from bench.common import AudioArray, log, mean, table
+from bench.quality import CORPUS_VOICES, PIPER_SENTENCES, corpus_dir, moonshine_asset, read_mono
 
 ROOT = Path(__file__).resolve().parents[1]
 MANDARIN_LINES = ROOT / "bench" / "data" / "mandarin_lines.json"

@@ -18,12 +18,11 @@ with a suggestion. Everything here is a pure function of its inputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from revoice.engine.dsp.pauses import Pause, find_pauses, pause_changes, resize_pauses
 from revoice.engine.dsp.resample import resample
 from revoice.engine.dsp.stretch import stretch_to_length, trim_silence

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-
 from revoice.engine.dsp.resample import resample
 from revoice.engine.model import DialogueLine
 from revoice.engine.voices.base import AudioArray

@@ -22,13 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from revoice.engine.dsp.bwf import write_bwf
-from revoice.engine.files import write_text_atomic
 from revoice.engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
+from revoice.engine.files import write_text_atomic
 from revoice.engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
 from revoice.engine.formats import RENDER_FORMAT_VERSION
-from revoice.engine.model import AudioArray, DialogueLine, RenderedLine, RenderReport, TakeEntry, TakeQc, VoiceProfileUse
+from revoice.engine.model import (
+    AudioArray,
+    DialogueLine,
+    RenderedLine,
+    RenderReport,
+    TakeEntry,
+    TakeQc,
+    VoiceProfileUse,
+)
 from revoice.engine.original import OriginalAudio, read_original
 from revoice.engine.sync import detect_speech_span, plan_span
 from revoice.engine.voices.base import Synthesis, SynthesisRequest, VoiceBackend, VoiceHooks

@@ -35,7 +35,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-
 from revoice.engine.dsp._util import FloatArray, check_rate, mono_f64
 from revoice.engine.dsp.resample import resample
 from revoice.engine.sync import detect_speech_span

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import webrtcvad
-from scipy.signal import butter, sosfiltfilt
-
 from revoice.engine.dsp._util import FloatArray, check_rate, mono_f64
 from revoice.engine.dsp.resample import resample
 from revoice.engine.model import DialogueLine
+from scipy.signal import butter, sosfiltfilt
 
 VAD_RATE = 16000
 """Sample rate (Hz) the VAD runs at."""

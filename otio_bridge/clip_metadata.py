@@ -26,7 +26,6 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import opentimelineio as otio
-
 from revoice.engine.formats import CLIP_METADATA_KEY
 from revoice.engine.model import (
     DialogueLine,

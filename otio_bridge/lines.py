@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import opentimelineio as otio
-
 from revoice.engine.language import line_language
 from revoice.engine.model import DEFAULT_SPEAKER, DialogueLine, FrameRange, SkippedLine, SourceAudio
 from revoice.otio_bridge.errors import InputError

@@ -15,7 +15,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pysubs2
-
 from revoice.otio_bridge.errors import InputError
 
 FORMATS: Mapping[str, str] = MappingProxyType({".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa"})

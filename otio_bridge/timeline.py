@@ -16,7 +16,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 import opentimelineio as otio
-
 from revoice.otio_bridge.errors import InputError
 
 ADAPTERS: Mapping[str, str] = MappingProxyType({

@@ -10,7 +10,6 @@ from types import MappingProxyType
 from typing import Any
 
 import opentimelineio as otio
-
 from revoice.engine.files import atomic_path
 from revoice.engine.model import DialogueLine, RenderedLine
 from revoice.otio_bridge import clip_metadata

@@ -13,15 +13,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from revoice.engine.characters.build import build_profile, tune_profile
+from revoice.engine.characters.clone import ClonePrompt, Transcriber, clone_prompt
+from revoice.engine.characters.profile import ProfileStore, VoiceProfile
+from revoice.engine.characters.references import ReferenceSet, editor_references, find_references
+from revoice.engine.characters.tuning import VoiceBlender
+from revoice.engine.files import FileLock, LockPolicy
 from revoice.engine.model import DEFAULT_SPEAKER, DialogueLine
 from revoice.engine.speaker import SpeakerEmbedder
-from revoice.engine.characters.clone import ClonePrompt, Transcriber, clone_prompt
-from revoice.engine.characters.tuning import VoiceBlender
-from revoice.engine.voices.base import AudioArray, BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
-from revoice.engine.characters.profile import ProfileStore, VoiceProfile
-from revoice.engine.files import FileLock, LockPolicy
-from revoice.engine.characters.build import build_profile, tune_profile
-from revoice.engine.characters.references import ReferenceSet, editor_references, find_references
+from revoice.engine.voices.base import (
+    AudioArray,
+    BackendOptions,
+    BackendSpec,
+    Synthesis,
+    SynthesisRequest,
+    VoiceBackend,
+    VoiceInfo,
+)
 
 if TYPE_CHECKING:
     from revoice.context import EngineContext
@@ -402,8 +410,8 @@ def cast_profiles(options: JobOptions, *, all_lines: Sequence[DialogueLine], lin
     their prompts (reference speech + its transcript from the context's speech recognition).
     Raises JobError (a broken profile file; cancelled while matching: exit 130).
     """
-    from revoice.engine.characters.tuning import TuningCancelled
     from revoice.engine.characters.profile import ProfileError
+    from revoice.engine.characters.tuning import TuningCancelled
     from revoice.options import JobError
 
     pool = context.backend_pool(voices.values(), options=options.backend_options, match_voices=options.match_voices)

@@ -13,9 +13,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from revoice.engine.voices.base import AudioArray
 from revoice.engine.render import Assessor
-from revoice.engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
+from revoice.engine.voices.base import AudioArray, BackendOptions, BackendUnavailable, VoiceBackend
 from revoice.options import JobError
 
 if TYPE_CHECKING:

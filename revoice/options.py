@@ -17,6 +17,7 @@ from revoice.engine.model import DialogueLine
 from revoice.engine.render import RenderSettings
 from revoice.engine.voices.base import BackendOptions
 from revoice.layout import TIMELINE_SUFFIXES, OutputLayout
+from revoice.otio_bridge.errors import InputError
 
 
 def parse_subtitle_offset(text: str) -> str | float:
@@ -30,11 +31,21 @@ def parse_subtitle_offset(text: str) -> str | float:
 
 
 class JobError(Exception):
-    """A job that cannot start or finish; ``str()`` is the one-line message, ``exit_code`` the CLI's."""
+    """A job that cannot start or finish; ``str()`` is the one-line message, ``exit_code`` the CLI's.
+
+    Raised ``from`` the bad file's :class:`~revoice.otio_bridge.errors.InputError` when there is one
+    (:attr:`input_error`: file, line and hint for the panel's dialog).
+    """
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+    @property
+    def input_error(self) -> InputError | None:
+        """The bad input file's error this job error came from, if any."""
+        cause = self.__cause__
+        return cause if isinstance(cause, InputError) else None
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from revoice.layout import OutputLayout
 from revoice.options import JobError, JobOptions
 from revoice.otio_bridge.errors import InputError
 from revoice.outcome import JobOutcome
+from revoice.takes import with_take
 
 if TYPE_CHECKING:
     from revoice.casting import BackendPool
@@ -89,7 +90,7 @@ def read_lines(timeline: Path, *, subtitles: Path | None = None, subtitle_offset
                               rate=timeline_rate(read, path=timeline), start_frames=timeline_start_frames(read),
                               lines=lines, skipped=skipped, warnings=warnings)
     except InputError as exc:
-        raise JobError(str(exc)) from None
+        raise JobError(str(exc)) from exc
 
 
 @dataclass
@@ -341,8 +342,6 @@ class Session:
 
         Raises KeyError (unknown line), ValueError (not rendered, or no such take).
         """
-        from revoice.ui.takes import with_take
-
         render = self.renders().get(self.line(line_id).line_id)
         if render is None:
             raise ValueError(f"{line_id}: not rendered yet; revoice it first")
@@ -354,8 +353,6 @@ class Session:
 
     def renders(self) -> dict[str, RenderedLine]:
         """The placed take of every line the latest render finished, with the editor's picks."""
-        from revoice.ui.takes import with_take
-
         if self.last is None:
             return {}
         placed: dict[str, RenderedLine] = {}
@@ -393,7 +390,7 @@ class Session:
                 warnings.extend(write_timeline(new_timeline, target, overwrite_inputs=inputs))
                 written.append(target)
         except InputError as exc:
-            raise JobError(str(exc)) from None
+            raise JobError(str(exc)) from exc
         except (ValueError, OSError) as exc:
             raise JobError(f"{targets[0]}: cannot write the revoiced timeline ({exc}). "
                            "Rendered WAVs are kept; fix the problem and run again to reuse them") from None
@@ -406,7 +403,7 @@ class Session:
         try:
             return write_report(self.layout.out, measure=measure, voices_dir=self.layout.voices_dir)
         except InputError as exc:
-            raise JobError(str(exc)) from None
+            raise JobError(str(exc)) from exc
         except (ValueError, OSError) as exc:
             raise JobError(f"{self.layout.out}: cannot write the QC report ({exc})") from None
 
@@ -430,7 +427,7 @@ def build_revoicers(options: JobOptions, voices: Mapping[str, VoiceBackend], pro
                                         backends=list(backends))
             revoicers[language] = Revoicer(backend=voice, settings=options.settings, voices_by_speaker=by_speaker)
     except ValueError as exc:
-        raise JobError(str(exc)) from None
+        raise JobError(str(exc)) from exc
     return revoicers
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from revoice.engine.characters.profile import ProfileStore, VoiceProfile
     from revoice.casting import BackendPool
+    from revoice.engine.characters.profile import ProfileStore, VoiceProfile
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_BACKEND = 0, 2, 3
 CONSENT_CHOICES = ("unknown", "granted", "denied")
@@ -77,8 +77,8 @@ def add_voice_parser(sub: Any) -> None:
 
 def voice_main(args: argparse.Namespace) -> int:
     """Run ``revoice voice ...``; messages go to stderr prefixed ``revoice:``."""
-    from revoice.engine.original import MediaError
     from revoice.engine.characters.profile import ProfileError, ProfileStore
+    from revoice.engine.original import MediaError
 
     try:
         store = ProfileStore(args.voices)
@@ -99,8 +99,8 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def _list(store: ProfileStore, *, as_json: bool) -> int:
-    from revoice.summary import profile_summary
     from revoice.casting import profile_row
+    from revoice.summary import profile_summary
 
     rows = [profile_row(p, status="stored", path=store.path_for(p.name)) for p in store.profiles()]
     if as_json:
@@ -114,8 +114,8 @@ def _list(store: ProfileStore, *, as_json: bool) -> int:
 
 
 def _show(store: ProfileStore, name: str, *, as_json: bool) -> int:
-    from revoice.summary import profile_summary
     from revoice.casting import profile_row
+    from revoice.summary import profile_summary
 
     profile = store.get(name)
     if profile is None:
@@ -145,8 +145,8 @@ def _show(store: ProfileStore, name: str, *, as_json: bool) -> int:
 
 
 def _build(store: ProfileStore, args: argparse.Namespace) -> int:
-    from revoice.engine.characters.profile import Consent
     from revoice.engine.characters.build import now_iso, with_settings
+    from revoice.engine.characters.profile import Consent
 
     if args.strength is not None and not 0.0 <= args.strength <= 1.0:
         return _fail(f"--strength {args.strength}: use a number from 0 to 1")
@@ -168,9 +168,9 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
             return _fail("nothing to change: give --consent or --strength (or --ref to rebuild)")
         store.save(with_settings(profile, consent=consent, strength=args.strength))
         return _list_built(store, [args.name], as_json=args.json)
+    from revoice.casting import BackendPool
     from revoice.engine.speaker import SpeakerSimilarity
     from revoice.engine.voices.base import BackendOptions
-    from revoice.casting import BackendPool
 
     embedder = SpeakerSimilarity(device=args.device, threads=1)
     pool = BackendPool(loaded=[], options=BackendOptions(device=args.device), match_voices=args.match_voice)
@@ -193,8 +193,8 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
 
 def _list_built(store: ProfileStore, names: list[str], *, as_json: bool,
                 statuses: dict[str, str] | None = None) -> int:
-    from revoice.summary import profile_summary
     from revoice.casting import profile_row
+    from revoice.summary import profile_summary
 
     rows = [profile_row(p, status=(statuses or {}).get(p.name, "saved"), path=store.path_for(p.name))
             for p in (store.get(n) for n in names) if p is not None]

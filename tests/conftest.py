@@ -144,7 +144,6 @@ def revoiced_timeline(tmp_path_factory: pytest.TempPathFactory, shared_corpus: P
     """A real revoiced timeline: corpus voices as the original dialogue (24 fps, 01:00:00:00), lines from an
     SRT, rendered by piper with QC (2 takes), written by otio_bridge.write. Returns the .otio path."""
     import opentimelineio as otio
-
     from revoice.engine.render import Revoicer
     from revoice.otio_bridge.lines import extract_lines
     from revoice.otio_bridge.write import build_revoiced_timeline, write_timeline

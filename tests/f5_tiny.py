@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from revoice.engine.voices import f5_voice
 
 RATE = 24000

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PyQt6.QtWidgets import QApplication
-
 from revoice.ui.settings import APPLICATION, ORGANIZATION, settings_dir_from_env, use_settings_dir
 from revoice.ui.theme import apply_theme
 

@@ -17,31 +17,30 @@ from pathlib import Path
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QInputDialog, QWidget
-
-from revoice.context import EngineContext
 from revoice.engine.model import RenderedLine
 from revoice.engine.render import Assessor
 from revoice.engine.speaker import SpeakerEmbedder
 from revoice.engine.voices.base import VoiceBackend
-from revoice.options import JobError, JobOptions
-from revoice.outcome import JobOutcome
 from revoice.ui.lines_model import DONE, FAILED, FLAGGED, PENDING, RENDERING, LineRow
 from revoice.ui.project import (
     Project,
     default_out,
     export_timeline,
     find_renders,
-    input_error,
     load_panel_state,
     load_project,
     render_settings,
     save_panel_state,
 )
 from revoice.ui.settings import PanelSettings, RecentEntry, load_settings, save_settings
-from revoice.ui.takes import takes_of, with_take
-from revoice.ui.voices import STOCK, BackendInfo, MatchingSetup, VoiceEntry, licences_of, voices_header, voice_entries
+from revoice.ui.voices import STOCK, BackendInfo, MatchingSetup, VoiceEntry, licences_of, voice_entries, voices_header
 from revoice.ui.window_layout import WindowLayout
 from revoice.ui.worker import RenderController, RenderRequest, run_summary
+
+from revoice.context import EngineContext
+from revoice.options import JobError, JobOptions
+from revoice.outcome import JobOutcome
+from revoice.takes import takes_of, with_take
 
 
 class PanelController(WindowLayout):
@@ -153,7 +152,7 @@ class PanelController(WindowLayout):
         try:
             project = load_project(timeline, subtitles, out, rate=rate, context=self.context)
         except JobError as exc:
-            problem = input_error(exc)
+            problem = exc.input_error
             if problem is None:
                 self.show_error("Cannot open the timeline", str(exc))
             else:
@@ -398,7 +397,7 @@ class PanelController(WindowLayout):
             self.last_export_warnings = export_timeline(self.project, target, self.renders(), self.model.texts(),
                                                         self.take_picks)
         except JobError as exc:
-            problem = input_error(exc)
+            problem = exc.input_error
             if problem is None:
                 self.show_error("Cannot export the timeline", str(exc))
             else:

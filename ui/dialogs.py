@@ -27,7 +27,6 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
 from revoice.engine.voices.base import VoiceInfo
 from revoice.ui.devices import CPU, DeviceChoice, DeviceProbe, cached_devices
 from revoice.ui.settings import LOUDNESS_CHOICES, MAX_TAKES, PanelSettings

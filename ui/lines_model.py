@@ -16,9 +16,9 @@ from PyQt6.QtCore import (
     pyqtSignal,
 )
 from PyQt6.QtGui import QBrush, QColor, QFont
-
 from revoice.engine.model import DialogueLine, RenderedLine
-from revoice.ui.takes import (
+
+from revoice.takes import (
     best_take,
     chosen_by_editor,
     qc_error,

@@ -19,12 +19,12 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
 from revoice.engine.model import RenderedLine
 from revoice.ui.lines_model import FAILED, FLAGGED, STATUS_COLORS, LineRow
 from revoice.ui.player import AudioPlayer, playback_problem
-from revoice.ui.takes import TakeInfo, best_take, chosen_by_editor, qc_of, takes_of
 from revoice.ui.waveform import WaveformView
+
+from revoice.takes import TakeInfo, best_take, chosen_by_editor, qc_of, takes_of
 
 PREVIEW_RATE = 48000
 

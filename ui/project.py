@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from revoice.context import EngineContext
 from revoice.engine.characters.profile import VoiceProfile
 from revoice.engine.files import write_text_atomic
 from revoice.engine.fit import FitPolicy
@@ -31,11 +30,12 @@ from revoice.engine.formats import PANEL_STATE_VERSION
 from revoice.engine.model import DialogueLine, RenderedLine, SkippedLine
 from revoice.engine.render import RenderSettings, Revoicer, choose_take
 from revoice.engine.voices.base import VoiceBackend
-from revoice.options import JobError
-from revoice.otio_bridge.errors import InputError
-from revoice.session import Session, build_revoicers
 from revoice.ui.settings import PanelSettings
-from revoice.ui.takes import line_takes, with_take
+
+from revoice.context import EngineContext
+from revoice.options import JobError
+from revoice.session import Session, build_revoicers
+from revoice.takes import line_takes, with_take
 
 
 @dataclass(frozen=True)
@@ -124,12 +124,6 @@ def load_project(timeline_path: Path, subtitles: Path | None, out: Path, *, cont
     """Open the timeline and its lines as a run reads them (language "auto"); JobError naming the file."""
     return Project(Session.open(timeline_path, out=out, subtitles=subtitles, rate=rate, context=context),
                    edit_rate=rate)
-
-
-def input_error(exc: JobError) -> InputError | None:
-    """The bad-input error behind a session's JobError (its file, line and hint), if that is what it was."""
-    cause = exc.__cause__ or exc.__context__
-    return cause if isinstance(cause, InputError) else None
 
 
 def render_settings(settings: PanelSettings) -> RenderSettings:

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from revoice.engine.characters.profile import ProfileError, ProfileStore, VoiceProfile
 from revoice.engine.model import DialogueLine
 from revoice.engine.voices.base import BackendOptions, VoiceBackend, VoiceInfo
-from revoice.engine.characters.profile import ProfileError, ProfileStore, VoiceProfile
+
 from revoice.report.voices import CLONE as CLONE
 from revoice.report.voices import STOCK as STOCK
 from revoice.report.voices import TINT as TINT

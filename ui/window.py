@@ -15,8 +15,6 @@ from pathlib import Path
 from PyQt6.QtCore import QUrl
 from PyQt6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QFileDialog, QWidget
-
-from revoice.context import EngineContext
 from revoice.engine.voices.base import VoiceBackend
 from revoice.ui.controller import PanelController
 from revoice.ui.dialogs import SettingsDialog
@@ -24,6 +22,8 @@ from revoice.ui.lines_model import FAILED, FLAGGED
 from revoice.ui.player import playback_problem
 from revoice.ui.project import demo_paths
 from revoice.ui.settings import PanelSettings, open_qsettings, save_settings
+
+from revoice.context import EngineContext
 
 TIMELINE_SUFFIXES = (".otio", ".otioz", ".xml", ".edl")
 SUBTITLE_SUFFIXES = (".srt", ".vtt", ".ass", ".ssa")

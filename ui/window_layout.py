@@ -41,14 +41,14 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
 from revoice.engine.model import RenderedLine
 from revoice.otio_bridge.errors import InputError
 from revoice.ui.dialogs import CharactersDock, VoicesDock
 from revoice.ui.lines_model import QC_COLUMNS, Column, LinesFilterProxy, LinesModel
 from revoice.ui.player import AudioPlayer
 from revoice.ui.preview import PreviewPane
-from revoice.ui.takes import qc_of, takes_of
+
+from revoice.takes import qc_of, takes_of
 
 COLUMN_WIDTHS = {Column.LINE: 58, Column.TC_IN: 98, Column.TC_OUT: 98, Column.SPEAKER: 84, Column.SLOT: 54,
                  Column.STATUS: 76, Column.RATIO: 50, Column.LUFS: 50, Column.DBTP: 50, Column.TAKE: 44,

@@ -32,14 +32,14 @@ import traceback
 from dataclasses import dataclass, field
 
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
-
 from revoice.engine.model import DialogueLine
 from revoice.engine.render import Assessor, Progress
 from revoice.engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
+
 from revoice.options import JobError, JobOptions
 from revoice.outcome import JobOutcome
 from revoice.session import Session
-from revoice.ui.takes import placed_take
+from revoice.takes import placed_take
 
 
 @dataclass(frozen=True)

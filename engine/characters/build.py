@@ -7,11 +7,11 @@ import datetime
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
-from revoice.engine.speaker import SpeakerEmbedder
-from revoice.engine.voices.base import AudioArray, VoiceBackend
-from revoice.engine.characters.tuning import tune_match
 from revoice.engine.characters.profile import Consent, VoiceProfile
 from revoice.engine.characters.references import ReferenceSet, profile_stats
+from revoice.engine.characters.tuning import tune_match
+from revoice.engine.speaker import SpeakerEmbedder
+from revoice.engine.voices.base import AudioArray, VoiceBackend
 
 
 def build_profile(name: str, reference: ReferenceSet, *, embedder: SpeakerEmbedder, kind: str = "tint",

@@ -21,10 +21,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from revoice.engine.voices.base import BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
 from revoice.engine.characters.clone import ClonePrompt
-from revoice.engine.characters.tint import TINT_VERSION, VoiceMatch, apply_tint, speaks
 from revoice.engine.characters.profile import VoiceProfile
+from revoice.engine.characters.tint import TINT_VERSION, VoiceMatch, apply_tint, speaks
+from revoice.engine.voices.base import BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
 
 BACKEND_PREFIX = "profile+"
 """Spec names are ``profile+<primary backend>`` (e.g. ``profile+piper``)."""

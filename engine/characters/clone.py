@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
 from revoice.engine.voices.base import AudioArray
 
 MAX_PROMPT_SECONDS = 12.0

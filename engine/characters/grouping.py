@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
+from revoice.engine.characters.references import line_piece
 from revoice.engine.model import DialogueLine
 from revoice.engine.speaker import SpeakerEmbedder, cosine
-from revoice.engine.characters.references import line_piece
 
 GROUP_THRESHOLD = 0.55
 """Cosine similarity at which two clusters of lines are taken as one speaker."""

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-
+from revoice.engine.characters.profile import ReferenceClip, VoiceStats
 from revoice.engine.dsp._util import FloatArray, check_rate, mono_f64
 from revoice.engine.dsp.resample import resample
 from revoice.engine.model import DialogueLine
 from revoice.engine.original import read_media_audio, read_original
 from revoice.engine.sync import detect_speech_span
 from revoice.engine.voices.base import AudioArray
-from revoice.engine.characters.profile import ReferenceClip, VoiceStats
 
 REFERENCE_RATE = 24000
 """Sample rate (Hz) of assembled reference audio."""

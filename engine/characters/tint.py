@@ -29,12 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from revoice.engine.dsp.voice_transform import apply_band_eq, shift_pitch_formants
 from revoice.engine.formats import TINT_VERSION
 from revoice.engine.language import base_language
 from revoice.engine.voices.base import AudioArray, VoiceBackend
-
 
 LANGUAGE_EXTRAS: dict[str, tuple[str, ...]] = {"kokoro": ("en",)}
 """Languages a backend speaks beyond its spec (Kokoro reads English through misaki's US lexicon). Read-only."""

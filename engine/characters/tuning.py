@@ -46,7 +46,6 @@ from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
-
 from revoice.engine.characters.tint import VoiceMatch, VoiceTint, apply_tint, speaks
 from revoice.engine.characters.tuning_score import (
     Candidate,

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
-
 from revoice.engine.characters.tint import VoiceTint, apply_tint
 from revoice.engine.dsp.voice_transform import apply_band_eq, band_levels_db, shift_pitch_formants
 from revoice.engine.language import base_language

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from revoice.engine.model import AudioArray as AudioArray  # one definition, in the model
 
 FloatArray = npt.NDArray[np.floating[Any]]

@@ -34,7 +34,6 @@ from typing import Required, TypedDict, Unpack
 import numpy as np
 import numpy.typing as npt
 import soundfile
-
 from revoice.engine.dsp._util import FloatArray, check_rate, mono_f64
 from revoice.engine.files import write_bytes_atomic
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyloudnorm
+from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, db_to_gain, mono_f64
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.signal import firwin, resample_poly
-
-from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, db_to_gain, mono_f64
 
 # --------------------------------------------------------------------------
 # Measurement

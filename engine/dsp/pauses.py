@@ -17,11 +17,10 @@ from typing import TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import uniform_filter1d
-
 from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
 from revoice.engine.dsp.stretch import pause_spans
 from revoice.engine.model import Segment
+from scipy.ndimage import uniform_filter1d
 
 Pause = tuple[int, int]
 """(start, end) samples, end exclusive."""

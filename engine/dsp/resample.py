@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import soxr
-
 from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
 
 

@@ -6,14 +6,14 @@ Lengths and positions are in samples; durations passed in are in seconds.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import numpy.typing as npt
 import pedalboard
 import soxr
+from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import correlate
-
-from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
 
 STRETCH_METHODS = ("rubberband", "wsola")
 """Values accepted for ``stretch_to_length(method=...)``."""

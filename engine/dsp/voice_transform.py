@@ -27,7 +27,6 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
-
 from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
 
 BAND_CENTRES_HZ: tuple[float, ...] = (
@@ -76,7 +75,6 @@ def _fit(x: FloatArray, samples: int) -> AudioArray:
 def f0_track(audio: FloatArray, sample_rate: int, *, hop_s: float = 0.02) -> npt.NDArray[np.float64]:
     """F0 (Hz) every ``hop_s`` seconds: librosa pYIN at 16 kHz, 60-500 Hz, 1/4-semitone grid; NaN = unvoiced."""
     import librosa
-
     from revoice.engine.dsp.resample import resample
 
     sr = check_rate(sample_rate)

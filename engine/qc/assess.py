@@ -51,7 +51,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-
 from revoice.engine.dsp.bwf import read_wav
 from revoice.engine.language import base_language
 from revoice.engine.model import AudioArray, DialogueLine, RenderedLine

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from revoice.engine.dsp._util import AudioArray, FloatArray
 from revoice.engine.dsp.resample import resample
 

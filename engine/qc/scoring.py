@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from revoice.engine.dsp.loudness import integrated_loudness, true_peak_dbtp
 from revoice.engine.model import RenderedLine
 

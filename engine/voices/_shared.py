@@ -21,10 +21,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-
 from revoice.engine.text.directions import speakable_text
-from revoice.engine.voices.base import (AudioArray, BackendOptions, BackendSpec, SynthesisRequest, VoiceBackend,
-                                        VoiceInfo, temporary_environment)
+from revoice.engine.voices.base import (
+    AudioArray,
+    BackendOptions,
+    BackendSpec,
+    SynthesisRequest,
+    VoiceBackend,
+    VoiceInfo,
+    temporary_environment,
+)
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-
 from revoice.engine.language import base_language
-from revoice.engine.model import AudioArray as AudioArray, Segment as Segment  # defined with the model; re-exported for backends
+from revoice.engine.model import AudioArray as AudioArray  # defined with the model; re-exported for backends
+from revoice.engine.model import Segment as Segment
 
 
 @dataclass(frozen=True)

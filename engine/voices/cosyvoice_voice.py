@@ -33,10 +33,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from revoice.engine.voices._shared import (BackendBase, Checkout, WeightsFolder, cloning_spec, offline_hub, positive,
-                                           reference_clip, reference_transcript, reference_wav, torch_threads,
-                                           words_to_say)
+from revoice.engine.voices._shared import (
+    BackendBase,
+    Checkout,
+    WeightsFolder,
+    cloning_spec,
+    offline_hub,
+    positive,
+    reference_clip,
+    reference_transcript,
+    reference_wav,
+    torch_threads,
+    words_to_say,
+)
 from revoice.engine.voices.base import AudioArray, BackendOptions, Synthesis, SynthesisRequest, assemble_synthesis
 
 _LOGGER = logging.getLogger(__name__)
@@ -150,7 +159,6 @@ class CosyVoiceBackend(BackendBase):
     def synthesize(self, request: SynthesisRequest) -> Synthesis:
         """Speak ``request.text`` in the reference's voice; ``speed = 1 / duration_scale``."""
         import torch
-
         from revoice.engine.dsp.resample import resample
 
         reference, reference_rate = reference_clip(request, title=TITLE)

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from revoice.engine.voices._shared import offline_hub
 
 if TYPE_CHECKING:

@@ -42,17 +42,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from revoice.engine.voices._shared import (BackendBase, WeightsFolder, cloning_spec, fit_length, missing_packages,
-                                           positive, reference_clip, reference_transcript, torch_device, torch_threads,
-                                           words_to_say)
+from revoice.engine.voices._shared import (
+    BackendBase,
+    WeightsFolder,
+    cloning_spec,
+    fit_length,
+    missing_packages,
+    positive,
+    reference_clip,
+    reference_transcript,
+    torch_device,
+    torch_threads,
+    words_to_say,
+)
 from revoice.engine.voices.base import AudioArray, BackendOptions, Synthesis, SynthesisRequest, assemble_synthesis
+
 # build_cfm / build_vocoder were defined here before f5_model (tests build tiny models with them); still importable.
 from revoice.engine.voices.f5_model import INSTALL_HINT as INSTALL_HINT
 from revoice.engine.voices.f5_model import build_cfm as build_cfm
 from revoice.engine.voices.f5_model import build_vocoder as build_vocoder
-from revoice.engine.voices.f5_model import (f5_state_dict, load_tensors, model_imports, read_model_config, read_vocab,
-                                            read_yaml, vocos_mel)
+from revoice.engine.voices.f5_model import (
+    f5_state_dict,
+    load_tensors,
+    model_imports,
+    read_model_config,
+    read_vocab,
+    read_yaml,
+    vocos_mel,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -227,7 +244,6 @@ class F5Backend(BackendBase):
     def reference_mel(self, audio: AudioArray, sample_rate: int) -> tuple[torch.Tensor, float]:
         """(log mel (1, frames, n_mels) on the model's device, the clip's RMS) of a reference clip."""
         import torch
-
         from revoice.engine.dsp.resample import resample
 
         wave = np.asarray(audio, dtype=np.float32).reshape(-1)

@@ -41,9 +41,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from revoice.engine.voices._shared import (BackendBase, Checkout, WeightsFolder, cloning_spec, fit_length, offline_hub,
-                                           reference_clip, reference_wav, torch_device, words_to_say)
+from revoice.engine.voices._shared import (
+    BackendBase,
+    Checkout,
+    WeightsFolder,
+    cloning_spec,
+    fit_length,
+    offline_hub,
+    reference_clip,
+    reference_wav,
+    torch_device,
+    words_to_say,
+)
 from revoice.engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, assemble_synthesis
 
 _LOGGER = logging.getLogger(__name__)

@@ -27,14 +27,27 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-
 from revoice.engine.language import base_language
 from revoice.engine.text.dictionary import PronunciationDictionary
 from revoice.engine.text.directions import Silence
-from revoice.engine.voices._shared import (BackendBase, missing_packages, onnx_session, package_folder, positive,
-                                           require_text)
-from revoice.engine.voices.base import (AudioArray, BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceInfo,
-                                        assemble_synthesis)
+from revoice.engine.voices._shared import (
+    BackendBase,
+    missing_packages,
+    onnx_session,
+    package_folder,
+    positive,
+    require_text,
+)
+from revoice.engine.voices.base import (
+    AudioArray,
+    BackendOptions,
+    BackendSpec,
+    Synthesis,
+    SynthesisRequest,
+    VoiceInfo,
+    assemble_synthesis,
+)
+
 # KokoroPhonemizer and PhonemizedSentence were defined here before kokoro_phonemes; still importable from here.
 from revoice.engine.voices.kokoro_phonemes import KokoroPhonemizer as KokoroPhonemizer
 from revoice.engine.voices.kokoro_phonemes import PhonemizedSentence as PhonemizedSentence

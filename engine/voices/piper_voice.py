@@ -30,11 +30,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from revoice.engine.text.directions import speakable_text
 from revoice.engine.voices._shared import BackendBase, missing_packages, onnx_session, positive, require_text
-from revoice.engine.voices.base import (AudioArray, BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceInfo,
-                                        assemble_synthesis)
+from revoice.engine.voices.base import (
+    AudioArray,
+    BackendOptions,
+    BackendSpec,
+    Synthesis,
+    SynthesisRequest,
+    VoiceInfo,
+    assemble_synthesis,
+)
 
 if TYPE_CHECKING:
     import numpy.typing as npt

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from revoice.engine import files
 from revoice.engine.files import (
     FileLock,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from revoice.engine.fit import FitError, FitPolicy, fit_to_length, plan_length, trimmed_speech
 from revoice.engine.voices.base import SynthesisRequest
 from revoice.engine.voices.piper_voice import PiperBackend

@@ -22,7 +22,6 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
-
 from revoice.engine.original import read_media_audio
 
 BURSTS = (0.31, 0.74, 1.02, 1.51)

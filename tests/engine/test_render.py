@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 from reference_meter import ebur128_loudness_and_true_peak
-
 from revoice.engine.dsp.bwf import read_bwf_time_reference
 from revoice.engine.fit import FitPolicy
 from revoice.engine.model import DialogueLine, FrameRange, SourceAudio
-from revoice.engine.render import Revoicer, RenderSettings
+from revoice.engine.render import RenderSettings, Revoicer
 from revoice.engine.voices.piper_voice import PiperBackend
 
 pytestmark = pytest.mark.slow

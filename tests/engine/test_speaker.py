@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-
 from revoice.engine.dsp.resample import resample
-from revoice.engine.speaker import MIN_SPEECH_S, EMBED_RATE, SpeakerSimilarity, cosine, speech_only
+from revoice.engine.speaker import EMBED_RATE, MIN_SPEECH_S, SpeakerSimilarity, cosine, speech_only
 from revoice.engine.voices.base import SynthesisRequest
 
 

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 import soundfile as sf
-from scipy.signal import butter, sosfiltfilt
-
 from revoice.engine.dsp.resample import resample
 from revoice.engine.model import DialogueLine, FrameRange
 from revoice.engine.sync import SpeechSpan, detect_speech_span, extend_into_gaps, plan_span
+from scipy.signal import butter, sosfiltfilt
 
 if TYPE_CHECKING:
     from revoice.engine.voices.piper_voice import PiperBackend

@@ -24,8 +24,16 @@ sys.path.insert(0, str(INSTALLERS))
 
 from install_manifest import InstallManifest, Placer, uninstall  # noqa: E402
 from install_paths import TargetOS, install_layout  # noqa: E402
-from revoice_install import (InstallRequest, PlaceFile, PluginIdentity, RunPluginAgent, perform,  # noqa: E402
-                             plan_install, plugin_files, uxp_plugin_root)
+from revoice_install import (  # noqa: E402
+    InstallRequest,
+    PlaceFile,
+    PluginIdentity,
+    RunPluginAgent,
+    perform,
+    plan_install,
+    plugin_files,
+    uxp_plugin_root,
+)
 
 ON_LINUX = pytest.mark.skipif(sys.platform != "linux", reason="the real install and its paths are Linux's here")
 TOOL_CACHES = {".cache", ".rustup"}

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import opentimelineio as otio
 import soundfile as sf
-
 from revoice.engine.model import DialogueLine, RenderedLine
 
 RATES: dict[str, float] = {

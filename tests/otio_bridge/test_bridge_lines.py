@@ -9,7 +9,6 @@ import opentimelineio as otio
 import pytest
 import soundfile as sf
 from bridge_helpers import HOUR_FRAMES, RATES, make_timeline, write_srt
-
 from revoice.engine.model import DEFAULT_SPEAKER
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.lines import extract_lines

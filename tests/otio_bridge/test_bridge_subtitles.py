@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from bridge_helpers import sha256
-
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.subtitles import read_subtitles, split_speaker_prefix
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 from bridge_helpers import HOUR_FRAMES, RATES, make_timeline, sha256
-
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.timeline import (
     format_timecode,

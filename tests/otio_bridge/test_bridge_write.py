@@ -9,7 +9,6 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 from bridge_helpers import HOUR_FRAMES, RATES, make_timeline, render_silence, sha256, write_srt
-
 from revoice.engine.model import DialogueLine, FrameRange, RenderedLine
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.lines import extract_lines

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import opentimelineio as otio
 from bridge_helpers import make_timeline, render_silence
-
 from revoice.engine.model import DialogueLine, FrameRange, RenderReport, TakeEntry, TakeQc, VoiceProfileUse
 from revoice.otio_bridge import clip_metadata
 from revoice.otio_bridge.clip_metadata import ClipMetadata, ClipProfile

@@ -116,9 +116,10 @@ def demo_scene(folder: Path) -> Scene:
 
 def drop_frame_scene(folder: Path) -> Scene:
     """The Endgame recording and lines on a 29.97 DF timeline from 01:00:00;00, as a real OTIO export."""
-    import revoice.demo as demo
     from revoice.otio_bridge.media import url_for_path
     from revoice.otio_bridge.write import OTIO_TARGET
+
+    import revoice.demo as demo
 
     audio, reason = demo.endgame_audio()
     if audio is None:

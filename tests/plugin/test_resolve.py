@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ast
 import sys
-from fractions import Fraction
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 

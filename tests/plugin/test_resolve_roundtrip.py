@@ -25,7 +25,17 @@ from typing import Any
 import pytest
 import soundfile as sf
 from fusion_ui_standin import Bmd, Dispatcher, Fusion
-from resolve_scenes import SCRIPT, STANDIN, Scene, calls_to, demo_scene, drop_frame_scene, load_script, load_standin, read_calls
+from resolve_scenes import (
+    SCRIPT,
+    STANDIN,
+    Scene,
+    calls_to,
+    demo_scene,
+    drop_frame_scene,
+    load_script,
+    load_standin,
+    read_calls,
+)
 
 pytestmark = pytest.mark.slow
 LINES = ["L0001", "L0002"]

@@ -6,10 +6,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from revoice.engine.voices.base import BackendOptions
 from revoice.engine.characters.profile import Consent, ProfileStore, VoiceProfile
+from revoice.engine.voices.base import BackendOptions
 from revoice.otio_bridge.lines import extract_lines
 from revoice.otio_bridge.timeline import read_timeline
+
 from revoice.casting import BackendPool, prepare_profiles
 
 

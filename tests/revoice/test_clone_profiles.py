@@ -8,11 +8,11 @@ from typing import Any
 import opentimelineio as otio
 import pytest
 import soundfile as sf
-
-from revoice.engine.voices.base import BackendOptions
-from revoice.engine.characters.profile import ProfileStore
-from revoice.engine.voices.registry import load_backend
 from f5_tiny import missing_packages, write_weights
+from revoice.engine.characters.profile import ProfileStore
+from revoice.engine.voices.base import BackendOptions
+from revoice.engine.voices.registry import load_backend
+
 from revoice.context import EngineContext
 from revoice.job import JobOptions, run_job
 
@@ -23,7 +23,6 @@ def f5_tiny_backend(tmp_path_factory: pytest.TempPathFactory) -> Any:
     if missing:
         pytest.skip(f"F5-TTS packages missing: {', '.join(missing)}")
     import torch
-
     from revoice.engine.voices.f5_voice import SPEC
 
     torch.set_num_threads(1)

@@ -9,11 +9,11 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 import soundfile as sf
-
-import revoice.demo as demo
 from revoice.engine.model import DialogueLine
 from revoice.otio_bridge.lines import extract_lines
 from revoice.otio_bridge.timeline import read_timeline
+
+import revoice.demo as demo
 
 
 @pytest.fixture(scope="module")

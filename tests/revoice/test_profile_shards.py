@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from revoice.engine.voices.base import BackendOptions
-from revoice.engine.characters.tuning import TuningCancelled
 from revoice.engine.characters.profile import ProfileStore
+from revoice.engine.characters.tuning import TuningCancelled
 from revoice.engine.files import LockPolicy
+from revoice.engine.voices.base import BackendOptions
 from revoice.otio_bridge.lines import extract_lines
 from revoice.otio_bridge.timeline import read_timeline
+
 from revoice.casting import BackendPool, prepare_profiles
 
 

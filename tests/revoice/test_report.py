@@ -142,7 +142,6 @@ def test_report_renders_in_headless_chromium(revoiced_timeline: Path, tmp_path: 
 @pytest.mark.slow
 def test_unmetered_lines_are_metered_on_request(revoiced_timeline: Path, tmp_path: Path, line_qc: object) -> None:
     import opentimelineio as otio
-
     from revoice.otio_bridge.write import write_timeline
 
     timeline = otio.adapters.read_from_file(str(revoiced_timeline))

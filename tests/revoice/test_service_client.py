@@ -13,8 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from revoice.service.client import (ServiceClient, ServiceError, ServiceEvent, ensure_service, find_service,
-                                    launch_command, parse_events, read_service_info, state_dir)
+from revoice.service.client import (
+    ServiceClient,
+    ServiceError,
+    ServiceEvent,
+    ensure_service,
+    find_service,
+    launch_command,
+    parse_events,
+    read_service_info,
+    state_dir,
+)
 from revoice.service.discovery import install_token
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import opentimelineio as otio
 import soundfile as sf
-
-from revoice.engine.speaker import cosine
 from revoice.engine.characters.profile import ProfileStore
+from revoice.engine.speaker import cosine
+
 from revoice.context import EngineContext
 from revoice.job import JobOptions, run_job
 

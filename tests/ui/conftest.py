@@ -13,10 +13,9 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWidgets")
 
+from panel_helpers import WindowFactory
 from PyQt6.QtCore import QCoreApplication, QEventLoop
 from PyQt6.QtWidgets import QApplication
-
-from panel_helpers import WindowFactory
 from revoice.ui.app import create_app
 from revoice.ui.settings import open_qsettings, use_settings_dir
 

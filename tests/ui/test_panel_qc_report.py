@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
+from panel_helpers import WindowFactory, run_and_wait
 
-from panel_helpers import WindowFactory, opened, run_and_wait
 from revoice.context import EngineContext
 
 pytestmark = pytest.mark.slow

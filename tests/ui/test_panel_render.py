@@ -7,9 +7,6 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from PyQt6.QtCore import QTimer
-from PyQt6.QtTest import QSignalSpy
-
 from panel_helpers import (
     RUN_TIMEOUT_MS,
     WindowFactory,
@@ -19,6 +16,8 @@ from panel_helpers import (
     two_speakers_lines,
     wait_until,
 )
+from PyQt6.QtCore import QTimer
+from PyQt6.QtTest import QSignalSpy
 from revoice.engine.model import RenderedLine
 from revoice.engine.render import sidecar_path
 from revoice.ui.lines_model import DONE, FLAGGED, PENDING, RENDERING, Column

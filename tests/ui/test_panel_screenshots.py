@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from panel_helpers import WindowFactory, dismiss_dialogs, settle
 from PyQt6.QtCore import QCoreApplication, QEvent
 from PyQt6.QtGui import QImage
 from PyQt6.QtTest import QSignalSpy
-
-from panel_helpers import WindowFactory, dismiss_dialogs, settle
 
 NAMES = ("empty", "loaded", "rendering", "line_selected", "error_dialog")
 

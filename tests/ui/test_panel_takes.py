@@ -12,9 +12,8 @@ from pathlib import Path
 
 import opentimelineio as otio
 import pytest
-from PyQt6.QtCore import QCoreApplication, QEventLoop, Qt
-
 from panel_helpers import WindowFactory, activate, key_click, opened, revoice_tracks, run_and_wait, two_speakers_lines
+from PyQt6.QtCore import QCoreApplication, QEventLoop, Qt
 from revoice.engine.render import wav_name
 from revoice.ui.lines_model import DONE, FLAGGED, PENDING, Column
 from revoice.ui.player import playback_problem

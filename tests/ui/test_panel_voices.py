@@ -14,18 +14,18 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from panel_helpers import RUN_TIMEOUT_MS, WindowFactory, key_click, opened, run_and_wait, settle, wait_until
 from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtTest import QSignalSpy
-
-from panel_helpers import RUN_TIMEOUT_MS, WindowFactory, key_click, opened, run_and_wait, settle, wait_until
-from revoice.engine.characters.tint import VoiceMatch, VoiceTint
-from revoice.engine.characters.profile import Consent, ProfileStore, ReferenceClip, VoiceProfile
 from revoice.engine.characters.build import with_settings
+from revoice.engine.characters.profile import Consent, ProfileStore, ReferenceClip, VoiceProfile
+from revoice.engine.characters.tint import VoiceMatch, VoiceTint
 from revoice.ui.lines_model import DONE, FLAGGED, PENDING
 from revoice.ui.settings import PanelSettings, load_settings
-from revoice.report.voices import voices_html
 from revoice.ui.voices import KIND_WORDS, MatchingSetup
 from revoice.ui.window import RevoiceWindow
+
+from revoice.report.voices import voices_html
 
 TUNING = ("Put the lamp back on the table before anyone notices.",)
 """One tuning sentence and two candidate voices keep matching to seconds (the defaults take minutes)."""

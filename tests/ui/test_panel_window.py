@@ -6,10 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PyQt6.QtCore import QModelIndex, QTimer, Qt
-from PyQt6.QtWidgets import QApplication
-
 from panel_helpers import WindowFactory, activate, dismiss_dialogs, key_click, wait_until
+from PyQt6.QtCore import QModelIndex, Qt, QTimer
+from PyQt6.QtWidgets import QApplication
 from revoice.engine.model import RenderedLine
 from revoice.otio_bridge.timeline import format_timecode
 from revoice.ui.lines_model import FAILED, FLAGGED, PENDING, Column, LinesModel

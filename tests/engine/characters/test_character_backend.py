@@ -8,14 +8,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
+from revoice.engine.characters.character_backend import ProfiledBackend
+from revoice.engine.characters.profile import VoiceProfile
+from revoice.engine.characters.tint import VoiceMatch, VoiceTint
 from revoice.engine.model import DialogueLine, FrameRange
 from revoice.engine.render import Revoicer
-from revoice.engine.voices.base import (BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo,
-                                assemble_synthesis)
-from revoice.engine.characters.tint import VoiceMatch, VoiceTint
-from revoice.engine.characters.profile import VoiceProfile
-from revoice.engine.characters.character_backend import ProfiledBackend
+from revoice.engine.voices.base import (
+    BackendOptions,
+    BackendSpec,
+    Synthesis,
+    SynthesisRequest,
+    VoiceBackend,
+    VoiceInfo,
+    assemble_synthesis,
+)
 
 RATE = 22050
 

@@ -6,8 +6,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from revoice.engine.model import DEFAULT_SPEAKER
 from revoice.engine.characters.grouping import group_lines
+from revoice.engine.model import DEFAULT_SPEAKER
 from revoice.otio_bridge.lines import extract_lines
 from revoice.otio_bridge.timeline import read_timeline
 

@@ -17,15 +17,23 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
-
-from revoice.engine.model import DialogueLine
-from revoice.engine.original import MediaError, read_media_audio
+from revoice.engine.characters.profile import (
+    Consent,
+    ProfileError,
+    ProfileStore,
+    ReferenceClip,
+    VoiceProfile,
+    VoiceStats,
+    load_profile,
+    profile_file_name,
+    save_profile,
+)
+from revoice.engine.characters.references import editor_references, find_references, parse_ref
 from revoice.engine.characters.tint import VoiceMatch, VoiceTint
 from revoice.engine.characters.tuning import TuningCancelled
 from revoice.engine.files import LockPolicy
-from revoice.engine.characters.profile import (Consent, ProfileError, ProfileStore, ReferenceClip, VoiceProfile,
-                                   VoiceStats, load_profile, profile_file_name, save_profile)
-from revoice.engine.characters.references import editor_references, find_references, parse_ref
+from revoice.engine.model import DialogueLine
+from revoice.engine.original import MediaError, read_media_audio
 from revoice.otio_bridge.lines import extract_lines
 from revoice.otio_bridge.timeline import read_timeline
 

@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("pedalboard")
 pytest.importorskip("librosa")
 
-from revoice.engine.dsp.voice_transform import BAND_CENTRES_HZ, median_f0  # noqa: E402
 from revoice.engine.characters.tint import VoiceTint, apply_tint, speaks  # noqa: E402
+from revoice.engine.dsp.voice_transform import BAND_CENTRES_HZ, median_f0  # noqa: E402
 from voiced_tone import voiced  # noqa: E402
 
 FULL_TINT = VoiceTint(pitch_semitones=3.0, pitch_range=1.3, formant_ratio=1.1,

@@ -14,10 +14,10 @@ import soundfile as sf
 pytest.importorskip("pedalboard")
 pytest.importorskip("librosa")
 
-from revoice.engine.dsp.voice_transform import BAND_CENTRES_HZ, band_levels_db  # noqa: E402
 from revoice.engine.characters.tint import VoiceTint, apply_tint  # noqa: E402
 from revoice.engine.characters.tuning import TuningCancelled, split_reference, tune_match  # noqa: E402
 from revoice.engine.characters.tuning_score import FORMANT_LIMITS, MAX_SEMITONES, envelope_correction  # noqa: E402
+from revoice.engine.dsp.voice_transform import BAND_CENTRES_HZ, band_levels_db  # noqa: E402
 from voiced_tone import voiced  # noqa: E402
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-
 from revoice.engine.dsp import bwf as bwf_module
 from revoice.engine.dsp.bwf import (
     BEXT_TIME_REFERENCE_OFFSET,

@@ -7,8 +7,6 @@ import math
 import numpy as np
 import pyloudnorm
 import pytest
-from scipy.signal import freqz
-
 from revoice.engine.dsp.loudness import (
     LoudnessPreset,
     integrated_loudness,
@@ -18,6 +16,7 @@ from revoice.engine.dsp.loudness import (
     true_peak_dbtp,
     true_peak_limit,
 )
+from scipy.signal import freqz
 
 RATES = [44100, 48000]
 

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-
 from revoice.engine.dsp.pauses import find_pauses, is_pause_label, pause_changes, resize_pauses
 from revoice.engine.dsp.resample import resample
 from revoice.engine.dsp.stretch import pause_spans

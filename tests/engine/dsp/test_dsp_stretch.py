@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from revoice.engine.dsp import stretch as stretch_module
 from revoice.engine.dsp.resample import resample
 from revoice.engine.dsp.stretch import fit_exact_length, pause_spans, stretch_to_length, trim_silence, wsola_stretch

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from revoice.engine.qc.asr import AsrMeter, materialize_whisper_base
 from revoice.engine.qc.text_norm import cer, wer
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from revoice.engine.dsp.bwf import read_wav, write_bwf
 from revoice.engine.model import DialogueLine, FrameRange, RenderedLine
 from revoice.engine.qc.assess import LineQc

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from revoice.engine.qc.mos import DistillMosMeter
 
 pytestmark = pytest.mark.slow

@@ -10,14 +10,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-
+from revoice.engine.characters.profile import ProfileStore, VoiceProfile
 from revoice.engine.dsp.bwf import read_wav, write_bwf
 from revoice.engine.dsp.resample import resample
 from revoice.engine.model import DialogueLine, FrameRange, RenderedLine
 from revoice.engine.qc.assess import LineQc, stock_backend
 from revoice.engine.qc.scoring import QcThresholds
 from revoice.engine.speaker import cosine
-from revoice.engine.characters.profile import ProfileStore, VoiceProfile
 
 RATE = 48000
 
@@ -207,9 +206,9 @@ def test_line_rendered_by_a_profile_voice_gets_its_similarity(piper_backend: Any
                                                               actors: dict[str, VoiceProfile],
                                                               tmp_path: Path) -> None:
     """The real path: ProfiledBackend (piper + tint) renders MAIN's line, QC compares it with MAIN's profile."""
-    from revoice.engine.render import Revoicer
-    from revoice.engine.characters.tint import VoiceMatch, VoiceTint
     from revoice.engine.characters.character_backend import ProfiledBackend
+    from revoice.engine.characters.tint import VoiceMatch, VoiceTint
+    from revoice.engine.render import Revoicer
 
     base = piper_backend.voices()[0].voice_id
     main = dataclasses.replace(actors["MAIN"], matches=(VoiceMatch(
@@ -242,9 +241,9 @@ def test_report_fills_voice_similarity_for_profile_voices(revoiced_timeline: Pat
     """A timeline whose lines were spoken by MAIN's and NATURE's profiles, metered before profiles were compared
     (voice similarity empty): ``revoice qc`` fills the column and the MOS-vs-similarity chart from the profiles."""
     import opentimelineio as otio
+    from revoice.otio_bridge.write import write_timeline
 
     from revoice.report import qc_main, write_report
-    from revoice.otio_bridge.write import write_timeline
 
     timeline = otio.adapters.read_from_file(str(revoiced_timeline))
     for clip in timeline.find_clips():

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
-from revoice.engine.qc.text_norm import chinese_integer, cer, edit_distance, error_counts, integer_words, normalize_text, wer
+from revoice.engine.qc.text_norm import (
+    cer,
+    chinese_integer,
+    edit_distance,
+    error_counts,
+    integer_words,
+    normalize_text,
+    wer,
+)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from revoice.engine.text import PronunciationDictionary, normalize
 from revoice.engine.text.normalize import language_spans
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from revoice.engine.text import PronunciationDictionary, apply_sandhi, to_pinyin
 from revoice.engine.text.pinyin import to_pinyin_words
 

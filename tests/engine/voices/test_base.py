@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from revoice.engine.voices.base import BackendOptions, temporary_environment
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from revoice.engine.voices import cosyvoice_voice
 from revoice.engine.voices.base import BackendOptions, SynthesisRequest
 from revoice.engine.voices.cosyvoice_voice import SPEC, missing_weight_files, model_version, prompt_text

@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-
+from f5_tiny import HOP, RATE, REF_TEXT, VOCAB
+from f5_tiny import missing_packages as _missing_packages
+from f5_tiny import tone as _tone
+from f5_tiny import write_weights as _write_weights
 from revoice.engine.voices import f5_voice
 from revoice.engine.voices.base import BackendOptions, BackendUnavailable, SynthesisRequest, VoiceBackend
 from revoice.engine.voices.f5_voice import SPEC, F5Backend
 from revoice.engine.voices.registry import describe_backends, load_backend
 
-from f5_tiny import HOP, RATE, REF_TEXT, VOCAB, missing_packages as _missing_packages, tone as _tone
-from f5_tiny import write_weights as _write_weights
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:

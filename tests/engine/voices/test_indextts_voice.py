@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from revoice.engine.voices import indextts_voice
 from revoice.engine.voices._shared import fit_length
 from revoice.engine.voices.base import BackendOptions, BackendUnavailable, SynthesisRequest

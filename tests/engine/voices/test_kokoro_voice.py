@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from revoice.engine.text import PronunciationDictionary
 from revoice.engine.text.directions import Silence
 from revoice.engine.voices import kokoro_voice

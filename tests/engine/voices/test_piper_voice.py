@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from revoice.engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, VoiceBackend
 from revoice.engine.voices.piper_voice import SAMPLE_RATE, SPEC, PiperBackend, noise_buffer
 

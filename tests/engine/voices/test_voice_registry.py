@@ -8,7 +8,6 @@ from importlib.metadata import EntryPoint
 
 import numpy as np
 import pytest
-
 from revoice.engine.voices.base import (
     BackendOptions,
     BackendSpec,
