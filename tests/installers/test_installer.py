@@ -115,9 +115,11 @@ def test_linux_install_places_everything_and_uninstall_removes_exactly_that(tmp_
     assert Path(located.stdout.strip()).is_relative_to(prefix / "venv"), "the engine was not installed into the venv"
     manifest = InstallManifest.from_json((prefix / "install-manifest.json").read_text())
     assert manifest.complete and manifest.venv == str(prefix / "venv")
+    packaged = ROOT / "plugin" / "premiere" / "dist" / "revoice.ccx"  # built by hand (tools/package.mjs), git-ignored
     assert set(manifest.files) == ({str(scripts / relative) for relative in resolve_files}
                                    | {str(placed_plugin / relative) for relative in premiere_files}
-                                   | {str(tmp_path / "state" / "command.json")})
+                                   | {str(tmp_path / "state" / "command.json")}
+                                   | ({str(prefix / "premiere" / "revoice.ccx")} if packaged.is_file() else set()))
     assert str(scripts) not in manifest.folders, "the Scripts folder existed before: it is not the installer's"
 
     removed = run_installer(env, "uninstall")
