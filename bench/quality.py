@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 from revoice.engine.dsp.resample import resample
-from revoice.engine.model import DialogueLine, FrameRange, SourceAudio, TakeQc
+from revoice.engine.model import DialogueLine, FrameRange, SourceAudio
+from revoice.engine.records import TakeQc
 from revoice.engine.qc.asr import AsrMeter
 from revoice.engine.qc.assess import LineQc
 from revoice.engine.qc.scoring import QcThresholds, thresholds_dict

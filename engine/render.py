@@ -27,16 +27,9 @@ from revoice.engine.dsp.loudness import integrated_loudness, loudness_presets, n
 from revoice.engine.files import write_text_atomic
 from revoice.engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
 from revoice.engine.formats import RENDER_FORMAT_VERSION
-from revoice.engine.model import (
-    AudioArray,
-    DialogueLine,
-    RenderedLine,
-    RenderReport,
-    TakeEntry,
-    TakeQc,
-    VoiceProfileUse,
-)
+from revoice.engine.model import AudioArray, DialogueLine, RenderedLine
 from revoice.engine.original import OriginalAudio, read_original
+from revoice.engine.records import RenderReport, TakeEntry, TakeQc, VoiceProfileUse
 from revoice.engine.sync import detect_speech_span, plan_span
 from revoice.engine.voices.base import Synthesis, SynthesisRequest, VoiceBackend, VoiceHooks
 
@@ -106,7 +99,7 @@ CancelCheck = Callable[[], bool]
 Assessor = Callable[[DialogueLine, RenderedLine], Mapping[str, Any]]
 """QC hook: metrics for one rendered take, JSON-friendly, with ``score`` (float, higher
 is better) and ``flags`` (list of strings) among them (see engine.qc); kept as the report's
-:class:`revoice.engine.model.TakeQc`."""
+:class:`revoice.engine.records.TakeQc`."""
 
 
 class RenderCancelled(Exception):
@@ -402,6 +395,8 @@ def load_sidecar(wav_path: Path, key: str | None = None) -> RenderedLine | None:
     data["path"] = wav_path
     data["flags"] = tuple(data.get("flags", ()))
     try:
+        if "report" in data:
+            data["report"] = RenderReport.from_json(data["report"])
         return RenderedLine(**data)
     except TypeError:
         return None

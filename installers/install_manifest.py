@@ -3,7 +3,9 @@
 The manifest is JSON in the install prefix (``install-manifest.json``). Files that were already
 at a target path (a user's own ``Revoice.py``, an older ``command.json``) are moved aside to
 ``<name>.before-revoice`` and put back on uninstall. Folders are listed only when the installer
-created them, and are removed only when empty, so a user's other Resolve scripts stay.
+created them, and are removed only when empty, so a user's other Resolve scripts stay. Before
+anything is removed, the login entry is unloaded (macOS: ``launchctl bootout``) and a running
+service started from the install's environment is stopped.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from install_service import run_unload_command, stop_running_service
 
 MANIFEST_VERSION = 1
 BACKUP_SUFFIX = ".before-revoice"
@@ -51,6 +56,11 @@ class InstallManifest:
     backups: dict[str, str] = field(default_factory=dict)
     """Placed file -> where the file that was there before was moved."""
     plugin_agent: PluginAgentRecord | None = None
+    login_entry_unload: list[str] = field(default_factory=list)
+    """Run first on uninstall: ``launchctl bootout gui/<uid>/org.revoice.serve`` on macOS; empty elsewhere
+    (the login entry itself is in :attr:`files`)."""
+    service_state_folder: str | None = None
+    """The service state folder: uninstall stops a service running there from :attr:`venv` first."""
     complete: bool = False
     """False when the install stopped half-way (uninstall still removes what it placed)."""
     version: int = MANIFEST_VERSION
@@ -73,6 +83,9 @@ class InstallManifest:
             plugin_agent=None if agent is None else PluginAgentRecord(
                 agent=str(agent["agent"]), plugin_name=str(agent["plugin_name"]), plugin_id=str(agent["plugin_id"]),
                 option_prefix=str(agent["option_prefix"])),
+            login_entry_unload=[str(word) for word in data.get("login_entry_unload", [])],
+            service_state_folder=(None if data.get("service_state_folder") is None
+                                  else str(data["service_state_folder"])),
             complete=bool(data.get("complete", False)),
         )
 
@@ -161,14 +174,33 @@ def _remove_through_agent(record: PluginAgentRecord, log: Log, *, dry_run: bool)
         "remove it in the Creative Cloud app (Plugins > Manage plugins)")
 
 
+def _remove_tree(folder: Path, log: Log) -> None:
+    """Remove ``folder``; retried once after a second (a service just stopped on Windows may still hold a file)."""
+    try:
+        shutil.rmtree(folder)
+    except OSError:
+        time.sleep(1.0)
+        try:
+            shutil.rmtree(folder)
+        except OSError as error:
+            log(f"warning: could not remove all of {folder} ({error}); a program still uses it: "
+                "quit it and delete the folder by hand")
+
+
 def uninstall(manifest: InstallManifest, *, manifest_path: Path, log: Log, dry_run: bool) -> list[Path]:
     """Remove what ``manifest`` lists, and nothing else; return the created folders kept (not empty).
 
-    Order: the UXP plugin through the agent that installed it, the environment, the placed files
-    (with their bytecode), the files moved aside go back, the manifest, then the created folders
-    that are now empty, deepest first.
+    Order: the login entry unloaded (macOS), the running service stopped, the UXP plugin through the
+    agent that installed it, the environment, the placed files (with their bytecode; the login entry
+    among them), the files moved aside go back, the manifest, then the created folders that are now
+    empty, deepest first.
     """
     verb = "would remove" if dry_run else "remove"
+    if manifest.login_entry_unload:
+        run_unload_command(manifest.login_entry_unload, log, dry_run=dry_run)
+    if manifest.service_state_folder:
+        stop_running_service(Path(manifest.service_state_folder), venv=Path(manifest.venv) if manifest.venv else None,
+                             log=log, dry_run=dry_run)
     record = manifest.plugin_agent
     if record is not None:
         _remove_through_agent(record, log, dry_run=dry_run)
@@ -176,7 +208,7 @@ def uninstall(manifest: InstallManifest, *, manifest_path: Path, log: Log, dry_r
         venv = Path(manifest.venv)
         log(f"{verb} {venv} (Revoice's Python environment)")
         if not dry_run and venv.exists():
-            shutil.rmtree(venv)
+            _remove_tree(venv, log)
     for name in reversed(manifest.files):
         placed = Path(name)
         log(f"{verb} {placed}")

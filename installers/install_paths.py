@@ -52,6 +52,15 @@ WINDOWS_UPIA_IN_COMMON_FILES = (r"Adobe\Adobe Desktop Common\RemoteComponents\UP
                                 r"\UnifiedPluginInstallerAgent.exe")
 """The same agent on Windows, relative to ``%CommonProgramFiles%`` (64-bit: ``C:\\Program Files\\Common Files``)."""
 
+LAUNCH_AGENT_LABEL = "org.revoice.serve"
+"""The macOS LaunchAgent's ``Label`` (its plist is ``~/Library/LaunchAgents/<label>.plist``)."""
+LINUX_AUTOSTART_ENTRY = "revoice-serve.desktop"
+"""The XDG autostart entry's file name, in ``$XDG_CONFIG_HOME/autostart``."""
+WINDOWS_STARTUP_SCRIPT = "Revoice service.cmd"
+"""The batch file in the user's Startup folder that starts the service at login."""
+WINDOWS_STARTUP_IN_APPDATA = r"Microsoft\Windows\Start Menu\Programs\Startup"
+"""The per-user Startup folder, relative to ``%APPDATA%``."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class InstallLayout:
@@ -77,6 +86,8 @@ class InstallLayout:
     """``command.json`` in the state folder: how a plugin starts ``revoice serve``."""
     upia: PurePath | None
     """Adobe's UPIA where Creative Cloud installs it; None on Linux (no Premiere there)."""
+    login_entry: PurePath
+    """What starts ``revoice serve`` at login: an XDG autostart entry, a LaunchAgent or a Startup-folder script."""
 
 
 def _windows_folder(env: Mapping[str, str], *names: str, fallback: str) -> PureWindowsPath:
@@ -92,19 +103,27 @@ def _posix_home(env: Mapping[str, str], default_home: str) -> PurePosixPath:
     return PurePosixPath(env.get("HOME") or default_home)
 
 
+def _per_user_folder(target: TargetOS, *, env: Mapping[str, str], default_home: str, xdg_variable: str,
+                     under_local: str) -> PurePath:
+    """Revoice's folder in a user's data: ``%LOCALAPPDATA%\\Revoice`` on Windows, ``~/Library/Application
+    Support/Revoice`` on macOS, on Linux ``$<xdg_variable>/revoice``, else ``~/.local/<under_local>/revoice``."""
+    if target is TargetOS.WINDOWS:
+        return _windows_folder(env, "LOCALAPPDATA", fallback="%LOCALAPPDATA%") / "Revoice"
+    home = _posix_home(env, default_home)
+    if target is TargetOS.MACOS:
+        return home / "Library" / "Application Support" / "Revoice"
+    xdg_home = env.get(xdg_variable)
+    return (PurePosixPath(xdg_home) if xdg_home else home / ".local" / under_local) / "revoice"
+
+
 def default_prefix(target: TargetOS, *, env: Mapping[str, str], default_home: str) -> PurePath:
     """Revoice's own folder when ``--prefix`` is not given.
 
     Linux: ``$XDG_DATA_HOME/revoice``, else ``~/.local/share/revoice``; macOS:
     ``~/Library/Application Support/Revoice``; Windows: ``%LOCALAPPDATA%\\Revoice``.
     """
-    if target is TargetOS.WINDOWS:
-        return _windows_folder(env, "LOCALAPPDATA", fallback="%LOCALAPPDATA%") / "Revoice"
-    home = _posix_home(env, default_home)
-    if target is TargetOS.MACOS:
-        return home / "Library" / "Application Support" / "Revoice"
-    data_home = env.get("XDG_DATA_HOME")
-    return (PurePosixPath(data_home) if data_home else home / ".local" / "share") / "revoice"
+    return _per_user_folder(target, env=env, default_home=default_home, xdg_variable="XDG_DATA_HOME",
+                            under_local="share")
 
 
 def state_folder(target: TargetOS, *, env: Mapping[str, str], default_home: str) -> PurePath:
@@ -117,13 +136,8 @@ def state_folder(target: TargetOS, *, env: Mapping[str, str], default_home: str)
     override = env.get("REVOICE_STATE_DIR")
     if override:
         return flavour(override)
-    if target is TargetOS.WINDOWS:
-        return _windows_folder(env, "LOCALAPPDATA", fallback="%LOCALAPPDATA%") / "Revoice"
-    home = _posix_home(env, default_home)
-    if target is TargetOS.MACOS:
-        return home / "Library" / "Application Support" / "Revoice"
-    state_home = env.get("XDG_STATE_HOME")
-    return (PurePosixPath(state_home) if state_home else home / ".local" / "state") / "revoice"
+    return _per_user_folder(target, env=env, default_home=default_home, xdg_variable="XDG_STATE_HOME",
+                            under_local="state")
 
 
 def resolve_scripts_folder(target: TargetOS, *, system: bool, env: Mapping[str, str],
@@ -163,6 +177,24 @@ def upia_path(target: TargetOS, *, env: Mapping[str, str]) -> PurePath | None:
     return None
 
 
+def login_entry_path(target: TargetOS, *, env: Mapping[str, str], default_home: str) -> PurePath:
+    """The per-user file that starts the service at login, in each OS's documented place.
+
+    Linux: ``$XDG_CONFIG_HOME/autostart/revoice-serve.desktop`` (XDG Autostart; ``~/.config`` when
+    ``XDG_CONFIG_HOME`` is unset or not absolute); macOS: ``~/Library/LaunchAgents/org.revoice.serve.plist``;
+    Windows: ``%APPDATA%\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\Revoice service.cmd``.
+    """
+    if target is TargetOS.WINDOWS:
+        return (_windows_folder(env, "APPDATA", fallback="%APPDATA%") / WINDOWS_STARTUP_IN_APPDATA
+                / WINDOWS_STARTUP_SCRIPT)
+    home = _posix_home(env, default_home)
+    if target is TargetOS.MACOS:
+        return home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
+    config_home = env.get("XDG_CONFIG_HOME", "")
+    config = PurePosixPath(config_home) if config_home.startswith("/") else home / ".config"
+    return config / "autostart" / LINUX_AUTOSTART_ENTRY
+
+
 def install_layout(target: TargetOS, *, env: Mapping[str, str], default_home: str, prefix: str | None = None,
                    system: bool = False) -> InstallLayout:
     """Every path of an install for ``target``.
@@ -185,4 +217,5 @@ def install_layout(target: TargetOS, *, env: Mapping[str, str], default_home: st
         resolve_scripts=resolve_scripts_folder(target, system=system, env=env, default_home=default_home),
         premiere_folder=root / "premiere", state_folder=state, command_file=state / "command.json",
         upia=upia_path(target, env=env),
+        login_entry=login_entry_path(target, env=env, default_home=default_home),
     )

@@ -3,14 +3,15 @@
 
     python3 revoice_install.py [install] [--prefix DIR] [--system] [--dry-run] [--platform linux|macos|windows]
                                [--source DIR|WHEEL] [--extras ui] [--no-deps | --offline-wheels DIR
-                               | --deps-from-venv VENV] [--python EXE]
+                               | --deps-from-venv VENV] [--python EXE] [--no-autostart | --no-start]
     python3 revoice_install.py uninstall [--prefix DIR] [--dry-run]
 
 ``install`` creates Revoice's own Python environment under the prefix, pip-installs the engine
 with its offline voices, copies the Resolve script into Resolve's Scripts folder and the
 Premiere UXP plugin under the prefix (and installs its ``.ccx`` through Adobe's UPIA when
-present), writes ``command.json`` in the service state folder (docs/service-api.md) and a
-manifest of everything placed. ``uninstall`` removes exactly what the manifest lists.
+present), writes ``command.json`` in the service state folder (docs/service-api.md), registers
+``revoice serve`` to start at login and starts it (``install_service``: the Premiere panel cannot start
+programs), and writes a manifest of everything placed. ``uninstall`` removes exactly what the manifest lists.
 The wrappers ``install.sh`` and ``install.ps1`` find a Python and run this file.
 """
 
@@ -28,19 +29,30 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import zipfile  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path, PurePath  # noqa: E402
 
 from install_manifest import InstallManifest, Placer, PluginAgentRecord, uninstall  # noqa: E402
 from install_paths import InstallLayout, TargetOS, host_os, install_layout  # noqa: E402
+from install_plugins import (  # noqa: E402
+    PluginIdentity,
+    built_plugin_package,
+    plugin_files,
+    plugin_identity,
+    uxp_plugin_root,
+)
+from install_service import (  # noqa: E402
+    StartServiceNow,
+    WriteLoginEntry,
+    plan_login_service,
+    run_start_command,
+    start_detached,
+)
 
 INSTALLERS = Path(__file__).resolve().parent
 CHECKOUT = INSTALLERS.parent
 
-LEFT_OUT_OF_PLUGINS = frozenset({"tests", "test", "node_modules", "dist", "harness", "tools", "__pycache__"})
-"""Names never copied from plugin/resolve or plugin/premiere (nor dot-names, stand-ins, tests, ``*.md``)."""
 LEFT_OUT_OF_BUILD = frozenset({".git", ".venv", "venv", "build", "dist", "out", "tests", "bench", "docs", "plugin",
                                "installers", "node_modules", ".mypy_cache", ".pytest_cache", "__pycache__"})
 """Top-level entries of a checkout left out of the copy pip builds the engine from."""
@@ -110,14 +122,6 @@ class WriteServiceCommand:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PluginIdentity:
-    """A UXP plugin's ``id`` and ``name`` (its manifest.json)."""
-
-    plugin_id: str
-    name: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class RunPluginAgent:
     agent: PurePath
     package: PurePath
@@ -130,7 +134,8 @@ class RunPluginAgent:
                 f"(plugin {self.plugin.name!r}, id {self.plugin.plugin_id})")
 
 
-Action = CreateEnvironment | ShareDependencies | InstallEngine | PlaceFile | WriteServiceCommand | RunPluginAgent
+Action = (CreateEnvironment | ShareDependencies | InstallEngine | PlaceFile | WriteServiceCommand | RunPluginAgent
+          | WriteLoginEntry | StartServiceNow)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,60 +147,10 @@ class InstallRequest:
     extras: tuple[str, ...]
     pip_options: tuple[str, ...]
     deps_from_venv: Path | None
-
-
-def _left_out(name: str) -> bool:
-    squashed = name.lower().replace("_", "").replace("-", "")
-    return (name.startswith(".") or name in LEFT_OUT_OF_PLUGINS or "standin" in squashed
-            or name.endswith((".pyc", ".md")) or name == "conftest.py" or name.startswith("test_"))
-
-
-def plugin_files(folder: Path) -> list[Path]:
-    """The files of a plugin folder to install, relative to it: no tests, stand-ins, dist, dot-files or docs."""
-    if not folder.is_dir():
-        return []
-    found: list[Path] = []
-    for entry in sorted(folder.iterdir()):
-        if _left_out(entry.name):
-            continue
-        if entry.is_dir():
-            found += [entry.name / inner for inner in plugin_files(entry)]
-        elif entry.is_file():
-            found.append(Path(entry.name))
-    return found
-
-
-def uxp_plugin_root(premiere: Path) -> Path:
-    """The folder of the UXP plugin's manifest.json: ``plugin/premiere`` or its ``src``, else ``plugin/premiere``."""
-    for candidate in (premiere, premiere / "src"):
-        if (candidate / "manifest.json").is_file():
-            return candidate
-    return premiere
-
-
-def built_plugin_package(premiere: Path) -> Path | None:
-    """The packaged UXP plugin, ``dist/revoice.ccx`` (else the only ``dist/*.ccx``), or None."""
-    named = premiere / "dist" / "revoice.ccx"
-    if named.is_file():
-        return named
-    packages = sorted((premiere / "dist").glob("*.ccx"))
-    return packages[0] if len(packages) == 1 else None
-
-
-def plugin_identity(package: Path) -> PluginIdentity | None:
-    """The ``id`` and ``name`` of a UXP plugin's manifest.json, in a ``.ccx`` (a zip) or a plugin folder."""
-    try:
-        if package.is_dir():
-            text = (package / "manifest.json").read_text(encoding="utf-8")
-        else:
-            with zipfile.ZipFile(package) as archive:
-                text = archive.read("manifest.json").decode("utf-8")
-        manifest = json.loads(text)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None
-    if not isinstance(manifest, dict) or not manifest.get("id"):
-        return None
-    return PluginIdentity(plugin_id=str(manifest["id"]), name=str(manifest.get("name") or manifest["id"]))
+    autostart: bool = True
+    """Register ``revoice serve`` to start at login (``--no-autostart``: neither that nor starting it now)."""
+    start_now: bool = True
+    """With :attr:`autostart`, also start the service at once (``--no-start``: at the next login)."""
 
 
 def plan_install(layout: InstallLayout, request: InstallRequest) -> list[Action]:
@@ -221,9 +176,18 @@ def plan_install(layout: InstallLayout, request: InstallRequest) -> list[Action]
         if layout.upia is not None and identity is not None:
             actions.append(RunPluginAgent(agent=layout.upia, package=placed_package, plugin=identity,
                                           option_prefix="/" if layout.target is TargetOS.WINDOWS else "--"))
-    actions.append(WriteServiceCommand(target=layout.command_file,
-                                       argv=(str(layout.revoice_executable), *SERVICE_ARGUMENTS)))
+    service_argv = (str(layout.revoice_executable), *SERVICE_ARGUMENTS)
+    actions.append(WriteServiceCommand(target=layout.command_file, argv=service_argv))
+    if request.autostart:
+        actions += plan_login_service(layout, service_argv, start_now=request.start_now,
+                                      user_id=_user_id(layout.target))
     return actions
+
+
+def _user_id(target: TargetOS) -> str:
+    """This user's uid for ``launchctl``'s ``gui/<uid>`` domain; ``$UID`` when planning for another OS."""
+    getuid = getattr(os, "getuid", None)
+    return str(getuid()) if target is host_os(sys.platform) and getuid is not None else "$UID"
 
 
 def _run(command: Sequence[str | PurePath]) -> None:
@@ -292,7 +256,17 @@ def perform(action: Action, placer: Placer) -> None:
     elif isinstance(action, PlaceFile):
         placer.copy_file(action.source, Path(action.target))
     elif isinstance(action, WriteServiceCommand):
+        manifest.service_state_folder = str(Path(action.target).parent)
         placer.write_text(Path(action.target), action.text(), folder_mode=0o700)
+    elif isinstance(action, WriteLoginEntry):
+        manifest.login_entry_unload = list(action.unload)
+        placer.write_text(Path(action.target), action.text)
+    elif isinstance(action, StartServiceNow):
+        if action.log is None:
+            print(f"  {run_start_command(action.argv)}", flush=True)
+        else:
+            print(f"  {start_detached(action.argv, log_path=Path(action.log), service_file=Path(action.service_file))}",
+                  flush=True)
     elif Path(action.agent).exists():
         done = subprocess.run([str(action.agent), f"{action.option_prefix}install", str(action.package)],
                               capture_output=True, text=True)
@@ -308,10 +282,12 @@ def perform(action: Action, placer: Placer) -> None:
         print(f"  no UPIA at {action.agent} (Creative Cloud is not installed here)", flush=True)
 
 
-def _print_layout(layout: InstallLayout) -> None:
+def _print_layout(layout: InstallLayout, *, autostart: bool) -> None:
+    login_entry = layout.login_entry if autostart else "none (--no-autostart)"
     rows = [("prefix", layout.prefix), ("environment", layout.venv), ("revoice command", layout.revoice_executable),
             ("Resolve scripts", layout.resolve_scripts), ("Premiere plugin", layout.premiere_folder),
             ("state folder", layout.state_folder), ("service command", layout.command_file),
+            ("login entry", login_entry),
             ("manifest", layout.manifest), ("Adobe UPIA", layout.upia or "none on this platform")]
     for label, value in rows:
         print(f"  {label:<16} {value}")
@@ -336,7 +312,14 @@ def _print_next_steps(layout: InstallLayout, actions: Sequence[Action], *, agent
             print(f"  Premiere Pro: double-click {packages[0]} (Creative Cloud installs it), or")
         print(f"  Premiere Pro: in Adobe's UXP Developer Tool, Add Plugin > "
               f"{layout.premiere_folder / 'revoice-premiere' / 'manifest.json'}, then Load")
-    print(f"  The plugins start `{layout.revoice_executable} serve` on demand ({layout.command_file}).")
+    service = f"`{layout.revoice_executable} serve`"
+    if any(isinstance(action, WriteLoginEntry) for action in actions):
+        started = "now and " if any(isinstance(action, StartServiceNow) for action in actions) else ""
+        print(f"  The Revoice service ({service}) starts {started}at every login ({layout.login_entry}); "
+              f"the Resolve script also starts it on demand ({layout.command_file}).")
+    else:
+        print(f"  The Resolve script starts {service} on demand ({layout.command_file}); the Premiere panel "
+              "cannot start programs: run it before you open the panel.")
     print("  Uninstall: the same command with `uninstall` (and the same --prefix if you gave one).")
 
 
@@ -352,7 +335,7 @@ def install(layout: InstallLayout, request: InstallRequest, *, dry_run: bool) ->
     actions = plan_install(layout, request)
     print(f"Revoice installer: install for {layout.target.value}"
           + (" (dry run: nothing is changed)" if dry_run else ""))
-    _print_layout(layout)
+    _print_layout(layout, autostart=request.autostart)
     manifest_path = Path(layout.manifest)
     if layout.target is host_os(sys.platform) and manifest_path.is_file():
         print(f"\nA previous install is recorded in {manifest_path}: removing it first")
@@ -429,6 +412,11 @@ def _parser() -> argparse.ArgumentParser:
                       help="install from the wheels in DIR only (pip --no-index --find-links DIR)")
     deps.add_argument("--deps-from-venv", type=Path, metavar="VENV",
                       help="reuse VENV's packages instead of downloading any (tests, developers)")
+    login = setup.add_mutually_exclusive_group()
+    login.add_argument("--no-autostart", action="store_true",
+                       help="do not register `revoice serve` to start at login (nor start it now)")
+    login.add_argument("--no-start", action="store_true",
+                       help="register it to start at login, but do not start it now")
     commands.add_parser("uninstall", parents=[common], help="remove everything the install placed")
     return parser
 
@@ -453,7 +441,8 @@ def _install_request(arguments: argparse.Namespace, *, target: TargetOS) -> Inst
     if python is None:  # a dry run for another OS shows that OS's usual name
         python = {host_os(sys.platform): sys.executable, TargetOS.WINDOWS: "python"}.get(target, "python3")
     return InstallRequest(source=source, python=str(python), extras=extras, pip_options=options,
-                          deps_from_venv=donor)
+                          deps_from_venv=donor, autostart=not arguments.no_autostart,
+                          start_now=not arguments.no_start)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -5,12 +5,12 @@ does, for every line it places); :func:`read` gets it back from a clip of a
 written timeline (the QC report, the panel and the session read it so), or
 None for clips Revoice did not write. The record is the line (id, text,
 speaker, language), what spoke it (backend, voice, take, the character's
-voice profile), the render settings and :class:`revoice.engine.model.RenderReport`,
+voice profile), the render settings and :class:`revoice.engine.records.RenderReport`,
 the flags, the WAV's length, and every take's file::
 
     meta = read(clip)
     if meta is not None and meta.report is not None:
-        print(meta.line_id, meta.report.ratio, meta.report.qc.score if meta.report.qc else "not metered")
+        print(meta.line_id, meta.report.ratio, meta.report.qc.score if meta.report.qc is not None else "not metered")
 
 What is read is written back unchanged (keys of a newer Revoice included);
 the record carries no version number (see revoice.engine.formats).
@@ -27,10 +27,9 @@ from typing import Any, ClassVar
 
 import opentimelineio as otio
 from revoice.engine.formats import CLIP_METADATA_KEY
-from revoice.engine.model import (
-    DialogueLine,
+from revoice.engine.model import DialogueLine, RenderedLine
+from revoice.engine.records import (
     JsonRecord,
-    RenderedLine,
     RenderReport,
     VoiceProfileUse,
     json_record,

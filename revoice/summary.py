@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from revoice.engine.model import TakeQc
+from revoice.engine.records import TakeQc
 
 if TYPE_CHECKING:
     from revoice.job import JobOutcome
@@ -51,7 +51,7 @@ def summary_table(outcome: JobOutcome) -> str:
             _number(rep.loudness_lufs, "{:.1f}"), _number(rep.true_peak_dbtp, "{:.1f}"))
         if metered:
             qc = rep.qc or TakeQc()
-            error = qc.wer if "wer" in qc else qc.cer  # the WER column; CER only from a meter that wrote no WER
+            error = qc.wer if "wer" not in qc.absent else qc.cer  # WER; CER from a meter that wrote no WER
             row += (f"{r.take}/{len(rep.takes or ()) or 1}", _number(error, "{:.2f}"),
                     _number(qc.similarity, "{:.2f}"), _number(qc.mos, "{:.1f}"))
         rows.append(row + ("; ".join(r.flags)[:70] or "ok",))

@@ -2,7 +2,7 @@
 
 No widgets here. A line rendered with several takes is a :class:`RenderedLine`
 for the placed take whose ``report.takes`` lists every take (file, score,
-flags, :class:`~revoice.engine.model.TakeQc` metrics); each take's own sidecar
+flags, :class:`~revoice.engine.records.TakeQc` metrics); each take's own sidecar
 ``<speaker>_<line>_t<k>.json`` lies beside its WAV. Swapping takes re-reads
 those sidecars and asks :func:`revoice.engine.render.choose_take` for the
 editor's pick; nothing is re-rendered.
@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from revoice.engine.model import DialogueLine, RenderedLine, TakeQc
+from revoice.engine.model import DialogueLine, RenderedLine
+from revoice.engine.records import TakeQc
 from revoice.engine.render import choose_take, load_sidecar, take_score, wav_name
 
 

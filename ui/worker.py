@@ -73,8 +73,16 @@ def load_assessor(*, device: str, backend: VoiceBackend | None) -> Assessor:
     return assessor
 
 
-class RenderWorker(QObject):
-    """Lives on the worker thread; ``run`` is started by the thread's ``started`` signal."""
+def _exception_line(exc: BaseException) -> str:
+    """``exc`` as Python prints its last line (``ValueError: ...``)."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+class RunSignals(QObject):
+    """The signals of a run: the worker emits them on its thread, the controller relays them to the UI thread."""
+
+    RELAYED = ("stageChanged", "voiceLoaded", "lineChanged", "lineRendered", "progressChanged", "succeeded", "failed")
+    """What the controller passes on as it is (its ``finished`` waits for the thread to stop)."""
 
     stageChanged = pyqtSignal(str)
     voiceLoaded = pyqtSignal()
@@ -89,6 +97,11 @@ class RenderWorker(QObject):
     failed = pyqtSignal(str, str)
     """Title, message (what went wrong and what to do)."""
     finished = pyqtSignal()
+    """The worker's run is over; the controller's, emitted on the UI thread once the worker thread has stopped."""
+
+
+class RenderWorker(RunSignals):
+    """Lives on the worker thread; ``run`` is started by the thread's ``started`` signal."""
 
     def __init__(self, request: RenderRequest) -> None:
         super().__init__()
@@ -116,9 +129,8 @@ class RenderWorker(QObject):
         except BackendUnavailable as exc:
             self.failed.emit("No voice available", str(exc))
         except Exception as exc:  # the panel must survive anything a run throws
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             self.failed.emit("Revoice stopped unexpectedly",
-                             f"{detail}\n\nFinished lines are kept and reused by the next run. "
+                             f"{_exception_line(exc)}\n\nFinished lines are kept and reused by the next run. "
                              "Please report this with the timeline if it happens again.")
         finally:
             self.finished.emit()
@@ -158,9 +170,8 @@ class RenderWorker(QObject):
         try:
             context.assessor = load_assessor(device=options.device, backend=context.voice)
         except Exception as exc:  # missing QC extra, a model that cannot load on this device
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             self.failed.emit("QC meters could not load",
-                             f"{detail}\n\nTurn QC meters off in Settings (Ctrl+,) to revoice without them, "
+                             f"{_exception_line(exc)}\n\nTurn QC meters off in Settings (Ctrl+,) to revoice without them, "
                              "or install Revoice's qc extra.")
             return False
         return not self.cancelled
@@ -188,18 +199,8 @@ class RenderWorker(QObject):
         self.lineChanged.emit(event.line_id, event.state, event.message)
 
 
-class RenderController(QObject):
+class RenderController(RunSignals):
     """Starts one run at a time on its own QThread and relays the worker's signals."""
-
-    stageChanged = pyqtSignal(str)
-    voiceLoaded = pyqtSignal()
-    lineChanged = pyqtSignal(str, str, str)
-    lineRendered = pyqtSignal(object)
-    progressChanged = pyqtSignal(int, int, str)
-    succeeded = pyqtSignal(object)
-    failed = pyqtSignal(str, str)
-    finished = pyqtSignal()
-    """Emitted last, on the UI thread, once the worker thread has stopped."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -221,8 +222,7 @@ class RenderController(QObject):
         thread.setObjectName("revoice-render")
         worker = RenderWorker(request)
         worker.moveToThread(thread)
-        for name in ("stageChanged", "voiceLoaded", "lineChanged", "lineRendered", "progressChanged", "succeeded",
-                     "failed"):
+        for name in RunSignals.RELAYED:
             getattr(worker, name).connect(getattr(self, name))
         thread.started.connect(worker.run)
         thread.finished.connect(self._on_thread_finished)

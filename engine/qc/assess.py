@@ -32,13 +32,13 @@ For each take it reads the WAV and measures
   renderer measures it), ``true_peak_dbtp`` (4x oversampled, whole file),
   ``clipped_samples`` (samples in flat-topped runs), ``speech_fraction``
   (VAD speech span / placed speech length; 0 when no speech is found);
-* sync numbers copied from ``rendered.report`` (:class:`~revoice.engine.model.RenderReport`): ``length_error_samples``,
+* sync numbers copied from ``rendered.report`` (:class:`~revoice.engine.records.RenderReport`): ``length_error_samples``,
   ``onset_error_ms``, ``offset_error_ms``, ``stretch_ratio``, ``ratio``.
 
 The numbers are judged, flagged and scored by :mod:`revoice.engine.qc.scoring`
 (:class:`~revoice.engine.qc.scoring.QcThresholds`, :func:`~revoice.engine.qc.scoring.qc_score`).
 All meters load lazily, once per :class:`LineQc`. The renderer keeps what a
-take's metering returns as its report's :class:`revoice.engine.model.TakeQc`.
+take's metering returns as its report's :class:`revoice.engine.records.TakeQc`.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from revoice.engine.dsp.loudness import integrated_loudness, true_peak_dbtp
+from revoice.engine.fit import FitPolicy
 from revoice.engine.model import RenderedLine
 
 METERS = ("asr", "mos", "similarity", "ge2e")
@@ -90,9 +91,9 @@ class QcThresholds:
     """|measured - target| loudness (LU) of the placed speech."""
     max_onset_error_ms: float = 45.0
     """|onset error| (ms) against the original take (about one frame at 24 fps)."""
-    min_ratio: float = 0.8
-    max_ratio: float = 1.25
-    """Fitted / natural speech length bounds (as engine.fit.FitPolicy); not repeated when the fit flagged it."""
+    min_ratio: float = FitPolicy.min_ratio
+    max_ratio: float = FitPolicy.max_ratio
+    """Fitted / natural speech length bounds (engine.fit.FitPolicy's); not repeated when the fit flagged it."""
     max_stretch_deviation: float = 0.15
     """|stretch_ratio - 1| beyond this: the residual time stretch is large enough to hear."""
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from revoice.engine.model import DialogueLine, FrameRange, RenderedLine, RenderReport, SourceAudio, TakeQc
+from revoice.engine.model import DialogueLine, FrameRange, RenderedLine, SourceAudio
+from revoice.engine.records import RenderReport, TakeQc
 from revoice.otio_bridge.clip_metadata import ClipMetadata
 
 if TYPE_CHECKING:

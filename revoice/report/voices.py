@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
-from revoice.engine.model import VoiceProfileUse
+from revoice.engine.records import VoiceProfileUse
 from revoice.layout import OutputLayout
 from revoice.otio_bridge.clip_metadata import ClipMetadata
 from revoice.report.svg import escape

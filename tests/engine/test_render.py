@@ -43,7 +43,7 @@ def test_wav_is_exactly_the_slot_with_bext_time_reference(
     info = sf.info(str(rendered.path))
     assert info.frames == line.slot_samples(sample_rate) == round(frames * sample_rate / rate)
     assert info.samplerate == sample_rate and info.channels == 1 and info.subtype == "PCM_24"
-    assert rendered.report["length_error_samples"] == 0
+    assert rendered.report.length_error_samples == 0
     assert read_bwf_time_reference(rendered.path) == round((tc_start + 37) / rate * sample_rate)
     audio, _ = sf.read(str(rendered.path), dtype="float32")
     speech = audio[rendered.speech_start : rendered.speech_end]
@@ -61,7 +61,7 @@ def test_loudness_presets_and_true_peak_ceiling(piper_backend: PiperBackend, tmp
     lufs, true_peak = ebur128_loudness_and_true_peak(audio[rendered.speech_start : rendered.speech_end], sr)
     assert abs(lufs - target) <= 0.5
     assert true_peak <= -2.0
-    assert rendered.report["loudness_lufs"] == pytest.approx(target, abs=0.5)
+    assert rendered.report.loudness_lufs == pytest.approx(target, abs=0.5)
 
 
 def test_match_the_original_line(piper_backend: PiperBackend, tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_match_the_original_line(piper_backend: PiperBackend, tmp_path: Path) ->
     audio, _ = sf.read(str(rendered.path), dtype="float32")
     lufs, _ = ebur128_loudness_and_true_peak(audio[rendered.speech_start : rendered.speech_end], sr)
     assert abs(lufs - original_lufs) <= 0.5
-    assert rendered.report["loudness_note"] == "matched to the original line"
+    assert rendered.report.loudness_note == "matched to the original line"
 
 
 def test_same_inputs_and_seed_give_byte_identical_wavs(piper_backend: PiperBackend, tmp_path: Path) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
-from revoice.engine.model import RenderedLine, RenderReport, TakeEntry, TakeQc, VoiceProfileUse
+from revoice.engine.model import RenderedLine
+from revoice.engine.records import RenderReport, TakeEntry, TakeQc, VoiceProfileUse
 from revoice.engine.render import choose_take, load_sidecar, sidecar_path, take_score, write_sidecar
 
 SIDECAR = """{
@@ -147,16 +149,20 @@ def test_partial_and_newer_reports_round_trip() -> None:
     assert report.to_json() == partial and report.extra == {"newer": {"a": 1}}
     assert report.speech_seconds is None and "speech_seconds" in report.absent
     assert report.qc is not None and report.qc.score == 0.4 and report.score == 0.4
-    assert dict(report) == partial and report["qc"]["flags"] == ["x"] and "takes" not in report  # the JSON view
+    assert report.to_json()["qc"]["flags"] == ["x"] and "takes" not in report.to_json()  # the JSON
     assert RenderReport.from_json({}).to_json() == {} and RenderReport.from_json(report) is report
     silent = RenderReport(slot_samples=10, achieved_span=None, onset_error_ms=None)
     assert silent.to_json()["achieved_span"] is None and "qc" not in silent.to_json()  # written as null / left out
 
 
-def test_a_mapping_report_is_read_into_the_record() -> None:
-    line = RenderedLine("L1", Path("x.wav"), 48000, 10, 0, 10, "b", "v", report={"ratio": 1.1})  # type: ignore[arg-type]
+def test_a_report_is_read_from_its_json_into_a_plain_record() -> None:
+    line = RenderedLine("L1", Path("x.wav"), 48000, 10, 0, 10, "b", "v", report=RenderReport.from_json({"ratio": 1.1}))
     assert isinstance(line.report, RenderReport) and line.report.ratio == 1.1
+    assert not isinstance(line.report, Mapping)  # no dict view: its JSON is to_json()
     assert RenderedLine("L1", Path("x.wav"), 48000, 10, 0, 10, "b", "v").report.to_json() == {}
+    qc, entry = TakeQc(score=0.5), TakeEntry(take=1, score=0.5)
+    nested = RenderReport.from_json({"qc": qc, "takes": [entry]})  # records inside the JSON are kept as they are
+    assert nested.qc is qc and nested.takes == (entry,)
 
 
 def test_choose_take_lists_every_take(tmp_path: Path) -> None:

@@ -2,18 +2,23 @@
 
 The real install makes a fresh environment with ``python -m venv`` and pip-installs the engine
 from this checkout into it; ``--deps-from-venv`` lets it reuse the test environment's packages
-(nothing is downloaded), so it takes seconds.
+(nothing is downloaded), so it takes seconds. It places the XDG autostart entry but does not start
+the service (``--no-start``: a real ``revoice serve`` would take port 47390 and leave its token);
+starting and stopping are tested with a stand-in service, ``launchctl`` with a stand-in script.
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
+import plistlib
 import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
+from collections.abc import Iterator
+from pathlib import Path, PureWindowsPath
 
 import pytest
 
@@ -23,17 +28,18 @@ INSTALLER = INSTALLERS / "revoice_install.py"
 sys.path.insert(0, str(INSTALLERS))
 
 from install_manifest import InstallManifest, Placer, uninstall  # noqa: E402
-from install_paths import TargetOS, install_layout  # noqa: E402
-from revoice_install import (  # noqa: E402
-    InstallRequest,
-    PlaceFile,
-    PluginIdentity,
-    RunPluginAgent,
-    perform,
-    plan_install,
-    plugin_files,
-    uxp_plugin_root,
+from install_paths import TargetOS, install_layout, login_entry_path  # noqa: E402
+from install_plugins import PluginIdentity, plugin_files, uxp_plugin_root  # noqa: E402
+from install_service import (  # noqa: E402
+    StartServiceNow,
+    WriteLoginEntry,
+    desktop_exec,
+    launch_agent,
+    plan_login_service,
+    start_detached,
+    startup_script,
 )
+from revoice_install import InstallRequest, PlaceFile, RunPluginAgent, perform, plan_install  # noqa: E402
 
 ON_LINUX = pytest.mark.skipif(sys.platform != "linux", reason="the real install and its paths are Linux's here")
 TOOL_CACHES = {".cache", ".rustup"}
@@ -72,6 +78,14 @@ def tree(folder: Path) -> dict[str, bytes | None]:
     return found
 
 
+def read_desktop_entry(path: Path) -> dict[str, str]:
+    """The ``[Desktop Entry]`` group of a .desktop file, keys as written, values as written (no unescaping)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(path.read_text(encoding="utf-8"))
+    return dict(parser["Desktop Entry"])
+
+
 @ON_LINUX
 @pytest.mark.slow
 def test_linux_install_places_everything_and_uninstall_removes_exactly_that(tmp_path: Path) -> None:
@@ -89,7 +103,7 @@ def test_linux_install_places_everything_and_uninstall_removes_exactly_that(tmp_
     (scripts / "My Own Script.py").write_text("print('an editor\\'s own script')\n")
     before = tree(home)
 
-    done = run_installer(env, "install", "--deps-from-venv", sys.prefix)
+    done = run_installer(env, "install", "--deps-from-venv", sys.prefix, "--no-start")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     prefix = home / ".local" / "share" / "revoice"
@@ -113,12 +127,18 @@ def test_linux_install_places_everything_and_uninstall_removes_exactly_that(tmp_
     located = subprocess.run([str(prefix / "venv" / "bin" / "python"), "-c", "import revoice; print(revoice.__file__)"],
                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert Path(located.stdout.strip()).is_relative_to(prefix / "venv"), "the engine was not installed into the venv"
+    autostart = home / ".config" / "autostart" / "revoice-serve.desktop"
+    entry = read_desktop_entry(autostart)
+    assert entry["Type"] == "Application" and entry["X-GNOME-Autostart-enabled"] == "true"
+    assert entry["Exec"] == f"{revoice} serve" and entry["TryExec"] == str(revoice)
+    assert "would start" not in done.stdout and not (tmp_path / "state" / "service.log").exists()
     manifest = InstallManifest.from_json((prefix / "install-manifest.json").read_text())
     assert manifest.complete and manifest.venv == str(prefix / "venv")
+    assert manifest.service_state_folder == str(tmp_path / "state") and manifest.login_entry_unload == []
     packaged = ROOT / "plugin" / "premiere" / "dist" / "revoice.ccx"  # built by hand (tools/package.mjs), git-ignored
     assert set(manifest.files) == ({str(scripts / relative) for relative in resolve_files}
                                    | {str(placed_plugin / relative) for relative in premiere_files}
-                                   | {str(tmp_path / "state" / "command.json")}
+                                   | {str(tmp_path / "state" / "command.json"), str(autostart)}
                                    | ({str(prefix / "premiere" / "revoice.ccx")} if packaged.is_file() else set()))
     assert str(scripts) not in manifest.folders, "the Scripts folder existed before: it is not the installer's"
 
@@ -126,6 +146,7 @@ def test_linux_install_places_everything_and_uninstall_removes_exactly_that(tmp_
     assert removed.returncode == 0, removed.stdout[-3000:] + removed.stderr[-3000:]
     for name in manifest.files:
         assert not Path(name).exists(), name
+    assert not autostart.exists() and not (home / ".config").exists()
     assert not prefix.exists() and not (tmp_path / "state").exists()
     assert (scripts / "My Own Script.py").read_text() == "print('an editor\\'s own script')\n"
     assert tree(home) == before
@@ -167,6 +188,14 @@ def test_dry_run_prints_the_documented_paths_and_actions_and_changes_nothing(tmp
     for relative in plugin_files(ROOT / "plugin" / "resolve"):
         assert f"would copy {ROOT / 'plugin' / 'resolve' / relative} -> {scripts}{separator}" in output
     assert "would write" in output and "install-manifest.json" in output
+    if platform == "macos":
+        plist = f"{home}/Library/LaunchAgents/org.revoice.serve.plist"
+        assert f"would write {plist}  (LaunchAgent: runs `{revoice} serve` at login)" in output
+        assert f"would run launchctl bootstrap gui/$UID {plist}" in output
+    else:
+        startup = r"%APPDATA%\Microsoft\Windows\Start Menu\Programs\Startup\Revoice service.cmd"
+        assert f"would write {startup}  (Startup-folder script, minimized: runs `{revoice} serve` at login)" in output
+        assert f"would run cmd.exe /c {startup}" in output
     assert list(home.iterdir()) == [] and sorted(path.name for path in tmp_path.iterdir()) == ["home"]
 
 
@@ -179,6 +208,8 @@ def test_linux_dry_run_uses_xdg_folders_and_system_scripts(tmp_path: Path) -> No
     assert "/opt/resolve/Fusion/Scripts/Utility" in done.stdout
     assert f"would write {home}/.local/state/revoice/command.json" in done.stdout
     assert f"{home}/.local/share/revoice/venv" in done.stdout
+    assert f"would write {home}/.config/autostart/revoice-serve.desktop  (XDG autostart entry" in done.stdout
+    assert f"would start `{home}/.local/share/revoice/venv/bin/revoice serve` now" in done.stdout
     assert list(home.iterdir()) == []
 
 
@@ -292,3 +323,174 @@ def test_the_agent_installs_and_removes_the_plugin(tmp_path: Path) -> None:
     uninstall(InstallManifest.from_json(manifest_path.read_text()), manifest_path=manifest_path, log=lambda line: None,
               dry_run=False)
     assert calls.read_text().splitlines() == [f"--install {package}", "--remove Revoice"]
+
+
+def test_login_entry_paths_follow_each_os_and_xdg_config_home() -> None:
+    home = {"HOME": "/home/ed"}
+    assert str(login_entry_path(TargetOS.LINUX, env=home, default_home="/nowhere")) == (
+        "/home/ed/.config/autostart/revoice-serve.desktop")
+    assert str(login_entry_path(TargetOS.LINUX, env={**home, "XDG_CONFIG_HOME": "/cfg"}, default_home="/nowhere")) == (
+        "/cfg/autostart/revoice-serve.desktop")
+    assert str(login_entry_path(TargetOS.LINUX, env={**home, "XDG_CONFIG_HOME": "relative"},
+                                default_home="/nowhere")) == "/home/ed/.config/autostart/revoice-serve.desktop"
+    assert str(login_entry_path(TargetOS.MACOS, env=home, default_home="/nowhere")) == (
+        "/home/ed/Library/LaunchAgents/org.revoice.serve.plist")
+    assert login_entry_path(TargetOS.WINDOWS, env={"APPDATA": r"C:\Users\Ed\AppData\Roaming"},
+                            default_home="/nowhere") == PureWindowsPath(
+        r"C:\Users\Ed\AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup\Revoice service.cmd")
+
+
+def test_login_entries_run_the_service_command() -> None:
+    spaced = ["/Users/Ed Smith/100% Revoice/venv/bin/revoice", "serve"]
+    assert desktop_exec(spaced) == '"/Users/Ed Smith/100%% Revoice/venv/bin/revoice" serve'
+    assert desktop_exec(["/a/b$c\\d", "serve"]) == '"/a/b\\\\$c\\\\\\\\d" serve'
+    agent = plistlib.loads(launch_agent(spaced, log=Path("/state/service.log")).encode("utf-8"))
+    assert agent["Label"] == "org.revoice.serve" and agent["ProgramArguments"] == spaced
+    assert agent["RunAtLoad"] is True and agent["KeepAlive"] is False
+    revoice = r"C:\Users\Ed\AppData\Local\Revoice\venv\Scripts\revoice.exe"
+    script = startup_script([revoice, "serve"])
+    assert f'start "Revoice service" /min "{revoice}" "serve"' in script.splitlines()
+    assert "chcp" not in script and "chcp 65001 >nul" in startup_script([r"C:\Users\José\revoice.exe", "serve"])
+
+
+@pytest.mark.parametrize("platform", ["linux", "macos", "windows"])
+def test_no_autostart_places_no_login_entry(tmp_path: Path, platform: str) -> None:
+    layout = install_layout(TargetOS(platform), env={"HOME": str(tmp_path / "home")}, default_home="/nowhere")
+    request = InstallRequest(source=ROOT, python="python3", extras=(), pip_options=(), deps_from_venv=None)
+    planned = [type(action) for action in plan_install(layout, request)]
+    assert planned.count(WriteLoginEntry) == 1 and planned.count(StartServiceNow) == 1
+    skipped = InstallRequest(source=ROOT, python="python3", extras=(), pip_options=(), deps_from_venv=None,
+                             autostart=False)
+    planned = [type(action) for action in plan_install(layout, skipped)]
+    assert WriteLoginEntry not in planned and StartServiceNow not in planned
+    not_now = InstallRequest(source=ROOT, python="python3", extras=(), pip_options=(), deps_from_venv=None,
+                             start_now=False)
+    planned = [type(action) for action in plan_install(layout, not_now)]
+    assert WriteLoginEntry in planned and StartServiceNow not in planned
+
+
+@ON_LINUX
+def test_no_autostart_dry_run(tmp_path: Path) -> None:
+    env = sandbox_env(tmp_path, state_dir=False)
+    done = run_installer(env, "--dry-run", "--no-autostart")
+    assert done.returncode == 0, done.stderr
+    assert "revoice-serve.desktop" not in done.stdout and "would start" not in done.stdout
+    assert "login entry      none (--no-autostart)" in done.stdout
+    assert list(Path(env["HOME"]).iterdir()) == []
+
+
+def _stand_in(folder: Path, name: str, body: str) -> Path:
+    """An executable shell script ``folder/name`` running ``body``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / name
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return script
+
+
+@ON_LINUX
+def test_launch_agent_is_bootstrapped_and_booted_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The macOS steps on this machine, ``launchctl`` replaced by a script that records its arguments."""
+    calls = tmp_path / "calls.txt"
+    _stand_in(tmp_path / "bin", "launchctl", f"echo \"$@\" >> '{calls}'\n")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    home = tmp_path / "home"
+    home.mkdir()
+    layout = install_layout(TargetOS.MACOS, env={"HOME": str(home)}, default_home="/nowhere")
+    argv = (str(layout.revoice_executable), "serve")
+    manifest = InstallManifest(platform="macos", prefix=str(tmp_path), source=str(tmp_path))
+    placer = Placer(manifest)
+    for action in plan_login_service(layout, argv, start_now=True, user_id="501"):
+        perform(action, placer)
+    plist = home / "Library" / "LaunchAgents" / "org.revoice.serve.plist"
+    assert plistlib.loads(plist.read_bytes())["ProgramArguments"] == list(argv)
+    assert manifest.files == [str(plist)] and manifest.folders == [str(home / "Library"), str(plist.parent)]
+    manifest_path = tmp_path / "install-manifest.json"
+    manifest.save(manifest_path)
+
+    lines: list[str] = []
+    uninstall(InstallManifest.from_json(manifest_path.read_text()), manifest_path=manifest_path, log=lines.append,
+              dry_run=True)
+    assert "would run launchctl bootout gui/501/org.revoice.serve" in lines and plist.is_file()
+    uninstall(InstallManifest.from_json(manifest_path.read_text()), manifest_path=manifest_path, log=lines.append,
+              dry_run=False)
+    assert calls.read_text().splitlines() == [f"bootstrap gui/501 {plist}", "bootout gui/501/org.revoice.serve"]
+    assert list(home.iterdir()) == []
+
+
+STAND_IN_SERVICE = """
+import http.server, json, os, pathlib, signal, sys
+state = pathlib.Path(sys.argv[1])
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.headers.get("Authorization") == "Bearer tok" else 401)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+url = "http://127.0.0.1:%d" % server.server_address[1]
+
+def stop(*args):
+    (state / "service.json").unlink()
+    os._exit(0)
+
+signal.signal(signal.SIGTERM, stop)
+(state / "service.json").write_text(json.dumps({"url": url, "port": 0, "token": "tok", "pid": os.getpid()}))
+print("listening at", url, flush=True)
+server.serve_forever()
+"""
+"""A stand-in for ``revoice serve``: writes service.json, answers /health, removes service.json on SIGTERM."""
+
+
+@pytest.fixture
+def stand_in_service(tmp_path: Path) -> Iterator[tuple[list[str], Path]]:
+    """The stand-in service's argv (naming a fake environment folder) and its state folder; killed afterwards."""
+    state = tmp_path / "state"
+    state.mkdir()
+    script = tmp_path / "venv" / "bin" / "stand_in_service.py"
+    script.parent.mkdir(parents=True)
+    script.write_text(STAND_IN_SERVICE)
+    yield [sys.executable, str(script), str(state)], state
+    record = state / "service.json"
+    if record.is_file():
+        try:
+            os.kill(json.loads(record.read_text())["pid"], 9)
+        except OSError:
+            pass
+
+
+@ON_LINUX
+def test_the_service_starts_detached_and_uninstall_stops_it(tmp_path: Path,
+                                                            stand_in_service: tuple[list[str], Path]) -> None:
+    argv, state = stand_in_service
+    said = start_detached(argv, log_path=state / "service.log", service_file=state / "service.json")
+    assert said.startswith("the Revoice service runs at http://127.0.0.1:"), said
+    record = json.loads((state / "service.json").read_text())
+    assert os.getsid(record["pid"]) == record["pid"], "not in a session of its own"
+    assert "listening at" in (state / "service.log").read_text()
+
+    manifest_path = tmp_path / "install-manifest.json"
+    lines: list[str] = []
+    other = InstallManifest(platform="linux", prefix=str(tmp_path), source=str(tmp_path),
+                            venv=str(tmp_path / "another-venv"), service_state_folder=str(state))
+    other.save(manifest_path)
+    uninstall(other, manifest_path=manifest_path, log=lines.append, dry_run=False)
+    assert any(line.startswith("leave the Revoice service") for line in lines) and (state / "service.json").exists()
+
+    ours = InstallManifest(platform="linux", prefix=str(tmp_path), source=str(tmp_path),
+                           venv=str(tmp_path / "venv"), service_state_folder=str(state))
+    ours.save(manifest_path)
+    uninstall(ours, manifest_path=manifest_path, log=lines.append, dry_run=False)
+    assert f"stop the running Revoice service at {record['url']} (pid {record['pid']})" in lines
+    assert not (state / "service.json").exists() and not (tmp_path / "venv").exists()
+
+
+@ON_LINUX
+def test_a_service_that_stops_at_once_is_reported(tmp_path: Path) -> None:
+    failing = _stand_in(tmp_path / "bin", "revoice", "echo 'revoice serve: already running' >&2\nexit 2\n")
+    said = start_detached([str(failing), "serve"], log_path=tmp_path / "service.log",
+                          service_file=tmp_path / "service.json")
+    assert said.startswith("warning: the Revoice service stopped at once (exit 2): revoice serve: already running")

@@ -10,6 +10,7 @@ import numpy as np
 import opentimelineio as otio
 import soundfile as sf
 from revoice.engine.model import DialogueLine, RenderedLine
+from revoice.engine.records import RenderReport
 
 RATES: dict[str, float] = {
     "23.976": 24000 / 1001,
@@ -112,6 +113,6 @@ def render_silence(lines: Iterable[DialogueLine], folder: Path, sample_rate: int
         out.append(RenderedLine(
             line_id=line.line_id, path=wav, sample_rate=sample_rate, slot_samples=n,
             speech_start=0, speech_end=n, backend="test", voice_id="silence",
-            settings={"speed": np.float32(1.25)}, report={"lufs": -23.0}, flags=("short",),
+            settings={"speed": np.float32(1.25)}, report=RenderReport.from_json({"lufs": -23.0}), flags=("short",),
         ))
     return out

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import opentimelineio as otio
 from bridge_helpers import make_timeline, render_silence
-from revoice.engine.model import DialogueLine, FrameRange, RenderReport, TakeEntry, TakeQc, VoiceProfileUse
+from revoice.engine.model import DialogueLine, FrameRange
+from revoice.engine.records import RenderReport, TakeEntry, TakeQc, VoiceProfileUse
 from revoice.otio_bridge import clip_metadata
 from revoice.otio_bridge.clip_metadata import ClipMetadata, ClipProfile
 from revoice.otio_bridge.timeline import read_timeline

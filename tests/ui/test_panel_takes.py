@@ -56,7 +56,7 @@ def test_swap_take_without_rerender_then_export(make_window: WindowFactory, pipe
         row = window.model.row(line_id)
         assert row is not None and row.status in (DONE, FLAGGED) and row.render is not None
         assert row.render.take == 1  # unmetered takes all score 0: the first is placed
-        assert [entry["take"] for entry in row.render.report["takes"]] == [1, 2]
+        assert [entry.take for entry in row.render.report.takes or ()] == [1, 2]
         for take in (1, 2):
             assert (media / wav_name(by_id[line_id], take)).is_file()
         assert cell(window, line_id, Column.TAKE) == "1/2"
@@ -81,11 +81,11 @@ def test_swap_take_without_rerender_then_export(make_window: WindowFactory, pipe
     row = window.model.row(swapped)
     assert row is not None and row.render is not None and row.render.take == 2
     assert row.render.path.name == wav_name(by_id[swapped], 2)
-    assert row.render.report["chosen_by"] == "editor"
+    assert row.render.report.chosen_by == "editor"
     assert preview.revoiced_path == row.render.path
     assert preview.revoiced_view.span == (row.render.speech_start, row.render.speech_end)
-    assert preview.readouts["speech"].text() == f"{row.render.report['speech_seconds']:.2f} s"
-    assert preview.readouts["loudness"].text() == f"{row.render.report['loudness_lufs']:.1f} LUFS"
+    assert preview.readouts["speech"].text() == f"{row.render.report.speech_seconds:.2f} s"
+    assert preview.readouts["loudness"].text() == f"{row.render.report.loudness_lufs:.1f} LUFS"
     assert "picked by you" in preview.take_note.text()
     assert cell(window, swapped, Column.TAKE) == "2/2"
     assert {p.name: p.stat().st_mtime_ns for p in media.glob("*.wav")} == mtimes  # nothing re-rendered
@@ -155,11 +155,12 @@ def test_qc_meters_rank_takes_and_fill_columns(make_window: WindowFactory, piper
     for line_id in ids:
         row = window.model.row(line_id)
         assert row is not None and row.render is not None
-        qc = row.render.report["qc"]
-        scores = {entry["take"]: entry["score"] for entry in row.render.report["takes"]}
+        qc = row.render.report.qc
+        assert qc is not None
+        scores = {entry.take: entry.score for entry in row.render.report.takes or ()}
         assert row.render.take == max(scores, key=lambda k: (scores[k], -k))  # the best-scoring take
-        assert cell(window, line_id, Column.WER) == f"{qc['wer']:.2f}"
-        assert cell(window, line_id, Column.MOS) == f"{qc['mos']:.1f}"
+        assert cell(window, line_id, Column.WER) == f"{qc.wer:.2f}"
+        assert cell(window, line_id, Column.MOS) == f"{qc.mos:.1f}"
         assert cell(window, line_id, Column.VOICE) != ""
         assert row.status == (FLAGGED if row.render.flags else DONE)
 

@@ -184,8 +184,9 @@ def test_revoicing_builds_a_profile_off_the_ui_thread_and_strength_changes_the_n
     assert "voices: NAGG tint" in window.status_label.text()
     row = window.model.row(line_id)
     assert row is not None and row.status in (DONE, FLAGGED) and row.render is not None
-    assert row.render.report["voice_profile"]["kind"] == "tint"
-    assert row.render.report["voice_profile"]["strength"] == 1.0
+    use = row.render.report.voice_profile
+    assert use is not None and use.kind == "tint"
+    assert use.strength == 1.0
     window._refresh_renders()  # the panel's render keys agree with run_job's: still done
     assert window.model.row(line_id).status in (DONE, FLAGGED)  # type: ignore[union-attr]
     fresh = opened(make_window, None)  # no voice loaded: the sidecar's profile key decides
@@ -202,4 +203,5 @@ def test_revoicing_builds_a_profile_off_the_ui_thread_and_strength_changes_the_n
     assert again is not None and not again.failed and again.batch.cached == 0  # type: ignore[attr-defined]
     assert [row["status"] for row in again.profiles] == ["reused"]  # type: ignore[attr-defined]
     render = window.model.row(line_id).render  # type: ignore[union-attr]
-    assert render is not None and render.report["voice_profile"]["strength"] == 0.4
+    assert render is not None and render.report.voice_profile is not None
+    assert render.report.voice_profile.strength == 0.4

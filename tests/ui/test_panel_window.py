@@ -10,6 +10,7 @@ from panel_helpers import WindowFactory, activate, dismiss_dialogs, key_click, w
 from PyQt6.QtCore import QModelIndex, Qt, QTimer
 from PyQt6.QtWidgets import QApplication
 from revoice.engine.model import RenderedLine
+from revoice.engine.records import RenderReport
 from revoice.otio_bridge.timeline import format_timecode
 from revoice.ui.lines_model import FAILED, FLAGGED, PENDING, Column, LinesModel
 from revoice.ui.player import playback_problem
@@ -20,9 +21,10 @@ def fake_render(model: LinesModel, line_id: str, flags: tuple[str, ...] = ()) ->
     row = model.row(line_id)
     assert row is not None
     slot = row.line.slot_samples(48000)
+    report = RenderReport.from_json({"ratio": 0.7, "loudness_lufs": -23.0, "true_peak_dbtp": -2.1})
     render = RenderedLine(line_id=line_id, path=Path("/nonexistent.wav"), sample_rate=48000, slot_samples=slot,
-                          speech_start=0, speech_end=slot // 2, backend="piper", voice_id="joe",
-                          report={"ratio": 0.7, "loudness_lufs": -23.0, "true_peak_dbtp": -2.1}, flags=flags)
+                          speech_start=0, speech_end=slot // 2, backend="piper", voice_id="joe", report=report,
+                          flags=flags)
     model.set_render(render)
     return render
 
@@ -183,7 +185,8 @@ def test_metered_takes_fill_the_columns_and_the_chooser(make_window: WindowFacto
     takes = [{"take": 1, "file": "NAGG_L0001_t1.wav", "score": 0.4, "flags": [flag], "qc": first},
              {"take": 2, "file": "NAGG_L0001_t2.wav", "score": 0.7, "flags": [], "qc": second}]
     render = fake_render(window.model, line_id, flags=(flag,))
-    render = replace(render, report={**render.report, "qc": first, "takes": takes, "chosen_by": "editor"})
+    report = RenderReport.from_json({**render.report.to_json(), "qc": first, "takes": takes, "chosen_by": "editor"})
+    render = replace(render, report=report)
     window.controller.lineRendered.emit(render)  # as a run reports a finished line
 
     row = window.model.row(line_id)

@@ -1,9 +1,12 @@
 "use strict";
 /**
  * Panel states for the screenshot harness and the UI tests: idle, running
- * and done, shaped exactly like app.js's state (the job parts like the
- * service's job status). Invented dialogue.
+ * and done, built on ui.js's initialState() as app.js's state is (the job
+ * parts like the service's job status). Invented dialogue.
  */
+
+// not destructured: in the harness page every script shares one global scope, and ui.js's names are in it
+const panelView = require("../src/ui.js");
 
 const LINES = [
   ["L0001", "ANNA", "01:00:01:05", "You said the boat would be here by six."],
@@ -20,18 +23,10 @@ const LOUDNESS_FLAG = "loudness -20.4 LUFS is +2.6 LU off the -23.0 LUFS target"
 
 function baseState(view) {
   return {
+    ...panelView.initialState(),
     view,
     sequence: { name: "Reel 3 - Harbour", rateLabel: "23.976 fps", audioTrackCount: 4 },
-    sequenceMessage: "",
     service: { state: "ok", message: "", transport: "http", version: "0.1.0" },
-    subtitles: { mode: "markers", path: "" },
-    settings: {},
-    showSettings: false,
-    busy: "",
-    error: "",
-    job: null,
-    cancelRequested: false,
-    result: null,
   };
 }
 

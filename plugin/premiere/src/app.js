@@ -21,7 +21,7 @@ const { spoolAvailable, createSpoolClient } = require("./spool.js");
 const { ticksPerFrameForRate, ticksToFrames, planPlacement, PLACEABLE_STATES } = require("./timeline.js");
 const { createFileAccess } = require("./files.js");
 const { createPremiereHost } = require("./premiere.js");
-const { createView } = require("./ui.js");
+const { createView, initialState } = require("./ui.js");
 
 /**
  * Reach the service: read where it is, try http://127.0.0.1 (GET /health),
@@ -70,20 +70,7 @@ function rateLabel(ticksPerFrame) {
  */
 function createController(deps) {
   const { host, files, platform, stateDir, now, sleep, render, pollMs = 500 } = deps;
-  const state = {
-    view: "idle",
-    sequence: null,
-    sequenceMessage: "",
-    service: { state: "unknown", message: "", transport: "", version: "" },
-    subtitles: { mode: "markers", path: "" },
-    settings: { ...(deps.settings || {}) },
-    showSettings: false,
-    busy: "",
-    error: "",
-    job: null,
-    cancelRequested: false,
-    result: null,
-  };
+  const state = initialState(deps.settings || {});
   let connection = null;
   let active = { project: null, sequence: null };
   const show = () => render(state);

@@ -4,16 +4,37 @@
  * small binder that puts it in the panel and turns clicks on
  * [data-action] elements into controller calls.
  *
- * Panel state (owned by app.js):
+ * Panel state (owned by app.js; `initialState()` is the one it starts from):
  *   view: "idle" | "running" | "done"
  *   sequence: {name, rateLabel, audioTrackCount} | null, sequenceMessage
  *   service: {state: "unknown" | "ok" | "error", message, transport, version}
  *   subtitles: {mode: "markers" | "file", path}
  *   settings: {port, token}, showSettings
  *   busy: what runs now ("Exporting the sequence…"), error: one line
- *   job: the service's job status (lines with state and flags)
+ *   job: the service's job status (lines with state and flags), cancelRequested
  *   result: {placed, flagged, errors, notes, cancelled, finishedCount, placedDone}
  */
+
+/**
+ * A panel state before anything is known: no sequence, the service not yet asked, no job.
+ * @param {object} [settings] the saved settings ({port, token}); copied
+ */
+function initialState(settings = {}) {
+  return {
+    view: "idle",
+    sequence: null,
+    sequenceMessage: "",
+    service: { state: "unknown", message: "", transport: "", version: "" },
+    subtitles: { mode: "markers", path: "" },
+    settings: { ...settings },
+    showSettings: false,
+    busy: "",
+    error: "",
+    job: null,
+    cancelRequested: false,
+    result: null,
+  };
+}
 
 /** The short label and CSS class of each line state. */
 const LINE_STATES = {
@@ -249,4 +270,4 @@ function createView(root, onAction) {
   };
 }
 
-module.exports = { LINE_STATES, escapeHtml, renderHtml, createView };
+module.exports = { LINE_STATES, escapeHtml, initialState, renderHtml, createView };

@@ -137,4 +137,5 @@ def test_render_key_follows_the_profile_and_the_report_names_it(english: BuzzBac
     assert revoicer(dataclasses.replace(nell(), created="later")).render_key(line) == key
     rendered = revoicer(nell()).render_line(line, out_dir=tmp_path)
     assert rendered.backend == "profile+buzz_en" and rendered.voice_id == "NELL"
-    assert rendered.report["voice_profile"]["name"] == "NELL" and rendered.report["voice_profile"]["kind"] == "tint"
+    use = rendered.report.voice_profile
+    assert use is not None and use.name == "NELL" and use.kind == "tint"

@@ -43,6 +43,14 @@ def corpus_voice(shared_corpus: Path, name: str) -> tuple[npt.NDArray[np.float32
     return np.ascontiguousarray(audio.mean(axis=1)), int(rate)
 
 
+@pytest.fixture(scope="module")
+def narrator(shared_corpus: Path) -> tuple[npt.NDArray[np.float32], int]:
+    """The female narrator's tuning half (split_reference's first part; median F0 ~210 Hz) and its rate (Hz)."""
+    audio, rate = corpus_voice(shared_corpus, "en_story_main.flac")
+    tune, _ = split_reference(audio, rate)
+    return tune, rate
+
+
 def test_envelope_correction_moves_spectrum_toward_reference() -> None:
     from revoice.engine.dsp.voice_transform import apply_band_eq
 
@@ -90,11 +98,10 @@ SHORT_SENTENCES = ("Put the lamp back on the table.", "Why would she leave witho
 
 
 @pytest.mark.slow
-def test_tune_match_picks_a_female_voice_for_a_female_target(shared_corpus: Path, piper_backend: Any,
-                                                             kokoro: Any, embedder: Any,
+def test_tune_match_picks_a_female_voice_for_a_female_target(narrator: tuple[npt.NDArray[np.float32], int],
+                                                             piper_backend: Any, kokoro: Any, embedder: Any,
                                                              synthesis_cache: dict[Any, Any]) -> None:
-    audio, rate = corpus_voice(shared_corpus, "en_story_main.flac")  # female narrator, median F0 ~210 Hz
-    tune, _ = split_reference(audio, rate)
+    tune, rate = narrator
     match = tune_match(tune, rate, language="en", backends=[piper_backend, kokoro], embedder=embedder,
                        sentences=SHORT_SENTENCES, strength=0.8, synthesis_cache=synthesis_cache)
     from revoice.engine.voices.kokoro_voice import blend_weights
@@ -115,10 +122,9 @@ def test_tune_match_picks_a_female_voice_for_a_female_target(shared_corpus: Path
 
 
 @pytest.mark.slow
-def test_naturalness_veto_keeps_the_stock_voice(shared_corpus: Path, piper_backend: Any, kokoro: Any,
-                                                embedder: Any, synthesis_cache: dict[Any, Any]) -> None:
-    audio, rate = corpus_voice(shared_corpus, "en_story_main.flac")
-    tune, _ = split_reference(audio, rate)
+def test_naturalness_veto_keeps_the_stock_voice(narrator: tuple[npt.NDArray[np.float32], int], piper_backend: Any,
+                                                kokoro: Any, embedder: Any, synthesis_cache: dict[Any, Any]) -> None:
+    tune, rate = narrator
     scored: list[int] = []
 
     def naturalness(line: npt.NDArray[np.float32], sample_rate: int) -> float:
@@ -133,10 +139,10 @@ def test_naturalness_veto_keeps_the_stock_voice(shared_corpus: Path, piper_backe
 
 
 @pytest.mark.slow
-def test_cohort_makes_the_objective_target_specific(shared_corpus: Path, piper_backend: Any, embedder: Any,
+def test_cohort_makes_the_objective_target_specific(shared_corpus: Path, narrator: tuple[npt.NDArray[np.float32], int],
+                                                    piper_backend: Any, embedder: Any,
                                                     synthesis_cache: dict[Any, Any]) -> None:
-    audio, rate = corpus_voice(shared_corpus, "en_story_main.flac")
-    tune, _ = split_reference(audio, rate)
+    tune, rate = narrator
     other, other_rate = corpus_voice(shared_corpus, "en_nature_ref.wav")
     plain = tune_match(tune, rate, language="en", backends=[piper_backend], embedder=embedder,
                        sentences=SHORT_SENTENCES, synthesis_cache=synthesis_cache)
@@ -170,10 +176,9 @@ def test_a_voice_between_two_shipped_voices_is_found_as_a_blend(kokoro: Any, emb
 
 
 @pytest.mark.slow
-def test_asr_veto_refuses_tints_that_garble_words(shared_corpus: Path, piper_backend: Any, kokoro: Any,
-                                                  embedder: Any, synthesis_cache: dict[Any, Any]) -> None:
-    audio, rate = corpus_voice(shared_corpus, "en_story_main.flac")
-    tune, _ = split_reference(audio, rate)
+def test_asr_veto_refuses_tints_that_garble_words(narrator: tuple[npt.NDArray[np.float32], int], piper_backend: Any,
+                                                  kokoro: Any, embedder: Any, synthesis_cache: dict[Any, Any]) -> None:
+    tune, rate = narrator
     heard: list[bool] = []
 
     def transcribe(line: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:

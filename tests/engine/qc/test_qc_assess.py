@@ -21,6 +21,7 @@ from revoice.engine.qc.scoring import (
     spoken_text,
     thresholds_dict,
 )
+from revoice.engine.records import RenderReport
 from revoice.engine.render import Revoicer, sidecar_path
 
 CLEAN = "I told you never to call me at this number again."
@@ -86,8 +87,8 @@ def test_level_and_sync_checks_run_without_models(tmp_path: Path) -> None:
     write_bwf(wav, tone, sr, time_reference_samples=0)
     rendered = RenderedLine(line_id="L1", path=wav, sample_rate=sr, slot_samples=len(tone), speech_start=0,
                             speech_end=len(tone), backend="piper", voice_id="joe",
-                            report={"loudness_target_lufs": -23.0, "length_error_samples": 0, "stretch_ratio": 1.4,
-                                    "ratio": 1.0})
+                            report=RenderReport.from_json({"loudness_target_lufs": -23.0, "length_error_samples": 0,
+                                                           "stretch_ratio": 1.4, "ratio": 1.0}))
     metrics = LineQc(meters=())(line_of("A tone.", 2.0), rendered)
     assert metrics["wer"] is None and metrics["mos"] is None and metrics["similarity"] is None
     assert any(f.startswith("loudness") for f in metrics["flags"])
@@ -213,12 +214,12 @@ def test_renderer_keeps_the_best_of_several_takes(line_qc: LineQc, piper_backend
     line = line_of("Nobody in this town remembers what happened that winter.", 4.0)
     result = Revoicer(backend=piper_backend).render([line], out_dir=tmp_path, takes=2, assess=line_qc)
     chosen = result.rendered[0]
-    takes = chosen.report["takes"]
-    assert [t["take"] for t in takes] == [1, 2]
-    assert chosen.report["qc"]["score"] == max(t["score"] for t in takes)
-    assert all(t["qc"]["asr_text"] for t in takes)
+    takes = chosen.report.takes or ()
+    assert [t.take for t in takes] == [1, 2]
+    assert chosen.report.qc is not None and chosen.report.qc.score == max(t.score for t in takes)
+    assert all(t.qc is not None and t.qc.asr_text for t in takes)
     stored = json.loads(sidecar_path(chosen.path).read_text(encoding="utf-8"))
-    assert stored["report"]["qc"]["score"] == chosen.report["qc"]["score"]
+    assert stored["report"]["qc"]["score"] == chosen.report.qc.score
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from revoice.engine.dsp.resample import resample
 from revoice.engine.model import DialogueLine, FrameRange, RenderedLine
 from revoice.engine.qc.assess import LineQc, stock_backend
 from revoice.engine.qc.scoring import QcThresholds
+from revoice.engine.records import RenderReport
 from revoice.engine.speaker import cosine
 
 RATE = 48000
@@ -34,7 +35,8 @@ def _take(path: Path, audio: np.ndarray[Any, np.dtype[np.float32]], *, voice: st
     if profile_kind is not None:
         report["voice_profile"] = {"name": voice, "kind": profile_kind, "base_backend": "piper"}
     return RenderedLine(line_id="L0001", path=path, sample_rate=RATE, slot_samples=len(audio), speech_start=0,
-                        speech_end=len(audio), backend="profile+piper", voice_id=voice, report=report)
+                        speech_end=len(audio), backend="profile+piper", voice_id=voice,
+                        report=RenderReport.from_json(report))
 
 
 class _FixedEmbedder:
@@ -222,14 +224,15 @@ def test_line_rendered_by_a_profile_voice_gets_its_similarity(piper_backend: Any
     assert not result.failed, result.failed
     rendered = result.rendered[0]
     assert rendered.backend == "profile+piper" and rendered.voice_id == "MAIN"
-    metrics = rendered.report["qc"]
-    print("MAIN's tinted piper line vs MAIN's profile:", metrics["voice_similarity"])
-    assert metrics["voice_similarity_to"] == "character profile" and np.isfinite(metrics["voice_similarity"])
+    metrics = rendered.report.qc
+    assert metrics is not None
+    print("MAIN's tinted piper line vs MAIN's profile:", metrics.voice_similarity)
+    assert metrics.voice_similarity_to == "character profile" and np.isfinite(metrics.voice_similarity)
     audio, rate = read_wav(rendered.path)
     expected = cosine(speaker_similarity.embed(audio, rate), np.asarray(main.embedding))
-    assert metrics["voice_similarity"] == pytest.approx(expected, abs=1e-3)
-    assert metrics["similarity"] == metrics["voice_similarity"], "no original under the line: the actor stands in"
-    assert metrics["similarity_floor"] is None and metrics["wer"] is not None and metrics["mos"] is not None
+    assert metrics.voice_similarity == pytest.approx(expected, abs=1e-3)
+    assert metrics.similarity == metrics.voice_similarity, "no original under the line: the actor stands in"
+    assert metrics.similarity_floor is None and metrics.wer is not None and metrics.mos is not None
     assert not [key for key in qc._profiles if key[1] == "MAIN"], "no passage rendered for the profile voice"
     assert line_qc._characters == {} and qc.asr is line_qc.asr
 

@@ -8,23 +8,20 @@ skips elsewhere with the availability reason.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from backend_checks import heavy_modules_imported, installed_backend
 from revoice.engine.voices import cosyvoice_voice
 from revoice.engine.voices.base import BackendOptions, SynthesisRequest
 from revoice.engine.voices.cosyvoice_voice import SPEC, missing_weight_files, model_version, prompt_text
-from revoice.engine.voices.registry import describe_backends, load_backend
+from revoice.engine.voices.registry import describe_backends
 
 
 def test_import_is_lazy() -> None:
-    code = ("import sys, revoice.engine.voices.cosyvoice_voice as m; m.SPEC.availability(m.BackendOptions(weights_dir='/x')); "
-            "print(sorted(k for k in ('torch', 'cosyvoice', 'transformers', 'torchaudio') if k in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = ("torch", "cosyvoice", "transformers", "torchaudio")
+    assert heavy_modules_imported("revoice.engine.voices.cosyvoice_voice", heavy, weights_dir="/x") == []
 
 
 def test_spec() -> None:
@@ -91,10 +88,7 @@ def test_prompt_text() -> None:
 
 def test_real_model() -> None:
     """Loads the user's CosyVoice and speaks; needs the package and REVOICE_COSYVOICE_WEIGHTS."""
-    reason = SPEC.availability(BackendOptions())
-    if reason:
-        pytest.skip(reason)
-    backend = load_backend(SPEC, BackendOptions(device="cuda"))
+    backend = installed_backend(SPEC)
     t = np.arange(16000 * 3) / 16000
     reference = (0.2 * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
     request = SynthesisRequest(text="Hello there.", voice_id="reference", reference_audio=reference,

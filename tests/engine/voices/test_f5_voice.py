@@ -10,13 +10,13 @@ adapter's real loader.
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from backend_checks import heavy_modules_imported
 from f5_tiny import HOP, RATE, REF_TEXT, VOCAB
 from f5_tiny import missing_packages as _missing_packages
 from f5_tiny import tone as _tone
@@ -54,13 +54,8 @@ def _request(text: str = "hello there.", **kwargs: Any) -> SynthesisRequest:
 
 
 def test_import_is_lazy() -> None:
-    code = (
-        "import sys, revoice.engine.voices.f5_voice as m; m.SPEC.availability(m.BackendOptions(weights_dir='/nowhere')); "
-        "print(sorted(k for k in ('torch', 'f5_tts', 'vocos', 'x_transformers', 'librosa', 'safetensors') "
-        "if k in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = ("torch", "f5_tts", "vocos", "x_transformers", "librosa", "safetensors")
+    assert heavy_modules_imported("revoice.engine.voices.f5_voice", heavy, weights_dir="/nowhere") == []
 
 
 def test_spec() -> None:

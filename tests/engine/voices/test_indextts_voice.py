@@ -7,12 +7,11 @@ installed the repository; elsewhere it skips with the availability reason.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from backend_checks import heavy_modules_imported, installed_backend
 from revoice.engine.voices import indextts_voice
 from revoice.engine.voices._shared import fit_length
 from revoice.engine.voices.base import BackendOptions, BackendUnavailable, SynthesisRequest
@@ -33,10 +32,8 @@ def _complete_folder(folder: Path) -> Path:
 
 
 def test_import_is_lazy() -> None:
-    code = ("import sys, revoice.engine.voices.indextts_voice as m; m.SPEC.availability(m.BackendOptions(weights_dir='/x')); "
-            "print(sorted(k for k in ('torch', 'indextts', 'transformers', 'torchaudio') if k in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = ("torch", "indextts", "transformers", "torchaudio")
+    assert heavy_modules_imported("revoice.engine.voices.indextts_voice", heavy, weights_dir="/x") == []
 
 
 def test_spec() -> None:
@@ -91,10 +88,7 @@ def test_fit_length() -> None:
 
 def test_real_model(tmp_path: Path) -> None:
     """Loads the user's IndexTTS2 and checks exact length; needs the package and REVOICE_INDEXTTS2_WEIGHTS."""
-    reason = SPEC.availability(BackendOptions())
-    if reason:
-        pytest.skip(reason)
-    backend = load_backend(SPEC, BackendOptions(device="cuda"))
+    backend = installed_backend(SPEC)
     t = np.arange(22050 * 3) / 22050
     reference = (0.2 * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
     out = backend.synthesize(SynthesisRequest(text="Hello there.", voice_id="reference", reference_audio=reference,

