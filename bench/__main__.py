@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from revoice.privacy import offline_environment
+
 HELPERS = {"__init__", "__main__", "common"}
 
 
@@ -33,6 +35,7 @@ def benchmarks() -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    offline_environment()  # before a benchmark loads any model: no telemetry, no network
     args = list(sys.argv[1:] if argv is None else argv)
     known = benchmarks()
     if not args or args[0] in ("-h", "--help", "list"):

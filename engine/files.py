@@ -5,7 +5,11 @@
   temporary name in the destination folder, fsynced and renamed over the
   target (``os.replace``); on any error the temporary file is removed and an
   existing target is left as it was. Every writer of renders, sidecars,
-  profiles, timelines and reports goes through it.
+  profiles, timelines and reports goes through it. New files get the
+  permissions the umask gives (0644 with umask 022, 0640 with 027).
+* :func:`remove_stale_temporaries`: what a killed writer left (its hidden
+  ``.NAME.revoice-HOST-PID-XXXX.tmp`` staging folder) is removed on a later
+  run, once its writer is gone; a live writer's, on any machine, is kept.
 * :class:`FileLock`: an exclusive claim on a resource in a folder that several
   processes or machines share (``revoice run --shard K/N`` on one voices
   folder). Taken by creating the lock file with ``O_CREAT | O_EXCL``, which
@@ -16,9 +20,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -49,7 +55,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     (umask) permissions, as with a plain write. The target's folder must exist.
     """
     final = Path(target)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(final.name), suffix=".tmp", dir=final.parent))
     try:
         written = staging / final.name
         yield written
@@ -64,6 +70,77 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _fsync_directory(final.parent)
+
+
+def _staging_prefix(name: str) -> str:
+    """``.NAME.revoice-HOST-PID-``: hidden, the target's name (cut to fit a file name), and who writes it."""
+    return f".{name[:160]}.revoice-{_host_token()}-{os.getpid()}-"
+
+
+_STAGING = re.compile(r"\..+\.revoice-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,9})-[A-Za-z0-9_]+\.tmp")
+"""An :func:`atomic_path` staging folder's name."""
+_OLD_STAGING = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+"""A staging folder of an older Revoice (``.NAME.XXXXXXXX.tmp``: no writer recorded, judged by age only)."""
+TEMPORARY_STALE_SECONDS = 30 * 60.0
+"""A staging folder untouched this long belongs to a writer that died (a writer touches it with every byte)."""
+
+
+def remove_stale_temporaries(*folders: str | os.PathLike[str], stale_seconds: float = TEMPORARY_STALE_SECONDS,
+                             clock: Callable[[], float] = time.time) -> list[Path]:
+    """Remove the staging folders killed writers left in ``folders`` (not below them); the removed paths.
+
+    Only Revoice's own staging folders (:func:`atomic_path`) are touched, and
+    only when their writer is gone: a writer on this machine (same host and
+    PID namespace, as the name records) when its process no longer runs; a
+    writer on another machine sharing the folder (or an older Revoice, which
+    recorded no writer) when nothing in the folder changed for
+    ``stale_seconds``. A live writer's folder, this process's included, is
+    kept, so a concurrent shard's write in flight is never removed. Missing or
+    unreadable folders are skipped; nothing raises.
+    """
+    removed: list[Path] = []
+    here = _host_token()
+    for folder in dict.fromkeys(Path(f) for f in folders):
+        try:
+            entries = [entry for entry in os.scandir(folder)
+                       if entry.name.endswith(".tmp") and entry.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if _staging_is_stale(path, here=here, stale_seconds=stale_seconds, now=clock()):
+                shutil.rmtree(path, ignore_errors=True)
+                if not path.exists():
+                    removed.append(path)
+    return removed
+
+
+def _staging_is_stale(path: Path, *, here: str, stale_seconds: float, now: float) -> bool:
+    """Whether ``path`` is a staging folder whose writer is gone (False for anything else)."""
+    ours = _STAGING.fullmatch(path.name)
+    if ours is not None:
+        pid = int(ours["pid"])
+        if ours["host"] == here:  # a writer on this machine: gone when its process is
+            return pid != os.getpid() and not _pid_alive(pid)
+    else:
+        old = _OLD_STAGING.fullmatch(path.name)
+        try:  # it held the target's file only
+            if old is None or any(name != old["name"] for name in os.listdir(path)):
+                return False
+        except OSError:
+            return False
+    return now - _last_touched(path) > stale_seconds
+
+
+def _last_touched(folder: Path) -> float:
+    """The latest modification time of ``folder`` and what it holds (epoch seconds; +inf when unreadable)."""
+    try:
+        times = [folder.stat().st_mtime]
+        with os.scandir(folder) as entries:
+            times += [entry.stat(follow_symlinks=False).st_mtime for entry in entries]
+    except OSError:
+        return math.inf
+    return max(times)
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
@@ -369,6 +446,11 @@ def _remove_lock(path: Path, holder: LockHolder) -> bool:
     return True
 
 
+def _host_token() -> str:
+    """8 hex digits naming this machine and PID namespace (where this process's PIDs mean something)."""
+    return hashlib.sha256(f"{socket.gethostname()}\0{_pid_namespace()}".encode()).hexdigest()[:8]
+
+
 def _pid_namespace() -> str:
     """This process's PID namespace (containers on one host share its name but not its PIDs); "" if unknown."""
     try:
@@ -391,6 +473,6 @@ def _pid_alive(pid: int) -> bool:
 
 
 __all__ = [
-    "FileLock", "LockCancelled", "LockHolder", "LockPolicy", "LockWording", "atomic_path", "read_lock",
-    "write_bytes_atomic", "write_text_atomic",
+    "TEMPORARY_STALE_SECONDS", "FileLock", "LockCancelled", "LockHolder", "LockPolicy", "LockWording", "atomic_path",
+    "read_lock", "remove_stale_temporaries", "write_bytes_atomic", "write_text_atomic",
 ]

@@ -26,10 +26,34 @@ import numpy as np
 from revoice.engine.dsp.pauses import Pause, find_pauses, pause_changes, resize_pauses
 from revoice.engine.dsp.resample import resample
 from revoice.engine.dsp.stretch import stretch_to_length, trim_silence
+from revoice.engine.text.directions import speakable_text
 from revoice.engine.voices.base import AudioArray, Synthesis
 
 WORDS_PER_SECOND = 2.7
 """Typical conversational English rate, used only to phrase suggestions."""
+CHARACTERS_PER_SECOND = 4.0
+"""Typical Mandarin rate (Han characters per second), used only to phrase suggestions."""
+
+FASTEST_WORDS_PER_SECOND = 13.0
+"""No voice says more words per second than this at its natural rate (``duration_scale`` 1.0).
+
+With it :func:`check_text_can_fit` refuses impossible lines before any
+synthesis. Measured with ``python -m bench speech_rate`` (trimmed speech, kept in
+bench/data/speech_rate.json): piper joe speaks prose at 3.9 words/s and its fastest
+real text, short function words ("I am so up to it ..."), at 6.3 words/s; at
+its fastest ``duration_scale`` (0.45) that text reaches 9.7 words/s, and the
+residual stretch takes it down to ``hard_min_ratio`` of its natural length, so
+the fastest placeable rate is natural / ``hard_min_ratio`` (6.3 / 0.35 = 18).
+Twice the fastest measured rate, so no line a voice could fit is refused.
+Outside the bound: one short word repeated ("to to to ...", "o o o ..."),
+which piper's model slurs into 16-43 words/s."""
+FASTEST_CHARACTERS_PER_SECOND = 16.0
+"""The same bound for Han and kana characters (Mandarin, Japanese: no spaces between words).
+
+Measured on kokoro's five voices: prose 3.4-3.9 characters/s, one character
+repeated ("的的的...") up to 7.7; 8.0 and 17 at ``duration_scale`` 0.45. Twice 7.7,
+rounded up. Kana count as characters too (no Japanese voice ships to measure; fast
+Japanese speech is about 8 morae per second)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +79,24 @@ class FitPolicy:
     (8 lines: 0.6 3.45 vs 3.23, 0.8 3.92 vs 3.82, 1.25 3.92 vs 3.80; natural 4.04)."""
     resize_pauses: bool = True
     """Resize pauses before changing the voice's rate (off: rate and stretch only)."""
+
+    def check(self) -> None:
+        """Raise ValueError naming the bad setting; every number must be finite (NaN and inf are refused
+        here, before any line is rendered, rather than failing each line or overflowing mid-batch)."""
+        numbers = {"min ratio": self.min_ratio, "max ratio": self.max_ratio, "hard min ratio": self.hard_min_ratio,
+                   "tolerance": self.tolerance, "min duration scale": self.min_duration_scale,
+                   "max duration scale": self.max_duration_scale, "lead-in": self.lead_in_seconds}
+        for name, value in numbers.items():
+            if not math.isfinite(value):
+                raise ValueError(f"{name} {value} is not a finite number")
+        if not 0 < self.min_ratio <= 1.0 <= self.max_ratio:
+            raise ValueError("ratio bounds must satisfy 0 < min <= 1 <= max")
+        if self.lead_in_seconds < 0:
+            raise ValueError(f"lead-in {self.lead_in_seconds} s is negative; use 0 or more seconds")
+        if not (0 < self.hard_min_ratio and 0 < self.min_duration_scale <= self.max_duration_scale
+                and self.tolerance >= 0 and self.max_syntheses >= 1):
+            raise ValueError("fit search settings must satisfy 0 < hard min ratio, 0 < min <= max duration scale, "
+                             "tolerance >= 0 and at least 1 synthesis")
 
 
 @dataclass(frozen=True)
@@ -144,6 +186,55 @@ def plan_length(natural_samples: int, available_samples: int, desired_samples: i
     if ratio < policy.min_ratio * (1 - policy.tolerance):
         flags.append("fast: " + _too_long_message(natural_samples, want, policy.min_ratio, sample_rate))
     return max(1, want), tuple(flags)
+
+
+def spoken_units(text: str) -> tuple[int, int]:
+    """(words, characters) a voice speaks in ``text``, stage directions left out.
+
+    Characters are those of scripts written without spaces between words (Han,
+    kana); words are the space-separated tokens of the rest that hold a letter
+    or a digit. Counting low is safe (a number is one word, however it is read):
+    the counts only ever refuse a line that no voice could say in its slot.
+    """
+    spoken = speakable_text(text)
+    characters = sum(1 for char in spoken if _written_without_spaces(char))
+    rest = "".join(" " if _written_without_spaces(char) else char for char in spoken)
+    words = sum(1 for token in rest.split() if any(char.isalnum() for char in token))
+    return words, characters
+
+
+def _written_without_spaces(char: str) -> bool:
+    """Han (CJK unified ideographs, extension A, compatibility), hiragana, katakana, half-width katakana."""
+    code = ord(char)
+    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
+            or 0x3040 <= code <= 0x30FF or 0xFF66 <= code <= 0xFF9F or 0x20000 <= code <= 0x2A6DF)
+
+
+def check_text_can_fit(text: str, *, available_samples: int, sample_rate: int, policy: FitPolicy) -> None:
+    """Raise :class:`FitError` when no voice could say ``text`` in ``available_samples``; never synthesizes.
+
+    The fitter refuses speech squeezed below ``policy.hard_min_ratio`` of its
+    natural length, and no voice is faster than :data:`FASTEST_WORDS_PER_SECOND`
+    (:data:`FASTEST_CHARACTERS_PER_SECOND`) at its natural rate, so such a line
+    would fail anyway, only after synthesizing all of it (a 1500-word cue in a
+    2 s slot took 21.8 GB). The message says how much to cut at a typical rate.
+    """
+    words, characters = spoken_units(text)
+    # the shortest the fitter may make it (s): the fastest natural rate, squeezed to hard_min_ratio
+    shortest = (words / FASTEST_WORDS_PER_SECOND + characters / FASTEST_CHARACTERS_PER_SECOND) * policy.hard_min_ratio
+    available = available_samples / sample_rate
+    if shortest <= available:
+        return
+    typical = (words / WORDS_PER_SECOND + characters / CHARACTERS_PER_SECOND) * policy.hard_min_ratio
+    cut = max(1, math.ceil((1.0 - available / typical) * (words + characters)))
+    said = " and ".join(f"{count} {name}{'s' if count != 1 else ''}"
+                        for count, name in ((words, "word"), (characters, "character")) if count)
+    unit = "word(s)" if words >= characters else "character(s)"
+    raise FitError(
+        f"{said} cannot fit a {available:.2f} s slot: the fastest voice squeezed to ratio "
+        f"{policy.hard_min_ratio:.2f} still needs {shortest:.2f} s; shorten the text by about {cut} {unit}, "
+        "or allow overflow into the gap after the slot (--allow-overflow SECONDS)"
+    )
 
 
 def _too_long_message(natural: int, target: int, bound: float, sample_rate: int) -> str:

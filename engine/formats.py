@@ -12,6 +12,11 @@ RENDER_FORMAT_VERSION = 1
 """Render sidecars (``<speaker>_<line>_t<take>.json`` beside each WAV): part of the render key, so a
 bump re-renders every line. Bump when a change alters rendered audio (revoice.engine.render)."""
 
+WATERMARK_VERSION = 1
+"""The inaudible mark on every rendered take (revoice.engine.dsp.watermark), written into each WAV's
+provenance as ``revoice-ss/<version>``. Part of the render key while ``RenderSettings.watermark`` is
+on, so a bump (any change to how the mark is made or found) renders every marked take again."""
+
 PROFILE_FORMAT_VERSION = 1
 """Voice profiles (``<NAME>.voice.json``, revoice.engine.characters.profile): a profile of another
 version is refused with a message that says to rebuild it."""

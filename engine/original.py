@@ -9,7 +9,7 @@ decode is reported, never fatal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -69,6 +69,38 @@ def read_original(line: DialogueLine, sample_rate: int) -> OriginalAudio | None:
 
 class MediaError(Exception):
     """Media that cannot be decoded; ``str()`` names the file and says why."""
+
+
+_PROBE_SECONDS = 0.05
+"""How much audio :func:`undecodable_media` decodes per file: one frame of any codec."""
+
+
+def undecodable_media(lines: Sequence[DialogueLine]) -> list[str]:
+    """One warning per media file under ``lines`` that is on disk but does not decode, worded as for a missing one.
+
+    A missing file is reported when the lines are read
+    (:func:`revoice.otio_bridge.lines.extract_lines`); one that is there but
+    holds no audio FFmpeg or libsndfile can decode (a text file named .wav, a
+    truncated MOV, a picture-only clip) was dropped in silence at render
+    time. Each distinct file is opened once and its first 50 ms decoded.
+    """
+    seen: set[Path] = set()
+    warnings: list[str] = []
+    for line in lines:
+        for source in line.sources:
+            path = source.media_path
+            if path is None or path in seen:
+                continue
+            seen.add(path)
+            try:
+                read_media_audio(path, duration_seconds=_PROBE_SECONDS)
+            except MediaError as exc:
+                reason = " ".join(str(exc).split())
+                reason = reason if len(reason) <= 200 else reason[:199] + "…"
+                warnings.append(f"media cannot be decoded: {source.media_url} (clip '{source.clip_name}' on track "
+                                f"'{source.track_name}': {reason}); lines over it are revoiced without the "
+                                "original audio")
+    return warnings
 
 
 def read_media_audio(path: Path, *, start_seconds: float = 0.0,

@@ -3,9 +3,11 @@
 :class:`Revoicer` is the engine's entry class. It holds one loaded voice
 backend and the render settings; everything else (lines, output folder,
 progress and cancel callbacks) is passed per call. Each finished line gets
-a JSON sidecar next to its WAV holding a content key, so a re-run (after a
-crash, or on another machine with the same folder) skips finished lines,
-and a batch can be split into shards that are assembled later.
+a JSON sidecar next to its WAV holding a content key (:mod:`revoice.engine.sidecars`),
+so a re-run (after a crash, or on another machine with the same folder) skips
+finished lines whose WAV is intact, and a batch can be split into shards that
+are assembled later. A line no voice could say in its slot fails before any
+synthesis (:func:`revoice.engine.fit.check_text_can_fit`).
 """
 
 from __future__ import annotations
@@ -24,14 +26,18 @@ from typing import Any
 import numpy as np
 from revoice.engine.dsp.bwf import write_bwf
 from revoice.engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
-from revoice.engine.files import write_text_atomic
-from revoice.engine.fit import FitError, FitPolicy, fit_to_length, trimmed_speech
-from revoice.engine.formats import RENDER_FORMAT_VERSION
+from revoice.engine.fit import FitError, FitPolicy, check_text_can_fit, fit_to_length, trimmed_speech
+from revoice.engine.formats import RENDER_FORMAT_VERSION, WATERMARK_VERSION
 from revoice.engine.model import AudioArray, DialogueLine, RenderedLine
 from revoice.engine.original import OriginalAudio, read_original
 from revoice.engine.records import RenderReport, TakeEntry, TakeQc, VoiceProfileUse
+from revoice.engine.sidecars import load_finished as load_finished
+from revoice.engine.sidecars import load_sidecar as load_sidecar
+from revoice.engine.sidecars import sidecar_path as sidecar_path
+from revoice.engine.sidecars import write_sidecar as write_sidecar
 from revoice.engine.sync import detect_speech_span, plan_span
 from revoice.engine.voices.base import Synthesis, SynthesisRequest, VoiceBackend, VoiceHooks
+from revoice.engine.watermark import mark_speech, render_provenance
 
 MATCH_ORIGINAL = "match"
 
@@ -49,6 +55,8 @@ class RenderSettings:
     seed: int = 0
     voice_id: str | None = None
     fit: FitPolicy = field(default_factory=FitPolicy)
+    watermark: bool = True
+    """Add the inaudible watermark (revoice.engine.watermark) to every take; on by default."""
 
     def check(self) -> None:
         """Raise ValueError naming the bad setting."""
@@ -62,8 +70,10 @@ class RenderSettings:
             raise ValueError(f"sample rate {self.sample_rate} Hz is not a delivery rate; use 48000 or 44100")
         if not -20.0 <= self.true_peak_ceiling_dbtp <= 0.0:
             raise ValueError(f"true-peak ceiling {self.true_peak_ceiling_dbtp} dBTP must be between -20 and 0")
-        if not 0 < self.fit.min_ratio <= 1.0 <= self.fit.max_ratio:
-            raise ValueError("ratio bounds must satisfy 0 < min <= 1 <= max")
+        lowest, highest = -(2**63), 2**63 - 1  # the seed is kept in every clip's metadata: OTIO's int64
+        if not lowest <= self.seed <= highest:
+            raise ValueError(f"seed {self.seed} is out of range; use a whole number from {lowest} to {highest}")
+        self.fit.check()
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,7 @@ class Revoicer:
             "sources": [(s.media_url, s.source_start_seconds, s.duration_seconds) for s in line.sources],
             "settings": _jsonable(asdict(self.settings)),
             "take": take,
+            "watermark": WATERMARK_VERSION if self.settings.watermark else None,  # revoice.engine.watermark
         }
         hooks = self.backend if isinstance(self.backend, VoiceHooks) else None  # e.g. characters' voice profiles
         extra = hooks.voice_key(payload["voice"]) if hooks is not None else None
@@ -172,11 +183,14 @@ class Revoicer:
         sr = settings.sample_rate
         key = self.render_key(line, take)
         wav_path = out_dir / wav_name(line, take)
-        cached = load_sidecar(wav_path, key)
+        cached = load_finished(wav_path, key)
         if cached is not None:
             return cached, True
-        out_dir.mkdir(parents=True, exist_ok=True)
         slot = line.slot_samples(sr)
+        # before any synthesis: a line no voice could say in the whole slot fails now, not after
+        # synthesizing all of it (time and memory grow with the text: 21.8 GB for a 1500-word cue)
+        check_text_can_fit(line.text, available_samples=slot, sample_rate=sr, policy=settings.fit)
+        out_dir.mkdir(parents=True, exist_ok=True)
         voice = self.voice_for(line)
         seed = self.line_seed(line, take)
         original = read_original(line, sr) if line.sources else None
@@ -203,8 +217,9 @@ class Revoicer:
         fit = fit_to_length(synthesize, sample_rate=sr, available_samples=slot - start,
                             desired_samples=desired, policy=settings.fit)
         target_lufs, loudness_note = self._loudness_target(original)
+        fitted = mark_speech(fit.audio, sr) if settings.watermark else fit.audio  # watermark: before the ceiling
         speech, loud = normalize_loudness(
-            fit.audio, sr, target_lufs=target_lufs, true_peak_ceiling_dbtp=settings.true_peak_ceiling_dbtp)
+            fitted, sr, target_lufs=target_lufs, true_peak_ceiling_dbtp=settings.true_peak_ceiling_dbtp)
         slot_audio = np.zeros(slot, dtype=np.float32)
         slot_audio[start : start + len(speech)] = speech
         flags = list(fit.flags)
@@ -222,7 +237,9 @@ class Revoicer:
             flags.append(f"limited: true-peak limiter took {loud.limiter_max_reduction_db:.1f} dB")
         time_reference = int(round(line.record_start_seconds_from_midnight * sr))
         write_bwf(wav_path, slot_audio, sr, time_reference_samples=time_reference,
-                  description=f"{line.speaker}: {line.text}"[:256], originator_reference=key[:32])
+                  description=f"{line.speaker}: {line.text}"[:256], originator_reference=key[:32],
+                  provenance=render_provenance(backend=self.backend, voice_id=voice, language=line.language,
+                                               line_id=line.line_id, render_key=key, watermarked=settings.watermark))
         seconds = time.perf_counter() - started
         hooks = self.backend if isinstance(self.backend, VoiceHooks) else None  # how a profile voice spoke
         voice_facts = hooks.voice_report(voice, line.language) if hooks is not None else None
@@ -368,38 +385,6 @@ def wav_name(line: DialogueLine, take: int) -> str:
     """Readable file name: speaker, line id, take (``ANNA_L0003_t1.wav``)."""
     speaker = re.sub(r"[^A-Za-z0-9]+", "-", line.speaker).strip("-") or "speaker"
     return f"{speaker}_{line.line_id}_t{take}.wav"
-
-
-def sidecar_path(wav_path: Path) -> Path:
-    return wav_path.with_suffix(".json")
-
-
-def write_sidecar(rendered: RenderedLine, key: str) -> None:
-    """Write the line's JSON sidecar atomically (after its WAV): the key and the RenderedLine, report included."""
-    line = {f.name: getattr(rendered, f.name) for f in dataclasses.fields(rendered)}
-    data = {"key": key, **_jsonable({**line, "report": rendered.report.to_json()})}
-    data["path"] = rendered.path.name
-    write_text_atomic(sidecar_path(rendered.path), json.dumps(data, indent=1, sort_keys=True))
-
-
-def load_sidecar(wav_path: Path, key: str | None = None) -> RenderedLine | None:
-    """The finished render at ``wav_path``, or None if missing, broken, or made with another key."""
-    path = sidecar_path(wav_path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or (key is not None and data.get("key") != key) or not wav_path.exists():
-        return None
-    data.pop("key", None)
-    data["path"] = wav_path
-    data["flags"] = tuple(data.get("flags", ()))
-    try:
-        if "report" in data:
-            data["report"] = RenderReport.from_json(data["report"])
-        return RenderedLine(**data)
-    except TypeError:
-        return None
 
 
 def _jsonable(value: Any) -> Any:

@@ -100,11 +100,14 @@ class ClipMetadata(JsonRecord):
     """Every take of the line (empty when it was rendered with one take)."""
     profile: ClipProfile | None = None
     """The character's voice profile; None (left out) for a stock voice."""
+    consent: str | None = None
+    """The actor's consent to the voice profile that spoke the line, when placed: "granted", or "unknown"
+    (the line is flagged "voice consent unknown": record it before delivery); None (left out) for a stock voice."""
 
     _DECODERS: ClassVar[Mapping[str, Callable[[Any], Any]]] = MappingProxyType({
         "report": json_record(RenderReport), "flags": json_strings,
         "takes": lambda value: json_records(ClipTake)(value) or (), "profile": json_record(ClipProfile)})
-    _OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"profile"})
+    _OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"profile", "consent"})
 
     @classmethod
     def of(cls, line: DialogueLine, render: RenderedLine) -> ClipMetadata:
@@ -118,7 +121,7 @@ class ClipMetadata(JsonRecord):
             flags=render.flags, wav_samples=render.slot_samples, sample_rate=render.sample_rate,
             takes=tuple(ClipTake(take=entry.take, path=str(placed.with_name(str(entry.file))), score=entry.score,
                                  flags=entry.flags) for entry in render.report.takes or ()),
-            profile=None if use is None else ClipProfile.of(use))
+            profile=None if use is None else ClipProfile.of(use), consent=None if use is None else use.consent)
 
     def rendered_line(self, line: DialogueLine, wav: Path) -> RenderedLine:
         """The placed take as a :class:`RenderedLine` of ``line`` (whose WAV is ``wav``), for metering it again."""

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import opentimelineio as otio
 from revoice.engine.language import line_language
 from revoice.engine.model import DEFAULT_SPEAKER, DialogueLine, FrameRange, SkippedLine, SourceAudio
+from revoice.otio_bridge.edl import stray_lines
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.media import media_path_from_url
 from revoice.otio_bridge.subtitles import Cue, clean_text, read_subtitles, split_speaker_prefix
@@ -85,6 +86,8 @@ def extract_lines(
     start_frames = timeline_start_frames(timeline)
     length = int(round(to_frames(timeline.duration(), rate)))
     warnings: list[str] = []
+    if timeline_path is not None and Path(timeline_path).suffix.lower() == ".edl":
+        warnings.extend(_stray_line_warnings(Path(timeline_path)))
     if cues is None and subtitle_path is not None:
         cues = read_subtitles(subtitle_path)
 
@@ -108,6 +111,17 @@ def extract_lines(
     placements = _audio_placements(timeline, rate, base_dir, warnings)
     lines = _with_sources(lines, placements, warnings)
     return lines, skipped, warnings
+
+
+def _stray_line_warnings(edl: Path, shown: int = 5) -> list[str]:
+    """One warning listing the EDL's lines that are neither events nor notes (the reader keeps them as comments)."""
+    stray = stray_lines(edl)
+    if not stray:
+        return []
+    listed = ", ".join(f"line {s.line} '{s.text[:40]}'" for s in stray[:shown])
+    more = f" and {len(stray) - shown} more" if len(stray) > shown else ""
+    return [f"{edl.name}: {len(stray)} line(s) are neither EDL events nor notes and were read as comments "
+            f"of the event before them: {listed}{more}; check that no event was broken across lines"]
 
 
 def _half_up(value: Fraction) -> int:

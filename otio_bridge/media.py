@@ -22,6 +22,8 @@ def media_path_from_url(url: str, base_dir: str | Path | None = None) -> Path | 
         return None
     if _is_windows_absolute(text) and os.name != "nt":
         return None
+    if "\x00" in text:  # "file:///a%00b": no file has such a name
+        return None
     path = Path(text)
     if not path.is_absolute() and not _is_windows_absolute(text):
         if base_dir is None:
@@ -29,20 +31,26 @@ def media_path_from_url(url: str, base_dir: str | Path | None = None) -> Path | 
         path = Path(base_dir) / path
     try:
         return path if path.is_file() else None
-    except OSError:
+    except (OSError, ValueError):  # a name too long, or not encodable here
         return None
 
 
 def _local_path_text(url: str) -> str | None:
     """The path part of a file URL or bare path, without resolving it; None for other schemes."""
     url = url.strip()
-    if not url:
+    if not url or "\x00" in url:
         return None
     if _is_windows_absolute(url):  # "D:/x.wav" parses as scheme "d"; url_utils drops the drive
         return url
-    scheme = urllib.parse.urlparse(url).scheme.lower()
+    try:
+        scheme = urllib.parse.urlparse(url).scheme.lower()
+    except ValueError:  # "http://[": an unclosed IPv6 host
+        return None
     if scheme == "file":
-        return str(url_utils.filepath_from_url(url))
+        try:
+            return str(url_utils.filepath_from_url(url))
+        except (ValueError, IndexError):  # "file:" with no path
+            return None
     if scheme == "":
         return url
     return None

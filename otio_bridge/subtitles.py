@@ -7,6 +7,7 @@ rejected with an :class:`InputError` that names the file and line.
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from types import MappingProxyType
 
 import pysubs2
 from revoice.otio_bridge.errors import InputError
+from revoice.otio_bridge.limits import DEFAULT_LIMITS, ReadLimits, read_bounded
 
 FORMATS: Mapping[str, str] = MappingProxyType({".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa"})
 """Subtitle file extension (lower case) -> pysubs2 format name."""
@@ -54,7 +56,15 @@ _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
 _TAG = re.compile(r"<[^>]*>")
 _ASS_OVERRIDE = re.compile(r"\{\\[^}]*\}")
 
-_SPEAKER_PREFIX = re.compile(r"^\s*([^\W\d_][\w.'’\- ]{0,29}?)\s*:\s+(?=\S)")
+_SPEAKER_PREFIX = re.compile(r"^\s*([^\W\d_][\w.'’\- ]{0,29}?)\s*(:\s+|：\s*)(?=\S)")
+"""A short name, then ``:`` and a space, or the full-width ``：`` (CJK text puts no space after it)."""
+_MAX_CASELESS_LETTERS = 8
+"""Longest name in a script without capitals (Han, kana, Hangul, Arabic...): a CJK name is 1-4 characters."""
+_NOT_CASELESS_SPEAKERS = frozenset(
+    """注意 注 备注 備註 提示 字幕 翻译 翻譯 歌词 歌詞 时间 時間 地点 地點 问 問 答 问题 問題 回答 说明 說明 警告 重要
+    例如 比如 总结 總結 场景 場景 音乐 音樂 标题 標題 注释 註釋 参考 參考 答案 原文 译文 譯文 内容 內容""".split()
+)
+"""Words of caseless scripts that end in a colon at the start of a line without being speaker names."""
 _NOT_SPEAKERS = frozenset(
     """note notes nb ps warning caution attention important hint tip example question answer
     reminder remember update info information subject re fyi time date location place scene
@@ -64,20 +74,22 @@ _NOT_SPEAKERS = frozenset(
 """Words that end in a colon at the start of a line without being speaker names."""
 
 
-def read_subtitles(path: str | Path, *, encoding: str | None = None) -> list[Cue]:
+def read_subtitles(path: str | Path, *, encoding: str | None = None,
+                   limits: ReadLimits = DEFAULT_LIMITS) -> list[Cue]:
     """Read an .srt, .vtt, .ass or .ssa file into cues in file order.
 
-    ``encoding`` defaults to UTF-8 (a byte-order mark is accepted). Malformed
-    files (a block without a timing line, a malformed timing line, an SRT cue
-    without text, end before start, no cues) raise :class:`InputError`. The
-    file is only read, never written.
+    ``encoding`` defaults to what a byte-order mark says (UTF-8, UTF-16,
+    UTF-32), else UTF-8. Files over ``limits.max_subtitle_bytes`` and
+    malformed files (a block without a timing line, a malformed timing line,
+    an SRT cue without text, end before start, no cues) raise
+    :class:`InputError`. The file is only read, never written.
     """
     p = Path(path)
     fmt = FORMATS.get(p.suffix.lower())
     if fmt is None:
         raise InputError(p, None, f"unknown subtitle format '{p.suffix or p.name}'",
                          "Use an .srt, .vtt, .ass or .ssa file")
-    text = _read_text(p, encoding)
+    text = _read_text(p, encoding, limits)
     if not text.strip():
         raise InputError(p, None, "the subtitle file is empty", "Export the subtitles again")
 
@@ -126,24 +138,40 @@ def read_subtitles(path: str | Path, *, encoding: str | None = None) -> list[Cue
     return cues
 
 
-def _read_text(path: Path, encoding: str | None) -> str:
-    """The file's text; a leading byte-order mark is dropped."""
+_BOMS: tuple[tuple[bytes, str, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),  # before UTF-16 LE: its mark starts the same
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+"""Byte-order marks: (mark, Python codec that drops it, name in messages)."""
+
+
+def _read_text(path: Path, encoding: str | None, limits: ReadLimits) -> str:
+    """The file's text, at most ``limits.max_subtitle_bytes``; a leading byte-order mark is dropped.
+
+    Without ``encoding`` the byte-order mark says the encoding (UTF-8, UTF-16
+    or UTF-32, either byte order), else it is UTF-8.
+    """
+    data = read_bounded(path, max_bytes=limits.max_subtitle_bytes, what="subtitle file")
+    codec, name = (encoding, encoding) if encoding else next(
+        ((c, n) for bom, c, n in _BOMS if data.startswith(bom)), ("utf-8", "UTF-8"))
+    if encoding is None and codec == "utf-8" and b"\x00" in data[:4096]:
+        raise InputError(path, None, "the file holds NUL bytes: UTF-16 or UTF-32 text without a byte-order mark?",
+                         "Save it as UTF-8 (or as UTF-16 with a byte-order mark)")
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, None, "no such file", "Check the path and the file name") from None
-    except OSError as exc:
-        raise InputError(path, None, f"cannot read the file ({exc.strerror or exc})",
-                         "Check that it exists and that you may read it") from exc
-    try:
-        text = data.decode(encoding or "utf-8-sig")
+        text = data.decode(codec)
     except LookupError:
         raise InputError(path, None, f"unknown text encoding '{encoding}'",
                          "Pass an encoding Python knows, e.g. 'utf-8' or 'cp1252'") from None
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(path, line, f"the file is not valid {encoding or 'UTF-8'} text",
-                         "Save it as UTF-8, or pass its encoding (e.g. encoding='cp1252')") from None
+        line = data[: exc.start].count(b"\n") + 1 if name in ("UTF-8", "utf-8") else None
+        hint = ("Check the encoding passed, or save the file as UTF-8" if encoding else
+                "Save it with UTF-8 encoding (UTF-16 or UTF-32 with a byte-order mark are read too)")
+        raise InputError(path, line, f"the file is not valid {name} text", hint) from None
+    if "\x00" in text:
+        raise InputError(path, None, "the file holds NUL characters", "Save it again as plain UTF-8 text")
     return text.lstrip("\ufeff")
 
 
@@ -265,8 +293,11 @@ def split_speaker_prefix(text: str) -> tuple[str | None, str]:
     """Split ``"ANNA: Hello"`` into ``("ANNA", "Hello")``; other text comes back unchanged.
 
     Only a short name at the very start counts: all capitals (``DR. MAY``,
-    ``MAN 2``) or up to three Title-case words (``Anna``, ``Mary Jane``), and
-    not common words such as ``Note:`` or ``Warning:``.
+    ``MAN 2``, ``ÉLODIE``) or up to three Title-case words (``Anna``, ``Mary
+    Jane``), and not common words such as ``Note:`` or ``Warning:``. Names in
+    scripts without capitals (``佐藤``, ``김민준``) count when at most 8
+    letters long (``注意：`` and the like excepted); after them the colon may
+    be full-width (``佐藤：你好``).
     """
     match = _SPEAKER_PREFIX.match(text)
     if match is None:
@@ -276,8 +307,14 @@ def split_speaker_prefix(text: str) -> tuple[str | None, str]:
     if not words or len(words) > 3 or name.lower().rstrip(".") in _NOT_SPEAKERS:
         return None, text
     letters = [c for c in name if c.isalpha()]
-    all_caps = all(c.isupper() for c in letters)
-    title = all(w[0].isupper() for w in words if w[0].isalpha())
-    if len(letters) < 2 or not (all_caps or title):
+    cased = [c for c in letters if c.isupper() or c.islower()]
+    if cased:
+        all_caps = all(c.isupper() for c in cased)
+        title = all(w[0].isupper() for w in words if w[0].islower() or w[0].isupper())
+        named = len(letters) >= 2 and (all_caps or title)
+    else:
+        named = (len(letters) <= _MAX_CASELESS_LETTERS and name not in _NOT_CASELESS_SPEAKERS
+                 and not name.endswith(("说", "說")) and (len(letters) >= 2 or "：" in match.group(2)))
+    if not named:
         return None, text
     return name, text[match.end():].strip()

@@ -16,7 +16,16 @@ from pathlib import Path
 from types import MappingProxyType
 
 import opentimelineio as otio
+from revoice.otio_bridge.edl import check_edl
 from revoice.otio_bridge.errors import InputError
+from revoice.otio_bridge.limits import (
+    BUNDLE_CONTENT,
+    DEFAULT_LIMITS,
+    ReadLimits,
+    check_json_nesting,
+    read_bounded,
+    read_bundle_content,
+)
 
 ADAPTERS: Mapping[str, str] = MappingProxyType({
     ".otio": "otio_json",
@@ -33,13 +42,19 @@ _RATE_TOLERANCE = 1e-3
 _TIMECODE_RE = re.compile(r"\d{1,2}:\d{2}:\d{2}[:;.]\d{2}")
 
 
-def read_timeline(path: str | Path, *, rate: float | None = None) -> otio.schema.Timeline:
+def read_timeline(path: str | Path, *, rate: float | None = None,
+                  limits: ReadLimits = DEFAULT_LIMITS) -> otio.schema.Timeline:
     """Read a timeline file with the OTIO adapter its extension names.
 
     ``rate`` (frames per second) is only used for ``.edl`` files, which do not
     carry their rate (the CMX adapter assumes 24). For EDLs the record start of
     the first event becomes ``global_start_time`` and tracks start at time 0.
-    Any failure is raised as :class:`InputError` naming the file.
+    Before any adapter parses it, the file is held to ``limits``
+    (:mod:`revoice.otio_bridge.limits`: size, JSON nesting depth, a bundle's
+    unpacked size and compression ratio) and an EDL's lines are checked
+    (:mod:`revoice.otio_bridge.edl`); every time in the result must have a
+    finite value and a positive, finite rate. Any failure is raised as
+    :class:`InputError` naming the file.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -48,10 +63,10 @@ def read_timeline(path: str | Path, *, rate: float | None = None) -> otio.schema
         known = ", ".join(sorted(ADAPTERS))
         raise InputError(p, None, f"unknown timeline format '{p.suffix or p.name}'",
                          f"Export the timeline as one of: {known}")
-    if suffix == ".otiod" and not p.is_dir():
+    if suffix == ".otiod" and not _is(p, folder=True):
         raise InputError(p, None, "no such OTIO bundle folder",
                          "Check the path, or export the timeline again")
-    if suffix != ".otiod" and not p.is_file():
+    if suffix != ".otiod" and not _is(p, folder=False):
         raise InputError(p, None, "no such file", "Check the path and the file name")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
         raise InputError(p, None, f"frame rate {rate} is not a positive number",
@@ -60,23 +75,107 @@ def read_timeline(path: str | Path, *, rate: float | None = None) -> otio.schema
     kwargs: dict[str, object] = {}
     if adapter == "cmx_3600" and rate is not None:
         kwargs["rate"] = normalize_rate(rate)
+    text = _checked_text(p, adapter, limits)
     try:
-        result = otio.adapters.read_from_file(str(p.absolute()), adapter_name=adapter, **kwargs)
-    except InputError:
-        raise
-    except OSError as exc:
-        raise InputError(p, None, f"cannot read the file ({exc.strerror or exc})",
-                         "Check that it exists and that you may read it") from exc
+        result = otio.adapters.read_from_string(text, adapter_name=_STRING_ADAPTERS.get(adapter, adapter),
+                                                **kwargs)
+    except RecursionError:
+        raise InputError(p, None, "the timeline is nested too deeply to read",
+                         "A real timeline nests a few dozen levels at most; export it again") from None
+    except MemoryError:
+        raise InputError(p, None, "the timeline is too big to read in memory",
+                         "Check that this is the right file") from None
     except Exception as exc:  # adapters raise anything from ValueError to XML errors
-        raise _adapter_error(p, adapter, exc, rate) from exc
+        raise _adapter_error(p, adapter, exc, rate, text) from None
 
     timeline = _single_timeline(p, result)
+    check_times(p, timeline)
     if adapter == "cmx_3600":
         if not list(timeline.find_clips()):
             raise InputError(p, None, "the EDL has no events",
                              "Export the EDL again with the cut's events")
         _normalize_edl_start(timeline, normalize_rate(rate) if rate is not None else 24.0)
     return timeline
+
+
+def _is(path: Path, *, folder: bool) -> bool:
+    """Whether ``path`` is a folder (or a file); False for names this system cannot hold (too long, NUL)."""
+    try:
+        return path.is_dir() if folder else path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+_STRING_ADAPTERS: Mapping[str, str] = MappingProxyType({"otioz": "otio_json", "otiod": "otio_json"})
+"""A bundle's ``content.otio`` is read by the JSON adapter (what the bundle adapters do with it)."""
+
+
+def _checked_text(path: Path, adapter: str, limits: ReadLimits) -> str:
+    """The text an adapter will parse, read within ``limits`` and checked first (see :func:`read_timeline`).
+
+    Text is decoded as UTF-8 (a leading byte-order mark dropped) with
+    newlines made ``\n``, as the adapters' own file readers do.
+    """
+    if adapter == "otioz":
+        data = read_bundle_content(path, limits=limits)
+        where = path
+    else:
+        where = path / BUNDLE_CONTENT if adapter == "otiod" else path
+        data = read_bounded(where, max_bytes=limits.max_timeline_bytes, what="timeline")
+    if adapter in ("otio_json", "otioz", "otiod"):
+        check_json_nesting(where, data, max_nesting=limits.max_nesting)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = None if adapter == "otioz" else data.count(b"\n", 0, exc.start) + 1
+        raise InputError(where, line, "the file is not UTF-8 text",
+                         "Export the timeline again; OTIO, FCP7 XML and EDL files are UTF-8") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if adapter == "cmx_3600":
+        check_edl(path, text)
+    return text
+
+
+def check_times(path: str | Path, timeline: otio.schema.Timeline) -> None:
+    """:class:`InputError` naming the item when a time in ``timeline`` is not finite or its rate not positive.
+
+    Looks at the start time, every item's and marker's range and every media
+    reference's available range: the arithmetic on them (frames, timecodes)
+    assumes real numbers.
+    """
+    def check(time: otio.opentime.RationalTime | None, what: str) -> None:
+        if time is None:
+            return
+        if not (math.isfinite(time.value) and math.isfinite(time.rate) and time.rate > 0):
+            raise InputError(path, None, f"{what} has the time {time.value:g} at rate {time.rate:g}",
+                             "Export the timeline again from a sequence with a real frame rate")
+
+    def check_range(rng: otio.opentime.TimeRange | None, what: str) -> None:
+        if rng is not None:
+            check(rng.start_time, what)
+            check(rng.duration, what)
+
+    check(timeline.global_start_time, "the timeline's start")
+    items: list[otio.core.Composable] = [timeline.tracks]
+    items.extend(timeline.tracks.find_children())
+    for item in items:
+        label = f"{type(item).__name__.lower()} '{_printable(str(getattr(item, 'name', '')))}'"
+        if isinstance(item, otio.core.Item):
+            check_range(item.source_range, label)
+            for marker in item.markers:
+                check_range(marker.marked_range, f"marker '{_printable(marker.name)}' on {label}")
+        if isinstance(item, otio.schema.Transition):
+            check(item.in_offset, label)
+            check(item.out_offset, label)
+        if isinstance(item, otio.schema.Clip):
+            for ref in item.media_references().values():
+                check_range(ref.available_range, f"the media of {label}")
+
+
+def _printable(text: str, limit: int = 60) -> str:
+    """``text`` on one printable line, cut to ``limit`` characters."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _single_timeline(path: Path, result: object) -> otio.schema.Timeline:
@@ -96,11 +195,11 @@ def _single_timeline(path: Path, result: object) -> otio.schema.Timeline:
                      "Export a timeline (sequence) and try again")
 
 
-def _adapter_error(path: Path, adapter: str, exc: Exception, rate: float | None) -> InputError:
+def _adapter_error(path: Path, adapter: str, exc: Exception, rate: float | None, text: str) -> InputError:
     """Turn an adapter exception into an InputError with a line number where we can find one."""
-    detail = " ".join(str(exc).split()) or type(exc).__name__
+    detail = _printable(" ".join(str(exc).split()) or type(exc).__name__, 300)
     said = re.search(r"\bline (\d+)", detail)  # XML and JSON parsers name the line
-    line = int(said.group(1)) if said else _line_mentioning(path, detail)
+    line = int(said.group(1)) if said else _line_mentioning(text, detail)
     if adapter == "cmx_3600":
         if "rate mismatch" in detail.lower() or "frames beyond" in detail.lower():
             given = f"{rate:g} fps" if rate is not None else "the default 24 fps"
@@ -116,18 +215,16 @@ def _adapter_error(path: Path, adapter: str, exc: Exception, rate: float | None)
                       "Check that the file is complete and was written by an OTIO-aware tool")
 
 
-def _line_mentioning(path: Path, detail: str) -> int | None:
-    """First line of ``path`` containing a timecode or quoted name from ``detail`` (messages only)."""
-    needles = _TIMECODE_RE.findall(detail)
+def _line_mentioning(text: str, detail: str) -> int | None:
+    """First line of ``text`` holding an event statement, timecode or clip name quoted in ``detail``."""
+    needles = [m.strip() for m in re.findall(r"(?:form statement|Invalid transition):? (.+)$", detail)]
+    needles += _TIMECODE_RE.findall(detail)
     needles += re.findall(r"for clip (\S+)", detail)
+    needles = [n for n in needles if n]
     if not needles:
         return None
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
     for number, line in enumerate(text.splitlines(), start=1):
-        if any(n in line for n in needles):
+        if any(n in line or n in " ".join(line.split()) for n in needles):
             return number
     return None
 
@@ -201,23 +298,26 @@ def to_frames(time: otio.opentime.RationalTime, rate: float) -> float:
 def timeline_rate(timeline: otio.schema.Timeline, *, path: str | Path | None = None) -> float:
     """The timeline's frame rate in fps, snapped to exact NTSC rates (29.97 -> 30000/1001).
 
-    Taken from ``global_start_time``, else from the first clip (preferring
-    whichever is a timecode rate, so a start time stored in seconds is no rate). Raises
-    :class:`InputError` (naming ``path`` or the timeline) when there is none
-    or it is zero.
+    Taken from ``global_start_time``, else from the first clip, else from the
+    first gap (a timeline holding only a gap still has its rate), preferring
+    whichever is a timecode rate, so a start time stored in seconds is no rate.
+    Raises :class:`InputError` (naming ``path`` or the timeline) when there is
+    none or it is not a positive number.
     """
     candidates: list[float] = []
     if timeline.global_start_time is not None:
         candidates.append(timeline.global_start_time.rate)
-    for clip in timeline.find_clips():
-        rng = clip.source_range or clip.trimmed_range()
-        candidates.append(rng.duration.rate)
-        break
+    for kind in (otio.schema.Clip, otio.schema.Gap):
+        first = next(iter(timeline.find_children(descended_from_type=kind)), None)
+        if first is not None:
+            assert isinstance(first, otio.core.Item)
+            candidates.append((first.source_range or first.trimmed_range()).duration.rate)
+            break
     where = path if path is not None else (timeline.name or "timeline")
     if not candidates:
-        raise InputError(where, None, "the timeline has no frame rate (no start time and no clips)",
+        raise InputError(where, None, "the timeline has no frame rate (no start time, clips or gaps)",
                          "Export the timeline again with its clips, or give the rate explicitly")
-    smpte = [r for r in candidates if r > 0 and _is_timecode_rate(r)]
+    smpte = [r for r in candidates if math.isfinite(r) and r > 0 and _is_timecode_rate(r)]
     rate = smpte[0] if smpte else candidates[0]  # e.g. a start time kept at rate 1 (seconds)
     try:
         return normalize_rate(rate)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 import opentimelineio as otio
 from revoice.engine.files import atomic_path
 from revoice.engine.model import DialogueLine, RenderedLine
 from revoice.otio_bridge import clip_metadata
+from revoice.otio_bridge.bundle import BundlePlan, plan_bundle, write_bundle
 from revoice.otio_bridge.clip_metadata import ClipMetadata
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.lines import REVOICE_TRACK_PREFIX
-from revoice.otio_bridge.media import media_path_from_url, url_for_path
+from revoice.otio_bridge.media import url_for_path
 from revoice.otio_bridge.timeline import same_rate
 
 WRITERS: Mapping[str, str] = MappingProxyType({".otio": "otio_json", ".otioz": "otioz", ".xml": "fcp_xml"})
@@ -125,51 +127,109 @@ def write_timeline(
     out_path: str | Path,
     *,
     overwrite_inputs: Iterable[str | Path] = (),
+    bundle_media: bool = False,
+    media_dir: Path | None = None,
 ) -> list[str]:
     """Write ``timeline`` to ``.otio`` (schemas as of OTIO 0.17), ``.otioz`` (with media) or ``.xml`` (FCP7).
 
-    The file appears atomically (:func:`revoice.engine.files.atomic_path`).
+    One target of :func:`write_timelines`; returns its warnings.
+    """
+    return write_timelines(timeline, [out_path], overwrite_inputs=overwrite_inputs, bundle_media=bundle_media,
+                           media_dir=media_dir)
+
+
+def write_timelines(
+    timeline: otio.schema.Timeline,
+    targets: Sequence[str | Path],
+    *,
+    overwrite_inputs: Iterable[str | Path] = (),
+    bundle_media: bool = False,
+    media_dir: Path | None = None,
+) -> list[str]:
+    """Write ``timeline`` to every target (``.otio``, ``.otioz`` or ``.xml``): all of them, or none.
+
+    Every target is checked first (format, not an input, not a folder, an
+    .otioz's media), then each is written under a temporary name; only when
+    all succeeded do they replace the targets
+    (:func:`revoice.engine.files.atomic_path`), so a refusal of the second
+    leaves no first one behind. An .otioz bundles Revoice's own WAVs (under
+    ``media_dir``, default ``<stem>_media`` beside it) and other local media
+    only with ``bundle_media`` (:mod:`revoice.otio_bridge.bundle`).
     ``overwrite_inputs`` are the input files: writing over one raises
     :class:`InputError`. Returns warnings (e.g. media left out of a bundle).
     """
-    out = Path(out_path)
+    inputs = [Path(given) for given in overwrite_inputs]
+    plans = [_plan(timeline, Path(target), inputs, bundle_media=bundle_media, media_dir=media_dir)
+             for target in targets]
+    warnings = [w for plan in plans for w in plan.warnings]
+    current = Path()  # the target being written, for messages
+    try:
+        with ExitStack() as staged:
+            for plan in plans:
+                current = plan.out
+                plan.out.absolute().parent.mkdir(parents=True, exist_ok=True)
+                tmp = staged.enter_context(atomic_path(plan.out.absolute()))
+                _write_one(plan, tmp)
+    except OSError as exc:  # the folder, the temporary file or the renames (all after the last write)
+        raise InputError(current, None, f"cannot write here ({exc.strerror or exc})",
+                         "Choose a folder you may write to") from exc
+    return warnings
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One output checked and ready to write."""
+
+    out: Path
+    adapter: str
+    timeline: otio.schema.Timeline
+    bundle: BundlePlan | None
+    warnings: tuple[str, ...]
+
+
+def _plan(timeline: otio.schema.Timeline, out: Path, inputs: Sequence[Path], *, bundle_media: bool,
+          media_dir: Path | None) -> _Target:
+    """Check ``out`` (InputError) and work out what it will hold, writing nothing."""
     adapter = WRITERS.get(out.suffix.lower())
     if adapter is None:
         known = ", ".join(sorted(WRITERS))
         raise InputError(out, None, f"cannot write timelines as '{out.suffix or out.name}'",
                          f"Use one of: {known}")
-    for given in overwrite_inputs:
-        if _same_file(out, Path(given)):
+    if "\x00" in str(out):
+        raise InputError(out, None, "the output name holds a NUL character", "Give a plain file name")
+    try:
+        is_dir = out.is_dir()
+    except OSError as exc:  # a name too long for this system
+        raise InputError(out, None, f"cannot write here ({exc.strerror or exc})", "Give a shorter file name") from None
+    if is_dir:
+        raise InputError(out, None, "the output path is a folder", "Give a file name")
+    for given in inputs:
+        if _same_file(out, given):
             raise InputError(out, None, "refusing to overwrite an input file",
                              "Choose a new output file name")
-    if out.is_dir():
-        raise InputError(out, None, "the output path is a folder", "Give a file name")
+    if adapter != "otioz":
+        return _Target(out, adapter, timeline, None, ())
+    bundle = plan_bundle(timeline, out, media_dir=media_dir, bundle_media=bundle_media)
+    return _Target(out, adapter, timeline, bundle, bundle.warnings)
 
-    warnings: list[str] = []
-    kwargs: dict[str, Any] = {}
-    to_write = timeline
-    if adapter == "otio_json":
-        kwargs["target_schema_versions"] = otio.versioning.fetch_map(*OTIO_TARGET)
-    elif adapter == "otioz":
-        to_write = _bundle_ready(timeline, out.absolute().parent, warnings)
-        kwargs["media_policy"] = otio.adapters.file_bundle_utils.MediaReferencePolicy.MissingIfNotFile
 
+def _write_one(target: _Target, tmp: Path) -> None:
+    """Write ``target`` to the temporary file ``tmp``; InputError naming the target when the writer refuses."""
     try:
-        out.absolute().parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out.absolute()) as tmp:
-            try:
-                otio.adapters.write_to_file(to_write, str(tmp), adapter_name=adapter, **kwargs)
-            except OSError as exc:
-                raise InputError(out, None, f"cannot write the file ({exc.strerror or exc})",
-                                 "Check free space and permissions") from exc
-            except Exception as exc:  # adapter refusals: unsupported rates, duplicate media names
-                detail = " ".join(str(exc).split()) or type(exc).__name__
-                raise InputError(out, None, f"the {adapter} writer failed: {detail}",
-                                 "Try writing .otio instead") from exc
-    except OSError as exc:  # the folder, the temporary file or the rename
-        raise InputError(out, None, f"cannot write here ({exc.strerror or exc})",
-                         "Choose a folder you may write to") from exc
-    return warnings
+        if target.bundle is not None:
+            write_bundle(target.bundle, tmp)
+        elif target.adapter == "otio_json":
+            otio.adapters.write_to_file(target.timeline, str(tmp), adapter_name="otio_json",
+                                        target_schema_versions=otio.versioning.fetch_map(*OTIO_TARGET))
+        else:
+            otio.adapters.write_to_file(target.timeline, str(tmp), adapter_name=target.adapter)
+    except OSError as exc:
+        raise InputError(target.out, None, f"cannot write the file ({exc.strerror or exc})",
+                         "Check free space and permissions") from exc
+    except Exception as exc:  # adapter refusals: unsupported rates
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(target.out, None, f"the {target.adapter} writer failed: {detail}",
+                         "Try writing .otio instead") from exc
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -180,27 +240,3 @@ def _same_file(a: Path, b: Path) -> bool:
     except OSError:
         pass
     return a.absolute().resolve() == b.absolute().resolve()
-
-
-def _bundle_ready(timeline: otio.schema.Timeline, base_dir: Path,
-                  warnings: list[str]) -> otio.schema.Timeline:
-    """A copy whose media URLs are absolute (relative ones anchored at ``base_dir``).
-
-    Media not on disk will be written as MissingReference by the otioz
-    adapter; each such file gets one warning.
-    """
-    result = copy.deepcopy(timeline)
-    seen: set[str] = set()
-    for clip in result.find_clips():
-        ref = clip.media_reference
-        if not isinstance(ref, otio.schema.ExternalReference):
-            continue
-        url = ref.target_url or ""
-        path = media_path_from_url(url, base_dir)
-        if path is None:
-            if url not in seen:
-                seen.add(url)
-                warnings.append(f"media not found, left out of the bundle: {url or clip.name}")
-            continue
-        ref.target_url = url_for_path(path)
-    return result

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from revoice.engine.characters.build import build_profile, tune_profile
 from revoice.engine.characters.clone import ClonePrompt, Transcriber, clone_prompt
-from revoice.engine.characters.profile import ProfileStore, VoiceProfile
+from revoice.engine.characters.profile import CONSENT_UNKNOWN_WORDS, Consent, ProfileStore, VoiceProfile
 from revoice.engine.characters.references import ReferenceSet, editor_references, find_references
 from revoice.engine.characters.tuning import VoiceBlender
 from revoice.engine.files import FileLock, LockPolicy
@@ -150,6 +150,7 @@ def profile_row(profile: VoiceProfile, *, status: str, path: Path | None = None)
         "status": status,
         "strength": profile.strength,
         "consent": dataclasses.asdict(profile.consent),
+        "consent_warning": "" if profile.consent.recorded else CONSENT_UNKNOWN_WORDS,
         "reference_seconds": round(profile.reference_seconds, 2),
         "references": len(profile.references),
         "f0_median_hz": profile.stats.f0_median_hz,
@@ -178,7 +179,7 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
                      transcribe: Callable[[], Transcriber] | None = None,
                      naturalness: Callable[[AudioArray, int], float] | None = None,
                      intelligibility: Callable[[], Transcriber] | None = None,
-                     locking: LockPolicy | None = None) -> ProfileOutcome:
+                     locking: LockPolicy | None = None, consent: Consent | None = None) -> ProfileOutcome:
     """Build or reuse the profile of each of ``speakers`` from their lines' original audio; tune what is missing.
 
     A stored profile is reused while its references (files, ranges, lines)
@@ -195,6 +196,12 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
     recognised transcript (``transcribe``) are the prompt the backend speaks from.
     ``naturalness`` (audio, rate -> MOS) and ``intelligibility`` (a factory of an
     ASR transcriber) veto tints that sound worse or garble words (see tune_match).
+
+    ``consent`` (``revoice run --consent granted --by NAME``) is recorded in
+    every profile built or used here, except one whose consent is "denied":
+    a blanket grant never overrides an actor's denial (a warning says how to
+    change it for that character). A profile still "unknown" is used and its
+    row carries ``consent_warning``.
 
     Processes sharing ``store`` (``--shard K/N``) take turns per character
     (:meth:`ProfileStore.claims`, timing from ``locking``): one builds and
@@ -232,6 +239,11 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
             stored = store.get(speaker)
             if stored is not None and stored.consent.status == "denied":
                 outcome.warnings.append(f"voice profile {speaker}: consent denied; a stock voice speaks these lines")
+                if consent is not None and consent.status != "denied":
+                    outcome.warnings.append(
+                        f"voice profile {speaker}: --consent {consent.status} does not override a recorded denial; "
+                        f"change it with 'revoice voice build {speaker} --consent {consent.status} --by NAME' "
+                        "or in the panel's Voices dock")
                 outcome.rows.append(profile_row(stored, status="not used: consent denied",
                                                 path=store.path_for(speaker)))
                 continue
@@ -254,7 +266,10 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
                     profile = build_profile(speaker, reference, embedder=embedder(),
                                             consent=stored.consent if stored else None,
                                             strength=stored.strength if stored else 1.0)
-                    status = "built" if stored is None else "rebuilt: references changed"
+                    status = "built" if stored is None or not stored.references else "rebuilt: references changed"
+            recorded = consent is not None and not _same_decision(profile.consent, consent)
+            if consent is not None and recorded:
+                profile = dataclasses.replace(profile, consent=consent)
             tuned: list[str] = []
             if clone is not None and transcribe is not None:
                 try:
@@ -273,7 +288,9 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
                 outcome.warnings.extend(f"voice profile {speaker}: {p}" for p in problems)
             if tuned and status == "reused":
                 status = "reused, tuned for " + ", ".join(tuned)
-            if status != "reused":
+            if recorded:
+                status += f"; consent {profile.consent.status} recorded"
+            if status != "reused":  # built, tuned or consent recorded
                 store.save(profile)
             if not profile.matches:
                 if tune:
@@ -287,6 +304,11 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
     outcome.profiles.sort(key=lambda profile: number_of.get(profile.name, 0))
     outcome.rows.sort(key=lambda row: number_of.get(row["name"], 0))
     return outcome
+
+
+def _same_decision(old: Consent, new: Consent) -> bool:
+    """Whether ``new`` records what ``old`` already says (its date aside): a rerun does not re-date it."""
+    return (old.status, old.by, old.scope, old.note) == (new.status, new.by, new.scope, new.note)
 
 
 def _clips_key(reference: ReferenceSet) -> str:
@@ -434,7 +456,8 @@ def cast_profiles(options: JobOptions, *, all_lines: Sequence[DialogueLine], lin
                                    pool=pool, seed=options.settings.seed, progress=note, should_cancel=should_cancel,
                                    sentences=options.match_sentences, clone=clone, transcribe=context.transcriber,
                                    naturalness=context.naturalness if has_mos else None,
-                                   intelligibility=context.transcriber if has_asr else None)
+                                   intelligibility=context.transcriber if has_asr else None,
+                                   consent=options.consent)
     except ProfileError as exc:
         raise JobError(f"{exc}. Fix or delete the file, or run with --profiles off") from None
     except TuningCancelled:

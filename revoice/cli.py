@@ -1,21 +1,33 @@
 """``revoice``: the command line for editors.
 
 Exit codes: 0 all lines rendered; 1 output written but some lines failed;
-2 bad input or options (nothing written); 3 no voice backend fits;
-130 cancelled (finished lines are kept and reused by the next run).
+2 bad input or options (nothing written), or a file that cannot be written (full disk,
+read-only folder; finished lines are kept); 3 no voice backend fits;
+130 cancelled by Ctrl+C, 143 stopped by SIGTERM (finished lines are kept and reused by the next run).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
+from revoice.privacy import offline_environment
+
 EXIT_OK, EXIT_LINES_FAILED, EXIT_BAD_INPUT, EXIT_NO_BACKEND, EXIT_CANCELLED = 0, 1, 2, 3, 130
+EXIT_TERMINATED = 143
+"""SIGTERM (128 + 15, what shells and job schedulers expect): stopped like Ctrl+C, finished lines kept."""
+KEPT = "; finished lines are kept and reused by the next run"
 
 RUN_HELP = """\
 Revoice the dialogue of a timeline.
@@ -51,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("qc", help="quality report of a revoiced timeline: revoice qc OUT.otio [--json]",
                    add_help=False)
     sub.add_parser("panel", help="open the desktop panel: revoice panel [TIMELINE [SUBS]] [--demo]",
+                   add_help=False)
+    sub.add_parser("verify", help="check audio for Revoice's watermark and provenance: revoice verify FILE|FOLDER",
                    add_help=False)
 
     voices = sub.add_parser("voices", help="list voice backends, voices, languages and licences")
@@ -124,6 +138,8 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                              "to the same output folder); the timeline is written once all are done")
     parser.add_argument("--also", action="append", default=[], choices=["otioz", "xml"],
                         help="also export an .otioz bundle or an FCP7 XML next to --out")
+    parser.add_argument("--bundle-media", action="store_true",
+                        help="put the timeline's other local media (not only Revoice's WAVs) into an .otioz")
     parser.add_argument("--profiles", default="auto", metavar="auto|off|DIR",
                         help="voice profiles per character: auto builds them from the original dialogue "
                              "(kept in <out stem>_voices and reused), off uses stock voices, DIR uses and keeps "
@@ -136,9 +152,20 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    from revoice.voice_cli import add_consent_options
+
+    add_consent_options(parser)  # --consent granted --by NAME [--consent-scope TEXT]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``revoice`` command (``argv`` without the program name); the exit code (module docstring).
+
+    Errors become one line on stderr, never a traceback: bad options and files (2), a file that cannot be
+    written, e.g. a full disk or a read-only folder (2, naming the path), Ctrl+C (130) and SIGTERM (143),
+    both keeping finished lines. Output cut short by its reader (``revoice run ... | head``) ends quietly
+    with the command's own code.
+    """
+    offline_environment()  # before anything loads onnxruntime or the hub: no telemetry, no network
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["panel"]:
         try:
@@ -148,10 +175,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
             return EXIT_BAD_INPUT
         return panel_main(arguments[1:])
+    renders = bool({"run", "demo"} & set(arguments[:1]))
+    # `serve` keeps its own SIGTERM handling (uvicorn's clean shutdown)
+    with _sigterm_as_interrupt(enabled=arguments[:1] != ["serve"]):
+        try:
+            return _command(arguments)
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
+            _say(f"revoice: {'stopped (SIGTERM)' if terminated else 'cancelled'}{KEPT if renders else ''}")
+            return EXIT_TERMINATED if terminated else EXIT_CANCELLED
+        except BrokenPipeError:  # the reader went away while we printed (`revoice voices | head -1`)
+            _quiet_stdout()
+            return EXIT_OK
+        except OSError as exc:
+            from revoice.options import describe_os_error
+
+            _say(f"revoice: {describe_os_error(exc)}{KEPT if renders else ''}")
+            return EXIT_BAD_INPUT
+
+
+def _command(arguments: list[str]) -> int:
     if arguments[:1] == ["qc"]:
         from revoice.report import qc_main
 
         return qc_main(arguments[1:])
+    if arguments[:1] == ["verify"]:
+        from revoice.verify import verify_main
+
+        return verify_main(arguments[1:])
     args = build_parser().parse_args(arguments)
     if args.command == "voices":
         return _voices(args)
@@ -165,7 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from revoice.service.command import serve_main
 
         return serve_main(args)
+    return _job(args)
+
+
+def _job(args: argparse.Namespace) -> int:
+    """``revoice run`` and ``revoice demo``: the summary on stdout, the exit code from the lines' outcome."""
     from revoice.job import JobError, JobOptions, run_job
+    from revoice.options import describe_os_error
 
     if args.command == "demo":
         from revoice.demo import demo_files
@@ -189,18 +246,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcome = run_job(options, progress=bar.update)
     except JobError as exc:
         bar.clear()
-        print(f"revoice: {exc}", file=sys.stderr)
+        _say(f"revoice: {exc}")
         return exc.exit_code
-    except KeyboardInterrupt:
+    except OSError as exc:  # a write that failed mid-run: full disk, folder made read-only, quota
         bar.clear()
-        print("revoice: cancelled; finished lines are kept and reused by the next run", file=sys.stderr)
-        return EXIT_CANCELLED
+        _say(f"revoice: {describe_os_error(exc, folder=options.out.absolute().parent)}{KEPT}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # Ctrl+C or SIGTERM: main() says so once the bar is gone
+        bar.clear()
+        raise
     bar.clear()
-    if args.json:
-        print(json.dumps(outcome.summary_json(), indent=1))
-    else:
-        print(outcome.summary_table())
-    return EXIT_LINES_FAILED if outcome.failed else EXIT_OK
+    code = EXIT_LINES_FAILED if outcome.failed else EXIT_OK
+    _print_out(json.dumps(outcome.summary_json(), indent=1) if args.json else outcome.summary_table())
+    return code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread where Ctrl+C raises KeyboardInterrupt, so the same cleanup runs."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(*, enabled: bool = True) -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (main thread only); the old handler comes back after."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _print_out(text: str) -> None:
+    """Print ``text`` on stdout; a reader that went away (``| head``) silences the rest instead of failing."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+
+
+def _say(message: str) -> None:
+    """One line on stderr (nothing when stderr's reader went away)."""
+    try:
+        print(message, file=sys.stderr)
+    except BrokenPipeError:
+        pass
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (tests capturing output)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process exits
+    finally:
+        os.close(devnull)
 
 
 def _text(args: argparse.Namespace) -> int:

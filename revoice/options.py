@@ -8,9 +8,13 @@ Every check raises ``ValueError`` with the one-line message the CLI prints
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from revoice.engine.fit import FitPolicy
 from revoice.engine.model import DialogueLine
@@ -19,15 +23,35 @@ from revoice.engine.voices.base import BackendOptions
 from revoice.layout import TIMELINE_SUFFIXES, OutputLayout
 from revoice.otio_bridge.errors import InputError
 
+if TYPE_CHECKING:
+    from revoice.engine.characters.profile import Consent
+
 
 def parse_subtitle_offset(text: str) -> str | float:
     """``--subs-offset``: ``auto``, ``zero``, ``timeline`` or seconds (ValueError naming the option)."""
     if text in ("auto", "zero", "timeline"):
         return text
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         raise ValueError(f"--subs-offset {text!r}: use auto, zero, timeline or seconds") from None
+    if not math.isfinite(seconds):
+        raise ValueError(f"--subs-offset {text!r}: use auto, zero, timeline or a finite number of seconds")
+    return seconds
+
+
+def unwritable_folder(out: Path) -> Path | None:
+    """The folder that stops ``out`` (and the files beside it) from being written, or None when it can be.
+
+    That is ``out``'s folder, or when it does not exist yet its nearest existing parent, in which
+    it would be created. A check up front (``os.access``), so a read-only folder is refused before
+    any model loads; a write that still fails later (root, network shares) becomes the CLI's one-line
+    message all the same.
+    """
+    folder = out.absolute().parent
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return None if os.access(folder, os.W_OK | os.X_OK) else folder
 
 
 class JobError(Exception):
@@ -46,6 +70,23 @@ class JobError(Exception):
         """The bad input file's error this job error came from, if any."""
         cause = self.__cause__
         return cause if isinstance(cause, InputError) else None
+
+
+def describe_os_error(exc: OSError, *, folder: Path | None = None) -> str:
+    """One line for a file a job could not read or write (no traceback): the path, the reason, what to do.
+
+    ``folder`` is named when the error carries no path (a write that failed on a full disk). The CLI
+    prints it with exit 2; the panel and the service can show the same line.
+    """
+    path = exc.filename2 if exc.filename2 is not None else exc.filename
+    where = str(path) if path is not None else (f"cannot write in {folder}" if folder else "")
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hints = {errno.ENOSPC: "free some disk space", errno.EDQUOT: "free some space in your disk quota",
+             errno.EACCES: "choose a folder you can write to (--out) or fix its permissions",
+             errno.EPERM: "choose a folder you can write to (--out) or fix its permissions",
+             errno.EROFS: "choose a folder on a writable disk (--out)"}
+    hint = hints.get(exc.errno or 0, "fix the problem and run again")
+    return f"{where + ': ' if where else ''}{reason}; {hint}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +129,8 @@ class JobOptions:
     settings: RenderSettings = field(default_factory=RenderSettings)
     shard: Shard = field(default_factory=Shard)
     also: tuple[str, ...] = ()
+    bundle_media: bool = False
+    """An .otioz also bundles the timeline's other local media; by default only Revoice's own WAVs."""
     line_ids: frozenset[str] | None = None
     """Render only these lines (the panel's selection); None renders all."""
     dictionary: Path | None = None
@@ -112,6 +155,9 @@ class JobOptions:
     """What candidate voices say while matching (empty: engine.characters.matching's defaults per language)."""
     allow_overflow_seconds: float = 0.0
     """Slots may grow into the free gap after them by this much (s); 0 keeps every slot as cut."""
+    consent: Consent | None = None
+    """Consent recorded in every voice profile the run builds or uses (``--consent granted --by NAME``),
+    never over a recorded denial; None records nothing (see revoice.casting.prepare_profiles)."""
 
     def __post_init__(self) -> None:
         if self.out.suffix.lower() not in TIMELINE_SUFFIXES:
@@ -120,6 +166,14 @@ class JobOptions:
         for path in inputs:
             if path.exists() and self.out.exists() and path.resolve() == self.out.resolve():
                 raise ValueError(f"--out {self.out} is an input file; choose another name so nothing is overwritten")
+        if isinstance(self.subtitle_offset, float) and not math.isfinite(self.subtitle_offset):
+            raise ValueError(f"--subs-offset {self.subtitle_offset}: use a finite number of seconds")
+        if self.rate is not None and not (math.isfinite(self.rate) and self.rate > 0):
+            raise ValueError(f"--rate {self.rate}: use the timeline's frame rate, a positive number such as 25")
+        unwritable = unwritable_folder(self.out)
+        if unwritable is not None:
+            raise ValueError(f"--out {self.out}: cannot write in {unwritable} (read-only or no permission); "
+                             "choose a folder you can write to")
         self.settings.check()
         if self.dictionary is not None and not self.dictionary.is_file():
             raise ValueError(f"--dictionary {self.dictionary}: file not found")
@@ -164,6 +218,7 @@ class JobOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> JobOptions:
+        from revoice.voice_cli import consent_option
         offset = parse_subtitle_offset(args.subs_offset)
         voices: dict[str, str] = {}
         for item in args.speaker_voice:
@@ -180,7 +235,9 @@ class JobOptions:
                    speaker_voices=voices, settings=settings, shard=Shard.parse(args.shard),
                    also=tuple(args.also), takes=args.takes, qc=args.qc, dictionary=args.dictionary,
                    allow_overflow_seconds=args.allow_overflow,
+                   bundle_media=bool(getattr(args, "bundle_media", False)),
                    weights=Path(args.weights) if getattr(args, "weights", None) else None,
                    profiles=str(getattr(args, "profiles", "off")),
                    group_speakers=bool(getattr(args, "group_speakers", False)),
-                   match_voices=tuple(getattr(args, "match_voice", None) or ()))
+                   match_voices=tuple(getattr(args, "match_voice", None) or ()),
+                   consent=consent_option(args))

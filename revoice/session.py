@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from revoice.context import EngineContext
 from revoice.engine.model import DialogueLine, RenderedLine, SkippedLine
-from revoice.engine.render import BatchResult, Progress, Revoicer, choose_take, load_sidecar, wav_name
+from revoice.engine.files import remove_stale_temporaries
+from revoice.engine.render import BatchResult, Progress, Revoicer, choose_take, load_finished, wav_name
 from revoice.engine.voices.base import VoiceBackend
 from revoice.layout import OutputLayout
 from revoice.options import JobError, JobOptions
@@ -76,6 +77,7 @@ class OpenedTimeline:
 def read_lines(timeline: Path, *, subtitles: Path | None = None, subtitle_offset: str | float = "auto",
                rate: float | None = None, language: str = "auto") -> OpenedTimeline:
     """Read ``timeline`` and its lines (from ``subtitles``, else its markers). Raises JobError naming the file."""
+    from revoice.engine.original import undecodable_media
     from revoice.otio_bridge.lines import extract_lines
     from revoice.otio_bridge.subtitles import read_subtitles
     from revoice.otio_bridge.timeline import read_timeline, timeline_rate, timeline_start_frames
@@ -86,6 +88,7 @@ def read_lines(timeline: Path, *, subtitles: Path | None = None, subtitle_offset
         lines, skipped, warnings = extract_lines(read, cues=cues, subtitle_path=subtitles,
                                                  subtitle_offset=subtitle_offset, language=language,
                                                  timeline_path=timeline)
+        warnings += undecodable_media(lines)  # a missing file is warned about in extract_lines
         return OpenedTimeline(path=timeline, subtitles=subtitles, timeline=read,
                               rate=timeline_rate(read, path=timeline), start_frames=timeline_start_frames(read),
                               lines=lines, skipped=skipped, warnings=warnings)
@@ -224,6 +227,7 @@ class Session:
         self._revoicers(run)
         self._render(run, progress, on_line, should_cancel)
         self._collect(run)
+        _check_consent(run)
         self._write(run)
         self.last = JobOutcome(options=options, lines=run.lines, skipped=self.skipped, warnings=run.warnings,
                                batch=run.batch, written=run.written, pending_shards=run.pending,
@@ -232,7 +236,12 @@ class Session:
         return self.last
 
     def _edit(self, options: JobOptions) -> _Run:
-        """Step 1: the editor's text edits, and slots grown into the free gaps after them."""
+        """Step 1: the editor's text edits, and slots grown into the free gaps after them.
+
+        First, what writers killed in an earlier run left in the folders this one writes is removed.
+        """
+        remove_stale_temporaries(options.media_dir, options.out.parent, options.voices_dir,
+                                 options.layout.qc_media_dir)
         lines = [dataclasses.replace(line, text=options.text_overrides[line.line_id])
                  if line.line_id in options.text_overrides else line for line in self.lines]
         if options.allow_overflow_seconds > 0:
@@ -314,7 +323,7 @@ class Session:
             if line.line_id in done or line.line_id in failed:
                 continue
             revoicer = run.revoicers[line.language]
-            takes = [load_sidecar(options.media_dir / wav_name(line, take), revoicer.render_key(line, take))
+            takes = [load_finished(options.media_dir / wav_name(line, take), revoicer.render_key(line, take))
                      for take in range(1, options.takes + 1)]
             if any(found is None for found in takes):
                 run.pending += 1
@@ -331,7 +340,7 @@ class Session:
         finished = {r.line_id for r in run.rendered}
         lines = [line for line in run.lines if line.line_id in finished]
         run.written = self._write_timeline(lines, run.rendered, run.options.layout.timeline_targets(run.options.also),
-                                           warnings=run.warnings)
+                                           warnings=run.warnings, bundle_media=run.options.bundle_media)
         if run.options.qc:
             run.written += self.write_report()
 
@@ -379,16 +388,16 @@ class Session:
         return written
 
     def _write_timeline(self, lines: Sequence[DialogueLine], rendered: Sequence[RenderedLine],
-                        targets: Sequence[Path], *, warnings: list[str]) -> list[Path]:
-        from revoice.otio_bridge.write import build_revoiced_timeline, write_timeline
+                        targets: Sequence[Path], *, warnings: list[str], bundle_media: bool = False) -> list[Path]:
+        from revoice.otio_bridge.write import build_revoiced_timeline, write_timelines
 
         inputs = [self.opened.path] + ([self.opened.subtitles] if self.opened.subtitles else [])
         written: list[Path] = []
         try:
             new_timeline = build_revoiced_timeline(self.opened.timeline, list(lines), list(rendered))
-            for target in targets:
-                warnings.extend(write_timeline(new_timeline, target, overwrite_inputs=inputs))
-                written.append(target)
+            warnings.extend(write_timelines(new_timeline, targets, overwrite_inputs=inputs, bundle_media=bundle_media,
+                                            media_dir=self.layout.media_dir))  # all targets or none
+            written.extend(targets)
         except InputError as exc:
             raise JobError(str(exc)) from exc
         except (ValueError, OSError) as exc:
@@ -406,6 +415,14 @@ class Session:
             raise JobError(str(exc)) from exc
         except (ValueError, OSError) as exc:
             raise JobError(f"{self.layout.out}: cannot write the QC report ({exc})") from None
+
+
+def _check_consent(run: _Run) -> None:
+    """Lines a voice profile spoke get its consent as recorded now; flagged while unknown (see consent_checked)."""
+    from revoice.engine.characters.character_backend import consent_checked
+
+    run.batch.rendered = consent_checked(run.batch.rendered, run.profiles)
+    run.rendered = consent_checked(run.rendered, run.profiles)
 
 
 def build_revoicers(options: JobOptions, voices: Mapping[str, VoiceBackend], profiles: Sequence[VoiceProfile], *,

@@ -29,6 +29,7 @@ def summary_json(outcome: JobOutcome) -> dict[str, Any]:
         "skipped": [s.__dict__ for s in outcome.skipped],
         "warnings": outcome.warnings,
         "profiles": outcome.profiles,
+        "consent_unknown": consent_unknown(outcome.profiles),
         "speaker_groups": outcome.speaker_groups,
         "cached": outcome.batch.cached,
         "pending_shards": outcome.pending_shards,
@@ -72,6 +73,10 @@ def summary_table(outcome: JobOutcome) -> str:
                    f"(coherence {group['coherence']:.2f}, {group['speech_seconds']:.1f} s of speech)")
     for profile in outcome.profiles:
         out.append(profile_summary(profile))
+    unknown = consent_unknown(outcome.profiles)
+    if unknown:
+        out.append(f"FLAG    consent unknown for {', '.join(unknown)}: their lines are flagged; record it before "
+                   "delivery (revoice run ... --consent granted --by NAME, or revoice voice build NAME --consent ...)")
     for warning in outcome.warnings:
         out.append(f"WARNING {warning}")
     if outcome.pending_shards:
@@ -83,13 +88,32 @@ def summary_table(outcome: JobOutcome) -> str:
 
 
 def profile_summary(row: dict[str, Any]) -> str:
-    """One line per character: tint or clone, base voice, similarity before -> after, references, consent."""
+    """One line per character: tint or clone, base voice, similarity before -> after, references, consent.
+
+    Consent reads ``consent granted by A. Editor on 2026-11-21 for this production``, or
+    ``consent unknown — record it before delivery``.
+    """
     matches = "; ".join(f"{m['language']} {m['backend']}:{m['voice_id']} similarity {m['similarity_base']:.2f}"
                         f" -> {m['similarity_matched']:.2f}" for m in row["matches"]) or "no match"
     kind = "tint (offline matching, not a clone)" if row["kind"] == "tint" else "clone (neural backend)"
     return (f"VOICE   {row['name']}: {kind}, strength {row['strength']:.2f}; {matches}; "
             f"{row['reference_seconds']:.1f} s reference from {row['references']} clip(s); "
-            f"consent {row['consent']['status']}; {row['status']}")
+            f"{_consent_words(row)}; {row['status']}")
+
+
+def consent_unknown(rows: list[dict[str, Any]]) -> list[str]:
+    """The characters whose profile speaks with no consent recorded (their lines carry a consent flag)."""
+    return [str(row["name"]) for row in rows
+            if row["consent"]["status"] == "unknown" and not str(row["status"]).startswith("not used")]
+
+
+def _consent_words(row: dict[str, Any]) -> str:
+    consent = row["consent"]
+    if consent["status"] == "unknown":
+        return str(row.get("consent_warning") or "consent unknown")  # casting's rows say what to do
+    return (f"consent {consent['status']}" + (f" by {consent['by']}" if consent.get("by") else "")
+            + (f" on {consent['date']}" if consent.get("date") else "")
+            + (f" for {consent['scope']}" if consent.get("scope") else ""))
 
 
 def _number(value: Any, pattern: str) -> str:

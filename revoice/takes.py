@@ -17,7 +17,8 @@ from pathlib import Path
 
 from revoice.engine.model import DialogueLine, RenderedLine
 from revoice.engine.records import TakeQc
-from revoice.engine.render import choose_take, load_sidecar, take_score, wav_name
+from revoice.engine.render import choose_take, take_score, wav_name
+from revoice.engine.sidecars import load_finished
 
 
 @dataclass(frozen=True)
@@ -125,10 +126,13 @@ def chosen_by_editor(render: RenderedLine | None) -> bool:
 
 def line_takes(media_dir: Path, line: DialogueLine, count: int,
                key: Callable[[int], str] | None = None) -> list[RenderedLine] | None:
-    """Takes 1..``count`` of ``line`` from their sidecars (``key(take)`` must match when given); None if any is missing."""
+    """Takes 1..``count`` of ``line`` from their sidecars (``key(take)`` must match when given).
+
+    None if any is missing or its WAV is not the one its sidecar describes (cut short, damaged).
+    """
     found: list[RenderedLine] = []
     for take in range(1, count + 1):
-        render = load_sidecar(media_dir / wav_name(line, take), key(take) if key is not None else None)
+        render = load_finished(media_dir / wav_name(line, take), key(take) if key is not None else None)
         if render is None:
             return None
         found.append(render)
@@ -145,7 +149,8 @@ def placed_take(media_dir: Path, line: DialogueLine, count: int, prefer: int | N
 def with_take(render: RenderedLine, take: int | None) -> RenderedLine | None:
     """``render``'s line placed with ``take`` (None: the best-scoring), from the sidecars beside it.
 
-    None when a listed take's sidecar is gone or ``take`` is not among them.
+    None when a listed take's sidecar is gone, its WAV is not the one the sidecar describes, or
+    ``take`` is not among them.
     """
     listing = takes_of(render)
     if len(listing) <= 1:
@@ -153,7 +158,7 @@ def with_take(render: RenderedLine, take: int | None) -> RenderedLine | None:
     candidates: list[RenderedLine] = []
     for info in listing:
         found = render if info.take == render.take and info.file == render.path.name else None
-        found = found or load_sidecar(render.path.with_name(info.file))
+        found = found or load_finished(render.path.with_name(info.file))
         if found is None or found.line_id != render.line_id or found.take != info.take:
             return None
         candidates.append(_without_listing(found))

@@ -7,6 +7,7 @@ the file or option), 3 no backend can match a voice.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -14,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from revoice.casting import BackendPool
-    from revoice.engine.characters.profile import ProfileStore, VoiceProfile
+    from revoice.engine.characters.profile import Consent, ProfileStore, VoiceProfile
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_BACKEND = 0, 2, 3
 CONSENT_CHOICES = ("unknown", "granted", "denied")
+RUN_CONSENT_CHOICES = ("granted",)
+"""What ``revoice run --consent`` records for every character; a denial is recorded per character."""
 
 VOICE_HELP = """\
 Voice profiles: one per character, kept as JSON in a folder (revoice run
@@ -27,14 +30,23 @@ keeps them in <out stem>_voices beside --out; pass that folder as --voices).
       every speaker (or NAME) from the original dialogue under their lines
   revoice voice build NAME --voices DIR --ref take.wav:12.5-31 [--ref ...]
       from the editor's reference audio (any audio or video file)
-  revoice voice build NAME --voices DIR --consent granted --by "A. Editor" --strength 0.7
-      record consent or change the strength of an existing profile
+  revoice voice build NAME --voices DIR --consent granted --by "A. Editor" --scope "this production"
+      record the actor's consent (granted, denied or unknown) for one character
+  revoice voice build NAME --voices DIR --strength 0.7
+      change the strength of an existing profile
   revoice voice list --voices DIR
   revoice voice show NAME --voices DIR
 
 Offline matching is a voice tint (a stock voice moved toward the actor's
 pitch, vocal-tract length and spectral colour), not a clone: profiles say
 which each character got ("tint" or "clone").
+
+Consent: a profile is built from a real person's voice. Until their consent
+is recorded it still renders, but every line it speaks is flagged ("voice
+consent unknown") in the summary, the QC report and the clip metadata.
+"denied" never renders that voice: a stock voice speaks the character.
+'revoice run --consent granted --by NAME' records a grant for every
+character the run gives a profile (never over a recorded denial).
 """
 
 
@@ -59,6 +71,7 @@ def add_voice_parser(sub: Any) -> None:
     build.add_argument("--consent", choices=CONSENT_CHOICES, help="the actor's consent")
     build.add_argument("--by", default="", help="who recorded the consent")
     build.add_argument("--note", default="", help="a note kept with the consent")
+    build.add_argument("--scope", default="", help="what the consent covers, e.g. 'this production'")
     build.add_argument("--strength", type=float, help="tint strength 0 (stock voice) to 1 (full likeness)")
     build.add_argument("--match", action=argparse.BooleanOptionalAction, default=True,
                        help="match a base voice and tint now (default); --no-match leaves it to revoice run")
@@ -73,6 +86,35 @@ def add_voice_parser(sub: Any) -> None:
     show.add_argument("name", help="the character")
     show.add_argument("--voices", type=Path, required=True, help="the folder of voice profiles")
     show.add_argument("--json", action="store_true", help="print the profile file's JSON")
+
+
+def add_consent_options(parser: argparse.ArgumentParser) -> None:
+    """``--consent granted --by NAME [--consent-scope TEXT]`` on ``revoice run`` and ``revoice demo``."""
+    parser.add_argument("--consent", choices=RUN_CONSENT_CHOICES,
+                        help="record the actors' consent (granted) in every voice profile this run builds or uses; "
+                             "needs --by. Without it, lines spoken by a profile without recorded consent are "
+                             "flagged. One character, or a denial: revoice voice build NAME --consent ...")
+    parser.add_argument("--by", dest="consent_by", default="", metavar="NAME",
+                        help="who records the consent (the editor or the actor's agent)")
+    parser.add_argument("--consent-scope", default="", metavar="TEXT",
+                        help="what the consent covers, e.g. 'this production'")
+
+
+def consent_option(args: argparse.Namespace) -> Consent | None:
+    """The consent ``revoice run`` records (None without ``--consent``); ValueError naming the option."""
+    status = getattr(args, "consent", None)
+    by = str(getattr(args, "consent_by", "") or "").strip()
+    scope = str(getattr(args, "consent_scope", "") or "").strip()
+    if status is None:
+        if by or scope:
+            raise ValueError("--by and --consent-scope go with --consent granted")
+        return None
+    if not by:
+        raise ValueError(f"--consent {status} needs --by NAME: who records the actors' consent")
+    from revoice.engine.characters.profile import Consent
+
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    return Consent(status=status, by=by, date=today, scope=scope)
 
 
 def voice_main(args: argparse.Namespace) -> int:
@@ -130,8 +172,8 @@ def _show(store: ProfileStore, name: str, *, as_json: bool) -> int:
         print(f"  pitch: median {stats.f0_median_hz:.0f} Hz (10-90%: {stats.f0_p10_hz:.0f}-{stats.f0_p90_hz:.0f} Hz), "
               f"{stats.speech_seconds:.1f} s of speech")
     consent = profile.consent
-    print(f"  consent: {consent.status}" + (f" by {consent.by}" if consent.by else "")
-          + (f" on {consent.date}" if consent.date else "") + (f" ({consent.note})" if consent.note else ""))
+    print(f"  consent: {consent.words}" + (f" ({consent.note})" if consent.note else "")
+          + ("" if consent.recorded else " — record it before delivery"))
     for ref in profile.references:
         origin = f"line {ref.line_id}" if ref.line_id else "editor"
         snr = "" if ref.snr_db is None else f", SNR {ref.snr_db:.0f} dB"
@@ -157,7 +199,8 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
     for path in [args.timeline, args.subs]:
         if path is not None and not path.is_file():
             return _fail(f"{path}: file not found")
-    consent = Consent(status=args.consent, by=args.by, date=now_iso()[:10], note=args.note) if args.consent else None
+    consent = Consent(status=args.consent, by=args.by, date=now_iso()[:10], note=args.note,
+                      scope=args.scope) if args.consent else None
     if args.timeline is None and not args.ref:
         if not args.name:
             return _fail("nothing to build: give --timeline, or NAME with --ref, --consent or --strength")

@@ -11,6 +11,8 @@ from PyQt6.QtWidgets import QApplication
 from revoice.ui.settings import APPLICATION, ORGANIZATION, settings_dir_from_env, use_settings_dir
 from revoice.ui.theme import apply_theme
 
+from revoice.privacy import offline_environment
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="revoice panel", description="The Revoice panel (desktop window).")
@@ -36,6 +38,7 @@ def create_app(argv: Sequence[str] = ("revoice-panel",)) -> QApplication:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the panel (``argv`` without the program name, like ``revoice.cli.main``); the exit code."""
+    offline_environment()  # before any model loads: no telemetry, no network (revoice.privacy)
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     settings_dir_from_env()
     if args.settings_dir is not None:

@@ -12,15 +12,19 @@ between runs and projects; a new device starts a new one.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QInputDialog, QWidget
+from revoice.engine.characters.character_backend import consent_checked
+from revoice.engine.characters.profile import Consent, ProfileError, ProfileStore, VoiceProfile
 from revoice.engine.model import RenderedLine
 from revoice.engine.render import Assessor
 from revoice.engine.speaker import SpeakerEmbedder
 from revoice.engine.voices.base import VoiceBackend
+from revoice.ui.dialogs import ConsentDialog
 from revoice.ui.lines_model import DONE, FAILED, FLAGGED, PENDING, RENDERING, LineRow
 from revoice.ui.project import (
     Project,
@@ -83,6 +87,7 @@ class PanelController(WindowLayout):
         self.model.textEdited.connect(self._on_text_edited)
         self.preview.takeChosen.connect(lambda line_id, take: self.choose_take(line_id, take))
         self.voices.strengthChanged.connect(lambda name, strength: self.set_strength(name, strength))
+        self.voices.consentRequested.connect(lambda name: self.edit_consent(name))
         c = self.controller
         c.stageChanged.connect(self._set_status)
         c.voiceLoaded.connect(self._on_voice_loaded)
@@ -212,7 +217,7 @@ class PanelController(WindowLayout):
         for row in self.model.rows:
             render = renders.get(row.line_id)
             if render is not None:
-                self.model.set_render(render)
+                self.model.set_render(self._consent_checked(render))
             elif row.status != FAILED:
                 self.model.set_status(row.line_id, PENDING)
         self._update_take_columns(takes_expected=self.settings.takes > 1 or self.settings.qc)
@@ -312,6 +317,7 @@ class PanelController(WindowLayout):
             pick = self.take_picks.get(render.line_id)
             if pick is not None and pick != render.take:  # picked while this run was under way
                 render = with_take(render, pick) or render
+            render = self._consent_checked(render)
             self.model.set_render(render)
             self._update_take_columns(render)
             self._refresh_preview_if(render.line_id)
@@ -375,7 +381,7 @@ class PanelController(WindowLayout):
         except OSError as exc:
             note = f"could not save the pick ({exc}); it is kept in this session"
         self.player.stop()
-        self.model.set_render(chosen)
+        self.model.set_render(self._consent_checked(chosen))
         self._refresh_preview_if(line_id)
         self._update_actions()
         self._set_status(f"{line_id}: take {take} of {len(takes_of(chosen))} placed (nothing re-rendered); {note}")
@@ -425,8 +431,6 @@ class PanelController(WindowLayout):
         project = self.project
         if project is None:
             return []
-        from revoice.engine.characters.profile import ProfileError, ProfileStore
-
         info = self.backend_info()
         if self._licences is None:
             loaded = [b for b in (self.backend, *(self._matching.backends or ())) if b is not None]
@@ -458,23 +462,63 @@ class PanelController(WindowLayout):
 
     def set_strength(self, name: str, strength: float) -> bool:
         """Save ``strength`` (0..1) into ``name``'s voice profile, atomically; their lines become pending."""
-        project = self.project
-        if project is None or self.controller.running:
-            return False
-        from revoice.engine.characters.profile import ProfileError, ProfileStore
         from revoice.ui.voices import save_strength
 
+        profile = self._change_profile(name, "strength", lambda store: save_strength(store, name, strength))
+        if profile is not None:
+            self._set_status(f"{name}: tint strength {profile.strength:.2f} saved in the voice profile; "
+                             "revoice their lines to hear it")
+        return profile is not None
+
+    def set_consent(self, name: str, consent: Consent) -> bool:
+        """Record ``consent`` in ``name``'s voice profile, atomically; the dock, flags and statuses follow."""
+        from revoice.ui.voices import save_consent
+
+        saved = self._change_profile(name, "consent", lambda store: save_consent(store, name, consent), cards=True)
+        if saved is not None:
+            self._set_status(f"{name}: consent {consent.words} saved in the voice profile"
+                             + (" — a stock voice speaks the character" if consent.status == "denied" else ""))
+        return saved is not None
+
+    def _change_profile(self, name: str, what: str, change: Callable[[ProfileStore], VoiceProfile], *,
+                        cards: bool = False) -> VoiceProfile | None:
+        """Save a change into ``name``'s profile file (None: refused while running, or failed with a dialog).
+
+        The renders follow (a new key or voice makes lines pending); ``cards`` rebuilds the Voices dock too.
+        """
+        if self.project is None or self.controller.running:
+            return None
         try:
-            profile = save_strength(ProfileStore(project.voices_dir), name, strength)
+            profile = change(ProfileStore(self.project.voices_dir))
         except (ProfileError, OSError) as exc:
-            self.show_error("Cannot save the strength", f"{name}: {exc}")
-            return False
+            self.show_error(f"Cannot save the {what}", f"{name}: {exc}")
+            return None
+        if cards:
+            self._refresh_characters()
         self._refresh_renders()
         self._refresh_preview_if(self.preview.row.line_id if self.preview.row else "")
         self._update_actions()
-        self._set_status(f"{name}: tint strength {profile.strength:.2f} saved in the voice profile; "
-                         "revoice their lines to hear it")
-        return True
+        return profile
+
+    def _consent_checked(self, render: RenderedLine) -> RenderedLine:
+        """``render`` flagged while its voice profile's consent is unknown (as the profiles say now)."""
+        return consent_checked([render], [e.profile for e in self.voice_entries if e.profile is not None])[0]
+
+    def consent_dialog(self, name: str) -> ConsentDialog:
+        """The consent dialog of ``name``'s voice profile, filled from its file (not shown yet)."""
+        entry = next((e for e in self.voice_entries if e.name == name), None)
+        record = entry.consent_record if entry is not None else None
+        words = entry.kind_words if entry is not None and entry.kind != STOCK else ""
+        return ConsentDialog(name, record or Consent(), voice_words=words, parent=self)
+
+    def edit_consent(self, name: str) -> bool:
+        """Show ``name``'s consent dialog (the Voices dock's Consent… button); saved when accepted."""
+        dialog = self.consent_dialog(name)
+        try:
+            return dialog.exec() == ConsentDialog.DialogCode.Accepted and self.set_consent(name,
+                                                                                          dialog.result_consent())
+        finally:
+            dialog.deleteLater()
 
     # ================================================================================================ actions
     def _update_actions(self) -> None:

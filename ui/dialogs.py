@@ -1,14 +1,15 @@
-"""The settings dialog, the Characters dock and the Voices dock."""
+"""The settings dialog, the Characters dock, the Voices dock and the consent dialog."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QDate, Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QDockWidget,
@@ -19,6 +20,8 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
+    QPushButton,
     QScrollArea,
     QSlider,
     QSpinBox,
@@ -27,10 +30,13 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from revoice.engine.characters.profile import Consent
 from revoice.engine.voices.base import VoiceInfo
 from revoice.ui.devices import CPU, DeviceChoice, DeviceProbe, cached_devices
 from revoice.ui.settings import LOUDNESS_CHOICES, MAX_TAKES, PanelSettings
 from revoice.ui.voices import CLONE, STOCK, TINT, VoiceEntry
+
+from revoice.report.voices import CONSENT_UNKNOWN_NOTE
 
 DEFAULT_VOICE = ""
 
@@ -224,14 +230,21 @@ class CharactersDock(QDockWidget):
 
 
 KIND_COLORS = {TINT: "#f0b43c", CLONE: "#ff8f6b", STOCK: "#8b919a"}
+WARNING_STYLE = ("color: #ffd08a; background: #4a3014; border: 1px solid #8a5a1c; border-radius: 4px; "
+                 "padding: 3px 6px")
+"""A warning box (unknown consent), unlike the kinds' plain coloured words."""
 STRENGTH_STEPS = 100
 """The strength slider's resolution: 0..1 in hundredths."""
 
 
 class VoiceCard(QFrame):
-    """One character: kind in words, base voice, similarity, consent, licence and the strength slider."""
+    """One character: kind in words, base voice, similarity, consent, licence and the strength slider.
+
+    Unknown consent shows as a warning; the Consent… button asks for the consent dialog.
+    """
 
     strengthChanged = pyqtSignal(str, float)
+    consentRequested = pyqtSignal(str)
 
     def __init__(self, entry: VoiceEntry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -248,11 +261,23 @@ class VoiceCard(QFrame):
         self.similarity_label.setToolTip("Speaker similarity (cosine) of the base voice to the actor's reference "
                                          "speech, before → after the tint")
         self.consent_label = _value(entry.consent)
+        self.consent_warning = QLabel(f"⚠ {CONSENT_UNKNOWN_NOTE}: this character's lines are flagged")
+        self.consent_warning.setObjectName("consentWarning")
+        self.consent_warning.setWordWrap(True)
+        self.consent_warning.setStyleSheet(WARNING_STYLE)
+        self.consent_warning.setVisible(entry.consent_unknown)
+        self.consent_button = QPushButton("Consent…")
+        self.consent_button.setObjectName("consentButton")
+        self.consent_button.setToolTip("Record the actor's consent to this voice: who, when, what it covers. "
+                                       "Denied: a stock voice speaks the character")
+        self.consent_button.clicked.connect(lambda: self.consentRequested.emit(self.entry.name))
+        self.consent_button.setVisible(entry.consent_editable)
         self.licence_label = _value(entry.licence or "not stated")
-        self.note_label = QLabel(entry.note)
+        note = "; ".join(part for part in entry.note.split("; ") if part and part != CONSENT_UNKNOWN_NOTE)
+        self.note_label = QLabel(note)  # unknown consent has its own warning above
         self.note_label.setObjectName("voiceNote")
         self.note_label.setWordWrap(True)
-        self.note_label.setVisible(bool(entry.note))
+        self.note_label.setVisible(bool(note))
         self.note_label.setStyleSheet("color: #8b919a")
 
         form = QFormLayout()
@@ -262,6 +287,7 @@ class VoiceCard(QFrame):
         form.addRow("Base voice", self.base_label)
         if entry.kind != STOCK:
             form.addRow("Similarity", self.similarity_label)
+        if entry.kind != STOCK or entry.consent_record is not None:
             form.addRow("Consent", self.consent_label)
         form.addRow("Licence", self.licence_label)
 
@@ -288,11 +314,16 @@ class VoiceCard(QFrame):
         else:
             self.strength.setVisible(False)
 
+        heading = QHBoxLayout()
+        heading.setContentsMargins(0, 0, 0, 0)
+        heading.addWidget(title, 1)
+        heading.addWidget(self.consent_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(3)
-        layout.addWidget(title)
+        layout.addLayout(heading)
         layout.addWidget(self.kind_label)
+        layout.addWidget(self.consent_warning)
         layout.addLayout(form)
         layout.addWidget(self.note_label)
 
@@ -309,6 +340,8 @@ class VoicesDock(QDockWidget):
 
     strengthChanged = pyqtSignal(str, float)
     """Character, new strength 0..1 (the window saves it into the profile)."""
+    consentRequested = pyqtSignal(str)
+    """Character whose Consent… button was pressed (the window opens the consent dialog)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Voices", parent)
@@ -348,15 +381,117 @@ class VoicesDock(QDockWidget):
         for entry in entries:
             card = VoiceCard(entry)
             card.strengthChanged.connect(self.strengthChanged)
+            card.consentRequested.connect(self.consentRequested)
             self._list_layout.insertWidget(self._list_layout.count() - 1, card)
             self.cards[entry.name] = card
         self.header.setText(header)
         self.header.setVisible(bool(header))
 
     def set_editable(self, editable: bool) -> None:
-        """Strength sliders are locked while a run may rewrite the profiles."""
+        """Strength sliders and consent buttons are locked while a run may rewrite the profiles."""
         for card in self.cards.values():
             card.strength.setEnabled(editable)
+            card.consent_button.setEnabled(editable)
+
+
+CONSENT_STATUS_CHOICES = (
+    ("granted", "Granted — the actor agreed to this voice"),
+    ("denied", "Denied — never render this voice (a stock voice speaks)"),
+    ("unknown", "Unknown — not recorded yet (the lines are flagged)"),
+)
+
+
+class ConsentDialog(QDialog):
+    """The actor's consent to one character's voice profile: status, who recorded it, date, scope, note.
+
+    :meth:`result_consent` is the record as entered; the caller saves it into
+    the profile when the dialog is accepted. Granted or denied needs a name in
+    "Recorded by" (Save stays disabled until then).
+    """
+
+    def __init__(self, name: str, consent: Consent, *, voice_words: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Consent — {name}")
+        self.setObjectName("consentDialog")
+        self.setMinimumWidth(500)
+        self.name = name
+        heading = QLabel(f"Actor's consent — {_escape(name)}")
+        heading.setObjectName("consentHeading")
+        heading.setStyleSheet("font-size: 15px; font-weight: 600; color: #e6e8eb")
+        about = QLabel(
+            f"<b>{_escape(name)}</b>'s voice profile is made from the actor's own recorded voice"
+            + (f" ({_escape(voice_words)})" if voice_words else "") + ". Record the actor's consent before "
+            "delivery: until then their lines render but are flagged. <i>Denied</i> never renders this voice.")
+        about.setObjectName("consentAbout")
+        about.setWordWrap(True)
+        self.status = QComboBox()
+        self.status.setObjectName("consentStatus")
+        for key, label in CONSENT_STATUS_CHOICES:
+            self.status.addItem(label, key)
+        self.status.setCurrentIndex(max(0, self.status.findData(consent.status)))
+        self.by = QLineEdit(consent.by)
+        self.by.setObjectName("consentBy")
+        self.by.setPlaceholderText("the editor or the actor's agent")
+        self.date = QDateEdit()
+        self.date.setObjectName("consentDate")
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("yyyy-MM-dd")
+        recorded = QDate.fromString(consent.date[:10], "yyyy-MM-dd") if consent.date else QDate()
+        self.date.setDate(recorded if recorded.isValid() else QDate.currentDate())
+        self.scope = QLineEdit(consent.scope)
+        self.scope.setObjectName("consentScope")
+        self.scope.setPlaceholderText("what it covers, e.g. this production")
+        self.note = QLineEdit(consent.note)
+        self.note.setObjectName("consentNote")
+        self.note.setPlaceholderText("e.g. signed release on file")
+        self.problem = QLabel("")
+        self.problem.setObjectName("consentProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(WARNING_STYLE)
+
+        form = QFormLayout()
+        form.addRow("Status", self.status)
+        form.addRow("Recorded by", self.by)
+        form.addRow("Date", self.date)
+        form.addRow("Scope", self.scope)
+        form.addRow("Note", self.note)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(about)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.status.currentIndexChanged.connect(lambda _index: self._check())
+        self.by.textChanged.connect(lambda _text: self._check())
+        self._check()
+
+    @property
+    def save_button(self) -> QPushButton:
+        button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        assert button is not None
+        return button
+
+    def selected_status(self) -> str:
+        data = self.status.currentData()
+        return data if isinstance(data, str) else "unknown"
+
+    def _check(self) -> None:
+        decided = self.selected_status() != "unknown"
+        missing = decided and not self.by.text().strip()
+        self.problem.setText("Who recorded the decision? Fill in “Recorded by”." if missing else "")
+        self.problem.setVisible(missing)
+        self.date.setEnabled(decided)
+        self.save_button.setEnabled(not missing)
+
+    def result_consent(self) -> Consent:
+        """The consent as entered (the date only for a decision; unknown has none)."""
+        status = self.selected_status()
+        date = self.date.date().toString("yyyy-MM-dd") if status != "unknown" else ""
+        return Consent(status=status, by=self.by.text().strip(), date=date, note=self.note.text().strip(),
+                       scope=self.scope.text().strip())
 
 
 def _value(text: str) -> QLabel:

@@ -9,7 +9,10 @@ voice, with the base voice, the similarity before -> after matching, the
 actor's consent and the licence of the backend that speaks.
 :class:`revoice.ui.dialogs.VoicesDock` shows them as one card per character with a
 strength slider; :func:`save_strength` writes the new strength into the profile file
-(atomically), so the next render uses it. :func:`voices_header` is the
+(atomically), so the next render uses it; :func:`save_consent` records the
+actor's consent there the same way (the dock's Consent… dialog), and a
+profile speaking without recorded consent is shown as a warning (its lines are
+flagged "voice consent unknown"). :func:`voices_header` is the
 one-line summary above the cards, and :class:`BackendInfo` names the voice
 backend that speaks the stock voices. The kinds' words, the consent wording
 and the licences are the QC report's (:mod:`revoice.report.voices`): a
@@ -18,17 +21,25 @@ and the licences are the QC report's (:mod:`revoice.report.voices`): a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from revoice.engine.characters.profile import ProfileError, ProfileStore, VoiceProfile
+from revoice.engine.characters.profile import Consent, ProfileError, ProfileStore, VoiceProfile
 from revoice.engine.model import DialogueLine
 from revoice.engine.voices.base import BackendOptions, VoiceBackend, VoiceInfo
 
 from revoice.report.voices import CLONE as CLONE
 from revoice.report.voices import STOCK as STOCK
 from revoice.report.voices import TINT as TINT
-from revoice.report.voices import VOICE_KIND_WORDS, VoiceRow, backend_licences, consent_words
+from revoice.report.voices import (
+    CONSENT_UNKNOWN_NOTE,
+    VOICE_KIND_WORDS,
+    VoiceRow,
+    backend_licences,
+    consent_unknown,
+    consent_words,
+)
 
 KIND_WORDS = VOICE_KIND_WORDS
 """How the panel names each kind of voice: the QC report's words."""
@@ -58,6 +69,15 @@ class VoiceEntry(VoiceRow):
 
     profile: VoiceProfile | None = field(default=None, compare=False)
     """The profile the next run uses (tint or clone); None for a stock voice."""
+    consent_record: Consent | None = field(default=None, compare=False)
+    """The consent in the character's profile file (also when it is not used: denied); None without a file."""
+    consent_editable: bool = False
+    """Whether the editor can record consent here: the character has, or the next run builds, a profile."""
+
+    @property
+    def consent_unknown(self) -> bool:
+        """A profile speaks this character and nobody recorded the actor's consent: the dock warns."""
+        return consent_unknown(self)
 
     @property
     def short(self) -> str:
@@ -89,11 +109,13 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
     for name in names:
         status = (statuses or {}).get(name, "")
 
-        def stock(note: str, consent: str = "", name: str = name) -> VoiceEntry:
+        def stock(note: str, record: Consent | None = None, *, editable: bool = False,
+                  name: str = name) -> VoiceEntry:
             voice = stock_voices.get(name) or default_voice
             base = f"{default_backend}:{voice}" if default_backend and voice else voice or default_backend
-            return VoiceEntry(name=name, kind=STOCK, base_voice=base, similarity="", consent=consent or "—",
-                              licence=stock_licence, note=note)
+            return VoiceEntry(name=name, kind=STOCK, base_voice=base, similarity="",
+                              consent=record.words if record is not None else "—", licence=stock_licence,
+                              note=note, consent_record=record, consent_editable=editable or record is not None)
 
         if name in stock_voices:
             entries.append(stock("voice chosen in Settings"))
@@ -111,19 +133,23 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
             continue
         if profile is None:
             entries.append(stock("no profile yet: revoice the character's lines to build one"
-                                 if name in with_audio else "no original audio under the character's lines"))
+                                 if name in with_audio else "no original audio under the character's lines",
+                                 editable=name in with_audio))
             continue
         consent = consent_words(profile)
         if profile.consent.status == "denied":
-            entries.append(stock("consent denied: the profile is not used", consent))
+            entries.append(stock("consent denied: the profile is not used", profile.consent))
             continue
         spoken = language.get(name, "en")
         own = profile.match_for(spoken)
         match = own or (profile.matches[0] if profile.matches else None)
         if match is None:
-            entries.append(stock("profile built, no voice matched yet (the next run matches one)", consent))
+            entries.append(stock("profile built, no voice matched yet (the next run matches one)" if profile.references
+                                 else "no voice yet: the next run builds it and keeps this consent", profile.consent))
             continue
-        notes = [] if own is not None else [f"no {spoken} match yet: the next run tunes one"]
+        notes = [] if profile.consent.recorded else [CONSENT_UNKNOWN_NOTE]
+        if own is None:
+            notes.append(f"no {spoken} match yet: the next run tunes one")
         if status:
             notes.append(f"last run: {status}")
         if profile.kind == CLONE:
@@ -134,7 +160,7 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
         entries.append(VoiceEntry(name=name, kind=kind, base_voice=f"{match.backend}:{match.voice_id}",
                                   similarity=similarity, consent=consent, licence=licences.get(match.backend, ""),
                                   note="; ".join(notes), strength=profile.strength if kind == TINT else None,
-                                  profile=profile))
+                                  profile=profile, consent_record=profile.consent, consent_editable=True))
     return entries
 
 
@@ -154,6 +180,25 @@ def save_strength(store: ProfileStore, name: str, strength: float) -> VoiceProfi
     return updated
 
 
+def save_consent(store: ProfileStore, name: str, consent: Consent) -> VoiceProfile:
+    """Record ``consent`` in ``name``'s profile file, atomically; the profile as saved.
+
+    The file is read again first, so nothing else in it is lost. A character
+    without a profile yet gets one holding only the consent: the next run
+    builds the voice into it and keeps the consent. ProfileError when the
+    file cannot be read or the status is not one of unknown, granted, denied.
+    """
+    from revoice.engine.characters.build import now_iso
+
+    profile = store.get(name)
+    if profile is None:
+        profile = VoiceProfile(name=name, consent=consent, created=now_iso())
+    else:
+        profile = dataclasses.replace(profile, consent=consent)
+    store.save(profile)
+    return profile
+
+
 def licences_of(backends: Sequence[VoiceBackend] = ()) -> dict[str, str]:
     """Licence by backend name: the installed backends' specs, then ``backends`` (loaded ones)."""
     found = backend_licences()  # a broken plugin leaves them out; loaded backends still say theirs
@@ -169,9 +214,12 @@ def voices_header(entries: Sequence[VoiceEntry], lines: Sequence[DialogueLine], 
         return "Voice profiles are off (Settings): stock voices only."
     if not any(s.available for line in lines for s in line.sources):
         return "No original audio under the lines: stock voices (a profile is built from the actor's speech)."
+    unknown = [e.name for e in entries if e.consent_unknown]
+    warning = (f" ⚠ Consent unknown for {', '.join(unknown)}: record it before delivery (Consent… on the card); "
+               "their lines are flagged." if unknown else "")
     if profiled:
         return (f"{profiled} of {len(entries)} character(s) with a voice profile. A tint is a stock voice "
-                "moved toward the actor, not a clone.")
+                "moved toward the actor, not a clone." + warning)
     return "Stock voices so far: revoicing builds a profile per character from the original dialogue."
 
 

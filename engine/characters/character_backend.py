@@ -13,6 +13,14 @@ A "clone" profile's match names a zero-shot backend
 (``spec.clones_from_reference``): that backend gets the profile's
 :class:`~revoice.engine.characters.clone.ClonePrompt` (reference speech + transcript)
 with every request, and no tint is applied.
+
+Consent: a profile whose actor denied consent is never spoken (asked for
+one, :meth:`ProfiledBackend.resolve` raises :class:`ConsentDenied`, so the
+line fails and nothing is rendered in that voice); casting leaves such
+profiles out, so a stock voice speaks them. :func:`consent_checked` flags
+the lines a profile spoke while its consent is not recorded, from the
+profiles as they are now (consent is not part of the render key: recording
+it later clears the flag without re-rendering).
 """
 
 from __future__ import annotations
@@ -24,10 +32,25 @@ from typing import Any
 from revoice.engine.characters.clone import ClonePrompt
 from revoice.engine.characters.profile import VoiceProfile
 from revoice.engine.characters.tint import TINT_VERSION, VoiceMatch, apply_tint, speaks
+from revoice.engine.model import RenderedLine
 from revoice.engine.voices.base import BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
 
 BACKEND_PREFIX = "profile+"
 """Spec names are ``profile+<primary backend>`` (e.g. ``profile+piper``)."""
+CONSENT_UNKNOWN_FLAG = "voice consent unknown: record it before delivery"
+"""The render flag of a line spoken by a voice profile whose actor's consent is not recorded."""
+CONSENT_DENIED_FLAG = "voice consent denied: revoice this line (a stock voice speaks it)"
+"""The render flag of a line spoken by a profile whose consent was denied after it rendered."""
+CONSENT_FLAGS = (CONSENT_UNKNOWN_FLAG, CONSENT_DENIED_FLAG)
+
+
+class ConsentDenied(ValueError):
+    """A voice profile whose actor denied consent was asked to speak; ``str()`` names the character."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"voice profile {name!r}: the actor's consent is denied, so this voice is never rendered; "
+                         "leave the profile out (revoice run does) and a stock voice speaks the line")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +108,12 @@ class ProfiledBackend:
         return f"{profile.key}:tint{TINT_VERSION}"  # a tint's sound changes with the DSP, not only the profile
 
     def resolve(self, profile: VoiceProfile, language: str) -> ResolvedVoice:
-        """Backend, base voice and match that speak ``profile`` in ``language``; ValueError when none can."""
+        """Backend, base voice and match that speak ``profile`` in ``language``; ValueError when none can.
+
+        :class:`ConsentDenied` (a ValueError) when the actor denied consent.
+        """
+        if profile.consent.status == "denied":
+            raise ConsentDenied(profile.name)
         match = profile.match_for(language)
         if match is not None and match.backend in self.backends:
             return ResolvedVoice(self.backends[match.backend], match.voice_id, match, False)
@@ -138,3 +166,30 @@ class ProfiledBackend:
         tint = dataclasses.replace(resolved.match.tint, strength=resolved.match.tint.strength * profile.strength)
         audio = apply_tint(synthesis.audio, synthesis.sample_rate, tint)
         return dataclasses.replace(synthesis, audio=audio)
+
+
+def consent_checked(renders: Sequence[RenderedLine], profiles: Sequence[VoiceProfile]) -> list[RenderedLine]:
+    """``renders`` with each voice profile's consent as ``profiles`` say now, and its flag.
+
+    A render spoken by a profile (``report.voice_profile``) gets that profile's
+    current consent status in its report and, while it is "unknown",
+    :data:`CONSENT_UNKNOWN_FLAG` (:data:`CONSENT_DENIED_FLAG` when denied since);
+    a stale flag from earlier goes. A profile not in ``profiles`` keeps the
+    status its render recorded. Stock-voice renders come back unchanged.
+    """
+    by_name = {profile.name: profile for profile in profiles}
+    checked: list[RenderedLine] = []
+    for render in renders:
+        use = render.report.voice_profile
+        if use is None:
+            checked.append(render)
+            continue
+        profile = by_name.get(use.name or "")
+        status = profile.consent.status if profile is not None else (use.consent or "unknown")
+        flags = tuple(flag for flag in render.flags if flag not in CONSENT_FLAGS)
+        flags += {"unknown": (CONSENT_UNKNOWN_FLAG,), "denied": (CONSENT_DENIED_FLAG,)}.get(status, ())
+        if status != use.consent:
+            use = dataclasses.replace(use, consent=status, absent=use.absent - {"consent"})
+            render = dataclasses.replace(render, report=dataclasses.replace(render.report, voice_profile=use))
+        checked.append(render if flags == render.flags else dataclasses.replace(render, flags=flags))
+    return checked

@@ -77,9 +77,18 @@ class ReferenceClip:
         return self.end_seconds - self.start_seconds
 
 
+CONSENT_UNKNOWN_WORDS = "consent unknown — record it before delivery"
+"""What the summary, the QC report and the panel say of a profile whose consent is not recorded."""
+
+
 @dataclass(frozen=True)
 class Consent:
-    """The actor's consent to have their voice matched: ``status`` unknown, granted or denied."""
+    """The actor's consent to have their voice matched or cloned: ``status`` unknown, granted or denied.
+
+    A profile built from a real person's voice renders with "unknown" consent
+    but every line it speaks is flagged until the consent is recorded;
+    "denied" never renders (a stock voice speaks those lines).
+    """
 
     status: str = "unknown"
     by: str = ""
@@ -87,6 +96,27 @@ class Consent:
     date: str = ""
     """ISO date of the decision."""
     note: str = ""
+    scope: str = ""
+    """What the consent covers, free text ("this production", "trailer only"); "" when not stated.
+    Written to the file only when set, so profiles without one stay readable by older Revoice."""
+
+    @property
+    def recorded(self) -> bool:
+        """Whether someone decided (granted or denied); False while it is unknown."""
+        return self.status != "unknown"
+
+    @property
+    def words(self) -> str:
+        """The decision in words: ``granted by A. Editor on 2026-11-21 for this production`` (``unknown``)."""
+        return (self.status + (f" by {self.by}" if self.by else "") + (f" on {self.date}" if self.date else "")
+                + (f" for {self.scope}" if self.scope else ""))
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready dict; ``scope`` only when set (older readers refuse keys they do not know)."""
+        data = dataclasses.asdict(self)
+        if not self.scope:
+            del data["scope"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -166,7 +196,7 @@ class VoiceProfile:
             "kind": self.kind,
             "strength": self.strength,
             "created": self.created,
-            "consent": dataclasses.asdict(self.consent),
+            "consent": self.consent.to_dict(),
             "references": [dataclasses.asdict(r) for r in self.references],
             "stats": dataclasses.asdict(self.stats),
             "embedding": [float(v) for v in self.embedding],

@@ -5,6 +5,7 @@ File layout written by :func:`write_bwf` (all little-endian)::
     "RIFF" <size> "WAVE"
     "bext" <602 + len(coding history), even-padded>   EBU Tech 3285 v1
     "fmt " <16>   PCM (format 1), mono, 16- or 24-bit
+    "iXML" <UTF-8 XML, even-padded>   only with a ``provenance`` (:class:`Provenance`)
     "data" <samples * bytes>  (+ pad byte when odd)
 
 ``bext`` field offsets, in bytes from the start of the bext chunk *data*
@@ -27,9 +28,11 @@ from __future__ import annotations
 import os
 import struct
 import unicodedata
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Required, TypedDict, Unpack
+from typing import Any, Required, TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +44,99 @@ BEXT_TIME_REFERENCE_OFFSET = 338
 """Byte offset of TimeReferenceLow inside the bext chunk data."""
 
 _BEXT_FIXED_SIZE = 602
+IXML_MAX_BYTES = 1 << 20
+"""The largest iXML chunk :func:`read_provenance` parses (bytes); larger ones are ignored."""
+IXML_VERSION = "2.10"
+PROVENANCE_TAG = "REVOICE"
+"""The element of the iXML chunk that holds :class:`Provenance` (one child per field, upper case)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Provenance:
+    """Who made a generated WAV, and how: written as the iXML chunk and the bext coding history.
+
+    All text; ``None`` (or "") fields are left out of the file. Readers ignore
+    elements they do not know, so adding a field needs no format change.
+    """
+
+    tool: str = "Revoice"
+    version: str = ""
+    """The tool's version (the ``revoice`` package's)."""
+    ai_generated: bool = True
+    """Synthetic speech: always true for Revoice's renders."""
+    backend: str = ""
+    """The voice backend (``piper``, ``kokoro``, ``profile``...)."""
+    voice: str = ""
+    """The voice id the backend spoke with."""
+    voice_profile: str | None = None
+    """The character's voice profile that spoke the line (None: a stock voice)."""
+    voice_kind: str | None = None
+    """``stock``, ``tint`` (a stock voice moved toward the actor) or ``clone``."""
+    voice_profile_key: str | None = None
+    """The profile's content key: names the exact profile file (and its consent record) used."""
+    base_voice: str | None = None
+    """``backend/voice`` under a profile's tint."""
+    consent: str | None = None
+    """The actor's consent recorded in the profile: ``granted``, ``unknown`` or ``denied``."""
+    consent_by: str | None = None
+    consent_date: str | None = None
+    consent_scope: str | None = None
+    line_id: str | None = None
+    render_key: str | None = None
+    """The render's content key (also bext OriginatorReference, first 32 characters)."""
+    watermark: str | None = None
+    """The inaudible mark's scheme and version (``revoice-ss/1``); None: not marked."""
+
+    def summary(self) -> str:
+        """One ASCII line for the bext coding history's ``T=`` field (no commas: they separate fields)."""
+        parts = [f"{self.tool} {self.version}".strip(), f"voice {self.backend}/{self.voice}"]
+        if self.voice_profile:
+            kind, consent = self.voice_kind or "tint", self.consent or "unknown"
+            parts.append(f"profile {self.voice_profile} ({kind}, consent {consent})")
+        parts.append(f"watermark {self.watermark}" if self.watermark else "no watermark")
+        return "; ".join(parts).replace(",", " ")
+
+    def to_ixml(self) -> bytes:
+        """The iXML document (iXML 2.10 ``BWFXML`` with a ``NOTE`` and a :data:`PROVENANCE_TAG` element), UTF-8."""
+        root = ElementTree.Element("BWFXML")
+        ElementTree.SubElement(root, "IXML_VERSION").text = IXML_VERSION
+        ElementTree.SubElement(root, "NOTE").text = f"AI-generated speech: {self.summary()}"
+        record = ElementTree.SubElement(root, PROVENANCE_TAG)
+        for name, value in self.items():
+            ElementTree.SubElement(record, name.upper()).text = value
+        body = ElementTree.tostring(root, encoding="unicode", short_empty_elements=True)
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+
+    def items(self) -> list[tuple[str, str]]:
+        """(field name, text) for every set field, in field order (booleans as ``true``/``false``)."""
+        out: list[tuple[str, str]] = []
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if value is None or value == "":
+                continue
+            out.append((spec.name, ("true" if value else "false") if isinstance(value, bool) else str(value)))
+        return out
+
+    @classmethod
+    def from_ixml(cls, document: bytes) -> Provenance | None:
+        """The provenance in an iXML document, or None (no :data:`PROVENANCE_TAG`, unsafe or broken XML).
+
+        Documents with a DTD or entities are refused before parsing (no entity expansion).
+        """
+        if len(document) > IXML_MAX_BYTES or b"<!DOCTYPE" in document.upper() or b"<!ENTITY" in document.upper():
+            return None
+        try:
+            root = ElementTree.fromstring(document.rstrip(b"\0"))
+        except (ElementTree.ParseError, ValueError, LookupError):  # broken XML, an unknown encoding
+            return None
+        record = root.find(PROVENANCE_TAG)
+        if record is None:
+            return None
+        known = {spec.name for spec in fields(cls)}
+        texts: dict[str, Any] = {child.tag.lower(): (child.text or "").strip()
+                                 for child in record if child.tag.lower() in known}
+        ai_generated = str(texts.pop("ai_generated", "true")).lower() == "true"
+        return replace(cls(ai_generated=ai_generated), **texts)
 
 
 def _ascii(text: str) -> bytes:
@@ -127,6 +223,8 @@ class BwfHeader(TypedDict, total=False):
     bits: int
     """16 or 24 (default)."""
     dither: np.random.Generator | None
+    provenance: Provenance | None
+    """Written as an iXML chunk and into the bext coding history (None: neither)."""
 
 
 def bwf_bytes(
@@ -140,6 +238,7 @@ def bwf_bytes(
     origination: datetime | None = None,
     bits: int = 24,
     dither: np.random.Generator | None = None,
+    provenance: Provenance | None = None,
 ) -> bytes:
     """The complete Broadcast WAV file :func:`write_bwf` writes, as bytes."""
     sr = check_rate(sample_rate)
@@ -152,7 +251,8 @@ def bwf_bytes(
     else:
         data = pcm.astype("<i2").tobytes()
     fmt = struct.pack("<HHIIHH", 1, 1, sr, sr * width, width, bits)
-    history = f"A=PCM,F={sr},W={bits},M=mono,T={originator}\r\n"
+    made_by = originator if provenance is None else provenance.summary()
+    history = f"A=PCM,F={sr},W={bits},M=mono,T={made_by}\r\n"
     body = b"".join(
         [
             b"WAVE",
@@ -165,6 +265,7 @@ def bwf_bytes(
                 coding_history=history,
             ),
             _chunk(b"fmt ", fmt),
+            _chunk(b"iXML", provenance.to_ixml()) if provenance is not None else b"",
             _chunk(b"data", data),
         ]
     )
@@ -183,7 +284,9 @@ def write_bwf(path: str | os.PathLike[str], audio: FloatArray, sample_rate: int,
     ``origination`` gives OriginationDate/Time; None writes the fixed
     "2000-01-01" "00:00:00", so identical inputs give byte-identical files.
     Samples: float -> ``bits``-bit PCM, rounded and clipped, no dither unless
-    a ``dither`` Generator is passed. The file is built in memory and written
+    a ``dither`` Generator is passed. A ``provenance`` (:class:`Provenance`)
+    adds an iXML chunk and names the tool, voice and watermark in the bext
+    coding history. The file is built in memory and written
     atomically (:func:`revoice.engine.files.write_bytes_atomic`: a temporary
     file in the destination folder, fsynced and renamed over ``path``); on any
     error the temporary file is removed and an existing ``path`` is left as it was.
@@ -203,6 +306,57 @@ def _riff_chunks(blob: bytes) -> dict[bytes, tuple[int, int]]:
         chunks.setdefault(chunk_id, (pos + 8, size))
         pos += 8 + size + (size % 2)
     return chunks
+
+
+def read_chunk(path: str | os.PathLike[str], chunk_id: bytes, *, max_bytes: int) -> bytes | None:
+    """The data of the first ``chunk_id`` chunk of a RIFF/WAVE file, or None (absent or over ``max_bytes``).
+
+    Walks the chunk headers with seeks, so a long ``data`` chunk is never read;
+    ValueError when the file is not RIFF/WAVE.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise ValueError(f"{path}: not a RIFF/WAVE file")
+        end = handle.seek(0, os.SEEK_END)
+        pos = 12
+        while pos + 8 <= end:
+            handle.seek(pos)
+            header = handle.read(8)
+            size = struct.unpack("<I", header[4:8])[0]
+            if header[:4] == chunk_id:
+                return handle.read(size) if size <= max_bytes else None
+            pos += 8 + size + (size % 2)
+    return None
+
+
+@dataclass(frozen=True)
+class BextText:
+    """The text fields of a bext chunk (ASCII, NULs removed)."""
+
+    description: str
+    originator: str
+    originator_reference: str
+    coding_history: str
+
+
+def read_bext_text(path: str | os.PathLike[str]) -> BextText | None:
+    """The bext chunk's text fields, or None without a (complete) bext chunk; ValueError when not RIFF/WAVE."""
+    data = read_chunk(path, b"bext", max_bytes=IXML_MAX_BYTES)
+    if data is None or len(data) < _BEXT_FIXED_SIZE:
+        return None
+
+    def text(raw: bytes) -> str:
+        return raw.split(b"\0", 1)[0].decode("ascii", errors="replace").strip()
+
+    return BextText(text(data[0:256]), text(data[256:288]), text(data[288:320]),
+                    data[_BEXT_FIXED_SIZE:].rstrip(b"\0").decode("ascii", errors="replace").strip())
+
+
+def read_provenance(path: str | os.PathLike[str]) -> Provenance | None:
+    """The :class:`Provenance` in a WAV's iXML chunk, or None; ValueError when the file is not RIFF/WAVE."""
+    document = read_chunk(path, b"iXML", max_bytes=IXML_MAX_BYTES)
+    return Provenance.from_ixml(document) if document is not None else None
 
 
 def read_bwf_time_reference(path: str | os.PathLike[str]) -> int:

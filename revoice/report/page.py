@@ -15,6 +15,7 @@ import os
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,7 +51,7 @@ tr.noted td:first-child{border-left:4px solid var(--warn)}tr.clean td:first-chil
 ins{background:#fdebd0;text-decoration:none;border-bottom:2px solid var(--warn)}del{background:#fadbd8;color:var(--bad)}mark{background:#fdebd0;border-bottom:2px solid var(--warn)}
 .m{display:grid;grid-template-columns:auto auto auto auto;gap:1px 8px;font-variant-numeric:tabular-nums;white-space:nowrap}.m .bad{color:var(--bad);font-weight:700}
 .flags{margin:0;padding:0;list-style:none;max-width:260px}.flags li{background:#fadbd8;color:#78281f;border-radius:4px;padding:2px 6px;margin:0 0 3px;font-size:12px}
-.flags li.fit{background:#fef5e7;color:#7e5109}.none{color:var(--ok)}
+.flags li.fit{background:#fef5e7;color:#7e5109}.none{color:var(--ok)}b.bad{color:var(--bad)}
 .wave svg{display:block;background:#fbfcfd;border:1px solid var(--line)}.players{display:grid;grid-template-columns:56px 244px;align-items:center;gap:2px 0;margin-top:4px}
 .players label{font-size:10px;color:var(--muted);text-transform:uppercase}audio{height:24px;width:244px}
 .legend{font-size:10px;color:var(--muted)}.legend i{display:inline-block;width:10px;height:3px;margin:0 3px 2px 8px;vertical-align:middle}
@@ -94,7 +95,7 @@ def render_html(entries: Sequence[ReportLine], *, title: str, out_dir: Path, med
         + "</div>",
         "<div class=charts>", summary_charts(rows), "</div>",
         "<table><thead><tr><th>Timecode</th><th>Speaker</th><th>Script / ASR heard</th><th>Meters</th>"
-        "<th>Flags</th><th>Take over original</th></tr></thead><tbody>",
+        "<th>Flags</th><th>Watermark</th><th>Take over original</th></tr></thead><tbody>",
     ]
     for entry in entries:
         parts.append(_line_html(entry, out_dir, media_dir))
@@ -149,7 +150,19 @@ def _line_html(entry: ReportLine, out_dir: Path, media_dir: Path) -> str:
         f"<td><div class=tc>{escape(row['timecode'])}</div><div class=id>{escape(row['line_id'])} &middot; take "
         f"{escape(row['take'])}</div></td><td>{escape(row['speaker'])}</td>"
         f"<td class=script>{escape(row['text'])}{asr_html}</td><td><div class=m>{cells}</div></td>"
-        f"<td>{flag_html}</td><td class=wave>{svg}<div class=players>{''.join(players)}</div>{alt_html}</td></tr>")
+        f"<td>{flag_html}</td><td>{_watermark_html(row)}</td><td class=wave>{svg}<div class=players>{''.join(players)}</div>{alt_html}</td></tr>")
+
+
+def _watermark_html(row: dict[str, Any]) -> str:
+    """The Watermark cell: marked (green) or not (red) with the detector's score; a dash without a WAV."""
+    state, score = row.get("watermark"), row.get("watermark_score")
+    if state is None:
+        return "<span class=id>&mdash;</span>"
+    if state == "marked":
+        mark = "<span class=none>&#10003; marked</span>"
+    else:
+        mark = f"<b class=bad>&#10007; {escape(state)}</b>"
+    return mark + (f"<div class=id>score {fmt(score, 1)}</div>" if score is not None else "")
 
 
 def diff_html(reference: str, hypothesis: str | None, language: str = "en") -> str:

@@ -32,7 +32,8 @@ ROW_FIELDS = (
     "line_id", "timecode", "speaker", "language", "text", "asr_text", "error_metric", "wer", "cer", "similarity",
     "similarity_to", "voice_similarity", "mos", "loudness_lufs", "loudness_target_lufs", "true_peak_dbtp",
     "clipped_samples", "speech_fraction", "length_error_samples", "onset_error_ms", "offset_error_ms",
-    "stretch_ratio", "ratio", "score", "take", "voice", "voice_kind", "backend", "wav", "flags", "alternates",
+    "stretch_ratio", "ratio", "score", "take", "voice", "voice_kind", "backend", "wav", "watermark",
+    "watermark_score", "flags", "alternates",
 )
 """Keys of every row, in CSV column order."""
 
@@ -120,7 +121,7 @@ def _row(line: DialogueLine, meta: ClipMetadata, wav: Path | None, timecode: str
         "length_error_samples": report.length_error_samples, "onset_error_ms": report.onset_error_ms,
         "offset_error_ms": report.offset_error_ms, "stretch_ratio": report.stretch_ratio, "ratio": report.ratio,
         "take": meta.take, "voice": meta.voice, "voice_kind": meta.voice_kind, "backend": meta.backend,
-        "wav": str(wav) if wav is not None else None, "flags": list(meta.flags),
+        "wav": str(wav) if wav is not None else None, **_watermark_columns(wav), "flags": list(meta.flags),
         "metered": report.qc is not None and bool(report.qc.to_json()),
     }
     folder = wav.parent if wav is not None else None
@@ -134,6 +135,19 @@ def _row(line: DialogueLine, meta: ClipMetadata, wav: Path | None, timecode: str
             "wer": take_qc.wer, "cer": take_qc.cer, "similarity": take_qc.similarity, "mos": take_qc.mos})
     row["alternates"] = alternates
     return row
+
+
+def _watermark_columns(wav: Path | None) -> dict[str, Any]:
+    """``watermark``: ``marked``, ``not marked`` or ``unreadable`` (None: no WAV); ``watermark_score``: the
+    detector's score (marked at :data:`revoice.engine.dsp.watermark.DETECTION_THRESHOLD` and above)."""
+    if wav is None or not wav.is_file():
+        return {"watermark": None, "watermark_score": None}
+    from revoice.engine.watermark import check_file
+
+    check = check_file(wav)
+    if check.detection is None:
+        return {"watermark": "unreadable", "watermark_score": None}
+    return {"watermark": "marked" if check.marked else "not marked", "watermark_score": check.detection.score}
 
 
 def meter_line(entry: ReportLine, qc: LineQc) -> None:

@@ -8,6 +8,11 @@ licence of the backend that speaks. :func:`voice_rows` reads them from the
 timeline's clips (what was rendered) and the voice profiles beside it (what the
 profile files say now: strength, consent); the panel may pass its own rows
 instead (``revoice.ui.voices.VoiceEntry`` is a :class:`VoiceSummary`).
+
+A character spoken by a profile whose actor's consent is not recorded is
+flagged: its note says "consent unknown — record it before delivery" and the
+table opens with how many there are (each of its lines also carries the render
+flag "voice consent unknown", see revoice.engine.characters.character_backend).
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ VOICE_KIND_WORDS: Mapping[str, str] = MappingProxyType({
     STOCK: "stock — the backend's own voice",
 })
 """How the Voices table (and the panel) names each kind of voice."""
+CONSENT_UNKNOWN_NOTE = "consent unknown — record it before delivery"
+"""The note of a character a voice profile speaks without recorded consent (the panel's warning too); the
+same words as the CLI's (revoice.engine.characters.profile.CONSENT_UNKNOWN_WORDS, not imported: heavy)."""
 
 
 class VoiceSummary(Protocol):
@@ -82,6 +90,11 @@ class VoiceRow:
         return VOICE_KIND_WORDS.get(self.kind, self.kind)
 
 
+def consent_unknown(voice: VoiceSummary) -> bool:
+    """Whether a voice profile speaks ``voice``'s character with no consent recorded (to be flagged)."""
+    return voice.kind != STOCK and voice.consent.startswith("unknown")
+
+
 def voice_rows(lines: Sequence[ReportLine], profiles: Sequence[VoiceProfile] = (),
                licences: Mapping[str, str] | None = None) -> list[VoiceRow]:
     """One row per character (speaker) of ``lines``, by name.
@@ -117,6 +130,9 @@ def _profile_row(name: str, use: VoiceProfileUse, profile: VoiceProfile | None,
         similarity = (f"{matched:.2f} (one line spoken from the prompt)" if kind == CLONE
                       else f"{base:.2f} → {matched:.2f}" if isinstance(base, (int, float)) else f"{matched:.2f}")
     notes = []
+    consent = consent_words(profile) if profile is not None else (use.consent or "—")
+    if consent.startswith("unknown"):
+        notes.append(CONSENT_UNKNOWN_NOTE)
     if use.cross_lingual:
         notes.append(f"spoken with its {use.match_language or 'other'} tint (no match for the line's language)")
     if profile is not None and use.key is not None and profile.key != use.key:
@@ -124,7 +140,7 @@ def _profile_row(name: str, use: VoiceProfileUse, profile: VoiceProfile | None,
     strength = use.strength if profile is None else profile.strength
     return VoiceRow(
         name=name, kind=kind, base_voice=":".join(part for part in (use.base_backend, use.base_voice) if part),
-        similarity=similarity, consent=consent_words(profile) if profile is not None else (use.consent or "—"),
+        similarity=similarity, consent=consent,
         licence=licences.get(use.base_backend or "", ""), note="; ".join(notes),
         strength=strength if kind == TINT else None)
 
@@ -142,9 +158,8 @@ def _stock_row(name: str, clip: ClipMetadata, profile: VoiceProfile | None,
 
 
 def consent_words(profile: VoiceProfile) -> str:
-    """The actor's consent as the table says it: ``granted by A. Editor on 2025-01-02``."""
-    consent = profile.consent
-    return consent.status + (f" by {consent.by}" if consent.by else "") + (f" on {consent.date}" if consent.date else "")
+    """The actor's consent as the table says it: ``granted by A. Editor on 2025-01-02 for this production``."""
+    return profile.consent.words
 
 
 def backend_licences() -> dict[str, str]:
@@ -158,13 +173,22 @@ def backend_licences() -> dict[str, str]:
 
 
 def voices_html(voices: Sequence[VoiceSummary]) -> str:
-    """The Voices table: character, kind of voice, base voice, similarity, strength, consent, licence, note."""
+    """The Voices table: character, kind of voice, base voice, similarity, strength, consent, licence, note.
+
+    Characters spoken without recorded consent are named above the table and their consent cell is marked.
+    """
     rows = "".join(
         f"<tr class='{escape(v.kind)}'><td>{escape(v.name)}</td><td>{escape(v.kind_words)}</td>"
         f"<td>{escape(v.base_voice)}</td><td>{escape(v.similarity)}</td>"
-        f"<td>{'' if v.strength is None else format(v.strength, '.2f')}</td><td>{escape(v.consent)}</td>"
-        f"<td>{escape(v.licence)}</td><td>{escape(v.note)}</td></tr>" for v in voices)
-    return ("<h2 id=voices>Voices</h2><table class=voices><thead><tr><th>Character</th><th>Voice</th>"
+        f"<td>{'' if v.strength is None else format(v.strength, '.2f')}</td>"
+        + (f"<td class=consent-unknown style='color:#b9770e;font-weight:600'>&#9888; {escape(v.consent)}</td>"
+           if consent_unknown(v) else f"<td>{escape(v.consent)}</td>")
+        + f"<td>{escape(v.licence)}</td><td>{escape(v.note)}</td></tr>" for v in voices)
+    unknown = [v.name for v in voices if consent_unknown(v)]
+    warning = (f"<p class=consent-unknown style='color:#b9770e'>&#9888; {len(unknown)} character(s) spoken by a voice "
+               f"profile without recorded consent ({escape(', '.join(unknown))}): {CONSENT_UNKNOWN_NOTE}. Their "
+               "lines are flagged “voice consent unknown”.</p>" if unknown else "")
+    return ("<h2 id=voices>Voices</h2>" + warning + "<table class=voices><thead><tr><th>Character</th><th>Voice</th>"
             "<th>Base voice</th><th>Similarity before → after</th><th>Strength</th><th>Consent</th><th>Licence</th>"
             f"<th>Note</th></tr></thead><tbody>{rows}</tbody></table>")
 

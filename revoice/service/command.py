@@ -32,6 +32,9 @@ def add_serve_parser(sub: Any) -> None:
 
 def serve_main(args: argparse.Namespace) -> int:
     """``revoice serve``: 0 after a clean stop, 2 when it cannot start (one line on stderr)."""
+    from revoice.privacy import offline_environment
+
+    offline_environment()  # before the jobs load any model: no telemetry, no network
     from revoice.service.app import LocalService, ServeError, loopback_host
     from revoice.service.client import find_service, state_dir
 

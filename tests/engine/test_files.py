@@ -144,3 +144,113 @@ def test_read_lock_reports_what_the_file_says(tmp_path: Path) -> None:
     holder = read_lock(path)
     assert holder is not None and holder.host == "" and holder.touched == path.stat().st_mtime
     assert holder.describe() == "holder unknown"
+
+
+# -- permissions follow the umask --------------------------------------------------------------
+
+
+@pytest.fixture
+def umask_027() -> Any:
+    old = os.umask(0o027)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_sidecars_wavs_and_timelines_follow_the_umask(tmp_path: Path, umask_027: None) -> None:
+    """With umask 027 every file Revoice writes is 0640 (no write for the group, nothing for others)."""
+    import numpy as np
+    import opentimelineio as otio
+    from revoice.engine.dsp.bwf import write_bwf
+    from revoice.engine.model import RenderedLine
+    from revoice.engine.render import sidecar_path, write_sidecar
+    from revoice.otio_bridge.write import write_timeline
+
+    wav = tmp_path / "media" / "MARA_L0001_t1.wav"
+    wav.parent.mkdir()
+    write_bwf(wav, np.zeros(4800, dtype=np.float32), 48000, time_reference_samples=0)
+    write_sidecar(RenderedLine("L0001", wav, 48000, 4800, 0, 4800, "hum", "amy"), "key")
+    timeline = otio.schema.Timeline(name="cut")
+    timeline.tracks.append(otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video))
+    write_timeline(timeline, tmp_path / "cut_revoiced.otio")
+    write_text_atomic(tmp_path / "new" / "notes.json", "{}")
+    for path in (wav, sidecar_path(wav), tmp_path / "cut_revoiced.otio", tmp_path / "new" / "notes.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o750
+    os.chmod(wav, 0o600)  # a file the user restricted keeps its mode when it is written again
+    write_bwf(wav, np.zeros(4800, dtype=np.float32), 48000, time_reference_samples=0)
+    assert stat.S_IMODE(wav.stat().st_mode) == 0o600
+
+
+# -- temporary files of killed writers -----------------------------------------------------------
+
+
+def _staging(folder: Path, name: str, inner: str, *, age_seconds: float = 0.0) -> Path:
+    staging = folder / name
+    staging.mkdir()
+    (staging / inner).write_bytes(b"half a fi")
+    if age_seconds:
+        then = os.stat(staging).st_mtime - age_seconds
+        for path in (staging / inner, staging):
+            os.utime(path, (then, then))
+    return staging
+
+
+def test_staging_folders_name_the_target_and_their_writer(tmp_path: Path) -> None:
+    with atomic_path(tmp_path / "cut.otio") as written:
+        staging = written.parent.name
+        assert staging.startswith(f".cut.otio.revoice-{files._host_token()}-{os.getpid()}-")
+        assert staging.endswith(".tmp") and staging.startswith(".")
+        written.write_text("cut")
+    long_name = "x" * 250 + ".wav"
+    write_bytes_atomic(tmp_path / long_name, b"ok")  # a long name still gives a legal staging name
+    assert (tmp_path / long_name).read_bytes() == b"ok"
+
+
+def test_only_dead_writers_staging_folders_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    host = files._host_token()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        hour = 3600.0
+        removed = [
+            _staging(tmp_path, f".a.wav.revoice-{host}-{dead.pid}-abc12345.tmp", "a.wav"),  # writer here, dead
+            _staging(tmp_path, f".b.json.revoice-0123abcd-{alive.pid}-abc12345.tmp", "b.json", age_seconds=hour),
+            _staging(tmp_path, ".c.otio.abcdefgh.tmp", "c.otio", age_seconds=hour),  # an older Revoice's
+        ]
+        kept = [
+            _staging(tmp_path, f".e.wav.revoice-{host}-{alive.pid}-abc12345.tmp", "e.wav", age_seconds=hour),
+            _staging(tmp_path, f".f.wav.revoice-{host}-{os.getpid()}-abc12345.tmp", "f.wav", age_seconds=hour),
+            _staging(tmp_path, f".g.wav.revoice-0123abcd-{dead.pid}-abc12345.tmp", "g.wav"),  # elsewhere, fresh
+            _staging(tmp_path, ".h.otio.abcdefgh.tmp", "h.otio"),  # an older Revoice's, fresh
+            _staging(tmp_path, ".i.otio.abcdefgh.tmp", "other.txt", age_seconds=hour),  # not what it would hold
+            _staging(tmp_path, ".cache.tmp", "x", age_seconds=hour),  # not Revoice's naming
+        ]
+        (tmp_path / ".j.wav.abcdefgh.tmp").write_text("a file, not a staging folder")
+        os.utime(tmp_path / ".j.wav.abcdefgh.tmp", (1.0, 1.0))
+        kept.append(tmp_path / ".j.wav.abcdefgh.tmp")
+        gone = files.remove_stale_temporaries(tmp_path, tmp_path / "missing", tmp_path)
+        assert sorted(gone) == sorted(removed)
+        assert not any(path.exists() for path in removed) and all(path.exists() for path in kept)
+        # with a shorter staleness the fresh older-Revoice folder goes too, a live writer's never
+        later = files.remove_stale_temporaries(tmp_path, stale_seconds=-1.0)
+        assert tmp_path / ".h.otio.abcdefgh.tmp" in later and tmp_path / ".g.wav.revoice-0123abcd-" \
+            f"{dead.pid}-abc12345.tmp" in later
+        assert kept[0].exists() and kept[1].exists()
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_write_in_flight_survives_a_cleanup(tmp_path: Path) -> None:
+    with atomic_path(tmp_path / "out.otio") as written:
+        written.write_text("half")
+        assert files.remove_stale_temporaries(tmp_path, stale_seconds=-1.0) == []
+        assert written.exists()
+    assert (tmp_path / "out.otio").read_text() == "half"
+    assert files.remove_stale_temporaries(tmp_path / "out.otio") == []  # a file, not a folder: nothing

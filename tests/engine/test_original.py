@@ -223,3 +223,33 @@ def test_plain_audio_files_stay_with_soundfile_and_sample_exact(tmp_path: Path) 
     path = tmp_path / "take.wav"
     sf.write(str(path), np.stack([signal, signal], axis=1), rate, subtype="PCM_24")
     check_reads(path, signal, rate, tolerance=None)
+
+
+def test_undecodable_originals_are_warned_about_once_each(tmp_path: Path) -> None:
+    """Issue 17: a missing original was warned about, one that does not decode was dropped in silence."""
+    from revoice.engine.model import DialogueLine, FrameRange, SourceAudio
+    from revoice.engine.original import undecodable_media
+
+    rate = 48000
+    good = tmp_path / "good.wav"
+    sf.write(str(good), burst_signal(rate), rate)
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    truncated = tmp_path / "cut.mp4"
+    write_media(truncated, "aac", rate, burst_signal(rate))
+    truncated.write_bytes(truncated.read_bytes()[:200])
+
+    def source(path: Path | None, clip: str) -> SourceAudio:
+        return SourceAudio(clip_name=clip, track_name="A1", media_url=path.name if path else "gone.wav",
+                           media_path=path, source_start_seconds=0.0, duration_seconds=1.0,
+                           offset_in_line_seconds=0.0)
+
+    sources = (source(good, "good"), source(text, "notes"), source(truncated, "cut"), source(None, "gone"))
+    lines = [DialogueLine(line_id=f"L000{n}", text="Hi.", speaker="A", language="en",
+                          record=FrameRange(25 * n, 25, 25.0), timecode_start_frames=0, sources=sources, origin="test")
+             for n in (1, 2)]
+    warnings = undecodable_media(lines)
+    assert [w.split(" (")[0] for w in warnings] == ["media cannot be decoded: notes.wav",
+                                                    "media cannot be decoded: cut.mp4"]
+    assert all("clip '" in w and "on track 'A1'" in w and "without the original audio" in w and "\n" not in w
+               for w in warnings)

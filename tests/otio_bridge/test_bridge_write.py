@@ -148,7 +148,7 @@ def test_otio_output_uses_017_schemas(tmp_path: Path) -> None:
 
 def test_otioz_bundles_the_wavs(tmp_path: Path) -> None:
     tl, lines = dialogue(tmp_path, 25.0, 90000)
-    out = build_revoiced_timeline(tl, lines, render_silence(lines, tmp_path / "wav"))
+    out = build_revoiced_timeline(tl, lines, render_silence(lines, tmp_path / "out_media"))  # Revoice's own WAVs
     path = tmp_path / "out.otioz"
     warnings = write_timeline(out, path)
     assert warnings == ["media not found, left out of the bundle: media/dia.wav"]

@@ -103,6 +103,24 @@ def test_validation_errors_name_the_file_and_the_field(tmp_path: Path, edit: obj
     assert str(path) in str(caught.value) and f"'{field}'" in str(caught.value)
 
 
+def test_consent_scope_round_trips_and_files_without_one_still_load(tmp_path: Path) -> None:
+    path = save_profile(sample_profile(), tmp_path / "NELL.voice.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    # no scope: the file is as before (older Revoice refuses consent keys it does not know), and it loads
+    assert data["consent"] == {"status": "granted", "by": "A. Editor", "date": "2026-11-21", "note": "signed release"}
+    assert data["format_version"] == 1 and load_profile(path).consent.scope == ""
+    scoped = sample_profile(consent=Consent("granted", "A. Editor", "2026-11-21", "signed release", "this production"))
+    again = load_profile(save_profile(scoped, path))
+    assert again == scoped and again.consent.scope == "this production" and again.key == sample_profile().key
+    assert json.loads(path.read_text(encoding="utf-8"))["consent"]["scope"] == "this production"
+    assert again.consent.words == "granted by A. Editor on 2026-11-21 for this production"
+    assert again.consent.recorded and not Consent().recorded and Consent().words == "unknown"
+    data["consent"]["scope"] = 7
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ProfileError, match="'consent.scope'"):
+        load_profile(path)
+
+
 def test_hand_edits_take_effect_and_the_key_follows(tmp_path: Path) -> None:
     path = save_profile(sample_profile(), tmp_path / "NELL.voice.json")
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -14,8 +14,13 @@ import soundfile
 from revoice.engine.dsp import bwf as bwf_module
 from revoice.engine.dsp.bwf import (
     BEXT_TIME_REFERENCE_OFFSET,
+    IXML_MAX_BYTES,
+    Provenance,
     bwf_bytes,
+    read_bext_text,
     read_bwf_time_reference,
+    read_chunk,
+    read_provenance,
     read_wav,
     write_bwf,
 )
@@ -206,3 +211,85 @@ def test_plain_wav_has_no_time_reference(tmp_path: Path) -> None:
         read_bwf_time_reference(path)
     y, rate = read_wav(path)
     assert rate == 48000 and y.shape == (100,)
+
+
+# -- provenance: the iXML chunk and the bext coding history ----------------------------------------
+
+PROFILE_PROVENANCE = Provenance(
+    version="0.1.0", backend="profile+piper", voice="NELL", voice_profile="NELL", voice_kind="tint",
+    voice_profile_key="ab12cd34", base_voice="piper/joe", consent="granted", consent_by="Zoë Editor",
+    consent_date="2026-11-21", consent_scope="this production, trailer too", line_id="L0002",
+    render_key="f" * 64, watermark="revoice-ss/1")
+
+
+def chunk_order(blob: bytes) -> list[bytes]:
+    order, pos = [], 12
+    while pos < len(blob):
+        order.append(blob[pos : pos + 4])
+        size = struct.unpack_from("<I", blob, pos + 4)[0]
+        pos += 8 + size + size % 2
+    return order
+
+
+def test_provenance_round_trips_through_ixml(tmp_path: Path) -> None:
+    path = tmp_path / "line.wav"
+    x = noise(4801)
+    write_bwf(path, x, 48000, time_reference_samples=7, originator_reference="f" * 32, provenance=PROFILE_PROVENANCE)
+    blob = path.read_bytes()
+    assert chunk_order(blob) == [b"bext", b"fmt ", b"iXML", b"data"]
+    assert struct.unpack_from("<I", blob, 4)[0] == len(blob) - 8
+    assert read_provenance(path) == PROFILE_PROVENANCE  # UTF-8 names survive (iXML is UTF-8, bext is ASCII)
+    y, rate = read_wav(path)  # libsndfile still reads the audio, exactly
+    assert rate == 48000 and np.max(np.abs(y.astype(np.float64) - x)) <= LSB24
+    assert read_bwf_time_reference(path) == 7
+    ixml = read_chunk(path, b"iXML", max_bytes=IXML_MAX_BYTES)
+    assert ixml is not None and ixml.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    assert b"<IXML_VERSION>2.10</IXML_VERSION>" in ixml and b"<AI_GENERATED>true</AI_GENERATED>" in ixml
+    assert "<CONSENT_BY>Zoë Editor</CONSENT_BY>".encode() in ixml
+
+
+def test_provenance_names_tool_voice_and_watermark_in_the_coding_history(tmp_path: Path) -> None:
+    path = tmp_path / "line.wav"
+    write_bwf(path, noise(100), 48000, time_reference_samples=0, description="NELL: hi", provenance=PROFILE_PROVENANCE)
+    history = libsndfile_bext(path).coding_history.decode("ascii")
+    assert history == ("A=PCM,F=48000,W=24,M=mono,T=Revoice 0.1.0; voice profile+piper/NELL; "
+                       "profile NELL (tint  consent granted); watermark revoice-ss/1\r\n")
+    bext = read_bext_text(path)
+    assert bext is not None and bext.description == "NELL: hi" and bext.originator == "Revoice"
+    assert bext.coding_history == history.strip()
+
+
+def test_provenance_is_byte_identical_on_repeat_and_absent_by_default(tmp_path: Path) -> None:
+    x = noise(1000)
+    a = bwf_bytes(x, 48000, time_reference_samples=3, provenance=PROFILE_PROVENANCE)
+    assert a == bwf_bytes(x, 48000, time_reference_samples=3, provenance=PROFILE_PROVENANCE)
+    plain = tmp_path / "plain.wav"
+    write_bwf(plain, x, 48000, time_reference_samples=3)
+    assert read_provenance(plain) is None and b"iXML" not in plain.read_bytes()
+
+
+def test_unsafe_broken_or_foreign_ixml_reads_as_no_provenance(tmp_path: Path) -> None:
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE BWFXML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            b"<BWFXML><REVOICE><TOOL>&b;</TOOL></REVOICE></BWFXML>")
+    assert Provenance.from_ixml(bomb) is None
+    assert Provenance.from_ixml(b"<BWFXML><REVOICE><TOOL>x</TOO") is None
+    assert Provenance.from_ixml(b"<BWFXML><PROJECT>a field recorder's</PROJECT></BWFXML>") is None
+    assert Provenance.from_ixml(b"<BWFXML><REVOICE><VOICE>v</VOICE><FUTURE>kept out</FUTURE></REVOICE></BWFXML>") == \
+        Provenance(voice="v")
+    path = tmp_path / "foreign.wav"
+    body = b"WAVE" + bwf_module._chunk(b"iXML", bomb) + bwf_bytes(noise(10), 48000, time_reference_samples=0)[12:]
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    assert read_provenance(path) is None and read_bext_text(path) is not None
+    text = tmp_path / "text.wav"
+    text.write_bytes(b"not a wav at all")
+    with pytest.raises(ValueError, match="RIFF"):
+        read_provenance(text)
+
+
+def test_chunk_reader_seeks_past_the_audio_and_bounds_what_it_reads(tmp_path: Path) -> None:
+    path = tmp_path / "long.wav"
+    write_bwf(path, noise(48000 * 20), 48000, time_reference_samples=0, provenance=Provenance(voice="v"))
+    assert read_chunk(path, b"iXML", max_bytes=16) is None  # larger than allowed: not read
+    assert read_chunk(path, b"LIST", max_bytes=IXML_MAX_BYTES) is None
+    data = read_chunk(path, b"fmt ", max_bytes=64)
+    assert data is not None and len(data) == 16
