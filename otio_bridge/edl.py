@@ -75,10 +75,21 @@ def check_edl(path: Path, text: str) -> list[StrayLine]:
 def stray_lines(path: Path) -> list[StrayLine]:
     """:func:`check_edl` of the file at ``path``; [] when it cannot be read or does not check out."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
         return check_edl(path, text)
     except (OSError, UnicodeDecodeError, InputError):
         return []
+
+
+def stray_line_warnings(path: Path, *, shown: int = 5) -> list[str]:
+    """One warning listing the EDL's stray lines (:func:`stray_lines`), or none."""
+    stray = stray_lines(path)
+    if not stray:
+        return []
+    listed = ", ".join(f"line {s.line} '{_short(s.text)}'" for s in stray[:shown])
+    more = f" and {len(stray) - shown} more" if len(stray) > shown else ""
+    return [f"{path.name}: {len(stray)} line(s) are neither EDL events nor notes and were read as comments "
+            f"of the event before them: {listed}{more}; check that no event was broken across lines"]
 
 
 def _event_rest(path: Path, lines: list[tuple[int, str]], index: int, event: str,

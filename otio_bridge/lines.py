@@ -13,7 +13,7 @@ from typing import Any, Literal
 import opentimelineio as otio
 from revoice.engine.language import line_language
 from revoice.engine.model import DEFAULT_SPEAKER, DialogueLine, FrameRange, SkippedLine, SourceAudio
-from revoice.otio_bridge.edl import stray_lines
+from revoice.otio_bridge.edl import stray_line_warnings
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.media import media_path_from_url
 from revoice.otio_bridge.subtitles import Cue, clean_text, read_subtitles, split_speaker_prefix
@@ -80,14 +80,38 @@ def extract_lines(
     the timeline better that way; other strings raise :class:`InputError`.
     Times snap to the nearest frame. Line ids (``L0001``...) follow record
     start. ``timeline_path`` names the file in messages and anchors relative
-    media paths. Bad subtitles or offsets raise :class:`InputError`.
+    media paths. Bad subtitles or offsets raise :class:`InputError`, and so
+    does a timeline whose times OTIO cannot compute with (read timelines are
+    checked by :func:`revoice.otio_bridge.timeline.check_timeline`; this is the
+    net for the rest).
     """
+    try:
+        return _extract_lines(timeline, cues=cues, subtitle_path=subtitle_path, subtitle_offset=subtitle_offset,
+                              default_speaker=default_speaker, language=language, timeline_path=timeline_path)
+    except (otio.exceptions.OTIOError, NotImplementedError, ArithmeticError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InputError(timeline_path if timeline_path is not None else (timeline.name or "timeline"), None,
+                         f"cannot place the timeline's items in time ({detail})",
+                         "Export the timeline again from the editor") from None
+
+
+def _extract_lines(
+    timeline: otio.schema.Timeline,
+    *,
+    cues: Sequence[Cue] | None,
+    subtitle_path: str | Path | None,
+    subtitle_offset: SubtitleOffset | str,
+    default_speaker: str,
+    language: str,
+    timeline_path: str | Path | None,
+) -> tuple[list[DialogueLine], list[SkippedLine], list[str]]:
+    """:func:`extract_lines` without its net."""
     rate = timeline_rate(timeline, path=timeline_path)
     start_frames = timeline_start_frames(timeline)
     length = int(round(to_frames(timeline.duration(), rate)))
     warnings: list[str] = []
     if timeline_path is not None and Path(timeline_path).suffix.lower() == ".edl":
-        warnings.extend(_stray_line_warnings(Path(timeline_path)))
+        warnings.extend(stray_line_warnings(Path(timeline_path)))
     if cues is None and subtitle_path is not None:
         cues = read_subtitles(subtitle_path)
 
@@ -111,17 +135,6 @@ def extract_lines(
     placements = _audio_placements(timeline, rate, base_dir, warnings)
     lines = _with_sources(lines, placements, warnings)
     return lines, skipped, warnings
-
-
-def _stray_line_warnings(edl: Path, shown: int = 5) -> list[str]:
-    """One warning listing the EDL's lines that are neither events nor notes (the reader keeps them as comments)."""
-    stray = stray_lines(edl)
-    if not stray:
-        return []
-    listed = ", ".join(f"line {s.line} '{s.text[:40]}'" for s in stray[:shown])
-    more = f" and {len(stray) - shown} more" if len(stray) > shown else ""
-    return [f"{edl.name}: {len(stray)} line(s) are neither EDL events nor notes and were read as comments "
-            f"of the event before them: {listed}{more}; check that no event was broken across lines"]
 
 
 def _half_up(value: Fraction) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
@@ -89,7 +89,7 @@ def read_timeline(path: str | Path, *, rate: float | None = None,
         raise _adapter_error(p, adapter, exc, rate, text) from None
 
     timeline = _single_timeline(p, result)
-    check_times(p, timeline)
+    check_timeline(p, timeline)
     if adapter == "cmx_3600":
         if not list(timeline.find_clips()):
             raise InputError(p, None, "the EDL has no events",
@@ -136,12 +136,14 @@ def _checked_text(path: Path, adapter: str, limits: ReadLimits) -> str:
     return text
 
 
-def check_times(path: str | Path, timeline: otio.schema.Timeline) -> None:
-    """:class:`InputError` naming the item when a time in ``timeline`` is not finite or its rate not positive.
+def check_timeline(path: str | Path, timeline: otio.schema.Timeline) -> None:
+    """:class:`InputError` naming the item when ``timeline`` holds a time that the line reader cannot use.
 
-    Looks at the start time, every item's and marker's range and every media
-    reference's available range: the arithmetic on them (frames, timecodes)
-    assumes real numbers.
+    Every time (the start, each item's and marker's range, each media
+    reference's available range) must have a finite value and a positive,
+    finite rate: the arithmetic on them (frames, timecodes) assumes real
+    numbers. Every clip and gap must have a length (its own range or its
+    media's), and so must the timeline.
     """
     def check(time: otio.opentime.RationalTime | None, what: str) -> None:
         if time is None:
@@ -170,6 +172,19 @@ def check_times(path: str | Path, timeline: otio.schema.Timeline) -> None:
         if isinstance(item, otio.schema.Clip):
             for ref in item.media_references().values():
                 check_range(ref.available_range, f"the media of {label}")
+        if isinstance(item, (otio.schema.Clip, otio.schema.Gap)):
+            _check_length(path, label, item.trimmed_range)
+    _check_length(path, "the timeline", timeline.duration)
+
+
+def _check_length(path: str | Path, label: str, length: Callable[[], object]) -> None:
+    """:class:`InputError` when OTIO cannot compute ``label``'s length."""
+    try:
+        length()
+    except (otio.exceptions.OTIOError, NotImplementedError, ValueError, ArithmeticError) as exc:
+        detail = _printable(" ".join(str(exc).split()) or type(exc).__name__, 120)
+        raise InputError(path, None, f"{label} has no length that can be computed ({detail})",
+                         "Export the timeline again; every clip needs a source range or media with a length") from None
 
 
 def _printable(text: str, limit: int = 60) -> str:

@@ -1,30 +1,27 @@
-"""What the panel does with its widgets: the open project, the render flow, takes, export and the voices.
+"""What the panel does with its widgets: the open project, the render flow, takes and export.
 
-:class:`PanelController` is the window's behaviour over :class:`~revoice.ui.window_layout.WindowLayout`:
-it opens a timeline as a :class:`revoice.session.Session` (:mod:`revoice.ui.project`),
-renders the selected lines through it on a worker thread
-(:mod:`revoice.ui.worker`), places takes and exports. What runs load (voice,
-QC meters, speaker encoder, the backends voice matching uses) lives in one
-:class:`revoice.context.EngineContext`, :attr:`PanelController.context`, kept
-between runs and projects; a new device starts a new one.
+:class:`PanelController` is the window's behaviour over :class:`~revoice.ui.window_layout.WindowLayout`,
+built on :class:`~revoice.ui.voices_controller.VoicesController` (the characters'
+voices, the docks, strength and consent): it opens a timeline as a
+:class:`revoice.session.Session` (:mod:`revoice.ui.project`), renders the
+selected lines through it on a worker thread (:mod:`revoice.ui.worker`), places
+takes and exports. What runs load (voice, QC meters, speaker encoder, the
+backends voice matching uses) lives in one :class:`revoice.context.EngineContext`,
+:attr:`PanelController.context`, kept between runs and projects; a new device
+starts a new one.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QInputDialog, QWidget
-from revoice.engine.characters.character_backend import consent_checked
-from revoice.engine.characters.profile import Consent, ProfileError, ProfileStore, VoiceProfile
 from revoice.engine.model import RenderedLine
 from revoice.engine.render import Assessor
 from revoice.engine.speaker import SpeakerEmbedder
 from revoice.engine.voices.base import VoiceBackend
-from revoice.ui.dialogs import ConsentDialog
 from revoice.ui.lines_model import DONE, FAILED, FLAGGED, PENDING, RENDERING, LineRow
 from revoice.ui.project import (
     Project,
@@ -37,8 +34,7 @@ from revoice.ui.project import (
     save_panel_state,
 )
 from revoice.ui.settings import PanelSettings, RecentEntry, load_settings, save_settings
-from revoice.ui.voices import STOCK, BackendInfo, MatchingSetup, VoiceEntry, licences_of, voice_entries, voices_header
-from revoice.ui.window_layout import WindowLayout
+from revoice.ui.voices_controller import VoicesController
 from revoice.ui.worker import RenderController, RenderRequest, run_summary
 
 from revoice.context import EngineContext
@@ -47,7 +43,7 @@ from revoice.outcome import JobOutcome
 from revoice.takes import takes_of, with_take
 
 
-class PanelController(WindowLayout):
+class PanelController(VoicesController):
     """Open a timeline, revoice lines off the UI thread, place takes, export; keeps the loaded models."""
 
     projectLoaded = pyqtSignal()
@@ -68,13 +64,6 @@ class PanelController(WindowLayout):
         self.last_outcome: JobOutcome | None = None
         self.last_export_warnings: list[str] = []
         self._pending_error: tuple[str, str] | None = None
-        self._backend_info: BackendInfo | None = None
-        self._matching = MatchingSetup()
-        self.voice_entries: list[VoiceEntry] = []
-        """What each character speaks with in the next run (the Voices dock shows them)."""
-        self.profile_statuses: dict[str, str] = {}
-        """The last run's profile status by character ("built", "reused", ...)."""
-        self._licences: dict[str, str] | None = None
         self.controller = RenderController(self)
         self._connect_views()
 
@@ -86,8 +75,6 @@ class PanelController(WindowLayout):
         selection.currentRowChanged.connect(lambda current, _previous: self._show_preview(current))
         self.model.textEdited.connect(self._on_text_edited)
         self.preview.takeChosen.connect(lambda line_id, take: self.choose_take(line_id, take))
-        self.voices.strengthChanged.connect(lambda name, strength: self.set_strength(name, strength))
-        self.voices.consentRequested.connect(lambda name: self.edit_consent(name))
         c = self.controller
         c.stageChanged.connect(self._set_status)
         c.voiceLoaded.connect(self._on_voice_loaded)
@@ -99,11 +86,6 @@ class PanelController(WindowLayout):
         c.finished.connect(self._on_finished)
 
     # ================================================================================================ models
-    @property
-    def backend(self) -> VoiceBackend | None:
-        """The loaded voice (the context's); None until the first run loads one."""
-        return self.context.voice
-
     @property
     def assessor(self) -> Assessor | None:
         """The loaded QC meters (the context's); None until a run with QC on loads them."""
@@ -118,25 +100,13 @@ class PanelController(WindowLayout):
     def embedder(self, embedder: SpeakerEmbedder | None) -> None:
         self.context.embedder = embedder
 
-    @property
-    def matching(self) -> MatchingSetup:
-        """What voice matching may use (tests and scripts narrow it; default: everything available)."""
-        return self._matching
-
-    @matching.setter
-    def matching(self, setup: MatchingSetup) -> None:
-        self._matching = setup
-        self.context.match_backends = tuple(setup.backends) if setup.backends is not None else None
-        self._licences = None
-
     def _new_context(self, device: str) -> None:
         """Forget every loaded model: the next run loads them again on ``device``."""
         backends = self._matching.backends
         self.context = EngineContext(device=device, match_backends=backends)
         if self.project is not None:
             self.project.session.context = self.context
-        self._backend_info = None
-        self._licences = None
+        self._forget_backend()
 
     # ================================================================================================ opening
     def open_files(self, timeline: Path, subtitles: Path | None = None, *, rate: float | None = None,
@@ -244,11 +214,6 @@ class PanelController(WindowLayout):
         self._refresh_preview_if(line_id)
 
     # ================================================================================================ rendering
-    def _job_voices(self) -> dict[str, str]:
-        """The per-speaker voices from the settings that the backend offers."""
-        known = {voice.voice_id for voice in self.backend_info().voices}
-        return {speaker: voice for speaker, voice in self.settings.speaker_voices.items() if voice in known}
-
     def job_options(self, line_ids: list[str]) -> JobOptions:
         """The session's job for ``line_ids`` under the panel's settings, edits and take picks (ValueError)."""
         project = self.project
@@ -299,8 +264,7 @@ class PanelController(WindowLayout):
         self._update_actions()
 
     def _on_voice_loaded(self) -> None:
-        self._backend_info = None
-        self._licences = None
+        self._forget_backend()
         self._refresh_characters()
 
     def _on_line_changed(self, line_id: str, state: str, message: str) -> None:
@@ -416,109 +380,6 @@ class PanelController(WindowLayout):
         self._set_status(f"Exported {len(self.renders())} revoiced line(s) to {target}{note}",
                          tip="\n".join(self.last_export_warnings))
         return True
-
-    # ================================================================================================ voices
-    def backend_info(self) -> BackendInfo:
-        """Name, licence and voices of the loaded backend, or of the one a run would load."""
-        if self._backend_info is None:
-            language = self.project.lines[0].language if self.project and self.project.lines else "en"
-            self._backend_info = (BackendInfo.of(self.backend) if self.backend is not None
-                                  else BackendInfo.probe(language=language, device=self.settings.device))
-        return self._backend_info
-
-    def current_voices(self) -> list[VoiceEntry]:
-        """What each character speaks with in the next run, from the voice profiles on disk and the settings."""
-        project = self.project
-        if project is None:
-            return []
-        info = self.backend_info()
-        if self._licences is None:
-            loaded = [b for b in (self.backend, *(self._matching.backends or ())) if b is not None]
-            self._licences = licences_of(loaded)
-        try:
-            store: ProfileStore | None = ProfileStore(project.voices_dir)
-        except ProfileError:
-            store = None
-        names = [name for name in self.profile_statuses if name not in set(project.speakers)]
-        self.voice_entries = voice_entries(
-            project.lines, store, profiles_on=self.settings.voice_profiles, stock_voices=self._job_voices(),
-            default_voice=info.default_voice, default_backend=info.name, licences=self._licences,
-            statuses=self.profile_statuses, extra_names=names)
-        return self.voice_entries
-
-    def _refresh_characters(self) -> None:
-        if self.project is None:
-            return
-        info = self.backend_info()
-        counts = Counter(line.speaker for line in self.project.lines)
-        label = f"{info.display_name} ({info.name})" if info.name else ""
-        entries = self.current_voices()
-        voices = {**self._job_voices(), **{e.name: e.short for e in entries if e.kind != STOCK}}
-        self.characters.show_characters(dict(counts), voices, info.default_voice, label,
-                                        info.licence if info.name else info.problem)
-        self.voices.show_entries(entries, voices_header(entries, self.project.lines,
-                                                        profiles_on=self.settings.voice_profiles))
-        self.voices.set_editable(not self.controller.running)
-
-    def set_strength(self, name: str, strength: float) -> bool:
-        """Save ``strength`` (0..1) into ``name``'s voice profile, atomically; their lines become pending."""
-        from revoice.ui.voices import save_strength
-
-        profile = self._change_profile(name, "strength", lambda store: save_strength(store, name, strength))
-        if profile is not None:
-            self._set_status(f"{name}: tint strength {profile.strength:.2f} saved in the voice profile; "
-                             "revoice their lines to hear it")
-        return profile is not None
-
-    def set_consent(self, name: str, consent: Consent) -> bool:
-        """Record ``consent`` in ``name``'s voice profile, atomically; the dock, flags and statuses follow."""
-        from revoice.ui.voices import save_consent
-
-        saved = self._change_profile(name, "consent", lambda store: save_consent(store, name, consent), cards=True)
-        if saved is not None:
-            self._set_status(f"{name}: consent {consent.words} saved in the voice profile"
-                             + (" — a stock voice speaks the character" if consent.status == "denied" else ""))
-        return saved is not None
-
-    def _change_profile(self, name: str, what: str, change: Callable[[ProfileStore], VoiceProfile], *,
-                        cards: bool = False) -> VoiceProfile | None:
-        """Save a change into ``name``'s profile file (None: refused while running, or failed with a dialog).
-
-        The renders follow (a new key or voice makes lines pending); ``cards`` rebuilds the Voices dock too.
-        """
-        if self.project is None or self.controller.running:
-            return None
-        try:
-            profile = change(ProfileStore(self.project.voices_dir))
-        except (ProfileError, OSError) as exc:
-            self.show_error(f"Cannot save the {what}", f"{name}: {exc}")
-            return None
-        if cards:
-            self._refresh_characters()
-        self._refresh_renders()
-        self._refresh_preview_if(self.preview.row.line_id if self.preview.row else "")
-        self._update_actions()
-        return profile
-
-    def _consent_checked(self, render: RenderedLine) -> RenderedLine:
-        """``render`` flagged while its voice profile's consent is unknown (as the profiles say now)."""
-        return consent_checked([render], [e.profile for e in self.voice_entries if e.profile is not None])[0]
-
-    def consent_dialog(self, name: str) -> ConsentDialog:
-        """The consent dialog of ``name``'s voice profile, filled from its file (not shown yet)."""
-        entry = next((e for e in self.voice_entries if e.name == name), None)
-        record = entry.consent_record if entry is not None else None
-        words = entry.kind_words if entry is not None and entry.kind != STOCK else ""
-        return ConsentDialog(name, record or Consent(), voice_words=words, parent=self)
-
-    def edit_consent(self, name: str) -> bool:
-        """Show ``name``'s consent dialog (the Voices dock's Consent… button); saved when accepted."""
-        dialog = self.consent_dialog(name)
-        try:
-            return dialog.exec() == ConsentDialog.DialogCode.Accepted and self.set_consent(name,
-                                                                                          dialog.result_consent())
-        finally:
-            dialog.deleteLater()
 
     # ================================================================================================ actions
     def _update_actions(self) -> None:

@@ -7,7 +7,7 @@ matching: a stock voice moved toward the actor, not a clone), a *clone*
 (a zero-shot backend speaking from the actor's reference) or a *stock*
 voice, with the base voice, the similarity before -> after matching, the
 actor's consent and the licence of the backend that speaks.
-:class:`revoice.ui.dialogs.VoicesDock` shows them as one card per character with a
+:class:`revoice.ui.docks.VoicesDock` shows them as one card per character with a
 strength slider; :func:`save_strength` writes the new strength into the profile file
 (atomically), so the next render uses it; :func:`save_consent` records the
 actor's consent there the same way (the dock's Consent… dialog), and a

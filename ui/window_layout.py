@@ -43,7 +43,7 @@ from PyQt6.QtWidgets import (
 )
 from revoice.engine.model import RenderedLine
 from revoice.otio_bridge.errors import InputError
-from revoice.ui.dialogs import CharactersDock, VoicesDock
+from revoice.ui.docks import CharactersDock, VoicesDock
 from revoice.ui.lines_model import QC_COLUMNS, Column, LinesFilterProxy, LinesModel
 from revoice.ui.player import AudioPlayer
 from revoice.ui.preview import PreviewPane

@@ -36,7 +36,7 @@ from revoice.engine.model import DialogueLine
 from revoice.engine.render import Assessor, Progress
 from revoice.engine.voices.base import BackendOptions, BackendUnavailable, VoiceBackend
 
-from revoice.options import JobError, JobOptions
+from revoice.options import JobError, JobOptions, describe_os_error
 from revoice.outcome import JobOutcome
 from revoice.session import Session
 from revoice.takes import placed_take
@@ -128,6 +128,9 @@ class RenderWorker(RunSignals):
                 self.failed.emit("Revoice could not run", str(exc))
         except BackendUnavailable as exc:
             self.failed.emit("No voice available", str(exc))
+        except OSError as exc:  # a file the run could not read or write: the CLI's one line
+            self.failed.emit("Revoice could not write its files",
+                             f"{describe_os_error(exc, folder=self.request.options.media_dir)}")
         except Exception as exc:  # the panel must survive anything a run throws
             self.failed.emit("Revoice stopped unexpectedly",
                              f"{_exception_line(exc)}\n\nFinished lines are kept and reused by the next run. "

@@ -22,7 +22,7 @@ from typing import Any
 
 from revoice.context import EngineContext
 from revoice.engine.render import Progress
-from revoice.options import JobError, JobOptions
+from revoice.options import JobError, JobOptions, describe_os_error
 from revoice.outcome import JobOutcome
 from revoice.service.job_request import JobRequest, RequestError
 from revoice.service.status import JobEvent, LineStatus, track_names
@@ -297,6 +297,8 @@ class JobRegistry:
                                          should_cancel=job.cancel_requested.is_set)
         except JobError as exc:
             job.fail(str(exc), exc.exit_code)
+        except OSError as exc:  # a file the job could not read or write: the CLI's one line, exit 2
+            job.fail(describe_os_error(exc, folder=job.options.media_dir), 2)
         except Exception as exc:  # the service outlives any one job
             traceback.print_exc(file=sys.stderr)
             job.fail(f"internal error: {type(exc).__name__}: {exc}", 1)
