@@ -39,6 +39,9 @@ ADAPTERS: Mapping[str, str] = MappingProxyType({
 _RATE_TOLERANCE = 1e-3
 """Relative difference under which two rates count as the same (23.976 vs 24000/1001)."""
 
+MAX_TIME_SECONDS = 1e7
+"""Furthest a time in a timeline may lie from zero (115 days; timecodes wrap at 24 hours)."""
+
 _TIMECODE_RE = re.compile(r"\d{1,2}:\d{2}:\d{2}[:;.]\d{2}")
 
 
@@ -52,9 +55,9 @@ def read_timeline(path: str | Path, *, rate: float | None = None,
     Before any adapter parses it, the file is held to ``limits``
     (:mod:`revoice.otio_bridge.limits`: size, JSON nesting depth, a bundle's
     unpacked size and compression ratio) and an EDL's lines are checked
-    (:mod:`revoice.otio_bridge.edl`); every time in the result must have a
-    finite value and a positive, finite rate. Any failure is raised as
-    :class:`InputError` naming the file.
+    (:mod:`revoice.otio_bridge.edl`); the result is checked by
+    :func:`check_timeline`. Any failure is raised as :class:`InputError`
+    naming the file.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -141,9 +144,10 @@ def check_timeline(path: str | Path, timeline: otio.schema.Timeline) -> None:
 
     Every time (the start, each item's and marker's range, each media
     reference's available range) must have a finite value and a positive,
-    finite rate: the arithmetic on them (frames, timecodes) assumes real
-    numbers. Every clip and gap must have a length (its own range or its
-    media's), and so must the timeline.
+    finite rate, and lie within :data:`MAX_TIME_SECONDS` of zero: the
+    arithmetic on them (frames, timecodes) assumes real numbers. Every clip
+    and gap must have a length (its own range or its media's), and so must
+    the timeline.
     """
     def check(time: otio.opentime.RationalTime | None, what: str) -> None:
         if time is None:
@@ -151,6 +155,9 @@ def check_timeline(path: str | Path, timeline: otio.schema.Timeline) -> None:
         if not (math.isfinite(time.value) and math.isfinite(time.rate) and time.rate > 0):
             raise InputError(path, None, f"{what} has the time {time.value:g} at rate {time.rate:g}",
                              "Export the timeline again from a sequence with a real frame rate")
+        if abs(time.value / time.rate) > MAX_TIME_SECONDS:
+            raise InputError(path, None, f"{what} has a time {time.value / time.rate / 86400:.3g} days from zero",
+                             "Export the timeline again; no timeline or media runs that long")
 
     def check_range(rng: otio.opentime.TimeRange | None, what: str) -> None:
         if rng is not None:
@@ -366,8 +373,16 @@ def format_timecode(frames: int, rate: float, drop_frame: bool | None = None) ->
     """``frames`` at ``rate`` fps as ``HH:MM:SS:FF`` (``HH:MM:SS;FF`` when drop frame).
 
     ``drop_frame`` None lets OTIO decide from the rate (29.97/59.94 -> drop frame).
+    Rates SMPTE timecode does not know (12, 15, 96 fps: OTIO refuses them)
+    count frames at the whole rate, non-drop; negative frames get a ``-``.
     """
     exact = normalize_rate(rate)
+    if frames < 0 or not _is_timecode_rate(exact):
+        per_second = max(1, round(exact))
+        seconds, frame = divmod(abs(frames), per_second)
+        minutes, second = divmod(seconds, 60)
+        hours, minute = divmod(minutes, 60)
+        return f"{'-' if frames < 0 else ''}{hours:02d}:{minute:02d}:{second:02d}:{frame:02d}"
     time = otio.opentime.RationalTime(frames, exact)
     if drop_frame is None:
         return str(otio.opentime.to_timecode(time, exact))

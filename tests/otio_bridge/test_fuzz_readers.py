@@ -9,20 +9,20 @@ runs). Inputs are both raw bytes and text built from each format's own
 pieces (timing lines, tags, events, FCP7 elements, OTIO schemas with hostile
 numbers), so the fuzzer gets past the first syntax check.
 
-CI runs a bounded number of examples per reader, derandomized (the same
-inputs every run; the whole file takes well under a minute on 2 cores). A
-longer, randomized hunt::
+CI runs 300 examples per reader, derandomized (the same inputs every run;
+the whole file takes ~15 s on one core). A longer, randomized hunt::
 
     REVOICE_FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest -q tests/otio_bridge/test_fuzz_readers.py
 
-(about 20 minutes per 20,000 examples per reader on one core; a failure
-prints the input that caused it, shrunk).
+(4,000 examples per reader took 3.6 minutes on one core, so 20,000 take
+about 18; a failure prints the input that caused it, shrunk).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import zipfile
@@ -41,12 +41,12 @@ from revoice.otio_bridge import limits
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.limits import check_json_nesting
 from revoice.otio_bridge.lines import extract_lines
-from revoice.otio_bridge.subtitles import read_subtitles
+from revoice.otio_bridge.subtitles import Cue, read_subtitles
 from revoice.otio_bridge.timeline import read_timeline, timeline_rate, timeline_start_frames
 
 LONG_RUN = "REVOICE_FUZZ_EXAMPLES" in os.environ
-EXAMPLES = int(os.environ.get("REVOICE_FUZZ_EXAMPLES", "120"))
-"""Examples per reader: 120 in CI (derandomized), or what REVOICE_FUZZ_EXAMPLES says (random)."""
+EXAMPLES = int(os.environ.get("REVOICE_FUZZ_EXAMPLES", "300"))
+"""Examples per reader: 300 in CI (derandomized), or what REVOICE_FUZZ_EXAMPLES says (random)."""
 
 pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning:pysubs2"),
               pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")]
@@ -103,13 +103,20 @@ def only_input_errors(path: Path, read: Callable[[], object]) -> None:
         assert path.name in text or (err.path is not None and err.path.name == "content.otio"), text
 
 
+CUES = [Cue(index=n + 1, start_seconds=start, end_seconds=start + 2.5, text=text, speaker=None, source_line=None)
+        for n, (start, text) in enumerate([(0.5, "ANNA: Hi."), (4.0, "佐藤: Hello."), (30.0, "Over a cut."),
+                                           (3600.5, "At the hour."), (-3.0, "Before zero.")])]
+"""Cues laid over every fuzzed timeline, so its audio clips are looked up as sources of lines."""
+
+
 def open_timeline(path: Path, rate: float | None = None) -> Callable[[], object]:
-    """What ``Session.open`` does with a timeline: read it, then its lines, rate and start."""
+    """What ``Session.open`` does with a timeline: read it, then its lines (from markers, and from cues)."""
     def read() -> object:
         timeline = read_timeline(path, rate=rate)
         timeline_rate(timeline, path=path)
         timeline_start_frames(timeline)
-        return extract_lines(timeline, timeline_path=path, language="auto")
+        extract_lines(timeline, timeline_path=path, language="auto")
+        return extract_lines(timeline, cues=CUES, timeline_path=path, language="auto")
     return read
 
 
@@ -124,172 +131,249 @@ def input_file(name: str, data: bytes) -> Iterator[Path]:
 
 # --- building blocks ---------------------------------------------------------------------------------------------
 
-NUMBERS = st.one_of(
-    st.integers(-3, 100_000), st.integers(-(2**70), 2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0, -1, 1e308, -1e308, 5e-324, 23.976, 29.97]))
-TIMECODES = st.one_of(
-    st.builds(lambda h, m, s, f, sep: f"{h:02d}:{m:02d}:{s:02d}{sep}{f:02d}", st.integers(0, 99), st.integers(0, 99),
-              st.integers(0, 99), st.integers(0, 99), st.sampled_from([":", ";", ".", ","])),
-    st.integers(0, 10**12).map(str), st.text(max_size=12))
-TEXT = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
-    ["", " ", "\x00", "\ufeff", "佐藤：你好", "ANNA: Hi", "<i>x</i>", "{\\an8}", "&amp;", "-->", "\r", "\u2028"])
-BOMS = st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"])
-ENCODINGS = st.sampled_from(["utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "cp1252", "latin-1"])
+HOSTILE_NUMBERS = st.one_of(
+    st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, -1, 1e308, -1e308, 5e-324, 23.976, 29.97]))
+NUMBERS = st.one_of(st.integers(0, 5000), st.integers(0, 5000), st.integers(0, 5000), HOSTILE_NUMBERS)
+"""Mostly the numbers a timeline holds, sometimes hostile ones."""
+RATES = st.one_of(st.sampled_from([24, 25, 30, 24000 / 1001, 30000 / 1001, 48000, 50, 60]), HOSTILE_NUMBERS)
+PRINTABLE = st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), min_size=1, max_size=30)
+TEXT = st.one_of(PRINTABLE, PRINTABLE, st.sampled_from(
+    ["Hello there.", "MARA: Give me the keys.", "佐藤：你好", "ANNA: Hi", "<i>x</i>", "{\\an8}Hi", "&amp;", "Note: later",
+     "<v Anna>Hi</v>", "김민준: 안녕"]), st.text(st.characters(codec="utf-8"), max_size=20),
+    st.sampled_from(["", " ", "\x00", "\ufeff", "-->", "\r", "\u2028"]))
+"""Mostly dialogue-like text, sometimes control characters, marks and arrows."""
+JUNK = st.sampled_from(["x", "-->", "99", "\x00", ":", "  ", "\n", "é", "\ufeff", ","])
+
+
+def junk(draw: st.DrawFn, one_in: int = 10) -> str:
+    """Mostly nothing: once in ``one_in`` draws a small mutation to splice into a well-formed line."""
+    return draw(JUNK) if draw(st.integers(1, one_in)) == 1 else ""
+BOMS = st.sampled_from([b"", b"", b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00"])
+ENCODINGS = st.sampled_from(["utf-8", "utf-8", "utf-8", "utf-16-le", "utf-32-be", "cp1252"])
 
 
 def encoded(text: str, codec: str, bom: bytes) -> bytes:
     return bom + text.encode(codec, errors="replace")
 
 
+def fuzz_bytes(text: st.SearchStrategy[str]) -> st.SearchStrategy[bytes]:
+    """The format's text as UTF-8 most of the time; else in another encoding, with a BOM, or raw bytes."""
+    utf8 = text.map(lambda t: t.encode("utf-8", errors="surrogatepass"))
+    other = st.one_of(st.builds(encoded, text, ENCODINGS, BOMS), st.binary(max_size=400))
+    return st.integers(0, 9).flatmap(lambda k: utf8 if k < 8 else other)
+
+
+def clock(ms: int, sep: str = ",", hours: bool = True) -> str:
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    sec, ms = divmod(rest, 1000)
+    return (f"{h:02d}:" if hours or h else "") + f"{m:02d}:{sec:02d}{sep}{ms:03d}"
+
+
+def timecode(frames: int, fps: int) -> str:
+    seconds, f = divmod(frames, fps)
+    minutes, sec = divmod(seconds, 60)
+    h, m = divmod(minutes, 60)
+    return f"{h:02d}:{m:02d}:{sec:02d}:{f:02d}"
+
+
 @st.composite
 def srt_text(draw: st.DrawFn) -> str:
     blocks = []
-    for number in range(draw(st.integers(0, 6))):
-        parts = [draw(st.sampled_from([str(number + 1), "", draw(TEXT)]))]
-        if draw(st.booleans()):
-            parts.append(f"{draw(TIMECODES)} {draw(st.sampled_from(['-->', '->', '', '--> -->']))} {draw(TIMECODES)}"
-                         + draw(st.sampled_from(["", " X1:10", " align:start"])))
-        parts.extend(draw(st.lists(TEXT, max_size=3)))
-        blocks.append("\n".join(parts))
-    return draw(st.sampled_from(["\n\n", "\n", "\r\n\r\n", "\n \n"])).join(blocks)
+    at = draw(st.integers(0, 10_000_000))
+    for number in range(1, draw(st.integers(0, 6)) + 1):
+        start, length = at + draw(st.integers(-2000, 5000)), draw(st.integers(-500, 4000))
+        at = start + max(length, 0)
+        timing = f"{clock(max(start, 0))} --> {clock(max(start + length, 0))}{junk(draw)}"
+        lines = [f"{number}{junk(draw)}", timing, *draw(st.lists(TEXT, min_size=1, max_size=3))]
+        if draw(st.integers(0, 9)) == 0:
+            del lines[draw(st.integers(0, len(lines) - 1))]
+        blocks.append("\n".join(lines))
+    return draw(st.sampled_from(["\n\n", "\n\n", "\r\n\r\n", "\n", "\n \n"])).join(blocks)
 
 
 @st.composite
 def vtt_text(draw: st.DrawFn) -> str:
-    header = draw(st.sampled_from(["WEBVTT", "WEBVTT - title", "WEBVTTX", "", "\ufeffWEBVTT", "NOTE x"]))
+    header = draw(st.sampled_from(["WEBVTT", "WEBVTT", "WEBVTT - title", "WEBVTTX", "", "NOTE x"]))
     cues = []
+    at = draw(st.integers(0, 10_000_000))
     for _ in range(draw(st.integers(0, 5))):
-        kind = draw(st.sampled_from(["cue", "NOTE", "STYLE", "REGION"]))
+        kind = draw(st.sampled_from(["cue", "cue", "cue", "NOTE", "STYLE", "REGION"]))
         if kind != "cue":
             cues.append(f"{kind}\n{draw(TEXT)}")
             continue
+        start, length = at + draw(st.integers(-2000, 5000)), draw(st.integers(-500, 4000))
+        at = start + max(length, 0)
+        hours = draw(st.booleans())
         ident = draw(st.sampled_from(["", "id\n", "1\n"]))
         voice = draw(st.sampled_from(["", "<v Anna>", "<v.loud Bob Smith>", "<v >", "<v"]))
-        cues.append(f"{ident}{draw(TIMECODES)} --> {draw(TIMECODES)}\n{voice}{draw(TEXT)}")
+        cues.append(f"{ident}{clock(max(start, 0), '.', hours)} --> {clock(max(start + length, 0), '.', hours)}"
+                    f"{draw(st.sampled_from(['', ' align:start']))}{junk(draw)}\n{voice}{draw(TEXT)}")
     return "\n\n".join([header, *cues])
 
 
 @st.composite
 def ass_text(draw: st.DrawFn) -> str:
-    lines = [draw(st.sampled_from(["[Script Info]", "", "[V4+ Styles]", "[Events]"]))]
-    lines.append("Format: " + ", ".join(draw(st.permutations(
-        ["Layer", "Start", "End", "Style", "Name", "MarginL", "MarginR", "MarginV", "Effect", "Text"]))))
+    fields = ["Layer", "Start", "End", "Style", "Name", "MarginL", "MarginR", "MarginV", "Effect", "Text"]
+    lines = ["[Script Info]", "ScriptType: v4.00+", "", "[Events]",
+             "Format: " + ", ".join(draw(st.permutations(fields)) if draw(st.integers(0, 5)) == 0 else fields)]
     for _ in range(draw(st.integers(0, 5))):
-        kind = draw(st.sampled_from(["Dialogue", "Comment", "Style", draw(TEXT)]))
-        fields = [str(draw(NUMBERS)), draw(TIMECODES), draw(TIMECODES), draw(TEXT), draw(TEXT), "0", "0", "0", "",
-                  draw(TEXT)]
-        lines.append(f"{kind}: " + ",".join(fields[: draw(st.integers(0, 10))]))
-    return "\n".join(["[Events]", *lines] if draw(st.booleans()) else lines)
+        kind = draw(st.sampled_from(["Dialogue", "Dialogue", "Comment", draw(TEXT)]))
+        start, length = draw(st.integers(0, 36_000_000)), draw(st.integers(-500, 4000))
+        values = ["0", clock(start, ".")[1:-1], clock(max(start + length, 0), ".")[1:-1], "Default", draw(TEXT),
+                  "0", "0", "0", "", draw(TEXT)]
+        lines.append(f"{kind}: " + ",".join(values[: draw(st.sampled_from([10, 10, 10, 9, 3, 0]))]))
+    return "\n".join(lines)
 
 
 @st.composite
 def edl_text(draw: st.DrawFn) -> str:
-    lines = [draw(st.sampled_from(["TITLE: cut", "", "FCM: NON-DROP FRAME", "FCM: DROP FRAME", "* note"]))]
+    fps = draw(st.sampled_from([24, 25, 30]))
+    lines = ["TITLE: cut", draw(st.sampled_from(["FCM: NON-DROP FRAME", "FCM: DROP FRAME", ""]))]
+    record = draw(st.integers(0, 90000))
     for number in range(1, draw(st.integers(0, 6)) + 1):
-        kind = draw(st.sampled_from(["cut", "cut", "transition", "split", "junk"]))
-        reel = draw(st.sampled_from(["AX", "BL", "BLACK", "BARS", "REEL01", draw(TEXT)]))
-        channel = draw(st.sampled_from(["V", "A", "A2", "AA", "AA/V", "B", draw(TEXT)]))
-        times = " ".join(draw(TIMECODES) for _ in range(draw(st.integers(2, 5))))
-        if kind == "cut":
-            lines.append(f"{number:03d}  {reel}  {channel}  C  {times}")
-        elif kind == "transition":
-            lines.append(f"{number:03d}  {reel}  {channel}  {draw(st.sampled_from(['D', 'W001', 'K']))}  "
-                         f"{draw(NUMBERS)}  {times}")
-        elif kind == "split":
-            lines.append(f"SPLIT: {draw(st.sampled_from(['AUDIO DELAY', 'VIDEO DELAY', '']))}= {draw(TIMECODES)}")
-        else:
-            lines.append(draw(TEXT))
+        source, length = draw(st.integers(0, 200_000)), draw(st.integers(1, 500))
+        record += draw(st.sampled_from([0, 0, 0, 10, -5]))
+        times = [timecode(source, fps), timecode(source + length + draw(st.sampled_from([0, 0, 0, 1])), fps),
+                 timecode(max(record, 0), fps), timecode(max(record, 0) + length, fps)]
+        if draw(st.integers(0, 9)) == 0:
+            times[draw(st.integers(0, 3))] = draw(st.sampled_from(["99:99:99:99", "1:2:3:4", "12345", "x"]))
+        record += length
+        reel = draw(st.sampled_from(["AX", "AX", "BL", "BARS", "REEL01"]))
+        channel = draw(st.sampled_from(["V", "A", "A2", "AA", "AA/V", "B"]))
+        kind = draw(st.sampled_from(["C", "C", "C", "D", "W001"]))
+        extra = f"  {draw(st.integers(0, 60))}" if kind != "C" else ""
+        lines.append(f"{number:03d}  {reel}  {channel}  {kind}{extra}  {'  '.join(times)}{junk(draw, 20)}")
         for _ in range(draw(st.integers(0, 3))):
             lines.append(draw(st.sampled_from([
-                f"* FROM CLIP NAME: {draw(TEXT)}", f"* FROM CLIP: {draw(TEXT)}", f"* LOC: {draw(TIMECODES)} RED x",
-                f"* ASC_SOP ({draw(NUMBERS)} 1 1)(0 0 0)(1 1 1)", f"* ASC_SAT {draw(NUMBERS)}", "AUD  3  4",
-                f"M2   {reel}  {draw(NUMBERS)}  {draw(TIMECODES)}", "* FREEZE FRAME", draw(TEXT)])))
+                f"* FROM CLIP NAME: {draw(TEXT)}", f"* FROM CLIP: {draw(TEXT)}",
+                f"* LOC: {timecode(record, fps)} RED x", f"* ASC_SOP ({draw(NUMBERS)} 1 1)(0 0 0)(1 1 1)",
+                f"* ASC_SAT {draw(NUMBERS)}", "AUD  3  4",
+                f"M2   {reel}  {draw(st.sampled_from(['050.0', '-025.0', '000.0', 'x']))}  {timecode(source, fps)}",
+                "* FREEZE FRAME", f"* {draw(TEXT)}", draw(TEXT)])))
+        if draw(st.integers(0, 19)) == 0:
+            lines.append(f"SPLIT: {draw(st.sampled_from(['AUDIO DELAY', 'VIDEO DELAY', '']))}= {timecode(5, fps)}")
     return "\n".join(lines)
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;")
+    """``text`` as XML character data (characters XML 1.0 cannot hold dropped)."""
+    return _NOT_XML.sub("", text).replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _value(draw: st.DrawFn) -> str:
+    """An FCP7 number: a whole number, once in 30 something hostile."""
+    hostile = draw(st.integers(1, 30)) == 1
+    return _xml_escape(str(draw(HOSTILE_NUMBERS if hostile else st.integers(-10, 5000))))
 
 
 @st.composite
-def fcp_element(draw: st.DrawFn, depth: int = 0) -> str:
-    tag = draw(st.sampled_from(["sequence", "media", "audio", "video", "track", "clipitem", "file", "rate", "timebase",
-                                "ntsc", "start", "end", "in", "out", "duration", "name", "pathurl", "marker",
-                                "comment", "enabled", "timecode", "frame", "displayformat", "string", "generatoritem",
-                                "transitionitem", "sourcetrack", "mediatype", "samplecharacteristics", "link"]))
-    attrs = draw(st.sampled_from(["", ' id="a"', ' id="file-1"', ' MZ.TrackTargeted="1"', ' id=""']))
-    if depth >= 4 or draw(st.booleans()):
-        body = _xml_escape(draw(st.one_of(NUMBERS.map(str), TEXT, TIMECODES,
-                                          st.sampled_from(["TRUE", "FALSE", "file:///x.wav", "file://localhost/D%3a/x"]))))
-    else:
-        body = "".join(draw(st.lists(fcp_element(depth + 1), max_size=4)))
-    return f"<{tag}{attrs}>{body}</{tag}>"
+def fcp_clipitem(draw: st.DrawFn, number: int) -> str:
+    url = draw(st.sampled_from(["file:///x.wav", "file://localhost/D%3a/x.wav", "../x.wav", "", "file:",
+                                "/etc/passwd"]))
+    ntsc = draw(st.sampled_from(["FALSE", "TRUE"]))
+    parts = [f"<name>{_xml_escape(draw(TEXT))}</name>", f"<duration>{_value(draw)}</duration>",
+             f"<rate><timebase>{_value(draw)}</timebase><ntsc>{ntsc}</ntsc></rate>",
+             f"<start>{_value(draw)}</start>", f"<end>{_value(draw)}</end>", f"<in>{_value(draw)}</in>",
+             f"<out>{_value(draw)}</out>",
+             f'<file id="f{draw(st.integers(0, 3))}"><name>x.wav</name><pathurl>{_xml_escape(url)}</pathurl>'
+             f"<rate><timebase>{_value(draw)}</timebase></rate><duration>{_value(draw)}</duration>"
+             "<media><audio><channelcount>1</channelcount></audio></media></file>",
+             f"<enabled>{draw(st.sampled_from(['TRUE', 'FALSE', 'x']))}</enabled>"]
+    if draw(st.booleans()):
+        parts.append(f"<marker><name>{_xml_escape(draw(TEXT))}</name><comment>{_xml_escape(draw(TEXT))}</comment>"
+                     f"<in>{_value(draw)}</in><out>{_value(draw)}</out></marker>")
+    kept = [p for p in parts if draw(st.integers(0, 9)) > 0]
+    tag = draw(st.sampled_from(["clipitem", "clipitem", "clipitem", "generatoritem", "transitionitem"]))
+    return f'<{tag} id="c{number}">{"".join(kept)}</{tag}>'
 
 
 @st.composite
 def fcp_xml_text(draw: st.DrawFn) -> str:
-    body = "".join(draw(st.lists(fcp_element(), max_size=4)))
-    root = draw(st.sampled_from(["xmeml", "xmeml", "fcpxml", "html"]))
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} version="4"><sequence>{body}</sequence></{root}>'
+    tracks = []
+    for kind in ("video", "audio"):
+        items = [draw(fcp_clipitem(n)) for n in range(draw(st.integers(0, 3)))]
+        tracks.append(f"<{kind}><track>{''.join(items)}</track></{kind}>")
+    rate = f"<rate><timebase>{_value(draw)}</timebase><ntsc>{draw(st.sampled_from(['FALSE', 'TRUE']))}</ntsc></rate>"
+    tc = (f"<timecode>{rate}<string>{timecode(draw(st.integers(0, 90000)), 25)}</string>"
+          f"<frame>{_value(draw)}</frame><displayformat>NDF</displayformat></timecode>")
+    markers = "".join(f"<marker><name>{_xml_escape(draw(TEXT))}</name><in>{_value(draw)}</in>"
+                      f"<out>{_value(draw)}</out></marker>" for _ in range(draw(st.integers(0, 2))))
+    sequence = (f'<sequence id="s"><name>{_xml_escape(draw(TEXT))}</name><duration>{_value(draw)}</duration>'
+                f"{rate}{tc}{markers}<media>{''.join(tracks)}</media></sequence>")
+    root = draw(st.sampled_from(["xmeml", "xmeml", "xmeml", "fcpxml"]))
+    text = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} version="4">{sequence}</{root}>'
+    if draw(st.integers(0, 9)) == 0:  # break it somewhere
+        cut = draw(st.integers(0, len(text)))
+        text = text[:cut] + draw(st.sampled_from(["", "<", "&", "]]>", "<!DOCTYPE x>"])) + text[cut + 1:]
+    return text
 
 
-def _time(draw: st.DrawFn) -> dict[str, Any]:
-    return {"OTIO_SCHEMA": "RationalTime.1", "value": draw(NUMBERS), "rate": draw(NUMBERS)}
+def _time(draw: st.DrawFn, rate: float) -> dict[str, Any]:
+    return {"OTIO_SCHEMA": "RationalTime.1", "value": draw(NUMBERS),
+            "rate": rate if draw(st.integers(0, 9)) else draw(RATES)}
 
 
-def _range(draw: st.DrawFn) -> dict[str, Any] | None:
-    if draw(st.integers(0, 5)) == 0:
+def _range(draw: st.DrawFn, rate: float, *, optional: bool = True) -> dict[str, Any] | None:
+    if optional and draw(st.integers(0, 9)) == 0:
         return None
-    return {"OTIO_SCHEMA": "TimeRange.1", "start_time": _time(draw), "duration": _time(draw)}
+    return {"OTIO_SCHEMA": "TimeRange.1", "start_time": _time(draw, rate), "duration": _time(draw, rate)}
+
+
+def _markers(draw: st.DrawFn, rate: float, most: int) -> list[dict[str, Any]]:
+    return [{"OTIO_SCHEMA": "Marker.2", "name": draw(TEXT), "marked_range": _range(draw, rate, optional=False),
+             "color": "RED",
+             "comment": draw(TEXT), "metadata": draw(st.sampled_from([{}, {"revoice": {"speaker": "ANNA"}}]))}
+            for _ in range(draw(st.integers(0, most)))]
 
 
 @st.composite
-def otio_item(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["Clip.2", "Gap.1", "Track.1", "Stack.1", "Transition.1", "Bogus.9"]))
+def otio_item(draw: st.DrawFn, rate: float, depth: int = 0) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["Clip.2"] * 6 + ["Gap.1"] * 3 + ["Track.1", "Stack.1", "Transition.1"]))
+    kind = "Bogus.9" if draw(st.integers(1, 40)) == 1 else kind
     item: dict[str, Any] = {"OTIO_SCHEMA": kind, "name": draw(TEXT), "metadata": draw(st.sampled_from(
-        [{}, {"revoice": {"text": "ANNA: Hi", "speaker": 3}}, {"fcp_xml": {"enabled": "FALSE"}}, {"subtitle": 1}])),
-        "source_range": _range(draw), "enabled": draw(st.booleans()), "effects": [],
-        "markers": [{"OTIO_SCHEMA": "Marker.2", "name": draw(TEXT), "marked_range": _range(draw), "color": "RED",
-                     "comment": draw(TEXT), "metadata": {}} for _ in range(draw(st.integers(0, 2)))]}
-    if kind in ("Track.1", "Stack.1") and depth < 3:
-        item["kind"] = draw(st.sampled_from(["Audio", "Video", "Subtitle", ""]))
-        item["children"] = draw(st.lists(otio_item(depth + 1), max_size=4))
+        [{}, {}, {"revoice": {"text": "ANNA: Hi", "speaker": 3}}, {"fcp_xml": {"enabled": "FALSE"}}, {"subtitle": 1},
+         {"Resolve_OTIO": {"Note": "MARA: Give me the keys."}}])),
+        "source_range": _range(draw, rate), "enabled": draw(st.booleans()), "effects": [],
+        "markers": _markers(draw, rate, 2)}
+    if kind in ("Track.1", "Stack.1"):
+        item["kind"] = draw(st.sampled_from(["Audio", "Audio", "Video", "Subtitle", ""]))
+        item["children"] = draw(st.lists(otio_item(rate, depth + 1), max_size=4)) if depth < 3 else []
     if kind == "Clip.2":
         url = draw(st.sampled_from(["x.wav", "file:///etc/passwd", "../../x.wav", "file:", "http://[", "", "a\x00b",
                                     "/" + "x" * 300, "file:///%ff%fe"]))
         item["media_references"] = {"DEFAULT_MEDIA": {"OTIO_SCHEMA": "ExternalReference.1", "target_url": url,
-                                                      "available_range": _range(draw), "metadata": {}}}
-        item["active_media_reference_key"] = draw(st.sampled_from(["DEFAULT_MEDIA", "OTHER"]))
+                                                      "available_range": _range(draw, rate), "metadata": {}}}
+        item["active_media_reference_key"] = draw(st.sampled_from(["DEFAULT_MEDIA", "DEFAULT_MEDIA", "OTHER"]))
     if kind == "Transition.1":
-        item.update(in_offset=_time(draw), out_offset=_time(draw), transition_type="SMPTE_Dissolve")
+        item.update(in_offset=_time(draw, rate), out_offset=_time(draw, rate), transition_type="SMPTE_Dissolve")
     return item
 
 
 @st.composite
 def otio_text(draw: st.DrawFn) -> str:
-    timeline = {"OTIO_SCHEMA": draw(st.sampled_from(["Timeline.1", "Timeline.1", "SerializableCollection.1"])),
-                "name": draw(TEXT), "metadata": {}, "global_start_time": None,
-                "tracks": {"OTIO_SCHEMA": "Stack.1", "name": "tracks", "metadata": {}, "source_range": None,
-                           "effects": [], "markers": [], "enabled": True,
-                           "children": draw(st.lists(otio_item(), max_size=4))}}
-    if draw(st.booleans()):
-        timeline["global_start_time"] = _time(draw)
-    if timeline["OTIO_SCHEMA"].startswith("Serializable"):
+    rate = draw(RATES) if draw(st.integers(0, 4)) == 0 else draw(st.sampled_from([24, 25, 24000 / 1001]))
+    tracks = [{"OTIO_SCHEMA": "Track.1", "name": "A1", "kind": draw(st.sampled_from(["Audio", "Video"])),
+               "metadata": {}, "source_range": None, "effects": [], "markers": [], "enabled": True,
+               "children": draw(st.lists(otio_item(rate), max_size=5))} for _ in range(draw(st.integers(0, 3)))]
+    timeline: dict[str, Any] = {
+        "OTIO_SCHEMA": "Timeline.1", "name": draw(TEXT), "metadata": {},
+        "global_start_time": _time(draw, rate) if draw(st.booleans()) else None,
+        "tracks": {"OTIO_SCHEMA": "Stack.1", "name": "tracks", "metadata": {}, "source_range": None, "effects": [],
+                   "markers": _markers(draw, rate, 3), "enabled": True, "children": tracks}}
+    if draw(st.integers(0, 9)) == 0:
         timeline = {"OTIO_SCHEMA": "SerializableCollection.1", "name": "c", "metadata": {},
-                    "children": [dict(timeline, OTIO_SCHEMA="Timeline.1")] * draw(st.integers(0, 2))}
+                    "children": [timeline] * draw(st.integers(0, 2))}
     text = json.dumps(timeline, allow_nan=True)
-    if draw(st.booleans()):  # break it somewhere
+    if draw(st.integers(0, 9)) == 0:  # break it somewhere
         cut = draw(st.integers(0, len(text)))
         text = text[:cut] + draw(st.sampled_from(["", "[" * 300, "{", "}", "\\", '"', "\x00", "NaN", "1e999"])) + \
             text[cut + draw(st.integers(0, 3)):]
     return text
-
-
-def fuzz_bytes(text: st.SearchStrategy[str]) -> st.SearchStrategy[bytes]:
-    """Raw bytes, or the format's text in some encoding, with or without a byte-order mark."""
-    return st.one_of(st.binary(max_size=400),
-                     st.builds(encoded, text, ENCODINGS, BOMS),
-                     st.builds(lambda t: t.encode("utf-8", errors="surrogatepass"), text))
 
 
 # --- the fuzzers ---------------------------------------------------------------------------------------------------
