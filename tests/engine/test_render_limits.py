@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,32 +16,19 @@ import pytest
 from revoice.engine.fit import FitError, FitPolicy
 from revoice.engine.model import DialogueLine, FrameRange
 from revoice.engine.render import Revoicer
-from revoice.engine.voices.base import BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
+from revoice.engine.voices.base import Synthesis, SynthesisRequest
+from stand_in_voice import StandInVoice
 
 RATE = 16000
 
 
-class CountingVoice:
+class CountingVoice(StandInVoice):
     """A stand-in voice: 0.1 s of hum per word (per character for Mandarin), times ``duration_scale``; counts calls."""
 
     def __init__(self) -> None:
-        self.calls: list[SynthesisRequest] = []
-        self._spec = BackendSpec(name="counting", display_name="counting", languages=("en", "zh"), sample_rate=RATE,
-                                 native_duration_control=False, needs_gpu=False, licence="MIT", description="test",
-                                 availability=lambda _o: None, factory=self._factory)
+        super().__init__("counting", languages=("en", "zh"), voices=("hum",), sample_rate=RATE)
 
-    def _factory(self, _options: BackendOptions) -> VoiceBackend:
-        return self
-
-    @property
-    def spec(self) -> BackendSpec:
-        return self._spec
-
-    def voices(self) -> Sequence[VoiceInfo]:
-        return (VoiceInfo("hum", ("en", "zh")),)
-
-    def synthesize(self, request: SynthesisRequest) -> Synthesis:
-        self.calls.append(request)
+    def sound(self, request: SynthesisRequest) -> Synthesis:
         units = len(request.text.split()) if request.language == "en" else len(request.text)
         count = int(units * 0.1 * RATE * request.duration_scale)
         t = np.arange(count) / RATE
@@ -110,7 +96,7 @@ def test_peak_memory_and_time_of_refusing_a_1500_word_cue(tmp_path: Path) -> Non
     """Measured in a fresh process: the refusal adds nothing measurable to the peak RSS (ru_maxrss)."""
     script = f"""
 import json, resource, sys, time
-sys.path.insert(0, {str(Path(__file__).parent)!r})
+sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(Path(__file__).parents[1])!r}]
 from test_render_limits import CountingVoice, line
 from revoice.engine.render import Revoicer
 from pathlib import Path

@@ -12,17 +12,18 @@ import os
 import struct
 import subprocess
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import opentimelineio as otio
 import pytest
 import soundfile as sf
-from revoice.context import EngineContext
 from revoice.engine.model import DialogueLine, FrameRange
 from revoice.engine.render import Revoicer, sidecar_path
-from revoice.engine.voices.base import BackendOptions, BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
+from revoice.engine.voices.base import Synthesis, SynthesisRequest
+from stand_in_voice import StandInVoice
+
+from revoice.context import EngineContext
 from revoice.options import Shard
 from revoice.session import Session
 
@@ -30,27 +31,13 @@ RATE = 16000
 SLOT_SECONDS = 2.8
 
 
-class HumVoice:
+class HumVoice(StandInVoice):
     """A stand-in voice: 0.8 s of hum for any text; counts calls."""
 
     def __init__(self) -> None:
-        self.calls: list[SynthesisRequest] = []
-        self._spec = BackendSpec(name="hum", display_name="hum", languages=("en",), sample_rate=RATE,
-                                 native_duration_control=False, needs_gpu=False, licence="MIT", description="test",
-                                 availability=lambda _o: None, factory=self._factory)
+        super().__init__("hum", languages=("en",), voices=("amy",), sample_rate=RATE)
 
-    def _factory(self, _options: BackendOptions) -> VoiceBackend:
-        return self
-
-    @property
-    def spec(self) -> BackendSpec:
-        return self._spec
-
-    def voices(self) -> Sequence[VoiceInfo]:
-        return (VoiceInfo("amy", ("en",)),)
-
-    def synthesize(self, request: SynthesisRequest) -> Synthesis:
-        self.calls.append(request)
+    def sound(self, request: SynthesisRequest) -> Synthesis:
         t = np.arange(int(0.8 * RATE * request.duration_scale)) / RATE
         hum = 0.3 * np.sin(2 * np.pi * 140 * t) * np.sin(np.pi * t / t[-1])
         return Synthesis(audio=hum.astype(np.float32), sample_rate=RATE)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +36,12 @@ from revoice.engine.model import DialogueLine, FrameRange, RenderedLine
 from revoice.engine.records import RenderReport, VoiceProfileUse
 from revoice.engine.render import Revoicer
 from revoice.engine.voices.base import (
-    BackendOptions,
-    BackendSpec,
     Synthesis,
     SynthesisRequest,
-    VoiceBackend,
-    VoiceInfo,
     assemble_synthesis,
 )
 from revoice.otio_bridge.clip_metadata import read
+from stand_in_voice import StandInVoice
 
 from revoice.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from revoice.report.voices import CONSENT_UNKNOWN_NOTE, VoiceRow, voices_html
@@ -192,27 +188,13 @@ def test_voice_build_records_the_scope(tmp_path: Path, capsys: pytest.CaptureFix
 # -- render time -----------------------------------------------------------------------------------------------
 
 
-class HumBackend:
+class HumBackend(StandInVoice):
     """A stock voice that hums 0.5 s per request and counts what it was asked."""
 
     def __init__(self) -> None:
-        self.calls: list[SynthesisRequest] = []
-        self._spec = BackendSpec(name="hum", display_name="hum", languages=("en",), sample_rate=16000,
-                                 native_duration_control=False, needs_gpu=False, licence="MIT", description="test",
-                                 availability=lambda _o: None, factory=self._factory)
+        super().__init__("hum", languages=("en",), voices=("amy",), sample_rate=16000)
 
-    def _factory(self, _options: BackendOptions) -> VoiceBackend:
-        return self
-
-    @property
-    def spec(self) -> BackendSpec:
-        return self._spec
-
-    def voices(self) -> Sequence[VoiceInfo]:
-        return (VoiceInfo("amy", ("en",)),)
-
-    def synthesize(self, request: SynthesisRequest) -> Synthesis:
-        self.calls.append(request)
+    def sound(self, request: SynthesisRequest) -> Synthesis:
         t = np.arange(8000) / 16000
         hum = (0.3 * np.sin(2 * np.pi * 140 * t) * np.sin(np.pi * t / t[-1])).astype(np.float32)
         return assemble_synthesis([hum], [("hum", len(hum))], 16000)

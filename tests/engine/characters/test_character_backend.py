@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,40 +13,23 @@ from revoice.engine.characters.tint import VoiceMatch, VoiceTint
 from revoice.engine.model import DialogueLine, FrameRange
 from revoice.engine.render import Revoicer
 from revoice.engine.voices.base import (
-    BackendOptions,
-    BackendSpec,
     Synthesis,
     SynthesisRequest,
     VoiceBackend,
-    VoiceInfo,
     assemble_synthesis,
 )
+from stand_in_voice import StandInVoice
 
 RATE = 22050
 
 
-class BuzzBackend:
+class BuzzBackend(StandInVoice):
     """A deterministic voiced buzz (120 Hz pulse train through a resonance), two words with a pause."""
 
     def __init__(self, name: str, languages: tuple[str, ...], voices: tuple[str, ...]) -> None:
-        self.calls: list[SynthesisRequest] = []
-        self._voices = tuple(VoiceInfo(v, languages) for v in voices)
-        self._spec = BackendSpec(name=name, display_name=name, languages=languages, sample_rate=RATE,
-                                 native_duration_control=False, needs_gpu=False, licence="MIT", description="test",
-                                 availability=lambda _o: None, factory=self._factory)
+        super().__init__(name, languages=languages, voices=voices, sample_rate=RATE)
 
-    def _factory(self, _options: BackendOptions) -> VoiceBackend:
-        return self
-
-    @property
-    def spec(self) -> BackendSpec:
-        return self._spec
-
-    def voices(self) -> Sequence[VoiceInfo]:
-        return self._voices
-
-    def synthesize(self, request: SynthesisRequest) -> Synthesis:
-        self.calls.append(request)
+    def sound(self, request: SynthesisRequest) -> Synthesis:
         n = int(0.6 * RATE * request.duration_scale)
         t = np.arange(n) / RATE
         word = (0.3 * np.sign(np.sin(2 * np.pi * 120 * t)) * np.sin(np.pi * t / t[-1])).astype(np.float32)
