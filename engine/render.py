@@ -35,6 +35,7 @@ from revoice.engine.sidecars import load_finished as load_finished
 from revoice.engine.sidecars import load_sidecar as load_sidecar
 from revoice.engine.sidecars import sidecar_path as sidecar_path
 from revoice.engine.sidecars import write_sidecar as write_sidecar
+from revoice.engine.sidecars import jsonable
 from revoice.engine.sync import detect_speech_span, plan_span
 from revoice.engine.voices.base import Synthesis, SynthesisRequest, VoiceBackend, VoiceHooks
 from revoice.engine.watermark import mark_speech, render_provenance
@@ -152,7 +153,7 @@ class Revoicer:
             "slot_samples": line.slot_samples(self.settings.sample_rate),
             "record": [line.record.start, line.record.duration, line.record.rate, line.timecode_start_frames],
             "sources": [(s.media_url, s.source_start_seconds, s.duration_seconds) for s in line.sources],
-            "settings": _jsonable(asdict(self.settings)),
+            "settings": jsonable(asdict(self.settings)),
             "take": take,
             "watermark": WATERMARK_VERSION if self.settings.watermark else None,  # revoice.engine.watermark
         }
@@ -274,7 +275,7 @@ class Revoicer:
         rendered = RenderedLine(
             line_id=line.line_id, path=wav_path, sample_rate=sr, slot_samples=slot,
             speech_start=start, speech_end=start + len(speech), backend=self.backend.spec.name,
-            voice_id=voice, take=take, settings=_jsonable(asdict(settings)), report=report,
+            voice_id=voice, take=take, settings=jsonable(asdict(settings)), report=report,
             flags=tuple(flags))
         write_sidecar(rendered, key)
         return rendered, False
@@ -328,7 +329,7 @@ class Revoicer:
             return rendered
         metrics = dict(assess(line, rendered))
         flags = tuple(str(flag) for flag in metrics.get("flags", ()))
-        report = dataclasses.replace(rendered.report, qc=TakeQc.from_json(_jsonable(metrics)))
+        report = dataclasses.replace(rendered.report, qc=TakeQc.from_json(jsonable(metrics)))
         assessed = dataclasses.replace(rendered, report=report,
                                        flags=rendered.flags + tuple(f for f in flags if f not in rendered.flags))
         write_sidecar(assessed, self.render_key(line, rendered.take))
@@ -386,6 +387,3 @@ def wav_name(line: DialogueLine, take: int) -> str:
     speaker = re.sub(r"[^A-Za-z0-9]+", "-", line.speaker).strip("-") or "speaker"
     return f"{speaker}_{line.line_id}_t{take}.wav"
 
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

@@ -109,7 +109,7 @@ def write_sidecar(rendered: RenderedLine, key: str) -> None:
     """Write the line's JSON sidecar atomically (after its WAV): the key, the RenderedLine (report included)
     and the WAV's :class:`WavFacts` as the file is now (left out when it cannot be read)."""
     line = {f.name: getattr(rendered, f.name) for f in dataclasses.fields(rendered)}
-    data = {"key": key, **_jsonable({**line, "report": rendered.report.to_json()})}
+    data = {"key": key, **jsonable({**line, "report": rendered.report.to_json()})}
     data["path"] = rendered.path.name
     facts = wav_facts(rendered.path)
     if facts is not None:
@@ -166,7 +166,8 @@ def _read_sidecar(wav_path: Path, key: str | None) -> tuple[RenderedLine, Any] |
         return None
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types (numpy numbers, paths and the like as their ``str``)."""
     return json.loads(json.dumps(value, default=str))
 
 

@@ -162,8 +162,7 @@ class JobOptions:
     def __post_init__(self) -> None:
         if self.out.suffix.lower() not in TIMELINE_SUFFIXES:
             raise ValueError(f"--out {self.out}: use a name ending in {', '.join(TIMELINE_SUFFIXES)}")
-        inputs = [self.timeline] + ([self.subtitles] if self.subtitles else [])
-        for path in inputs:
+        for path in self.inputs:
             if path.exists() and self.out.exists() and path.resolve() == self.out.resolve():
                 raise ValueError(f"--out {self.out} is an input file; choose another name so nothing is overwritten")
         if isinstance(self.subtitle_offset, float) and not math.isfinite(self.subtitle_offset):

@@ -34,6 +34,7 @@ voices -> profiles -> render -> collect (with other shards' lines) -> write.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,13 +43,13 @@ from typing import TYPE_CHECKING, Any
 from revoice.context import EngineContext
 from revoice.engine.model import DialogueLine, RenderedLine, SkippedLine
 from revoice.engine.files import remove_stale_temporaries
-from revoice.engine.render import BatchResult, Progress, Revoicer, choose_take, load_finished, wav_name
+from revoice.engine.render import BatchResult, Progress, Revoicer
 from revoice.engine.voices.base import VoiceBackend
 from revoice.layout import OutputLayout
 from revoice.options import JobError, JobOptions
 from revoice.otio_bridge.errors import InputError
 from revoice.outcome import JobOutcome
-from revoice.takes import with_take
+from revoice.takes import placed_take, with_take
 
 if TYPE_CHECKING:
     from revoice.casting import BackendPool
@@ -323,13 +324,12 @@ class Session:
             if line.line_id in done or line.line_id in failed:
                 continue
             revoicer = run.revoicers[line.language]
-            takes = [load_finished(options.media_dir / wav_name(line, take), revoicer.render_key(line, take))
-                     for take in range(1, options.takes + 1)]
-            if any(found is None for found in takes):
+            placed = placed_take(options.media_dir, line, options.takes, options.take_overrides.get(line.line_id),
+                                 key=functools.partial(revoicer.render_key, line))
+            if placed is None:
                 run.pending += 1
             else:
-                done[line.line_id] = choose_take([found for found in takes if found is not None],
-                                                 prefer=options.take_overrides.get(line.line_id))
+                done[line.line_id] = placed
         order = {line.line_id: index for index, line in enumerate(run.lines)}
         run.rendered = sorted(done.values(), key=lambda r: order[r.line_id])
 
@@ -351,7 +351,9 @@ class Session:
 
         Raises KeyError (unknown line), ValueError (not rendered, or no such take).
         """
-        render = self.renders().get(self.line(line_id).line_id)
+        line_id = self.line(line_id).line_id
+        finished = [r for r in self.last.batch.rendered if r.line_id == line_id] if self.last is not None else []
+        render = self._placed(finished[-1]) if finished else None  # only this line's sidecars are read
         if render is None:
             raise ValueError(f"{line_id}: not rendered yet; revoice it first")
         chosen = with_take(render, take)
@@ -364,11 +366,12 @@ class Session:
         """The placed take of every line the latest render finished, with the editor's picks."""
         if self.last is None:
             return {}
-        placed: dict[str, RenderedLine] = {}
-        for render in self.last.batch.rendered:
-            pick = self.take_picks.get(render.line_id)
-            placed[render.line_id] = (with_take(render, pick) or render) if pick is not None else render
-        return placed
+        return {render.line_id: self._placed(render) for render in self.last.batch.rendered}
+
+    def _placed(self, render: RenderedLine) -> RenderedLine:
+        """``render`` with the editor's pick placed (read from its sidecars), or as rendered when there is none."""
+        pick = self.take_picks.get(render.line_id)
+        return (with_take(render, pick) or render) if pick is not None else render
 
     def write(self, targets: Sequence[Path] | None = None, *, renders: Mapping[str, RenderedLine] | None = None,
               texts: Mapping[str, str] | None = None) -> list[Path]:

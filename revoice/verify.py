@@ -124,14 +124,9 @@ def describe(check: WatermarkCheck) -> list[str]:
 
 def consent_words(status: str | None, by: str | None, date: str | None, scope: str | None) -> str:
     """``granted by A. Editor on 2026-11-21 for this production``; ``unknown`` when nothing was recorded."""
-    words = status or "unknown"
-    if by:
-        words += f" by {by}"
-    if date:
-        words += f" on {date}"
-    if scope:
-        words += f" for {scope}"
-    return words
+    from revoice.engine.characters.profile import Consent
+
+    return Consent(status=status or "unknown", by=by or "", date=date or "", scope=scope or "").words
 
 
 def summary(checks: Sequence[WatermarkCheck]) -> str:

@@ -242,7 +242,8 @@ class PanelController(VoicesController):
         except (ValueError, OSError) as exc:
             self.show_error("Cannot start the render", str(exc))
             return False
-        lines = {row.line_id: row.line for row in self.model.rows if row.line_id in set(ids)}
+        wanted = set(ids)
+        lines = {row.line_id: row.line for row in self.model.rows if row.line_id in wanted}
         self._pending_error = None
         self.last_outcome = None
         self.model.set_editable(False)

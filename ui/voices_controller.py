@@ -128,7 +128,8 @@ class VoicesController(WindowLayout):
             store: ProfileStore | None = ProfileStore(project.voices_dir)
         except ProfileError:
             store = None
-        names = [name for name in self.profile_statuses if name not in set(project.speakers)]
+        speakers = set(project.speakers)
+        names = [name for name in self.profile_statuses if name not in speakers]
         self.voice_entries = voice_entries(
             project.lines, store, profiles_on=self.settings.voice_profiles, stock_voices=self._job_voices(),
             default_voice=info.default_voice, default_backend=info.name, licences=self._licences,

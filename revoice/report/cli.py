@@ -67,9 +67,10 @@ def qc_main(argv: Sequence[str] | None = None) -> int:
         print(f"revoice qc: cannot meter ({exc}); reporting stored numbers only", file=sys.stderr)
         paths = write_report(args.timeline, args.out_dir, voices_dir=voices)
         measure = None
-    rows = json.loads(paths[1].read_text(encoding="utf-8"))
+    rows_json = paths[1].read_text(encoding="utf-8")
+    rows = json.loads(rows_json)
     if args.json:
-        print(paths[1].read_text(encoding="utf-8"))
+        print(rows_json)
     else:
         flagged = sum(1 for r in rows if r["flags"])
         print(f"{len(rows)} lines, {flagged} flagged")

@@ -209,10 +209,7 @@ class JobRegistry:
         """Check ``request`` (options, files, line ids), open its timeline and queue it; RequestError if bad."""
         options = request.job_options()
         try:
-            session = Session.open(options.timeline, out=options.out, subtitles=options.subtitles,
-                                   subtitle_offset=options.subtitle_offset, rate=options.rate,
-                                   language=options.language, profiles_folder=options.layout.profiles_folder,
-                                   context=self.context_for(options.device))
+            session = Session.for_job(options, context=self.context_for(options.device))
         except JobError as exc:
             missing = any(not path.exists() for path in options.inputs)
             raise RequestError(404 if missing else 400, str(exc)) from None
