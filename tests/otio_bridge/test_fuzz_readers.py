@@ -1,5 +1,7 @@
 """Fuzz the readers of everything a vendor can send: SRT, WebVTT, ASS, CMX EDL, FCP7 XML, OTIO (.otio, .otioz).
 
+(Just over 500 lines on purpose: one hypothesis strategy per format beside the test that feeds it.)
+
 For every input the reader, and the line reading the session does after it
 (``extract_lines``, ``timeline_rate``, ``timeline_start_frames``), either
 returns or raises one :class:`InputError` line naming the file: never another
