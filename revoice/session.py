@@ -251,8 +251,12 @@ class Session:
             lines = extend_into_gaps(lines, max_seconds=options.allow_overflow_seconds)
         with_audio = any(s.available for line in lines for s in line.sources)
         explicit = options.profiles not in ("auto", "off") and options.voices_dir.is_dir()
-        return _Run(options=options, all_lines=lines, warnings=list(self.warnings),
-                    use_profiles=options.profiles != "off" and (with_audio or explicit))
+        run = _Run(options=options, all_lines=lines, warnings=list(self.warnings),
+                   use_profiles=options.profiles != "off" and (with_audio or explicit))
+        if options.consent is not None and not run.use_profiles:
+            run.warnings.append("--consent: this run speaks no voice profile (profiles are off, or no original "
+                                "dialogue to build one from), so no consent was recorded")
+        return run
 
     def _group(self, run: _Run) -> None:
         """Step 2: speakers proposed by voice (every line with --group-speakers, else the unnamed ones)."""

@@ -84,3 +84,19 @@ def test_one_context_serves_several_renders_and_keeps_the_voice(endgame_scene: t
     assert second.batch.cached == 1 and [r.line_id for r in second.batch.rendered] == ["L0001", "L0002"]
     assert session.context is context and context.voice is piper_backend
     assert second.written == [tmp_path / "cut.otio"]
+
+
+@pytest.mark.slow
+def test_consent_given_to_a_run_without_profiles_says_nothing_was_recorded(endgame_scene: tuple[Path, Path],
+                                                                           tmp_path: Path, piper_backend: Any) -> None:
+    from revoice.engine.characters.profile import Consent
+
+    timeline, subtitles = endgame_scene
+    session = Session.open(timeline, subtitles=subtitles, out=tmp_path / "cut.otio",
+                           context=EngineContext(voice=piper_backend))
+    granted = Consent("granted", "A. Editor", "2026-12-04")
+    outcome = session.render(session.options(line_ids=frozenset({"L0002"}), profiles="off", consent=granted))
+    assert not outcome.failed
+    assert any(w.startswith("--consent: this run speaks no voice profile") for w in outcome.warnings)
+    quiet = session.render(session.options(line_ids=frozenset({"L0002"}), profiles="off"))
+    assert not any(w.startswith("--consent") for w in quiet.warnings)
