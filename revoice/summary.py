@@ -108,12 +108,13 @@ def consent_unknown(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _consent_words(row: dict[str, Any]) -> str:
-    consent = row["consent"]
-    if consent["status"] == "unknown":
+    """The row's consent in words (:meth:`Consent.words`); unknown consent says what to do."""
+    from revoice.engine.characters.profile import Consent
+
+    consent = Consent(**row["consent"])
+    if consent.status == "unknown":
         return str(row.get("consent_warning") or "consent unknown")  # casting's rows say what to do
-    return (f"consent {consent['status']}" + (f" by {consent['by']}" if consent.get("by") else "")
-            + (f" on {consent['date']}" if consent.get("date") else "")
-            + (f" for {consent['scope']}" if consent.get("scope") else ""))
+    return f"consent {consent.words}"
 
 
 def _number(value: Any, pattern: str) -> str:
