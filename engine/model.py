@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from revoice.engine.emotion.labels import Emotion
 from revoice.engine.records import RenderReport
 
 DEFAULT_SPEAKER = "Dialogue"
@@ -88,6 +89,22 @@ class SourceAudio:
 
 
 @dataclass(frozen=True)
+class LineDuration:
+    """How long a line's speech runs: fitted to the original take (``fit``) or at the voice's own pace (``free``)."""
+
+    mode: Literal["fit", "free"] = "fit"
+    ratio: float = 1.0
+    """With ``free``: the speech length as a factor of the natural one (0.5-2; 1 is natural)."""
+
+    def check(self) -> None:
+        """Raise ValueError naming the bad field."""
+        if self.mode not in ("fit", "free"):
+            raise ValueError(f"duration mode {self.mode!r} must be 'fit' or 'free'")
+        if isinstance(self.ratio, bool) or not isinstance(self.ratio, (int, float)) or not 0.5 <= self.ratio <= 2.0:
+            raise ValueError(f"duration ratio {self.ratio!r} must be a number from 0.5 to 2")
+
+
+@dataclass(frozen=True)
 class DialogueLine:
     """One line of dialogue to revoice, with its slot on the timeline."""
 
@@ -102,6 +119,10 @@ class DialogueLine:
     origin: str = ""
     """Where the line came from, for messages: ``sample.srt:12``, ``marker 'Line 3'``."""
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    emotion: Emotion | None = None
+    """The line's own emotion request (subtitle tag, ASS style, marker, job file, panel); None: the run's."""
+    duration: LineDuration | None = None
+    """The line's own duration mode (job file); None: fitted to the original take."""
 
     @property
     def record_start_seconds_from_midnight(self) -> float:

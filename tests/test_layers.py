@@ -45,6 +45,7 @@ def test_engine_imports_nothing_above_it() -> None:
 
 def test_bridge_imports_only_the_engines_records_and_file_helpers() -> None:
     allowed = ("revoice.otio_bridge", "revoice.engine.model", "revoice.engine.records", "revoice.engine.language",
+               "revoice.engine.emotion.labels",
                "revoice.engine.formats", "revoice.engine.files")
     assert _offenders("otio_bridge", allowed, ("revoice", "engine", "ui")) == []
 
