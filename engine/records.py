@@ -137,6 +137,33 @@ class VoiceProfileUse(JsonRecord):
 
 
 @dataclass(frozen=True, kw_only=True)
+class EmotionUse(JsonRecord):
+    """How a line's emotion was rendered (a report's ``emotion``): what was asked, from where, and what moved.
+
+    Written by the renderer (revoice.engine.emotion); None fields were not measured.
+    """
+
+    method: str | None = None
+    """``original``, ``reference``, ``label`` or ``neutral`` (revoice.engine.emotion.labels)."""
+    words: str | None = None
+    """For people: ``angry 0.8 ("angrily, voice shaking")``, ``original take 100%``."""
+    source: str | None = None
+    """Where the request came from: ``default``, ``CLI``, ``subtitle tag``, ``marker``, ``job file``, ``panel``."""
+    applied_by: str | None = None
+    """``dsp`` (Revoice's prosody transfer / styling) or ``backend`` (the voice's own emotion control)."""
+    f0_shift_semitones: float | None = None
+    """Measured change of the median pitch against the voice's neutral reading (semitones)."""
+    f0_range_factor: float | None = None
+    """Measured factor on the pitch spread (1 unchanged)."""
+    energy_db: float | None = None
+    """Loudness change asked of the loudness stage (dB)."""
+    contour_correlation: float | None = None
+    """Pitch-contour correlation with the reference after alignment (methods original/reference)."""
+    note: str | None = None
+    """Why part of the request was not applied (no voiced speech, reference unreadable...)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class TakeQc(JsonRecord):
     """QC metrics of one take (a report's ``qc``), as revoice.engine.qc.assess.LineQc measures them.
 
@@ -284,6 +311,8 @@ class RenderReport(JsonRecord):
     """Real-time factor: render seconds / speech seconds."""
     voice_profile: VoiceProfileUse | None = None
     """The character's voice profile that spoke the line; None for a stock voice."""
+    emotion: EmotionUse | None = None
+    """How the line's emotion was rendered; None for renders from before emotion existed."""
     qc: TakeQc | None = None
     """QC metrics of this take; None when rendered with QC off."""
     takes: tuple[TakeEntry, ...] | None = None
@@ -294,9 +323,9 @@ class RenderReport(JsonRecord):
 
     _DECODERS: ClassVar[Mapping[str, Callable[[Any], Any]]] = MappingProxyType({
         "target_span": json_span, "achieved_span": json_span, "voice_profile": json_record(VoiceProfileUse),
-        "qc": json_record(TakeQc), "takes": json_records(TakeEntry)})
+        "emotion": json_record(EmotionUse), "qc": json_record(TakeQc), "takes": json_records(TakeEntry)})
     _OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset(
-        {"voice_profile", "qc", "takes", "chosen_take", "chosen_by"})
+        {"voice_profile", "emotion", "qc", "takes", "chosen_take", "chosen_by"})
 
     @property
     def score(self) -> float:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from revoice.engine.dsp.bwf import write_bwf
 from revoice.engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
+from revoice.engine.emotion.labels import Emotion
 from revoice.engine.fit import FitError, FitPolicy, check_text_can_fit, fit_to_length, trimmed_speech
 from revoice.engine.formats import RENDER_FORMAT_VERSION, WATERMARK_VERSION
 from revoice.engine.model import AudioArray, DialogueLine, RenderedLine
@@ -58,6 +59,9 @@ class RenderSettings:
     fit: FitPolicy = field(default_factory=FitPolicy)
     watermark: bool = True
     """Add the inaudible watermark (revoice.engine.watermark) to every take; on by default."""
+    emotion: Emotion | None = None
+    """The run's emotion (``--emotion``); a line's own request wins. None: the original take's performance
+    where original audio exists, else neutral (revoice.engine.emotion.labels.line_emotion)."""
 
     def check(self) -> None:
         """Raise ValueError naming the bad setting."""
@@ -75,6 +79,8 @@ class RenderSettings:
         if not lowest <= self.seed <= highest:
             raise ValueError(f"seed {self.seed} is out of range; use a whole number from {lowest} to {highest}")
         self.fit.check()
+        if self.emotion is not None:
+            self.emotion.check()
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from revoice.engine.emotion.labels import Emotion
 from revoice.engine.fit import FitPolicy
-from revoice.engine.model import DialogueLine
+from revoice.engine.model import DialogueLine, LineDuration
 from revoice.engine.render import RenderSettings
 from revoice.engine.voices.base import BackendOptions
 from revoice.layout import TIMELINE_SUFFIXES, OutputLayout
@@ -143,6 +144,10 @@ class JobOptions:
     """The editor's take per line id (the panel's takes chooser); others get the best-scoring take."""
     text_overrides: dict[str, str] = field(default_factory=dict)
     """Edited text by line id (the panel's edits), applied after the lines are read."""
+    emotion_overrides: dict[str, Emotion] = field(default_factory=dict)
+    """Emotion by line id (the panel's per-line control, a job file), over the line's own request."""
+    duration_overrides: dict[str, LineDuration] = field(default_factory=dict)
+    """Duration mode by line id (a job file)."""
     profiles: str = "off"
     """Voice profiles: "auto" (built from the original dialogue when it can be read, kept in
     :attr:`voices_dir`), "off" (stock voices), or a folder of profiles to use and keep. The CLI

@@ -243,8 +243,10 @@ class Session:
         """
         remove_stale_temporaries(options.media_dir, options.out.parent, options.voices_dir,
                                  options.layout.qc_media_dir)
-        lines = [dataclasses.replace(line, text=options.text_overrides[line.line_id])
-                 if line.line_id in options.text_overrides else line for line in self.lines]
+        lines = [dataclasses.replace(line, text=options.text_overrides.get(line.line_id, line.text),
+                                     emotion=options.emotion_overrides.get(line.line_id, line.emotion),
+                                     duration=options.duration_overrides.get(line.line_id, line.duration))
+                 for line in self.lines]
         if options.allow_overflow_seconds > 0:
             from revoice.engine.sync import extend_into_gaps
 

@@ -53,6 +53,13 @@ class SynthesisRequest:
     reference_text: str | None = None
     """Transcript of ``reference_audio``, for zero-shot backends that need it (F5-TTS)."""
     emotion: str | None = None
+    """For backends with emotion control (``BackendSpec.emotion_control``): a label, ``label:weight`` list or
+    description; None keeps the reference's (or the voice's) own reading."""
+    emotion_audio: AudioArray | None = None
+    """A recording whose performance the line should carry (the original take), mono at ``emotion_sample_rate``."""
+    emotion_sample_rate: int | None = None
+    emotion_strength: float = 1.0
+    """How much of ``emotion`` / ``emotion_audio`` to apply (0-1)."""
 
 
 @dataclass(frozen=True)
