@@ -34,3 +34,7 @@ CLIP_METADATA_KEY = "revoice"
 (revoice.otio_bridge.clip_metadata). That record carries no version number: it
 has been written unversioned since the first release, and readers take what
 they find (unknown keys are kept, missing ones read as None)."""
+
+JOB_FORMAT_VERSION = 1
+"""Job files (``revoice run --job reel.yaml``, revoice.jobfile): written as ``revoice_job: 1``; a file of a
+newer version is refused with a message naming it."""

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 from revoice.engine.dsp.bwf import write_bwf
 from revoice.engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
-from revoice.engine.emotion.labels import Emotion
-from revoice.engine.fit import FitError, FitPolicy, check_text_can_fit, fit_to_length, trimmed_speech
+from revoice.engine.emotion.labels import Emotion, line_emotion
+from revoice.engine.emotion.perform import TEXT_EDITED, perform
+from revoice.engine.fit import FitError, FitPolicy, check_text_can_fit, fit_to_length, speech_with_pauses, trimmed_speech
 from revoice.engine.formats import RENDER_FORMAT_VERSION, WATERMARK_VERSION
-from revoice.engine.model import AudioArray, DialogueLine, RenderedLine
+from revoice.engine.model import AudioArray, DialogueLine, LineDuration, RenderedLine
 from revoice.engine.original import OriginalAudio, read_original
 from revoice.engine.records import RenderReport, TakeEntry, TakeQc, VoiceProfileUse
 from revoice.engine.sidecars import load_finished as load_finished
@@ -148,6 +149,11 @@ class Revoicer:
     def voice_for(self, line: DialogueLine) -> str:
         return self.voices_by_speaker.get(line.speaker, self._default_voice)
 
+    def emotion_for(self, line: DialogueLine) -> Emotion:
+        """The line's own emotion, else the run's, else the original take's performance where it exists."""
+        has_original = any(source.available for source in line.sources)
+        return line_emotion(line.emotion, run=self.settings.emotion, has_original=has_original)
+
     def render_key(self, line: DialogueLine, take: int = 1) -> str:
         """Content hash of everything that decides the line's audio."""
         payload = {
@@ -159,10 +165,15 @@ class Revoicer:
             "slot_samples": line.slot_samples(self.settings.sample_rate),
             "record": [line.record.start, line.record.duration, line.record.rate, line.timecode_start_frames],
             "sources": [(s.media_url, s.source_start_seconds, s.duration_seconds) for s in line.sources],
-            "settings": jsonable(asdict(self.settings)),
+            "settings": {name: value for name, value in jsonable(asdict(self.settings)).items() if name != "emotion"},
             "take": take,
             "watermark": WATERMARK_VERSION if self.settings.watermark else None,  # revoice.engine.watermark
         }
+        emotion = self.emotion_for(line).sound_key()
+        if emotion != {"method": "neutral"}:  # neutral lines keep the keys they had before emotion existed
+            payload["emotion"] = dict(emotion, same_words=not line.metadata.get(TEXT_EDITED))
+        if line.duration is not None and line.duration != LineDuration():
+            payload["duration"] = [line.duration.mode, line.duration.ratio]
         hooks = self.backend if isinstance(self.backend, VoiceHooks) else None  # e.g. characters' voice profiles
         extra = hooks.voice_key(payload["voice"]) if hooks is not None else None
         if extra is not None:
@@ -215,7 +226,11 @@ class Revoicer:
             return syntheses[scale]
 
         target_start = start
-        if desired is not None:
+        emotion = self.emotion_for(line)
+        free_length = _free_length(line, emotion, synthesize(1.0), sr)
+        if free_length is not None:
+            desired = free_length  # the line's own pace (a job's free duration, a label's rate)
+        elif desired is not None:
             # Align heard onsets, not trimmed edges: the trimmed speech has a quiet
             # head and tail (breath, decay) that the VAD does not count as speech.
             head, tail = _quiet_edges(trimmed_speech(synthesize(1.0), sr), sr)
@@ -224,7 +239,11 @@ class Revoicer:
         fit = fit_to_length(synthesize, sample_rate=sr, available_samples=slot - start,
                             desired_samples=desired, policy=settings.fit)
         target_lufs, loudness_note = self._loudness_target(original)
-        fitted = mark_speech(fit.audio, sr) if settings.watermark else fit.audio  # watermark: before the ceiling
+        performed = perform(fit.audio, sr, emotion, seed=seed, same_words=not line.metadata.get(TEXT_EDITED),
+                            original=None if original is None or original_span is None
+                            else original.audio[original_span.onset : original_span.offset])
+        target_lufs += performed.energy_db
+        fitted = mark_speech(performed.audio, sr) if settings.watermark else performed.audio  # before the ceiling
         speech, loud = normalize_loudness(
             fitted, sr, target_lufs=target_lufs, true_peak_ceiling_dbtp=settings.true_peak_ceiling_dbtp)
         slot_audio = np.zeros(slot, dtype=np.float32)
@@ -277,6 +296,7 @@ class Revoicer:
             render_seconds=round(seconds, 3),
             rtf=round(seconds / max(len(speech) / sr, 1e-6), 3),
             voice_profile=None if voice_facts is None else VoiceProfileUse.from_json(voice_facts),
+            emotion=performed.use,
         )
         rendered = RenderedLine(
             line_id=line.line_id, path=wav_path, sample_rate=sr, slot_samples=slot,
@@ -353,6 +373,26 @@ class Revoicer:
                 return measured, "matched to the original line"
         fallback = presets[settings.fallback_loudness]
         return preset_target(fallback), f"original unreadable or silent: used {fallback.name}"
+
+
+def _free_length(line: DialogueLine, emotion: Emotion, natural: Synthesis, sample_rate: int) -> int | None:
+    """The speech length (samples) where the line's pace is its own, else None (fitted to the original take).
+
+    A job's ``duration: free`` asks for ``ratio`` x the natural length; a
+    label's rate and pause factors apply where there is no original take to
+    follow (or the duration is free): the speech is ``1 / rate`` as long, and
+    its pauses ``pause_factor`` as long (the fitter resizes pauses first).
+    """
+    free = line.duration is not None and line.duration.mode == "free"
+    target = emotion.target
+    if not free and (any(source.available for source in line.sources)
+                     or (target.rate_factor == 1.0 and target.pause_factor == 1.0)):
+        return None
+    speech = speech_with_pauses(natural, sample_rate)
+    pauses = sum(end - begin for begin, end in speech.pauses)
+    ratio = line.duration.ratio if free and line.duration is not None else 1.0
+    spoken = (len(speech.audio) - pauses) / target.rate_factor + pauses * target.pause_factor
+    return max(1, int(round(spoken * ratio)))
 
 
 def take_score(rendered: RenderedLine) -> float:

@@ -5,7 +5,8 @@ does, for every line it places); :func:`read` gets it back from a clip of a
 written timeline (the QC report, the panel and the session read it so), or
 None for clips Revoice did not write. The record is the line (id, text,
 speaker, language), what spoke it (backend, voice, take, the character's
-voice profile), the render settings and :class:`revoice.engine.records.RenderReport`,
+voice profile), the emotion it was spoken with (the renderer's
+:class:`revoice.engine.records.EmotionUse`), the render settings and :class:`revoice.engine.records.RenderReport`,
 the flags, the WAV's length, and every take's file::
 
     meta = read(clip)
@@ -29,6 +30,7 @@ import opentimelineio as otio
 from revoice.engine.formats import CLIP_METADATA_KEY
 from revoice.engine.model import DialogueLine, RenderedLine
 from revoice.engine.records import (
+    EmotionUse,
     JsonRecord,
     RenderReport,
     VoiceProfileUse,
@@ -103,11 +105,15 @@ class ClipMetadata(JsonRecord):
     consent: str | None = None
     """The actor's consent to the voice profile that spoke the line, when placed: "granted", or "unknown"
     (the line is flagged "voice consent unknown": record it before delivery); None (left out) for a stock voice."""
+    emotion: EmotionUse | None = None
+    """How the line's emotion was rendered (method, words, source, what moved: the report's ``emotion``);
+    None (left out) for renders from before emotion existed."""
 
     _DECODERS: ClassVar[Mapping[str, Callable[[Any], Any]]] = MappingProxyType({
         "report": json_record(RenderReport), "flags": json_strings,
-        "takes": lambda value: json_records(ClipTake)(value) or (), "profile": json_record(ClipProfile)})
-    _OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"profile", "consent"})
+        "takes": lambda value: json_records(ClipTake)(value) or (), "profile": json_record(ClipProfile),
+        "emotion": json_record(EmotionUse)})
+    _OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"profile", "consent", "emotion"})
 
     @classmethod
     def of(cls, line: DialogueLine, render: RenderedLine) -> ClipMetadata:
@@ -121,7 +127,8 @@ class ClipMetadata(JsonRecord):
             flags=render.flags, wav_samples=render.slot_samples, sample_rate=render.sample_rate,
             takes=tuple(ClipTake(take=entry.take, path=str(placed.with_name(str(entry.file))), score=entry.score,
                                  flags=entry.flags) for entry in render.report.takes or ()),
-            profile=None if use is None else ClipProfile.of(use), consent=None if use is None else use.consent)
+            profile=None if use is None else ClipProfile.of(use), consent=None if use is None else use.consent,
+            emotion=render.report.emotion)
 
     def rendered_line(self, line: DialogueLine, wav: Path) -> RenderedLine:
         """The placed take as a :class:`RenderedLine` of ``line`` (whose WAV is ``wav``), for metering it again."""

@@ -1,4 +1,5 @@
-"""Turn a timeline plus subtitles (or its markers) into dialogue lines with record slots."""
+"""Turn a timeline plus subtitles (or its markers) into dialogue lines with record slots and their own emotion
+(marker metadata, then a leading tag in the text, then ASS actor, then style: revoice.otio_bridge.emotion_tags)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import opentimelineio as otio
+from revoice.engine.emotion.labels import Emotion
 from revoice.engine.language import line_language
 from revoice.engine.model import DEFAULT_SPEAKER, DialogueLine, FrameRange, SkippedLine, SourceAudio
 from revoice.otio_bridge.edl import stray_line_warnings
+from revoice.otio_bridge.emotion_tags import MARKER, SUBTITLE_TAG, first_emotion, marker_emotion
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.media import media_path_from_url
-from revoice.otio_bridge.subtitles import Cue, clean_text, read_subtitles, split_speaker_prefix
+from revoice.otio_bridge.subtitles import Cue, clean_text, read_subtitles, split_line_words
 from revoice.otio_bridge.timeline import (
     format_timecode,
     rate_fraction,
@@ -43,6 +46,8 @@ class _Candidate:
     end: int
     order: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    emotion: Emotion | None = None  # from marker metadata or a read cue, before any tag in text
+    tag_source: str | None = SUBTITLE_TAG  # what a leading emotion tag in text is from (None: read already)
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def _extract_lines(
     else:
         candidates = _from_markers(timeline, rate, start_frames, length, warnings)
         if not candidates:
-            candidates = _from_subtitle_tracks(timeline, rate)
+            candidates = _from_subtitle_tracks(timeline, rate, warnings)
         if not candidates:
             warnings.append("the timeline has no markers or subtitle tracks and no subtitles were "
                             "given: nothing to revoice")
@@ -187,6 +192,7 @@ def _from_cues(
             order=cue.index,
             metadata={"cue": cue.index, "subtitle_start_seconds": cue.start_seconds,
                       "subtitle_end_seconds": cue.end_seconds},
+            emotion=cue.emotion, tag_source=SUBTITLE_TAG if cue.emotion is None else None,
         ))
     return out
 
@@ -293,14 +299,11 @@ def _from_markers(
                 rebased += 1
             label = marker.name or f"at {format_timecode(int(round(start)) + start_frames, rate)}"
             out.append(_Candidate(
-                origin=f"marker '{label}'",
-                text=_marker_text(marker),
+                origin=f"marker '{label}'", text=_marker_text(marker),
                 speaker=_meta_value(marker.metadata, "revoice", "speaker"),
-                start=int(round(start)),
-                end=int(round(end)),
-                order=len(out) + 1,
-                metadata={"marker": marker.name},
-            ))
+                start=int(round(start)), end=int(round(end)), order=len(out) + 1, metadata={"marker": marker.name},
+                emotion=marker_emotion(marker.metadata, origin=f"marker '{label}'", warnings=warnings),
+                tag_source=MARKER))
     if rebased:
         warnings.append(f"{rebased} marker(s) lie past the end of the timeline but fit when read as "
                         f"timecodes (minus the start {format_timecode(start_frames, rate)}); read them so")
@@ -316,7 +319,7 @@ def _is_subtitle_clip(clip: otio.schema.Clip) -> bool:
     return says(meta) or any(says(v) for v in meta.values())
 
 
-def _from_subtitle_tracks(timeline: otio.schema.Timeline, rate: float) -> list[_Candidate]:
+def _from_subtitle_tracks(timeline: otio.schema.Timeline, rate: float, warnings: list[str]) -> list[_Candidate]:
     """Clips on tracks that are neither video nor audio (or are marked as subtitles)."""
     out: list[_Candidate] = []
     av = (otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio)
@@ -328,14 +331,11 @@ def _from_subtitle_tracks(timeline: otio.schema.Timeline, rate: float) -> list[_
                 continue
             rng = clip.transformed_time_range(clip.trimmed_range(), timeline.tracks)
             start = int(round(to_frames(rng.start_time, rate)))
+            origin = f"subtitle clip '{clip.name}' on track '{track.name}'"
             out.append(_Candidate(
-                origin=f"subtitle clip '{clip.name}' on track '{track.name}'",
-                text=_marker_text(clip),
-                speaker=_meta_value(clip.metadata, "revoice", "speaker"),
-                start=start,
-                end=start + int(round(to_frames(rng.duration, rate))),
-                order=len(out) + 1,
-            ))
+                origin=origin, text=_marker_text(clip), speaker=_meta_value(clip.metadata, "revoice", "speaker"),
+                start=start, end=start + int(round(to_frames(rng.duration, rate))), order=len(out) + 1,
+                emotion=marker_emotion(clip.metadata, origin=origin, warnings=warnings)))
     return out
 
 
@@ -352,11 +352,8 @@ def _checked_lines(
     skipped: list[SkippedLine] = []
     ready: list[tuple[_Candidate, bool]] = []
     for cand in candidates:
-        text = clean_text(cand.text)
-        speaker = cand.speaker
-        if speaker is None:
-            speaker, text = split_speaker_prefix(text)
-        cand.text, cand.speaker = text, (speaker or default_speaker)
+        speaker, tag, text = split_line_words(clean_text(cand.text), cand.speaker, tag_source=cand.tag_source)
+        cand.text, cand.speaker, cand.emotion = text, (speaker or default_speaker), first_emotion(cand.emotion, tag)
         if not text:
             skipped.append(SkippedLine(cand.origin, text, "no text"))
             continue
@@ -406,6 +403,7 @@ def _checked_lines(
             timecode_start_frames=start_frames,
             origin=cand.origin,
             metadata=dict(cand.metadata, clipped=clipped),
+            emotion=cand.emotion,
         ))
     return lines, skipped
 

@@ -2,7 +2,9 @@
 
 pysubs2 does the parsing. It is lenient (it silently drops or merges broken
 SRT blocks), so SRT and WebVTT files are first checked block by block here and
-rejected with an :class:`InputError` that names the file and line.
+rejected with an :class:`InputError` that names the file and line. A cue's own
+emotion (a leading ``[angry]`` tag, an ASS actor ``MARA (angry)`` or an ASS
+style ``Angry``) is read by revoice.otio_bridge.emotion_tags into ``Cue.emotion``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,14 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pysubs2
+from revoice.engine.emotion.labels import Emotion
+from revoice.otio_bridge.emotion_tags import (
+    SUBTITLE_TAG,
+    actor_emotion,
+    first_emotion,
+    split_emotion_tag,
+    style_emotion,
+)
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.limits import DEFAULT_LIMITS, ReadLimits, read_bounded
 
@@ -32,10 +42,13 @@ class Cue:
     start_seconds: float
     end_seconds: float
     text: str
-    """Plain text: tags stripped, line breaks turned into spaces, speaker prefix removed."""
+    """Plain text: tags stripped, line breaks turned into spaces, speaker prefix and emotion tag removed."""
     speaker: str | None
     source_line: int | None
     """1-based line of the cue's timing line in the file, where known."""
+    emotion: Emotion | None = None
+    """The cue's own emotion: its leading tag, else the ASS actor field's, else the ASS style's
+    (revoice.otio_bridge.emotion_tags); None when it has none."""
 
 
 @dataclass(frozen=True)
@@ -123,10 +136,8 @@ def read_subtitles(path: str | Path, *, encoding: str | None = None,
             raise InputError(p, line, f"cue {number} ends before it starts",
                              "Fix the cue's timing (end must not be before start)")
         raw = block.raw_text if block is not None else event.text
-        speaker = _voice(raw) if fmt == "vtt" else (event.name.strip() or None)
-        plain = clean_text(event.plaintext)
-        if speaker is None:
-            speaker, plain = split_speaker_prefix(plain)
+        speaker, actor = (_voice(raw), None) if fmt == "vtt" else actor_emotion(event.name)
+        speaker, tag, plain = split_line_words(clean_text(event.plaintext), speaker)
         cues.append(Cue(
             index=number,
             start_seconds=event.start / 1000.0,
@@ -134,6 +145,7 @@ def read_subtitles(path: str | Path, *, encoding: str | None = None,
             text=plain,
             speaker=speaker,
             source_line=line,
+            emotion=first_emotion(tag, actor, style_emotion(event.style) if fmt in ("ass", "ssa") else None),
         ))
     return cues
 
@@ -287,6 +299,27 @@ def clean_text(text: str) -> str:
     text = _ASS_OVERRIDE.sub("", text.replace("\\N", "\n").replace("\\n", "\n"))
     text = html.unescape(_TAG.sub("", text))
     return " ".join(text.split())
+
+
+def split_line_words(text: str, speaker: str | None, *,
+                     tag_source: str | None = SUBTITLE_TAG) -> tuple[str | None, Emotion | None, str]:
+    """Plain one-line ``text`` as ``(speaker, emotion tag, spoken text)``.
+
+    The speaker prefix is split off when ``speaker`` is None
+    (:func:`split_speaker_prefix`), then a leading emotion tag
+    (``MARA: [angry] Go`` -> MARA, angry, ``Go``; ``[angry] MARA: Go`` too),
+    read with ``tag_source`` as its source; ``tag_source`` None leaves tags in
+    the text. Only a tag at the start is the line's emotion
+    (revoice.otio_bridge.emotion_tags).
+    """
+    if speaker is None:
+        speaker, text = split_speaker_prefix(text)
+    if tag_source is None:
+        return speaker, None, text
+    emotion, text = split_emotion_tag(text, source=tag_source)
+    if emotion is not None and speaker is None:
+        speaker, text = split_speaker_prefix(text)
+    return speaker, emotion, text
 
 
 def split_speaker_prefix(text: str) -> tuple[str | None, str]:

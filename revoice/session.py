@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from revoice.context import EngineContext
 from revoice.engine.model import DialogueLine, RenderedLine, SkippedLine
+from revoice.engine.emotion.perform import TEXT_EDITED
 from revoice.engine.files import remove_stale_temporaries
 from revoice.engine.render import BatchResult, Progress, Revoicer
 from revoice.engine.voices.base import VoiceBackend
@@ -243,10 +244,7 @@ class Session:
         """
         remove_stale_temporaries(options.media_dir, options.out.parent, options.voices_dir,
                                  options.layout.qc_media_dir)
-        lines = [dataclasses.replace(line, text=options.text_overrides.get(line.line_id, line.text),
-                                     emotion=options.emotion_overrides.get(line.line_id, line.emotion),
-                                     duration=options.duration_overrides.get(line.line_id, line.duration))
-                 for line in self.lines]
+        lines = [_with_edits(line, options) for line in self.lines]
         if options.allow_overflow_seconds > 0:
             from revoice.engine.sync import extend_into_gaps
 
@@ -459,3 +457,12 @@ def build_revoicers(options: JobOptions, voices: Mapping[str, VoiceBackend], pro
 
 def _edited(line: DialogueLine, text: str | None) -> DialogueLine:
     return line if text is None or text == line.text else dataclasses.replace(line, text=text)
+
+
+def _with_edits(line: DialogueLine, options: JobOptions) -> DialogueLine:
+    """``line`` with the editor's text, emotion and duration; an edited text no longer says the take's words."""
+    text = options.text_overrides.get(line.line_id, line.text)
+    metadata = dict(line.metadata, **{TEXT_EDITED: True}) if text != line.text else line.metadata
+    return dataclasses.replace(line, text=text, metadata=metadata,
+                               emotion=options.emotion_overrides.get(line.line_id, line.emotion),
+                               duration=options.duration_overrides.get(line.line_id, line.duration))

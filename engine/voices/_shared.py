@@ -187,11 +187,13 @@ def cloning_spec(
     package_problem: Callable[[], str | None],
     weights: WeightsFolder,
     load: Callable[[BackendOptions], VoiceBackend],
+    emotion_control: tuple[str, ...] = (),
 ) -> BackendSpec:
     """The spec of a zero-shot cloning backend: one voice (:data:`REFERENCE_VOICE_ID`, described by ``voice``).
 
     It is available when ``package_problem()`` and the ``weights`` folder find nothing wrong (every
-    reason is listed, '; '-joined); ``load`` builds the backend.
+    reason is listed, '; '-joined); ``load`` builds the backend; ``emotion_control`` is
+    ``BackendSpec.emotion_control``.
     """
 
     def availability(options: BackendOptions) -> str | None:
@@ -204,7 +206,7 @@ def cloning_spec(
     return BackendSpec(name=name, display_name=display_name, languages=languages, sample_rate=sample_rate,
                        native_duration_control=native_duration_control, needs_gpu=needs_gpu, licence=licence,
                        description=description, availability=availability, factory=load, voice_list=voices,
-                       clones_from_reference=True)
+                       clones_from_reference=True, emotion_control=emotion_control)
 
 
 # ---------------------------------------------------------------------------- requests

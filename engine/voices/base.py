@@ -155,6 +155,16 @@ def temporary_environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+EMOTION_CONTROLS: tuple[str, ...] = ("reference", "vector", "text", "label")
+"""What ``BackendSpec.emotion_control`` may name:
+
+* ``reference``: an emotion reference recording (``SynthesisRequest.emotion_audio`` with ``emotion_strength``);
+* ``vector``: a weighted mix of the model's own emotions (Revoice's labels are mapped onto it);
+* ``text``: emotion words (a description is passed as written; a label as words or an instruction);
+* ``label``: Revoice's labels by name, every one rendered natively, whisper included.
+"""
+
+
 @dataclass(frozen=True)
 class BackendSpec:
     """Metadata for one backend plus lazy hooks to check and load it.
@@ -178,6 +188,15 @@ class BackendSpec:
     clones_from_reference: bool = False
     """Zero-shot cloning: every request needs ``reference_audio`` (and, for some, ``reference_text``).
     Such backends are chosen by name or by a character's voice profile, never as a default voice."""
+    emotion_control: tuple[str, ...] = ()
+    """The emotion inputs the backend renders itself, from :data:`EMOTION_CONTROLS`; () leaves emotion to
+    Revoice's own prosody DSP (:func:`revoice.engine.voices.emotion_args.native_emotion` decides per line)."""
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.emotion_control if name not in EMOTION_CONTROLS]
+        if unknown:
+            raise ValueError(f"backend {self.name!r}: unknown emotion_control {', '.join(map(repr, unknown))}; "
+                             f"use {', '.join(EMOTION_CONTROLS)}")
 
     def supports_language(self, language: str) -> bool:
         """Whether one of ``languages`` has ``language``'s base language (``"en-GB"`` ~ ``"en"``)."""

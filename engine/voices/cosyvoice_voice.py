@@ -9,6 +9,14 @@ reference transcript (``request.reference_text``) and the reference clip;
 length-exact mode, so ``target_seconds`` is not honoured natively: the spec
 says so and the fitter stretches.
 
+Emotion: ``request.emotion`` (one of Revoice's labels, ``LABEL:INTENSITY``, or a
+description) switches to instruct mode, ``inference_instruct2(text, instruction,
+prompt)``: the reference clip still gives the voice (its transcript is not needed)
+and an instruction says how to speak (:func:`emotion_instruction` documents the
+mapping, in English and Chinese). CosyVoice takes no emotion recording, so the
+spec declares ``emotion_control = ("text",)`` and the original take's performance
+is left to Revoice's DSP.
+
 Weights are never downloaded: ``--weights cosyvoice=DIR`` /
 ``BackendOptions.weights_dir`` or ``REVOICE_COSYVOICE_WEIGHTS`` names the
 model folder (CosyVoice2-0.5B or Fun-CosyVoice3-0.5B): ``cosyvoice2.yaml`` or
@@ -29,10 +37,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from revoice.engine.emotion.labels import LABELS
+from revoice.engine.language import base_language
 from revoice.engine.voices._shared import (
     BackendBase,
     Checkout,
@@ -76,6 +88,19 @@ V3_PROMPT_PREFIX = "You are a helpful assistant.<|endofprompt|>"
 """CosyVoice3 expects its prompt transcript after this system prompt."""
 PROMPT_RATE = 16000
 """Sample rate (Hz) CosyVoice reads its prompt clip at."""
+END_OF_PROMPT = "<|endofprompt|>"
+"""Ends every CosyVoice2/3 instruction."""
+V3_INSTRUCT_PREFIX = "You are a helpful assistant. "
+"""CosyVoice3's instructions start with its system prompt (``cosyvoice/utils/common.py`` ``instruct_list``)."""
+TONES = {"happy": ("happy", "开心"), "sad": ("sad", "伤心"), "angry": ("angry", "愤怒"), "afraid": ("fearful", "害怕"),
+         "surprised": ("surprised", "惊讶"), "disgusted": ("disgusted", "厌恶"), "calm": ("calm", "平静")}
+"""Each label's tone word (English, Chinese) in its instruction; whisper has :data:`WHISPER_INSTRUCTION`."""
+WHISPER_INSTRUCTION = ("Speak in a whisper.", "用耳语的方式说")
+DEGREES = ((0.75, "very ", "非常"), (0.4, "", ""), (0.0, "slightly ", "略带"))
+"""(lowest intensity, English word, Chinese word): the degree word an intensity 0-1 puts before the tone."""
+CHINESE_LANGUAGES = ("zh", "yue")
+"""Lines in these languages get Chinese instructions; every other language English ones."""
+HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def package_missing() -> str | None:
@@ -123,6 +148,7 @@ SPEC = cloning_spec(
     package_problem=package_missing,
     weights=WEIGHTS,
     load=lambda options: CosyVoiceBackend(options),
+    emotion_control=("text",),
 )
 
 
@@ -132,6 +158,50 @@ def prompt_text(reference_text: str, version: str) -> str:
     if version == "CosyVoice3" and "<|endofprompt|>" not in text:
         return V3_PROMPT_PREFIX + text
     return text
+
+
+def emotion_instruction(emotion: str | None, *, strength: float = 1.0, language: str = "en") -> str | None:
+    """The instruct-mode instruction for ``request.emotion``, or None (zero-shot, the reference's own reading).
+
+    * None, blank, ``neutral``, or intensity 0: None;
+    * a label, or ``LABEL:INTENSITY``, at intensity ``INTENSITY * strength``: ``Speak in a
+      {degree}{tone} tone.`` / ``用{degree}{tone}的语气说`` (:data:`TONES`; degree ``very`` /
+      ``非常`` from 0.75, ``slightly`` / ``略带`` below 0.4), e.g. "Speak in a very angry
+      tone." / "用非常愤怒的语气说"; whisper: :data:`WHISPER_INSTRUCTION`. Chinese for
+      lines in :data:`CHINESE_LANGUAGES`, English otherwise;
+    * anything else is a description, passed in its own words: ``用这样的语气说：{words}``
+      when it has Chinese characters, else ``Speak like this: {words}.`` (``strength`` is
+      not applied: the words carry their degree).
+    """
+    text = " ".join((emotion or "").split())
+    if not text:
+        return None
+    name, colon, amount = text.lower().partition(":")
+    if name.strip() in LABELS and (not colon or re.fullmatch(r"\s*[0-9]*\.?[0-9]+\s*", amount)):
+        label = name.strip()
+        intensity = min(max((float(amount) if colon else 1.0) * float(strength), 0.0), 1.0)
+        if label == "neutral" or intensity <= 0.0:
+            return None
+        chinese = base_language(language) in CHINESE_LANGUAGES
+        if label == "whisper":
+            return WHISPER_INSTRUCTION[1 if chinese else 0]
+        english, han = TONES[label]
+        degree = next(d for d in DEGREES if intensity >= d[0])
+        return f"用{degree[2]}{han}的语气说" if chinese else f"Speak in a {degree[1]}{english} tone."
+    if HAN.search(text):
+        return f"用这样的语气说：{text}"
+    return f"Speak like this: {text.rstrip('.')}."
+
+
+def instruct_text(instruction: str, version: str) -> str:
+    """``instruction`` as the model wants it: ends with ``<|endofprompt|>``; CosyVoice3's after its system prompt."""
+    prefix = V3_INSTRUCT_PREFIX if version == "CosyVoice3" else ""
+    return f"{prefix}{instruction}{END_OF_PROMPT}"
+
+
+def _takes_prompt_path(method: Callable[..., Any]) -> bool:
+    """Whether a CosyVoice inference method reads its prompt clip from a path (``prompt_wav``; older: a tensor)."""
+    return "prompt_wav" in inspect.signature(method).parameters
 
 
 class CosyVoiceBackend(BackendBase):
@@ -150,35 +220,61 @@ class CosyVoiceBackend(BackendBase):
         torch_threads(options)
         with offline_hub():
             module = importlib.import_module("cosyvoice.cli.cosyvoice")
-            self.model: Any = getattr(module, version)(str(folder.resolve()), fp16=cuda and options.device != "cpu")
+            model = getattr(module, version)(str(folder.resolve()), fp16=cuda and options.device != "cpu")
+        self._adopt(model, version)
+
+    @classmethod
+    def from_model(cls, model: Any, *, version: str) -> CosyVoiceBackend:
+        """A backend around an already-built ``CosyVoice2`` / ``CosyVoice3`` object (or a stand-in with its methods)."""
+        backend = cls.__new__(cls)
+        backend._adopt(model, version)
+        return backend
+
+    def _adopt(self, model: Any, version: str) -> None:
+        self.model: Any = model
         self.version = version
-        self.sample_rate = int(getattr(self.model, "sample_rate", SAMPLE_RATE))
-        parameters = list(inspect.signature(self.model.inference_zero_shot).parameters)
-        self._prompt_is_path = "prompt_wav" in parameters
+        self.sample_rate = int(getattr(model, "sample_rate", SAMPLE_RATE))
 
     def synthesize(self, request: SynthesisRequest) -> Synthesis:
-        """Speak ``request.text`` in the reference's voice; ``speed = 1 / duration_scale``."""
-        import torch
+        """Speak ``request.text`` in the reference's voice; ``speed = 1 / duration_scale``.
+
+        With an emotion (:func:`emotion_instruction`) the model runs in instruct mode,
+        otherwise zero-shot with the reference transcript.
+        """
         from revoice.engine.dsp.resample import resample
 
         reference, reference_rate = reference_clip(request, title=TITLE)
-        transcript = prompt_text(reference_transcript(request, title=TITLE), self.version)
+        if request.emotion_audio is not None:
+            raise ValueError("CosyVoice takes no emotion recording (its emotion_control has no 'reference'): "
+                             "leave emotion_audio empty and apply the performance with Revoice's DSP")
+        instruction = emotion_instruction(request.emotion, strength=request.emotion_strength,
+                                          language=request.language)
         speed = 1.0 / positive(request.duration_scale, "duration_scale")
         text = words_to_say(request)
-        prompt_16k = resample(np.asarray(reference, dtype=np.float32), reference_rate, PROMPT_RATE)
-        if self._prompt_is_path:
-            with reference_wav(prompt_16k, PROMPT_RATE, prefix="revoice_cosyvoice_") as path:
-                pieces = self._speak(text, transcript, str(path), speed)
+        if instruction is None:
+            method = self.model.inference_zero_shot
+            second = prompt_text(reference_transcript(request, title=TITLE), self.version)
         else:
-            pieces = self._speak(text, transcript, torch.from_numpy(prompt_16k).unsqueeze(0), speed)
+            method = getattr(self.model, "inference_instruct2", None)
+            if method is None:
+                raise RuntimeError(f"this {self.version} has no inference_instruct2 (instruct mode): update the "
+                                   "CosyVoice checkout, or render the emotion with Revoice's DSP")
+            second = instruct_text(instruction, self.version)
+        prompt_16k = resample(np.asarray(reference, dtype=np.float32), reference_rate, PROMPT_RATE)
+        if _takes_prompt_path(method):
+            with reference_wav(prompt_16k, PROMPT_RATE, prefix="revoice_cosyvoice_") as path:
+                pieces = _pieces(method(text, second, str(path), stream=False, speed=speed))
+        else:
+            import torch
+
+            pieces = _pieces(method(text, second, torch.from_numpy(prompt_16k).unsqueeze(0), stream=False,
+                                    speed=speed))
         if not pieces:
             raise RuntimeError("CosyVoice produced no audio")
         audio = np.concatenate(pieces)
         return assemble_synthesis([audio], [(text, len(audio))], self.sample_rate)
 
-    def _speak(self, text: str, transcript: str, prompt: Any, speed: float) -> list[AudioArray]:
-        """The model's output pieces for ``text`` with ``prompt`` (a WAV path or a 16 kHz tensor)."""
-        return [
-            np.asarray(out["tts_speech"].float().cpu().numpy(), dtype=np.float32).reshape(-1)
-            for out in self.model.inference_zero_shot(text, transcript, prompt, stream=False, speed=speed)
-        ]
+
+def _pieces(outputs: Iterable[Any]) -> list[AudioArray]:
+    """The audio of a CosyVoice inference generator's outputs (``{"tts_speech": tensor}``), as float32."""
+    return [np.asarray(out["tts_speech"].float().cpu().numpy(), dtype=np.float32).reshape(-1) for out in outputs]

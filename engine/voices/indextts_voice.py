@@ -3,10 +3,12 @@
 Runs the ``IndexTTS2`` class of the IndexTTS repository (``indextts.infer_v2``;
 not on PyPI: the user installs a checkout with ``pip install -e <checkout>``).
 ``request.reference_audio`` is the timbre reference; ``request.emotion`` is
-one of the model's eight emotions (``"sad"``), a weighted mix
-(``"happy:0.6,surprised:0.2"``: an emotion vector), or free text (``"quietly
-furious"``, read by the model's Qwen emotion classifier). Without an emotion
-the reference's own emotion is kept.
+one of Revoice's labels or the model's eight emotions (``"sad"``), a weighted
+mix (``"happy:0.6,surprised:0.2"``: an emotion vector), or free text (``"quietly
+furious"``, read by the model's Qwen emotion classifier); ``request.emotion_audio``
+is an emotion reference recording (the original take). Without either the
+reference's own emotion is kept. :func:`request_emotion_arguments` documents the
+mapping; the spec declares ``emotion_control = ("reference", "vector", "text")``.
 
 Weights are never downloaded. ``--weights indextts2=DIR`` /
 ``BackendOptions.weights_dir`` or ``REVOICE_INDEXTTS2_WEIGHTS`` names the
@@ -35,8 +37,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import contextlib
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +57,8 @@ from revoice.engine.voices._shared import (
     torch_device,
     words_to_say,
 )
-from revoice.engine.voices.base import BackendOptions, Synthesis, SynthesisRequest, assemble_synthesis
+from revoice.engine.emotion.labels import LABELS
+from revoice.engine.voices.base import AudioArray, BackendOptions, Synthesis, SynthesisRequest, assemble_synthesis
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,6 +71,21 @@ LICENCE = ("code Apache-2.0 (IndexTTS); weights: bilibili IndexTTS model licence
 
 EMOTIONS = ("happy", "angry", "sad", "afraid", "disgusted", "melancholic", "surprised", "calm")
 """IndexTTS2's emotion vector order."""
+VECTOR_PART = re.compile(r"[a-z]+\s*:\s*[-+]?[0-9]*\.?[0-9]+")
+"""One ``name:weight`` of an emotion vector written out (``happy:0.6``)."""
+MAX_EMOTION_SUM = 0.8
+"""The largest sum of an emotion vector IndexTTS2 accepts (its web UI scales larger mixes down to it)."""
+EMOTION_BIAS = (0.9375, 0.875, 1.0, 1.0, 0.9375, 0.9375, 0.6875, 0.5625)
+"""Per-emotion factors IndexTTS2's own web UI applies to its sliders (``normalize_emo_vec``), in
+:data:`EMOTIONS` order: surprised and calm are de-emphasised because at full weight they "can cause
+strange results". Applied to Revoice's labels, not to a vector the caller spells out."""
+LABEL_EMOTIONS = {"happy": "happy", "sad": "sad", "angry": "angry", "afraid": "afraid", "surprised": "surprised",
+                  "disgusted": "disgusted", "calm": "calm", "whisper": "calm"}
+"""Revoice's labels on IndexTTS2's emotions (``melancholic`` has no label of its own; neutral is none)."""
+WHISPER_WEIGHT = 0.3
+"""Whisper has no IndexTTS2 emotion: it becomes a quiet ``calm`` at this weight (times the intensity).
+IndexTTS2 does not whisper, so :func:`~revoice.engine.voices.emotion_args.native_emotion` leaves whisper
+to Revoice's DSP; this mapping only serves a request that names whisper directly."""
 
 INSTALL_HINT = ("install IndexTTS2 from its repository (git clone index-tts/index-tts; pip install -e <checkout>) "
                 "with a torch/torchaudio pair built for each other")
@@ -141,10 +161,11 @@ SPEC = cloning_spec(
         "free text); autoregressive GPT + flow matching + BigVGAN. Needs CUDA for usable speed. Weights from "
         "a local IndexTTS2 checkpoints folder, never downloaded."
     ),
-    voice="the timbre of the request's reference clip; emotion from request.emotion",
+    voice="the timbre of the request's reference clip; emotion from request.emotion or request.emotion_audio",
     package_problem=package_missing,
     weights=WEIGHTS,
     load=lambda options: IndexTTS2Backend(options),
+    emotion_control=("reference", "vector", "text"),
 )
 
 
@@ -160,9 +181,9 @@ def emotion_arguments(emotion: str | None) -> dict[str, Any]:
         return {}
     lowered = text.lower()
     if lowered in EMOTIONS:
-        return {"emo_vector": [0.8 if name == lowered else 0.0 for name in EMOTIONS]}
+        return {"emo_vector": [MAX_EMOTION_SUM if name == lowered else 0.0 for name in EMOTIONS]}
     parts = [p.strip() for p in lowered.split(",") if p.strip()]
-    if parts and all(":" in p for p in parts):
+    if parts and all(VECTOR_PART.fullmatch(p) for p in parts):
         weights: dict[str, float] = {}
         for part in parts:
             name, _, value = part.partition(":")
@@ -175,6 +196,73 @@ def emotion_arguments(emotion: str | None) -> dict[str, Any]:
             weights[name] = weight
         return {"emo_vector": [weights.get(name, 0.0) for name in EMOTIONS]}
     return {"use_emo_text": True, "emo_text": text}
+
+
+def label_vector(label: str, intensity: float) -> list[float]:
+    """IndexTTS2's emotion vector for one of Revoice's labels at ``intensity`` (0-1).
+
+    The label's emotion (:data:`LABEL_EMOTIONS`) gets ``0.8 * intensity`` times its
+    :data:`EMOTION_BIAS` (whisper: ``calm`` at :data:`WHISPER_WEIGHT` * intensity);
+    neutral, or intensity 0, is all zeros. Weights are rounded to 4 decimals.
+    """
+    if label not in LABELS:
+        raise ValueError(f"unknown emotion label {label!r}; labels: {', '.join(LABELS)}")
+    k = min(max(float(intensity), 0.0), 1.0)
+    vector = [0.0] * len(EMOTIONS)
+    if label in LABEL_EMOTIONS and k > 0.0:
+        index = EMOTIONS.index(LABEL_EMOTIONS[label])
+        weight = WHISPER_WEIGHT * k if label == "whisper" else MAX_EMOTION_SUM * k * EMOTION_BIAS[index]
+        vector[index] = round(weight, 4)
+    return vector
+
+
+def request_emotion_arguments(request: SynthesisRequest, *, emotion_audio_path: str | None = None) -> dict[str, Any]:
+    """IndexTTS2 ``infer`` keyword arguments for a request's emotion fields.
+
+    * ``emotion_audio`` (written to ``emotion_audio_path``): ``emo_audio_prompt`` = the
+      path, ``emo_alpha`` = ``emotion_strength``; a request may not also carry ``emotion``
+      (IndexTTS2 drops the recording when given a vector or text);
+    * ``emotion`` None or blank, or ``neutral``: nothing (the timbre reference's own reading);
+    * one of Revoice's labels: ``emo_vector`` = :func:`label_vector` at ``emotion_strength``
+      (all zeros gives nothing);
+    * a ``name:weight`` list: that vector (:func:`emotion_arguments`), each weight times
+      ``emotion_strength``;
+    * anything else, a description: ``use_emo_text`` with the words as ``emo_text`` and
+      ``emo_alpha`` = ``emotion_strength`` (IndexTTS2 scales the vector its classifier reads).
+    """
+    strength = min(max(float(request.emotion_strength), 0.0), 1.0)
+    text = (request.emotion or "").strip()
+    if request.emotion_audio is not None:
+        if text:
+            raise ValueError("IndexTTS2 takes either an emotion recording (emotion_audio) or emotion "
+                             f"{text!r}, not both")
+        if emotion_audio_path is None:
+            raise ValueError("IndexTTS2 reads its emotion recording from a file: no path given")
+        return {"emo_audio_prompt": emotion_audio_path, "emo_alpha": strength}
+    lowered = text.lower()
+    if lowered in LABELS:
+        vector = label_vector(lowered, strength)
+        return {"emo_vector": vector} if any(vector) else {}
+    arguments = emotion_arguments(text)
+    if "emo_vector" in arguments:
+        arguments["emo_vector"] = [round(weight * strength, 4) for weight in arguments["emo_vector"]]
+    elif arguments:
+        arguments["emo_alpha"] = strength
+    return arguments
+
+
+def emotion_wav(request: SynthesisRequest, stack: contextlib.ExitStack) -> str | None:
+    """The request's emotion recording as a temporary float WAV at its rate (removed when ``stack`` closes)."""
+    if request.emotion_audio is None:
+        return None
+    if not request.emotion_sample_rate:
+        raise ValueError("IndexTTS2: the request's emotion_audio needs emotion_sample_rate")
+    audio = np.asarray(request.emotion_audio, dtype=np.float32)
+    if audio.ndim != 1 or audio.size == 0:
+        raise ValueError(f"IndexTTS2: emotion_audio must be non-empty mono samples, got shape {audio.shape}")
+    path = stack.enter_context(reference_wav(audio, int(request.emotion_sample_rate),
+                                             prefix="revoice_indextts2_emotion_"))
+    return str(path)
 
 
 class IndexTTS2Backend(BackendBase):
@@ -194,12 +282,23 @@ class IndexTTS2Backend(BackendBase):
                                 "up there, offline", hub_constants.HF_HUB_CACHE)
             infer_v2 = importlib.import_module("indextts.infer_v2")
             os.environ["HF_HUB_CACHE"] = str(cache)
-            self.model: Any = infer_v2.IndexTTS2(cfg_path=str(folder / CONFIG_FILE), model_dir=str(folder),
-                                                 use_fp16=device.startswith("cuda"), device=device,
-                                                 use_cuda_kernel=False)
+            model = infer_v2.IndexTTS2(cfg_path=str(folder / CONFIG_FILE), model_dir=str(folder),
+                                       use_fp16=device.startswith("cuda"), device=device, use_cuda_kernel=False)
+        self._adopt(model, device=device, cache=cache)
+
+    @classmethod
+    def from_model(cls, model: Any, *, device: str = "cpu", cache: Path | None = None) -> IndexTTS2Backend:
+        """A backend around an already-built ``IndexTTS2`` object (or a stand-in with its ``infer``);
+        ``cache`` is the Hugging Face cache it looks models up in, offline."""
+        backend = cls.__new__(cls)
+        backend._adopt(model, device=device, cache=cache)
+        return backend
+
+    def _adopt(self, model: Any, *, device: str, cache: Path | None) -> None:
+        self.model: Any = model
         self.device = device
         self._cache = cache
-        self._infer_parameters = set(inspect.signature(self.model.infer).parameters)
+        self._infer_parameters = set(inspect.signature(model.infer).parameters)
 
     def synthesize(self, request: SynthesisRequest) -> Synthesis:
         """Speak ``request.text`` with the reference's timbre and ``request.emotion``.
@@ -209,17 +308,9 @@ class IndexTTS2Backend(BackendBase):
         """
         reference, reference_rate = reference_clip(request, title=TITLE)
         text = words_to_say(request)
-        kwargs: dict[str, Any] = emotion_arguments(request.emotion)
-        samples: int | None = None
-        if request.target_seconds is not None:
-            samples = int(round(request.target_seconds * SAMPLE_RATE))
-            if "speech_length" in self._infer_parameters:
-                kwargs["speech_length"] = int(round(request.target_seconds * 1000))
-        elif request.duration_scale != 1.0 and "speed" in self._infer_parameters:
-            kwargs["speed"] = 1.0 / request.duration_scale
-        with reference_wav(reference, reference_rate, prefix="revoice_indextts2_") as path, offline_hub(self._cache):
-            result = self.model.infer(spk_audio_prompt=str(path), text=text, output_path=None, verbose=False,
-                                      **kwargs)
+        with contextlib.ExitStack() as stack:
+            kwargs = request_emotion_arguments(request, emotion_audio_path=emotion_wav(request, stack))
+            result = self._infer(request, reference, reference_rate, text, kwargs)
         if result is None:
             raise RuntimeError("IndexTTS2 produced no audio")
         rate, pcm = result
@@ -228,6 +319,19 @@ class IndexTTS2Backend(BackendBase):
             from revoice.engine.dsp.resample import resample
 
             audio = resample(audio, int(rate), SAMPLE_RATE)
-        if samples is not None:
-            audio = fit_length(audio, samples)
+        if request.target_seconds is not None:
+            audio = fit_length(audio, int(round(request.target_seconds * SAMPLE_RATE)))
         return assemble_synthesis([audio], [(text, len(audio))], SAMPLE_RATE)
+
+    def _infer(self, request: SynthesisRequest, reference: AudioArray, reference_rate: int, text: str,
+               kwargs: dict[str, Any]) -> Any:
+        """The model's ``infer`` result, ``(rate, int16 samples)``, with the reference written to a WAV."""
+        kwargs = dict(kwargs)
+        if request.target_seconds is not None:
+            if "speech_length" in self._infer_parameters:
+                kwargs["speech_length"] = int(round(request.target_seconds * 1000))
+        elif request.duration_scale != 1.0 and "speed" in self._infer_parameters:
+            kwargs["speed"] = 1.0 / request.duration_scale
+        with reference_wav(reference, reference_rate, prefix="revoice_indextts2_") as path, offline_hub(self._cache):
+            return self.model.infer(spk_audio_prompt=str(path), text=text, output_path=None, verbose=False,
+                                    **kwargs)
