@@ -27,8 +27,8 @@ import numpy as np
 from revoice.engine.dsp.bwf import write_bwf
 from revoice.engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
 from revoice.engine.emotion.labels import Emotion, line_emotion
-from revoice.engine.emotion.perform import TEXT_EDITED, perform
-from revoice.engine.fit import FitError, FitPolicy, check_text_can_fit, fit_to_length, speech_with_pauses, trimmed_speech
+from revoice.engine.emotion.perform import TEXT_EDITED, free_speech_length, perform, performance_audio
+from revoice.engine.fit import FitError, FitPolicy, check_text_can_fit, fit_to_length, trimmed_speech
 from revoice.engine.formats import RENDER_FORMAT_VERSION, WATERMARK_VERSION
 from revoice.engine.model import AudioArray, DialogueLine, LineDuration, RenderedLine
 from revoice.engine.original import OriginalAudio, read_original
@@ -40,6 +40,7 @@ from revoice.engine.sidecars import write_sidecar as write_sidecar
 from revoice.engine.sidecars import jsonable
 from revoice.engine.sync import detect_speech_span, plan_span
 from revoice.engine.voices.base import Synthesis, SynthesisRequest, VoiceBackend, VoiceHooks
+from revoice.engine.voices.emotion_args import native_emotion, with_emotion
 from revoice.engine.watermark import mark_speech, render_provenance
 
 MATCH_ORIGINAL = "match"
@@ -216,18 +217,25 @@ class Revoicer:
         lead = int(round(settings.fit.lead_in_seconds * sr))
         start, desired = plan_span(slot, original=original_span, lead_in_samples=lead)
         syntheses: dict[float, Synthesis] = {}
+        emotion = self.emotion_for(line)
+        take_speech = performance_audio(emotion, original.audio if original is not None else None,
+                                        original_span, sr)
+        native = native_emotion(self.backend.spec, emotion, has_reference_audio=take_speech is not None)
 
         def synthesize(scale: float) -> Synthesis:
             if should_cancel is not None and should_cancel():
                 raise RenderCancelled(line.line_id)
             if scale not in syntheses:
-                syntheses[scale] = self.backend.synthesize(SynthesisRequest(
-                    text=line.text, voice_id=voice, language=line.language, duration_scale=scale, seed=seed))
+                request = SynthesisRequest(text=line.text, voice_id=voice, language=line.language,
+                                           duration_scale=scale, seed=seed)
+                if native:  # the voice renders the emotion itself (BackendSpec.emotion_control)
+                    request = with_emotion(request, emotion, spec=self.backend.spec, audio=take_speech,
+                                           sample_rate=sr)
+                syntheses[scale] = self.backend.synthesize(request)
             return syntheses[scale]
 
         target_start = start
-        emotion = self.emotion_for(line)
-        free_length = _free_length(line, emotion, synthesize(1.0), sr)
+        free_length = free_speech_length(line, emotion, synthesize(1.0), sr)
         if free_length is not None:
             desired = free_length  # the line's own pace (a job's free duration, a label's rate)
         elif desired is not None:
@@ -240,8 +248,7 @@ class Revoicer:
                             desired_samples=desired, policy=settings.fit)
         target_lufs, loudness_note = self._loudness_target(original)
         performed = perform(fit.audio, sr, emotion, seed=seed, same_words=not line.metadata.get(TEXT_EDITED),
-                            original=None if original is None or original_span is None
-                            else original.audio[original_span.onset : original_span.offset])
+                            original=take_speech, applied_by_backend=native)
         target_lufs += performed.energy_db
         fitted = mark_speech(performed.audio, sr) if settings.watermark else performed.audio  # before the ceiling
         speech, loud = normalize_loudness(
@@ -373,26 +380,6 @@ class Revoicer:
                 return measured, "matched to the original line"
         fallback = presets[settings.fallback_loudness]
         return preset_target(fallback), f"original unreadable or silent: used {fallback.name}"
-
-
-def _free_length(line: DialogueLine, emotion: Emotion, natural: Synthesis, sample_rate: int) -> int | None:
-    """The speech length (samples) where the line's pace is its own, else None (fitted to the original take).
-
-    A job's ``duration: free`` asks for ``ratio`` x the natural length; a
-    label's rate and pause factors apply where there is no original take to
-    follow (or the duration is free): the speech is ``1 / rate`` as long, and
-    its pauses ``pause_factor`` as long (the fitter resizes pauses first).
-    """
-    free = line.duration is not None and line.duration.mode == "free"
-    target = emotion.target
-    if not free and (any(source.available for source in line.sources)
-                     or (target.rate_factor == 1.0 and target.pause_factor == 1.0)):
-        return None
-    speech = speech_with_pauses(natural, sample_rate)
-    pauses = sum(end - begin for begin, end in speech.pauses)
-    ratio = line.duration.ratio if free and line.duration is not None else 1.0
-    spoken = (len(speech.audio) - pauses) / target.rate_factor + pauses * target.pause_factor
-    return max(1, int(round(spoken * ratio)))
 
 
 def take_score(rendered: RenderedLine) -> float:

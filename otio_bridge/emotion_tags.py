@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from revoice.engine.emotion.labels import Emotion, parse_emotion
+from revoice.engine.emotion.labels import LABELS, Emotion, parse_emotion
 
 SUBTITLE_TAG = "subtitle tag"
 MARKER = "marker"
@@ -96,6 +96,26 @@ def split_emotion_tag(text: str, *, source: str = SUBTITLE_TAG) -> tuple[Emotion
     if emotion is None:
         return None, text
     return emotion, text[match.end():].strip()
+
+
+def tag_problem(text: str) -> str | None:
+    """Why a leading tag that asks for a label or the original with an amount is not read (``[angry:7]``).
+
+    None when ``text`` has no such tag or it reads well. Such a tag stays in
+    the text as a stage direction; the caller warns with this message.
+    """
+    match = _LEADING_TAG.match(text)
+    if match is None:
+        return None
+    inner = next(group for group in match.groups() if group is not None)
+    name, colon, _ = inner.lower().partition(":")
+    if not colon or name.strip() not in (*LABELS, "original", "performance"):
+        return None
+    try:
+        parse_emotion(inner, source=SUBTITLE_TAG)
+    except ValueError as exc:
+        return f"the tag {match.group(0).strip()} is not read as an emotion ({exc}); it stays a stage direction"
+    return None
 
 
 def actor_emotion(actor: str) -> tuple[str | None, Emotion | None]:

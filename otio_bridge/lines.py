@@ -16,7 +16,7 @@ from revoice.engine.emotion.labels import Emotion
 from revoice.engine.language import line_language
 from revoice.engine.model import DEFAULT_SPEAKER, DialogueLine, FrameRange, SkippedLine, SourceAudio
 from revoice.otio_bridge.edl import stray_line_warnings
-from revoice.otio_bridge.emotion_tags import MARKER, SUBTITLE_TAG, first_emotion, marker_emotion
+from revoice.otio_bridge.emotion_tags import MARKER, SUBTITLE_TAG, first_emotion, marker_emotion, tag_problem
 from revoice.otio_bridge.errors import InputError
 from revoice.otio_bridge.media import media_path_from_url
 from revoice.otio_bridge.subtitles import Cue, clean_text, read_subtitles, split_line_words
@@ -354,6 +354,8 @@ def _checked_lines(
     for cand in candidates:
         speaker, tag, text = split_line_words(clean_text(cand.text), cand.speaker, tag_source=cand.tag_source)
         cand.text, cand.speaker, cand.emotion = text, (speaker or default_speaker), first_emotion(cand.emotion, tag)
+        problem = tag_problem(text)
+        warnings.extend([f"{cand.origin}: {problem}"] if problem else [])
         if not text:
             skipped.append(SkippedLine(cand.origin, text, "no text"))
             continue

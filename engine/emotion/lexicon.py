@@ -22,75 +22,72 @@ Group = tuple[float, tuple[str, ...]]
 LEXICON: MappingProxyType[str, tuple[Group, ...]] = MappingProxyType({
     "neutral": (
         (0.7, ("neutral", "neutrally", "flat", "flatly", "deadpan", "monotone", "in a monotone", "matter-of-fact",
-               "matter-of-factly", "emotionless", "expressionless", "without emotion", "unemotional",
-               "unemotionally", "dispassionately", "plainly", "中性", "平淡", "面无表情", "毫无感情", "不带感情",
-               "没有感情", "语气平平", "平铺直叙", "冷漠")),),
+               "matter-of-factly", "emotionless", "expressionless", "without emotion", "unemotional", "unemotionally",
+               "dispassionately", "plainly", "中性", "平淡", "面无表情", "毫无感情", "不带感情", "没有感情", "语气平平", "平铺直叙", "冷漠")),
+    ),
     "happy": (
         (0.9, ("ecstatic", "ecstatically", "overjoyed", "elated", "jubilant", "jubilantly", "euphoric", "thrilled",
-               "delighted", "delightedly", "gleeful", "gleefully", "laughing", "laughs", "laughingly",
-               "tears of joy", "crying with joy", "狂喜", "欣喜若狂", "兴高采烈", "大笑", "哈哈大笑", "开怀大笑",
-               "欢呼", "喜极而泣", "乐开了花")),
+               "delighted", "delightedly", "gleeful", "gleefully", "laughing", "laughs", "laughingly", "tears of joy",
+               "crying with joy", "狂喜", "欣喜若狂", "兴高采烈", "大笑", "哈哈大笑", "开怀大笑", "欢呼", "喜极而泣", "乐开了花")),
         (0.7, ("happy", "happily", "cheerful", "cheerfully", "cheery", "joyful", "joyfully", "joyous", "glad",
                "gladly", "excited", "excitedly", "merry", "merrily", "beaming", "giggling", "giggles", "chuckling",
-               "chuckles", "playful", "playfully", "brightly", "upbeat", "enthusiastic", "enthusiastically",
-               "开心", "高兴", "快乐", "愉快", "欢快", "喜悦", "欣喜", "兴奋", "笑着", "笑道", "欢喜", "乐呵呵",
-               "笑嘻嘻", "笑眯眯", "欢乐", "雀跃", "愉悦")),
+               "chuckles", "playful", "playfully", "brightly", "upbeat", "enthusiastic", "enthusiastically", "开心",
+               "高兴", "快乐", "愉快", "欢快", "喜悦", "欣喜", "兴奋", "笑着", "笑道", "欢喜", "乐呵呵", "笑嘻嘻", "笑眯眯", "欢乐", "雀跃", "愉悦")),
         (0.5, ("pleased", "content", "contented", "smiling", "smiles", "with a smile", "amused", "warmly", "fondly",
                "lighthearted", "微笑", "满意", "面带微笑", "轻快", "含笑", "笑")),
     ),
     "sad": (
         (0.9, ("sobbing", "sobs", "weeping", "weeps", "heartbroken", "devastated", "grief-stricken", "anguished",
-               "in tears", "bursting into tears", "breaking down", "despairing", "in despair", "inconsolable",
-               "痛哭", "嚎啕大哭", "号啕大哭", "泣不成声", "悲痛", "心碎", "绝望", "痛不欲生", "悲痛欲绝",
-               "伤心欲绝")),
+               "in tears", "bursting into tears", "breaking down", "despairing", "in despair", "inconsolable", "痛哭",
+               "嚎啕大哭", "号啕大哭", "泣不成声", "悲痛", "心碎", "绝望", "痛不欲生", "悲痛欲绝", "伤心欲绝")),
         (0.7, ("sad", "sadly", "sadness", "tearful", "tearfully", "crying", "cries", "mournful", "mournfully",
                "sorrowful", "sorrowfully", "unhappy", "unhappily", "miserable", "miserably", "grieving", "grief",
                "melancholy", "gloomy", "gloomily", "dejected", "dejectedly", "depressed", "forlorn", "downcast",
-               "choked up", "悲伤", "伤心", "难过", "哭着", "哭泣", "流泪", "含泪", "含着泪", "哭腔", "悲哀", "哀伤",
-               "忧伤", "悲凉", "凄凉", "沮丧", "失落", "不开心", "哽咽", "哭")),
+               "choked up", "悲伤", "伤心", "难过", "哭着", "哭泣", "流泪", "含泪", "含着泪", "哭腔", "悲哀", "哀伤", "忧伤", "悲凉", "凄凉", "沮丧",
+               "失落", "不开心", "哽咽", "哭")),
         (0.5, ("wistful", "wistfully", "regretful", "regretfully", "somber", "sombre", "disappointed",
                "disappointedly", "lonely", "hurt", "sighing", "sighs", "with a sigh", "laughs bitterly",
                "bitter laugh", "遗憾", "失望", "惆怅", "低落", "苦笑", "委屈", "叹气", "叹息", "无奈", "不高兴")),
     ),
     "angry": (
         (0.9, ("furious", "furiously", "enraged", "livid", "raging", "in a rage", "rage", "seething", "fuming",
-               "yelling", "yells", "shouting", "shouts", "roaring", "roars", "bellowing", "bellows",
-               "screaming at", "screams at", "through gritted teeth", "through clenched teeth", "incensed", "irate",
-               "outraged", "暴怒", "狂怒", "怒吼", "咆哮", "大怒", "勃然大怒", "怒不可遏", "气急败坏", "火冒三丈",
-               "大发雷霆", "怒火中烧", "气坏了", "咬牙切齿", "吼道", "怒斥", "怒喝", "吼")),
+               "yelling", "yells", "shouting", "shouts", "roaring", "roars", "bellowing", "bellows", "screaming at",
+               "screams at", "through gritted teeth", "through clenched teeth", "incensed", "irate", "outraged", "暴怒",
+               "狂怒", "怒吼", "咆哮", "大怒", "勃然大怒", "怒不可遏", "气急败坏", "火冒三丈", "大发雷霆", "怒火中烧", "气坏了", "咬牙切齿", "吼道", "怒斥", "怒喝",
+               "吼")),
         (0.8, ("angry", "angrily", "anger", "mad", "heatedly", "hostile", "snapping", "snaps", "barking", "barks",
-               "snarling", "snarls", "growling", "growls", "venomously", "生气", "愤怒", "气愤", "恼怒", "发火",
-               "怒气冲冲", "怒道", "厉声", "愤愤", "愤然", "凶狠", "凶巴巴", "没好气")),
+               "snarling", "snarls", "growling", "growls", "venomously", "生气", "愤怒", "气愤", "恼怒", "发火", "怒气冲冲", "怒道",
+               "厉声", "愤愤", "愤然", "凶狠", "凶巴巴", "没好气")),
         (0.5, ("annoyed", "irritated", "irritably", "irritable", "frustrated", "impatient", "impatiently",
                "exasperated", "indignant", "indignantly", "curtly", "sharply", "stern", "sternly", "grumbling",
-               "grumbles", "sullen", "resentful", "crossly", "icily", "bitterly", "coldly", "不满", "不耐烦", "烦躁",
-               "恼火", "不悦", "埋怨", "抱怨", "嗔怪", "责备", "严厉", "冷冷")),
+               "grumbles", "sullen", "resentful", "crossly", "icily", "bitterly", "coldly", "不满", "不耐烦", "烦躁", "恼火",
+               "不悦", "埋怨", "抱怨", "嗔怪", "责备", "严厉", "冷冷", "哭笑不得")),
     ),
     "afraid": (
         (0.9, ("terrified", "petrified", "panicked", "panicking", "in panic", "in terror", "horrified", "screaming",
                "screams", "hysterical", "惊恐", "恐惧", "惊慌失措", "吓坏了", "魂飞魄散", "毛骨悚然", "尖叫")),
         (0.7, ("afraid", "scared", "frightened", "fearful", "fearfully", "fear", "anxious", "anxiously", "nervous",
-               "nervously", "panicky", "alarmed", "害怕", "惊慌", "慌张", "恐慌", "畏惧", "胆怯", "战战兢兢", "吓得",
-               "提心吊胆", "焦虑", "紧张", "无助")),
+               "nervously", "panicky", "alarmed", "害怕", "惊慌", "慌张", "恐慌", "畏惧", "胆怯", "战战兢兢", "吓得", "提心吊胆", "焦虑", "紧张",
+               "无助")),
         (0.5, ("worried", "worriedly", "uneasy", "uneasily", "apprehensive", "hesitant", "hesitantly", "timid",
                "timidly", "tense", "tensely", "stammering", "stammers", "stuttering", "nervous laugh", "担心", "忐忑",
                "不安", "结结巴巴", "犹豫", "怯生生", "胆小", "不知所措")),
     ),
     "surprised": (
-        (0.9, ("astonished", "astounded", "stunned", "shocked", "flabbergasted", "dumbfounded", "thunderstruck",
-               "震惊", "大吃一惊", "目瞪口呆", "惊呆", "瞠目结舌")),
+        (0.9, ("astonished", "astounded", "stunned", "shocked", "flabbergasted", "dumbfounded", "thunderstruck", "震惊",
+               "大吃一惊", "目瞪口呆", "惊呆", "瞠目结舌")),
         (0.7, ("surprised", "surprise", "in surprise", "amazed", "in amazement", "gasping", "gasps", "gasp",
-               "startled", "incredulous", "incredulously", "in disbelief", "taken aback", "wide-eyed", "惊讶",
-               "吃惊", "诧异", "惊奇", "惊喜", "惊叹", "愕然", "意外", "惊呼", "倒吸一口气", "难以置信")),
+               "startled", "incredulous", "incredulously", "in disbelief", "taken aback", "wide-eyed", "惊讶", "吃惊",
+               "诧异", "惊奇", "惊喜", "惊叹", "愕然", "意外", "惊呼", "倒吸一口气", "难以置信")),
         (0.4, ("puzzled", "bewildered", "baffled", "疑惑", "纳闷")),
     ),
     "disgusted": (
-        (0.9, ("revolted", "repulsed", "nauseated", "sickened", "with loathing", "loathing", "作呕", "令人作呕",
-               "深恶痛绝", "反胃")),
+        (0.9, ("revolted", "repulsed", "nauseated", "sickened", "with loathing", "loathing", "作呕", "令人作呕", "深恶痛绝",
+               "反胃")),
         (0.7, ("disgusted", "disgust", "in disgust", "with disgust", "disgustedly", "repelled", "grossed out",
                "contemptuous", "contemptuously", "contempt", "with contempt", "sneering", "sneers", "sneer",
-               "scornful", "scornfully", "scorn", "disdainful", "disdainfully", "disdain", "厌恶", "嫌弃", "鄙视",
-               "轻蔑", "不屑", "冷笑", "嘲讽", "讥讽", "鄙夷", "嗤之以鼻", "嫌恶", "憎恶", "恶心")),
+               "scornful", "scornfully", "scorn", "disdainful", "disdainfully", "disdain", "厌恶", "嫌弃", "鄙视", "轻蔑",
+               "不屑", "冷笑", "嘲讽", "讥讽", "鄙夷", "嗤之以鼻", "嫌恶", "憎恶", "恶心")),
         (0.5, ("sarcastic", "sarcastically", "mocking", "mockingly", "derisive", "derisively", "with distaste",
                "distaste", "snide", "嘲笑", "挖苦", "讽刺", "反感")),
     ),
@@ -98,16 +95,15 @@ LEXICON: MappingProxyType[str, tuple[Group, ...]] = MappingProxyType({
         (0.8, ("serene", "serenely", "tranquil", "tranquilly", "peaceful", "peacefully", "soothing", "soothingly",
                "心平气和", "安详", "宁静", "从容不迫")),
         (0.7, ("calm", "calmly", "composed", "relaxed", "gentle", "gently", "placid", "evenly", "steadily",
-               "reassuring", "reassuringly", "平静", "冷静", "镇定", "沉着", "从容", "淡定", "温柔", "轻柔", "柔和",
-               "安抚", "舒缓")),
+               "reassuring", "reassuringly", "平静", "冷静", "镇定", "沉着", "从容", "淡定", "温柔", "轻柔", "柔和", "安抚", "安慰", "舒缓")),
         (0.5, ("quietly", "softly", "tender", "tenderly", "轻声", "轻轻", "温和", "缓缓")),
     ),
     "whisper": (
         (0.9, ("whispering", "whispers", "whispered", "whisper", "in a whisper", "under her breath",
-               "under his breath", "under their breath", "under my breath", "barely audible", "耳语", "悄声",
-               "悄悄话", "附耳", "气声")),
-        (0.7, ("hushed", "breathy", "breathily", "sotto voce", "murmuring", "murmurs", "murmured", "低语",
-               "悄悄地", "喃喃", "窃窃私语", "细语", "轻语")),
+               "under his breath", "under their breath", "under my breath", "barely audible", "耳语", "悄声", "悄悄话", "附耳",
+               "气声")),
+        (0.7, ("hushed", "breathy", "breathily", "sotto voce", "murmuring", "murmurs", "murmured", "低语", "悄悄地", "喃喃",
+               "窃窃私语", "细语", "轻语")),
         (0.5, ("mumbling", "mumbles", "muttering", "mutters", "muttered", "小声", "低声", "嘀咕")),
     ),
 })
@@ -115,13 +111,17 @@ LEXICON: MappingProxyType[str, tuple[Group, ...]] = MappingProxyType({
 match anywhere (no spaces), with a trailing 地 taken along."""
 
 SUPPORT_CUES: MappingProxyType[str, tuple[Group, ...]] = MappingProxyType({
-    "afraid": ((0.6, ("shaking", "voice shaking", "shaky", "shakily", "trembling", "voice trembling", "trembles",
-                      "quivering", "quavering", "tremulous", "颤抖", "发抖", "哆嗦", "声音颤抖", "声音发颤", "颤声",
-                      "发颤", "打颤", "战栗")),
-               (0.5, ("breathless", "breathlessly", "panting", "out of breath", "喘着气", "气喘吁吁"))),
-    "sad": ((0.6, ("voice breaking", "voice cracking", "cracking voice", "声音沙哑", "声音嘶哑")),),
-    "angry": ((0.5, ("loudly", "loud", "at the top of her lungs", "at the top of his lungs", "大声", "高声",
-                     "扯着嗓子")),),
+    "afraid": (
+        (0.6, ("shaking", "voice shaking", "shaky", "shakily", "trembling", "voice trembling", "trembles", "quivering",
+               "quavering", "tremulous", "颤抖", "发抖", "哆嗦", "声音颤抖", "声音发颤", "颤声", "发颤", "打颤", "战栗")),
+        (0.5, ("breathless", "breathlessly", "panting", "out of breath", "喘着气", "气喘吁吁")),
+    ),
+    "sad": (
+        (0.6, ("voice breaking", "voice cracking", "cracking voice", "声音沙哑", "声音嘶哑")),
+    ),
+    "angry": (
+        (0.5, ("loudly", "loud", "at the top of her lungs", "at the top of his lungs", "大声", "高声", "扯着嗓子")),
+    ),
 })
 """Voice-quality cues: alone they decide their label; beside other cues they add :data:`SUPPORT_BOOST` to the
 winning label's intensity instead ("angrily, voice shaking" is a shaking anger, not fear)."""
@@ -132,13 +132,12 @@ SUPPORT_BOOST = 0.1
 MODIFIERS: MappingProxyType[str, float] = MappingProxyType({
     "extremely": 1.5, "incredibly": 1.4, "utterly": 1.4, "intensely": 1.4, "absolutely": 1.3, "totally": 1.3,
     "completely": 1.3, "deeply": 1.3, "terribly": 1.3, "highly": 1.3, "very": 1.25, "really": 1.2, "truly": 1.2,
-    "increasingly": 1.2, "quite": 1.1, "fairly": 0.9, "rather": 0.9, "almost": 0.8, "somewhat": 0.7,
-    "kind of": 0.7, "sort of": 0.7, "a bit": 0.6, "a little": 0.6, "half": 0.6, "slightly": 0.5, "mildly": 0.5,
-    "a little bit": 0.5, "a touch": 0.5, "a hint of": 0.4, "faintly": 0.4, "barely": 0.3, "hardly": 0.3,
-    "极其": 1.5, "极度": 1.5, "极为": 1.5, "万分": 1.5, "无比": 1.5, "超级": 1.4, "非常": 1.3, "十分": 1.3,
-    "特别": 1.3, "格外": 1.3, "太": 1.3, "很": 1.2, "相当": 1.2, "忍不住": 1.2, "不停地": 1.2, "不禁": 1.1,
-    "不由得": 1.1, "不断": 1.1, "有点": 0.6, "有点儿": 0.6, "有些": 0.6, "有一点": 0.6, "一点": 0.6, "略带": 0.5,
-    "略微": 0.5, "稍微": 0.5, "稍稍": 0.5, "微微": 0.5, "些许": 0.5, "不太": 0.4, "不怎么": 0.4,
+    "increasingly": 1.2, "quite": 1.1, "fairly": 0.9, "rather": 0.9, "almost": 0.8, "somewhat": 0.7, "kind of": 0.7,
+    "sort of": 0.7, "a bit": 0.6, "a little": 0.6, "half": 0.6, "slightly": 0.5, "mildly": 0.5, "a little bit": 0.5,
+    "a touch": 0.5, "a hint of": 0.4, "faintly": 0.4, "barely": 0.3, "hardly": 0.3, "极其": 1.5, "极度": 1.5, "极为": 1.5,
+    "万分": 1.5, "无比": 1.5, "超级": 1.4, "非常": 1.3, "十分": 1.3, "特别": 1.3, "格外": 1.3, "太": 1.3, "很": 1.2, "相当": 1.2,
+    "忍不住": 1.2, "不停地": 1.2, "不禁": 1.1, "不由得": 1.1, "不断": 1.1, "有点": 0.6, "有点儿": 0.6, "有些": 0.6, "有一点": 0.6, "一点": 0.6,
+    "略带": 0.5, "略微": 0.5, "稍微": 0.5, "稍稍": 0.5, "微微": 0.5, "些许": 0.5, "不太": 0.4, "不怎么": 0.4,
 })
 """Words before a cue that scale its intensity (factors; several multiply)."""
 
@@ -160,7 +159,7 @@ cue; punctuation always ends the reach."""
 RULES = """\
 1. The text is normalised (NFKC: full-width letters and punctuation become ASCII; curly quotes straightened),
    lower-cased and its spaces collapsed.
-2. Phrases are found longest first and never overlap ("不高兴" wins over "不" + "高兴", "非常" over "非").
+2. Phrases are found longest first and never overlap ("不高兴" wins over "不" + "高兴", "无比" over "无").
    English phrases match whole words only; Chinese phrases match anywhere, and take a trailing 地 along.
 3. A modifier scales the next cue; several multiply ("very very angry"). A negation skips the next cue
    ("not angry", "不生气", "not very angry"). Both reach over at most 2 unknown words or characters and never
@@ -197,17 +196,20 @@ class DescriptionMatch:
         return said + (" (over " + ", ".join(f'"{cue}"' for cue in self.overruled) + ")" if self.overruled else "")
 
 
+Kind = Literal["cue", "support", "modifier", "after", "negation"]
+
+
 @dataclass(frozen=True)
 class _Hit:
-    """One phrase found in the text: ``start``/``end`` are character offsets."""
+    """One table phrase found in the text at ``start:end`` (character offsets)."""
 
     start: int
     end: int
     phrase: str
-    kind: Literal["cue", "support", "modifier", "after", "negation"]
-    label: str = ""
-    value: float = 1.0
-    """Base intensity (cues) or factor (modifiers)."""
+    kind: Kind
+    label: str
+    value: float
+    """Base intensity (cues, after their modifiers) or factor (modifiers)."""
     negated: bool = False
 
 
@@ -222,11 +224,10 @@ def normalise(text: str) -> str:
 
 
 def match_description(text: str) -> DescriptionMatch | None:
-    """Map an English or Chinese description to a label and an intensity (see :data:`RULES`); None when
-    nothing in it is known."""
+    """Map an English or Chinese description to a label and an intensity (:data:`RULES`); None when nothing
+    in it is known."""
     normal = normalise(text)
-    hits = _linked(normal, _find(normal))
-    live = [hit for hit in hits if hit.kind in ("cue", "support") and not hit.negated]
+    live = [hit for hit in _linked(normal, _find(normal)) if not hit.negated]
     if not live:
         return None
     plain = [hit for hit in live if hit.kind == "cue"] or live
@@ -242,31 +243,35 @@ def match_description(text: str) -> DescriptionMatch | None:
                             overruled=tuple(hit.phrase for hit in plain if hit.label != label))
 
 
-def _entries() -> list[tuple[str, Literal["cue", "support", "modifier", "after", "negation"], str, float]]:
-    """Every phrase of the tables with its kind, label and value, longest first."""
-    entries: list[tuple[str, Literal["cue", "support", "modifier", "after", "negation"], str, float]] = []
-    for table, kind in ((LEXICON, "cue"), (SUPPORT_CUES, "support")):
-        entries += [(phrase, kind, label, base) for label, groups in table.items()
-                    for base, phrases in groups for phrase in phrases]
+def _entries() -> list[tuple[str, Kind, str, float]]:
+    """Every phrase of the tables with its kind, label and base intensity or factor."""
+    tables: tuple[tuple[MappingProxyType[str, tuple[Group, ...]], Kind], ...] = ((LEXICON, "cue"),
+                                                                                 (SUPPORT_CUES, "support"))
+    entries: list[tuple[str, Kind, str, float]] = [
+        (phrase, kind, label, base) for table, kind in tables
+        for label, groups in table.items() for base, phrases in groups for phrase in phrases]
     entries += [(phrase, "modifier", "", factor) for phrase, factor in MODIFIERS.items()]
     entries += [(phrase, "after", "", factor) for phrase, factor in AFTER_MODIFIERS.items()]
-    entries += [(phrase, "negation", "", 1.0) for phrase in NEGATIONS]
-    return sorted(entries, key=lambda entry: -len(entry[0]))
+    return entries + [(phrase, "negation", "", 1.0) for phrase in NEGATIONS]
 
 
 def _find(text: str) -> list[_Hit]:
     """The table phrases in ``text``: longest first (then leftmost), never overlapping; in text order."""
-    found = [(at, phrase, kind, label, value) for phrase, kind, label, value in _entries()
-             for at in range(len(text)) if text.startswith(phrase, at) and _whole(text, at, at + len(phrase))]
+    found: list[_Hit] = []
+    for phrase, kind, label, value in _entries():
+        at = text.find(phrase)
+        while at >= 0:
+            if _whole(text, at, at + len(phrase)):
+                found.append(_Hit(at, at + len(phrase), phrase, kind, label, value))
+            at = text.find(phrase, at + 1)
     taken = [False] * len(text)
     hits: list[_Hit] = []
-    for at, phrase, kind, label, value in sorted(found, key=lambda one: (-len(one[1]), one[0])):
-        end = at + len(phrase)
-        if not any(taken[at:end]):
-            if kind in ("cue", "support") and not phrase.isascii() and text[end:end + 1] == "地":
-                end += 1
-            taken[at:end] = [True] * (end - at)
-            hits.append(_Hit(at, end, text[at:end], kind, label, value))
+    for hit in sorted(found, key=lambda one: (one.start - one.end, one.start)):
+        if not any(taken[hit.start:hit.end]):
+            if hit.kind in ("cue", "support") and not hit.phrase.isascii() and text[hit.end:hit.end + 1] == "地":
+                hit = replace(hit, end=hit.end + 1, phrase=hit.phrase + "地")
+            taken[hit.start:hit.end] = [True] * (hit.end - hit.start)
+            hits.append(hit)
     return sorted(hits, key=lambda hit: hit.start)
 
 
@@ -287,41 +292,33 @@ def _linked(text: str, hits: list[_Hit]) -> list[_Hit]:
     out: list[_Hit] = []
     factor, negated, reach_from = 1.0, False, -1
     for hit in hits:
-        linked = reach_from >= 0 and _near(text[reach_from:hit.start])
-        if not linked:
+        if reach_from < 0 or not _near(text[reach_from:hit.start]):
             factor, negated = 1.0, False
         if hit.kind in ("modifier", "negation"):
-            factor *= hit.value if hit.kind == "modifier" else 1.0
+            factor, reach_from = factor * hit.value, hit.end
             negated = negated or hit.kind == "negation"
-            reach_from = hit.end
-        elif hit.kind == "after":
-            if out and out[-1].end == hit.start:
-                out[-1] = replace(out[-1], value=out[-1].value * hit.value)
-        else:
+        elif hit.kind == "after" and out and out[-1].end == hit.start:
+            out[-1] = replace(out[-1], value=out[-1].value * hit.value)
+        elif hit.kind in ("cue", "support"):
             out.append(replace(hit, value=hit.value * factor, negated=negated))
-            factor, negated, reach_from = 1.0, False, -1
+            reach_from = -1
     return out
 
 
 def lexicon_markdown() -> str:
     """docs/emotion-lexicon.md: the rules and every table of this module, as Markdown."""
-    lines = ["# Emotion lexicon", "",
-             "Generated by `python -m revoice.engine.emotion.lexicon --markdown` from "
-             "`engine/emotion/lexicon.py`; a test checks that they match. Descriptions such as "
-             "\"angrily, voice shaking\" or \"悲伤地低语\" map to a label and an intensity 0-1.", "",
-             "## Rules", "", RULES.rstrip(), "", "## Cues", "", "| label | base intensity | phrases |",
-             "|---|---|---|"]
-    lines += [f"| {label} | {base:g} | {', '.join(phrases)} |" for label, groups in LEXICON.items()
-              for base, phrases in groups]
-    lines += ["", "## Support cues (voice quality)", "", "| label | base intensity | phrases |", "|---|---|---|"]
-    lines += [f"| {label} | {base:g} | {', '.join(phrases)} |" for label, groups in SUPPORT_CUES.items()
-              for base, phrases in groups]
-    lines += ["", "## Modifiers (before the cue)", "", "| phrase | factor |", "|---|---|"]
-    lines += [f"| {phrase} | {factor:g} |" for phrase, factor in MODIFIERS.items()]
-    lines += ["", "## Degree complements (after the cue)", "", "| phrase | factor |", "|---|---|"]
-    lines += [f"| {phrase} | {factor:g} |" for phrase, factor in AFTER_MODIFIERS.items()]
-    lines += ["", "## Negations", "", ", ".join(NEGATIONS), ""]
-    return "\n".join(lines)
+    lines = ["# Emotion lexicon", "", "Generated by `python -m revoice.engine.emotion.lexicon --markdown` from "
+             "`engine/emotion/lexicon.py`; a test checks that they match. Descriptions such as \"angrily, voice "
+             "shaking\" or \"悲伤地低语\" map to a label and an intensity 0-1.", "", "## Rules", "", RULES]
+    for title, table in (("Cues", LEXICON), ("Support cues (voice quality)", SUPPORT_CUES)):
+        lines += [f"## {title}", "", "| label | base intensity | phrases |", "|---|---|---|"]
+        lines += [f"| {label} | {base:g} | {', '.join(phrases)} |" for label, groups in table.items()
+                  for base, phrases in groups] + [""]
+    for title, factors in (("Modifiers (before the cue)", MODIFIERS), ("Degree complements (after the cue)",
+                                                                        AFTER_MODIFIERS)):
+        lines += [f"## {title}", "", "| phrase | factor |", "|---|---|"]
+        lines += [f"| {phrase} | {factor:g} |" for phrase, factor in factors.items()] + [""]
+    return "\n".join(lines + ["## Negations", "", ", ".join(NEGATIONS), ""])
 
 
 def main(argv: list[str] | None = None) -> int:

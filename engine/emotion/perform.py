@@ -25,7 +25,11 @@ from pathlib import Path
 import numpy as np
 from revoice.engine.dsp._util import AudioArray
 from revoice.engine.emotion.labels import Emotion
+from revoice.engine.fit import speech_with_pauses
+from revoice.engine.model import DialogueLine
 from revoice.engine.records import EmotionUse
+from revoice.engine.sync import SpeechSpan
+from revoice.engine.voices.base import Synthesis
 
 TEXT_EDITED = "text_edited"
 """``DialogueLine.metadata`` key set when the line's text is no longer what the original take says."""
@@ -45,8 +49,9 @@ def perform(speech: AudioArray, sample_rate: int, emotion: Emotion, *, original:
             same_words: bool, seed: int, applied_by_backend: bool = False) -> Performed:
     """``speech`` (mono float32, ``sample_rate`` Hz) given ``emotion``; same length.
 
-    ``original`` is the original take's speech (onset to offset) at the same
-    rate, or None; ``same_words`` says whether the line still says its words.
+    ``original`` is the performance to follow (:func:`performance_audio`) at
+    the same rate, or None; ``same_words`` says whether the line still says
+    the original take's words.
     """
     base = {"method": emotion.method, "words": emotion.words(), "source": emotion.source or "default"}
     if emotion.method == "neutral" or (emotion.method == "label" and emotion.label == "neutral"):
@@ -62,8 +67,10 @@ def perform(speech: AudioArray, sample_rate: int, emotion: Emotion, *, original:
         return Performed(styled.audio, target.energy_db, EmotionUse(
             **base, applied_by="dsp", f0_shift_semitones=styled.f0_shift_semitones,
             f0_range_factor=styled.f0_range_factor, energy_db=target.energy_db))
-    reference, note = _reference_audio(emotion, original, sample_rate)
-    if reference is None:
+    reference = original
+    if reference is None or not np.any(reference):
+        note = ("no readable original take: rendered neutral" if emotion.method == "original"
+                else f"emotion reference {emotion.reference} unreadable or silent: rendered neutral")
         return Performed(speech, 0.0, EmotionUse(**base, note=note))
     from revoice.engine.emotion.transfer import transfer_performance
 
@@ -74,14 +81,37 @@ def perform(speech: AudioArray, sample_rate: int, emotion: Emotion, *, original:
         note=moved.note or f"aligned by {'words' if words else 'relative position'}"))
 
 
-def _reference_audio(emotion: Emotion, original: AudioArray | None,
-                     sample_rate: int) -> tuple[AudioArray | None, str]:
-    """The performance to follow, trimmed to its speech, or None and why."""
-    if emotion.method == "original":
-        if original is None or not np.any(original):
-            return None, "no readable original take: rendered neutral"
-        return original, ""
-    return read_reference(Path(emotion.reference), sample_rate)
+def performance_audio(emotion: Emotion, original: AudioArray | None, original_span: SpeechSpan | None,
+                      sample_rate: int) -> AudioArray | None:
+    """The performance a line follows: the original take's speech (method ``original``), the reference
+    recording's (``reference``), else None; mono float32 at ``sample_rate``."""
+    if emotion.method == "original" and original is not None and original_span is not None:
+        return original[original_span.onset : original_span.offset]
+    if emotion.method == "reference":
+        return read_reference(Path(emotion.reference), sample_rate)[0]
+    return None
+
+
+def free_speech_length(line: DialogueLine, emotion: Emotion, natural: Synthesis, sample_rate: int) -> int | None:
+    """The speech length (samples) where the line's pace is its own, else None (fitted to the original take).
+
+    A job's ``duration: free`` asks for ``ratio`` x the natural length; a
+    label's rate and pause factors apply where there is no original take to
+    follow (or the duration is free): the speech is ``1 / rate`` as long, and
+    its pauses ``pause_factor`` as long (the fitter resizes pauses first).
+    """
+    free = line.duration is not None and line.duration.mode == "free"
+    target = emotion.target
+    if not free and (any(source.available for source in line.sources)
+                     or (target.rate_factor == 1.0 and target.pause_factor == 1.0)):
+        return None
+    speech = speech_with_pauses(natural, sample_rate)
+    pauses = sum(end - begin for begin, end in speech.pauses)
+    ratio = line.duration.ratio if free and line.duration is not None else 1.0
+    spoken = (len(speech.audio) - pauses) / target.rate_factor + pauses * target.pause_factor
+    return max(1, int(round(spoken * ratio)))
+
+
 
 
 def read_reference(path: Path, sample_rate: int) -> tuple[AudioArray | None, str]:

@@ -42,6 +42,12 @@ from revoice.engine.emotion.prosody import (
 
 MAX_EXCURSION_SEMITONES = 9.0
 """The original's excursions from its median are clipped to this either way (semitones)."""
+RANGE_EXPONENT = 0.5
+"""A performance wider than the voice's own range is narrowed to the geometric mean of the two (semitones):
+the shape is the actor's, the register the character's."""
+RANGE_SCALE_LIMITS = (0.5, 1.0)
+CONTOUR_SMOOTH_FRAMES = 7
+"""The contour moved is smoothed over this many frames (70 ms); faster wiggles stay the voice's own."""
 ENERGY_LIMITS_DB = (-9.0, 6.0)
 """How far the energy shape may lower or raise a frame (dB)."""
 ACTIVE_RANGE_DB = 40.0
@@ -77,7 +83,8 @@ def transfer_performance(speech: FloatArray, reference: FloatArray, sample_rate:
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength {strength} must be from 0 to 1")
     own, theirs = analyse(x, sr), analyse(ref, sr)
-    if own.voiced.sum() < 5 or theirs.voiced.sum() < 5:
+    theirs_voiced = int(np.isfinite(clean_pitch(theirs.semitones())).sum())
+    if own.voiced.sum() < 5 or theirs_voiced < 5:
         which = "the new line" if own.voiced.sum() < 5 else "the original take"
         return TransferResult(x.astype(np.float32), "none", None, None, f"no voiced speech in {which}")
     mapping = (warp_indices(dtw_path(mfcc(ref, sr), mfcc(x, sr)), own.f0_hz.size) if same_words
@@ -86,8 +93,11 @@ def transfer_performance(speech: FloatArray, reference: FloatArray, sample_rate:
     before = _correlation(own.semitones(), target)
     if strength <= 0.0:
         return TransferResult(x.astype(np.float32), "words" if same_words else "position", before, before)
+    # Move the contour's shape (70 ms smoothed) and keep the voice's own micro-prosody on top of it.
     current = own.semitones()
-    wanted = np.where(own.voiced, current + strength * (target - current), np.nan)
+    own_shape = smooth(fill_unvoiced(clean_pitch(current)), CONTOUR_SMOOTH_FRAMES)
+    change = smooth(target, CONTOUR_SMOOTH_FRAMES) - own_shape
+    wanted = np.where(own.voiced, current + strength * change, np.nan)
     shaped = _impose_pitch(x, sr, wanted)
     shaped = _impose_energy(shaped, sr, theirs, mapping, strength)
     after = _correlation(analyse(shaped, sr).semitones(), target)
@@ -123,8 +133,17 @@ def _target_semitones(own: Prosody, theirs: Prosody, mapping: Frames) -> Frames:
     cleaned = clean_pitch(theirs.semitones())
     ref = smooth(fill_unvoiced(cleaned), 3)
     excursion = np.clip(ref - float(np.nanmedian(cleaned)), -MAX_EXCURSION_SEMITONES, MAX_EXCURSION_SEMITONES)
-    warped = np.interp(mapping, np.arange(excursion.size), excursion)
+    theirs_range = _range(cleaned)
+    scale = (min(1.0, max(RANGE_SCALE_LIMITS[0], (_range(clean_pitch(own.semitones())) / theirs_range) ** RANGE_EXPONENT))
+             if theirs_range > 0 else 1.0)
+    warped = np.interp(mapping, np.arange(excursion.size), excursion) * scale
     return np.asarray(own.median_semitones() + warped, dtype=np.float64)
+
+
+def _range(semitones: Frames) -> float:
+    """10th-90th percentile spread of the voiced frames (semitones); 0 with too few."""
+    voiced = semitones[np.isfinite(semitones)]
+    return float(np.percentile(voiced, 90) - np.percentile(voiced, 10)) if voiced.size >= 5 else 0.0
 
 
 def _correlation(a: Frames, b: Frames) -> float | None:

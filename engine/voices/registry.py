@@ -158,7 +158,8 @@ def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> 
     """One JSON-ready dict per spec (for ``revoice voices``); loads no models.
 
     Keys: name, display_name, languages, sample_rate (Hz), native_duration_control,
-    needs_gpu, licence, clones_from_reference, available, reason (None when available), voices
+    needs_gpu, licence, clones_from_reference, emotion_control (list: the emotion inputs it renders
+    itself, [] when Revoice's DSP does), available, reason (None when available), voices
     (list of {"voice_id", "languages"}).
     """
     rows: list[dict[str, Any]] = []
@@ -184,6 +185,7 @@ def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> 
                 "needs_gpu": spec.needs_gpu,
                 "licence": spec.licence,
                 "clones_from_reference": spec.clones_from_reference,
+                "emotion_control": list(spec.emotion_control),
                 "available": reason is None,
                 "reason": reason,
                 "voices": voices,

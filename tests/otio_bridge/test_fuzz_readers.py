@@ -36,6 +36,7 @@ from unittest import mock
 
 import opentimelineio as otio
 import pytest
+import revoice.engine.emotion.lexicon  # noqa: F401  (parse_emotion imports it lazily: not inside the write guard)
 from bridge_helpers import make_timeline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

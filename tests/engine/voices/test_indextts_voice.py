@@ -8,14 +8,25 @@ installed the repository; elsewhere it skips with the availability reason.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import soundfile as sf
 from backend_checks import heavy_modules_imported, installed_backend
+from revoice.engine.emotion.labels import Emotion
 from revoice.engine.voices import indextts_voice
 from revoice.engine.voices._shared import fit_length
 from revoice.engine.voices.base import BackendOptions, BackendUnavailable, SynthesisRequest
-from revoice.engine.voices.indextts_voice import EMOTIONS, SPEC, emotion_arguments, missing_weight_files
+from revoice.engine.voices.emotion_args import with_emotion
+from revoice.engine.voices.indextts_voice import (
+    EMOTIONS,
+    SPEC,
+    IndexTTS2Backend,
+    emotion_arguments,
+    label_vector,
+    missing_weight_files,
+)
 from revoice.engine.voices.registry import describe_backends, load_backend
 
 
@@ -39,6 +50,7 @@ def test_import_is_lazy() -> None:
 def test_spec() -> None:
     assert SPEC.name == "indextts2" and SPEC.sample_rate == 22050
     assert not SPEC.native_duration_control and SPEC.needs_gpu
+    assert SPEC.emotion_control == ("reference", "vector", "text")
     assert "Apache-2.0" in SPEC.licence and "bilibili" in SPEC.licence
     assert SPEC.supports_language("zh-CN") and SPEC.supports_language("en")
 
@@ -78,6 +90,96 @@ def test_emotion_mapping() -> None:
         emotion_arguments("grumpy:0.5")
     with pytest.raises(ValueError, match="outside"):
         emotion_arguments("sad:3")
+    assert emotion_arguments("angry: voice shaking") == {"use_emo_text": True, "emo_text": "angry: voice shaking"}
+
+
+class StandInIndexTTS2:
+    """Records what the adapter passes to ``IndexTTS2.infer`` and reads the WAV files while they exist.
+
+    Upstream signature: ``infer(spk_audio_prompt, text, output_path, emo_audio_prompt=None, emo_alpha=1.0,
+    emo_vector=None, use_emo_text=False, emo_text=None, use_random=False, interval_silence=200, verbose=False,
+    max_text_tokens_per_segment=120, stream_return=False, more_segment_before=0, **generation_kwargs)``;
+    returns ``(sample_rate, int16 samples)``.
+    """
+
+    def __init__(self) -> None:
+        self.kwargs: dict[str, Any] = {}
+        self.files: dict[str, tuple[np.ndarray, int]] = {}
+
+    def infer(self, spk_audio_prompt: str, text: str, output_path: str | None, **kwargs: Any) -> tuple[int, Any]:
+        self.kwargs = {"spk_audio_prompt": spk_audio_prompt, "text": text, "output_path": output_path, **kwargs}
+        for key in ("spk_audio_prompt", "emo_audio_prompt"):
+            if key in self.kwargs:
+                audio, rate = sf.read(self.kwargs[key], dtype="float32")
+                self.files[key] = (audio, rate)
+        return 22050, np.full(2205, 16383, np.int16)
+
+
+SPEAKER = (0.2 * np.sin(2 * np.pi * 180 * np.arange(8000) / 16000)).astype(np.float32)
+TAKE = (0.3 * np.sin(2 * np.pi * 240 * np.arange(12000) / 24000)).astype(np.float32)
+
+
+def _said(**emotion: Any) -> tuple[dict[str, Any], StandInIndexTTS2]:
+    """The emotion kwargs ``infer`` got for a request with ``emotion`` fields, and the stand-in."""
+    model = StandInIndexTTS2()
+    request = SynthesisRequest(text="Get out.", voice_id="reference", reference_audio=SPEAKER,
+                               reference_sample_rate=16000, **emotion)
+    out = IndexTTS2Backend.from_model(model).synthesize(request)
+    assert out.sample_rate == 22050 and len(out.audio) == 2205 and abs(float(out.audio[0]) - 0.5) < 1e-3
+    common = {"spk_audio_prompt", "text", "output_path", "verbose"}
+    assert model.kwargs["text"] == "Get out." and model.kwargs["output_path"] is None
+    assert model.kwargs["verbose"] is False
+    speaker, rate = model.files["spk_audio_prompt"]
+    assert rate == 16000 and np.array_equal(speaker, SPEAKER)
+    return {key: value for key, value in model.kwargs.items() if key not in common}, model
+
+
+def test_original_take_is_the_emotion_reference_wav() -> None:
+    request = with_emotion(SynthesisRequest(text="", voice_id="reference"), Emotion(method="original", strength=0.6),
+                           spec=SPEC, audio=TAKE, sample_rate=24000)
+    kwargs, model = _said(emotion=request.emotion, emotion_audio=request.emotion_audio,
+                          emotion_sample_rate=request.emotion_sample_rate, emotion_strength=request.emotion_strength)
+    path = kwargs.pop("emo_audio_prompt")
+    assert kwargs == {"emo_alpha": 0.6}
+    audio, rate = model.files["emo_audio_prompt"]
+    assert rate == 24000 and np.array_equal(audio, TAKE)
+    assert path != model.kwargs["spk_audio_prompt"] and not Path(path).exists()
+
+
+@pytest.mark.parametrize(("emotion", "strength", "expected"), [
+    (None, 1.0, {}),
+    ("neutral", 1.0, {}),
+    ("angry", 0.0, {}),
+    ("angry", 0.5, {"emo_vector": [0.0, 0.35, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]}),
+    ("Sad", 1.0, {"emo_vector": [0.0, 0.0, 0.8, 0.0, 0.0, 0.0, 0.0, 0.0]}),
+    ("surprised", 1.0, {"emo_vector": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.55, 0.0]}),
+    ("whisper", 0.5, {"emo_vector": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.15]}),
+    ("melancholic", 1.0, {"emo_vector": [0.0, 0.0, 0.0, 0.0, 0.0, 0.8, 0.0, 0.0]}),
+    ("happy:0.6,surprised:0.2", 0.5, {"emo_vector": [0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.0]}),
+    ("悲伤地低语", 0.6, {"use_emo_text": True, "emo_text": "悲伤地低语", "emo_alpha": 0.6}),
+    ("angrily, voice shaking", 1.0, {"use_emo_text": True, "emo_text": "angrily, voice shaking", "emo_alpha": 1.0}),
+])
+def test_label_vector_and_description_kwargs(emotion: str | None, strength: float, expected: dict[str, Any]) -> None:
+    assert _said(emotion=emotion, emotion_strength=strength)[0] == expected
+
+
+def test_label_vector_stays_within_the_models_sum() -> None:
+    for label in ("happy", "sad", "angry", "afraid", "surprised", "disgusted", "calm", "whisper"):
+        vector = label_vector(label, 1.0)
+        assert 0.0 < sum(vector) <= 0.8 and sum(1 for weight in vector if weight) == 1
+    assert label_vector("neutral", 1.0) == [0.0] * len(EMOTIONS)
+    with pytest.raises(ValueError, match="unknown emotion label 'grumpy'"):
+        label_vector("grumpy", 1.0)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"emotion": "angry", "emotion_audio": TAKE, "emotion_sample_rate": 24000}, "either an emotion recording"),
+    ({"emotion_audio": TAKE}, "emotion_audio needs emotion_sample_rate"),
+    ({"emotion_audio": np.zeros((2, 10), np.float32), "emotion_sample_rate": 24000}, "non-empty mono"),
+])
+def test_bad_emotion_requests_say_why(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _said(**fields)
 
 
 def test_fit_length() -> None:
