@@ -176,7 +176,7 @@ class Revoicer:
         if line.duration is not None and line.duration != LineDuration():
             payload["duration"] = [line.duration.mode, line.duration.ratio]
         hooks = self.backend if isinstance(self.backend, VoiceHooks) else None  # e.g. characters' voice profiles
-        extra = hooks.voice_key(payload["voice"]) if hooks is not None else None
+        extra = hooks.voice_key(self.voice_for(line)) if hooks is not None else None
         if extra is not None:
             payload["voice_key"] = str(extra)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -43,6 +43,10 @@ one audio track per speaker named "Revoice - <speaker>". Import it in Resolve
 Speakers come from "NAME:" prefixes, WebVTT <v Name> voice spans or ASS Name
 fields. Lines that cannot be used are listed with the reason; nothing is
 skipped silently. Input files are never modified.
+
+A job file (YAML or JSON, docs/job-format.md) holds the timeline, subtitles,
+output and, per line, new text, emotion and duration: write one from a
+timeline with --write-job reel.yaml, edit it, then run it with --job reel.yaml.
 """
 
 
@@ -53,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="revoice a timeline's dialogue", description=RUN_HELP,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("timeline", type=Path, help="the timeline: .otio, .otioz, .xml (FCP7) or .edl")
+    run.add_argument("timeline", type=Path, nargs="?",
+                     help="the timeline: .otio, .otioz, .xml (FCP7) or .edl (not with --job)")
+    run.add_argument("--job", type=Path, metavar="FILE",
+                     help="run a job file (.yaml/.yml/.json): its timeline, subtitles, output and per-line text, "
+                          "emotion and duration (docs/job-format.md); --out and --emotion given here win")
     _add_run_options(run, out_required=True)
 
     demo = sub.add_parser("demo", help="revoice the embedded demo scene (23.976 fps, 01:00:00:00)",
@@ -89,12 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> None:
+    from revoice.options import EMOTION_FORMS
+
     if not out_required:
         parser.set_defaults(timeline=None)
     parser.add_argument("--subs", type=Path, help="subtitle file with the lines (.srt, .vtt, .ass)")
-    parser.add_argument("--out", type=Path, required=out_required,
-                        default=None if out_required else Path("out/demo_revoiced.otio"),
-                        help="new timeline to write: .otio (default), .otioz bundle or .xml (FCP7)")
+    parser.add_argument("--out", type=Path, default=None if out_required else Path("out/demo_revoiced.otio"),
+                        help="new timeline to write: .otio (default), .otioz bundle or .xml (FCP7)"
+                             + ("; required unless the job file names one" if out_required else ""))
     parser.add_argument("--subs-offset", default="auto", metavar="auto|zero|timeline|SECONDS",
                         help="subtitle times count from 0 (zero), from the timeline's start timecode "
                              "(timeline), or from SECONDS; auto detects the obvious case (default)")
@@ -149,6 +159,13 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                              "lines without a speaker name are always grouped when profiles are on")
     parser.add_argument("--match-voice", action="append", default=[], metavar="BACKEND:VOICE",
                         help="base voice that voice matching may choose (repeat; default: every available voice)")
+    parser.add_argument("--emotion", metavar="EMOTION",
+                        help=f"how the lines feel: {EMOTION_FORMS}. Default: the original take's performance "
+                             "where original audio exists, else neutral; a line's own emotion (subtitle tag, "
+                             "job file) wins")
+    parser.add_argument("--write-job", type=Path, metavar="FILE",
+                        help="write a job file (.yaml/.yml/.json) listing every line (id, text, speaker, emotion) "
+                             "to edit and run with --job, then stop without rendering")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -221,9 +238,18 @@ def _command(arguments: list[str]) -> int:
 
 def _job(args: argparse.Namespace) -> int:
     """``revoice run`` and ``revoice demo``: the summary on stdout, the exit code from the lines' outcome."""
-    from revoice.job import JobError, JobOptions, run_job
+    from revoice.job import JobError, JobOptions
+    from revoice.job_cli import open_session, read_job_option, write_job_option
     from revoice.options import describe_os_error
+    from revoice.otio_bridge.errors import InputError
 
+    job = None
+    if args.command == "run":
+        try:
+            job = read_job_option(args)
+        except (ValueError, InputError) as exc:
+            print(f"revoice: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     if args.command == "demo":
         from revoice.demo import demo_files
 
@@ -236,14 +262,20 @@ def _job(args: argparse.Namespace) -> int:
             print(f"revoice: {demo.warning}", file=sys.stderr)
         args.timeline, default_subs = demo
         args.subs = args.subs or default_subs
+    if args.write_job is not None:
+        return write_job_option(args)
     try:
         options = JobOptions.from_args(args)
+        if job is not None:
+            from revoice.jobfile import apply_job
+
+            options = apply_job(job, options)
     except ValueError as exc:
         print(f"revoice: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
-        outcome = run_job(options, progress=bar.update)
+        outcome = open_session(options, job).render(options, progress=bar.update)
     except JobError as exc:
         bar.clear()
         _say(f"revoice: {exc}")
@@ -355,7 +387,7 @@ def _voices(args: argparse.Namespace) -> int:
         print(f"  languages: {', '.join(row['languages'])}   sample rate: {row['sample_rate']} Hz   "
               f"native duration control: {'yes' if row['native_duration_control'] else 'no'}   "
               f"needs GPU: {'yes' if row['needs_gpu'] else 'no'}")
-        print(f"  licence: {row['licence']}")
+        print(f"  emotion control: {', '.join(row.get('emotion_control') or ()) or 'none (Revoice DSP)'}   licence: {row['licence']}")
         for voice in row["voices"]:
             print(f"  voice {voice['voice_id']}: {', '.join(voice['languages'])}  {voice.get('description', '')}")
     return EXIT_OK

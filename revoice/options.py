@@ -90,6 +90,27 @@ def describe_os_error(exc: OSError, *, folder: Path | None = None) -> str:
     return f"{where + ': ' if where else ''}{reason}; {hint}"
 
 
+EMOTION_FORMS = ("original[:STRENGTH], neutral, LABEL[:INTENSITY] (intensity 0-1; labels: "
+                 "happy, sad, angry, afraid, surprised, disgusted, calm, whisper), reference:FILE, "
+                 "or a description in quotes such as 'angrily, voice shaking'")
+"""What ``--emotion`` accepts, for its help and its error message."""
+
+
+def emotion_option(text: str | None) -> Emotion | None:
+    """``--emotion``: the run's emotion (source ``CLI``), None when not given; ValueError naming the option."""
+    if text is None:
+        return None
+    from revoice.engine.emotion.labels import parse_emotion
+
+    try:
+        emotion = parse_emotion(text, source="CLI")
+    except ValueError as exc:
+        raise ValueError(f"--emotion: {exc}") from None
+    if emotion.method == "reference" and not Path(emotion.reference).is_file():
+        raise ValueError(f"--emotion {text!r}: {emotion.reference}: no such file (a recording of the performance)")
+    return emotion
+
+
 @dataclass(frozen=True)
 class Shard:
     """Shard ``index`` (1-based) of ``count``: a stable split of the lines by id."""
@@ -233,7 +254,8 @@ class JobOptions:
         settings = RenderSettings(
             sample_rate=args.sample_rate, loudness=args.loudness, true_peak_ceiling_dbtp=args.true_peak,
             seed=args.seed, voice_id=args.voice,
-            fit=FitPolicy(min_ratio=args.min_ratio, max_ratio=args.max_ratio, lead_in_seconds=args.lead_in))
+            fit=FitPolicy(min_ratio=args.min_ratio, max_ratio=args.max_ratio, lead_in_seconds=args.lead_in),
+            emotion=emotion_option(getattr(args, "emotion", None)))
         return cls(timeline=args.timeline, out=args.out, subtitles=args.subs, subtitle_offset=offset,
                    rate=args.rate, language=args.language, backend=args.backend, device=args.device,
                    speaker_voices=voices, settings=settings, shard=Shard.parse(args.shard),

@@ -1,7 +1,9 @@
 """What the panel does with its widgets: the open project, the render flow, takes and export.
 
 :class:`PanelController` is the window's behaviour over :class:`~revoice.ui.window_layout.WindowLayout`,
-built on :class:`~revoice.ui.voices_controller.VoicesController` (the characters'
+built on :class:`~revoice.ui.emotion_controller.EmotionController` (the lines'
+emotions, A/B against neutral, job files) over
+:class:`~revoice.ui.voices_controller.VoicesController` (the characters'
 voices, the docks, strength and consent): it opens a timeline as a
 :class:`revoice.session.Session` (:mod:`revoice.ui.project`), renders the
 selected lines through it on a worker thread (:mod:`revoice.ui.worker`), places
@@ -22,6 +24,7 @@ from revoice.engine.model import RenderedLine
 from revoice.engine.render import Assessor
 from revoice.engine.speaker import SpeakerEmbedder
 from revoice.engine.voices.base import VoiceBackend
+from revoice.ui.emotion_controller import EmotionController
 from revoice.ui.lines_model import DONE, FAILED, FLAGGED, PENDING, RENDERING, LineRow
 from revoice.ui.project import (
     Project,
@@ -30,20 +33,17 @@ from revoice.ui.project import (
     find_renders,
     load_panel_state,
     load_project,
-    render_settings,
-    save_panel_state,
 )
 from revoice.ui.settings import PanelSettings, RecentEntry, load_settings, save_settings
-from revoice.ui.voices_controller import VoicesController
 from revoice.ui.worker import RenderController, RenderRequest, run_summary
 
 from revoice.context import EngineContext
-from revoice.options import JobError, JobOptions
+from revoice.options import JobError
 from revoice.outcome import JobOutcome
 from revoice.takes import takes_of, with_take
 
 
-class PanelController(VoicesController):
+class PanelController(EmotionController):
     """Open a timeline, revoice lines off the UI thread, place takes, export; keeps the loaded models."""
 
     projectLoaded = pyqtSignal()
@@ -110,8 +110,11 @@ class PanelController(VoicesController):
 
     # ================================================================================================ opening
     def open_files(self, timeline: Path, subtitles: Path | None = None, *, rate: float | None = None,
-                   out_dir: Path | None = None) -> bool:
-        """Read ``timeline`` (+ ``subtitles``); on failure show what to fix and keep what was open."""
+                   out_dir: Path | None = None, out: Path | None = None) -> bool:
+        """Read ``timeline`` (+ ``subtitles``); on failure show what to fix and keep what was open.
+
+        Renders go beside ``out`` (a job file's), else ``<stem>_revoiced.otio`` in ``out_dir`` or the work folder.
+        """
         if self.controller.running:
             self.show_error("A render is running", "Wait for it to finish or cancel it before opening "
                             "another timeline.")
@@ -123,7 +126,7 @@ class PanelController(VoicesController):
             if not ok:
                 return False
             rate = value
-        out = default_out(timeline, out_dir or self.work_dir)
+        out = out or default_out(timeline, out_dir or self.work_dir)
         try:
             project = load_project(timeline, subtitles, out, rate=rate, context=self.context)
         except JobError as exc:
@@ -150,9 +153,12 @@ class PanelController(VoicesController):
         state = load_panel_state(project)
         edits = state.text_edits
         self.take_picks = dict(state.take_picks)
+        self.duration_overrides, self.ab_renders = {}, {}
         rows = [LineRow(line=line, timecode_in=project.timecode(line.record.start),
-                        timecode_out=project.timecode(line.record.end), text=edits.get(line.line_id, line.text))
+                        timecode_out=project.timecode(line.record.end), text=edits.get(line.line_id, line.text),
+                        emotion=state.emotions.get(line.line_id))
                 for line in project.lines]
+        self.model.run_emotion = None
         self.model.set_rows(rows)
         self._refresh_renders()
         self.pages.setCurrentIndex(1)
@@ -183,7 +189,10 @@ class PanelController(VoicesController):
         entries = self.current_voices()
         renders = find_renders(project, self.model.texts(), voice=self.backend, settings=self.settings,
                                voices=self._job_voices(), picks=self.take_picks,
-                               profiles=[e.profile for e in entries if e.profile is not None])
+                               profiles=[e.profile for e in entries if e.profile is not None],
+                               emotions=self.model.emotions(), durations=self.duration_overrides,
+                               run_emotion=self.model.run_emotion)
+        self.ab_renders = {}  # B was rendered under the settings, voices and texts of before
         for row in self.model.rows:
             render = renders.get(row.line_id)
             if render is not None:
@@ -205,35 +214,23 @@ class PanelController(VoicesController):
         if self.project is None:
             return
         self.take_picks.pop(line_id, None)  # the new text gets new takes
-        try:
-            save_panel_state(self.project, self.model.texts(), self.take_picks)
-        except OSError as exc:
-            self._set_status(f"Could not save the edit of {line_id} ({exc}); it is kept in this session")
+        self.ab_renders.pop(line_id, None)
+        problem = self._save_state()
+        if problem:
+            self._set_status(f"Could not save the edit of {line_id} ({problem}); it is kept in this session")
         else:
             self._set_status(f"{line_id} edited; revoice it to hear the new text")
         self._refresh_preview_if(line_id)
 
     # ================================================================================================ rendering
-    def job_options(self, line_ids: list[str]) -> JobOptions:
-        """The session's job for ``line_ids`` under the panel's settings, edits and take picks (ValueError)."""
-        project = self.project
-        assert project is not None
-        texts = self.model.texts()
-        edits = {line.line_id: texts[line.line_id] for line in project.lines
-                 if texts.get(line.line_id, line.text) != line.text}
-        return project.session.options(
-            rate=project.edit_rate, device=self.settings.device, speaker_voices=self._job_voices(),
-            settings=render_settings(self.settings), line_ids=frozenset(line_ids),
-            backend=self.backend.spec.name if self.backend is not None else None,
-            takes=self.settings.takes, qc=self.settings.qc, take_overrides=dict(self.take_picks),
-            text_overrides=edits, profiles="auto" if self.settings.voice_profiles else "off",
-            match_voices=self._matching.voices, match_sentences=self._matching.sentences)
-
     def revoice_selection(self) -> bool:
         """Start rendering the selected lines on the worker thread (False when nothing started)."""
+        return self.revoice_lines(self.selected_line_ids())
+
+    def revoice_lines(self, ids: list[str]) -> bool:
+        """Start rendering ``ids`` on the worker thread (False when nothing started)."""
         if self.controller.running or self.project is None:
             return False
-        ids = self.selected_line_ids()
         if not ids:
             self._set_status("Select the lines to revoice first (Ctrl+A selects all)")
             return False
@@ -269,7 +266,9 @@ class PanelController(VoicesController):
         self._refresh_characters()
 
     def _on_line_changed(self, line_id: str, state: str, message: str) -> None:
-        if state == "rendering":
+        if self.ab_running:
+            self._ab_line_changed(line_id, state, message)
+        elif state == "rendering":
             self.model.set_status(line_id, RENDERING)
             row = self.model.row(line_id)
             self._set_status(f"Revoicing {line_id} · {row.line.speaker if row else ''}")
@@ -278,7 +277,9 @@ class PanelController(VoicesController):
             self._refresh_preview_if(line_id)
 
     def _on_line_rendered(self, render: object) -> None:
-        if isinstance(render, RenderedLine):
+        if self.ab_running:
+            self._ab_line_rendered(render)
+        elif isinstance(render, RenderedLine):
             pick = self.take_picks.get(render.line_id)
             if pick is not None and pick != render.take:  # picked while this run was under way
                 render = with_take(render, pick) or render
@@ -298,6 +299,9 @@ class PanelController(VoicesController):
         self.progress.setFormat(f"{done} / {total}")
 
     def _on_succeeded(self, outcome: object) -> None:
+        if self.ab_running:
+            self._ab_succeeded(outcome)
+            return
         if not isinstance(outcome, JobOutcome):
             return
         self.last_outcome = outcome
@@ -312,6 +316,9 @@ class PanelController(VoicesController):
         self._pending_error = (title, message)
 
     def _on_finished(self) -> None:
+        if self.ab_running:
+            self._ab_finished()
+            return
         for row in self.model.rows:
             if row.status == RENDERING:
                 self.model.set_status(row.line_id, PENDING)
@@ -324,7 +331,9 @@ class PanelController(VoicesController):
             self._set_status(error[0])
         self.runFinished.emit(outcome)
         if error is not None:
+            self._ab_waiting = None
             self.show_error(*error)
+        self._ab_after_run()
 
     # ================================================================================================ takes, export
     def choose_take(self, line_id: str, take: int) -> bool:
@@ -340,11 +349,8 @@ class PanelController(VoicesController):
             self._refresh_preview_if(line_id)
             return False
         self.take_picks[line_id] = take
-        note = "Export writes it"
-        try:
-            save_panel_state(self.project, self.model.texts(), self.take_picks)
-        except OSError as exc:
-            note = f"could not save the pick ({exc}); it is kept in this session"
+        problem = self._save_state()
+        note = f"could not save the pick ({problem}); it is kept in this session" if problem else "Export writes it"
         self.player.stop()
         self.model.set_render(self._consent_checked(chosen))
         self._refresh_preview_if(line_id)
@@ -393,8 +399,11 @@ class PanelController(VoicesController):
         self.action_export.setEnabled(loaded and has_renders)
         qc = self.project.qc_report_path if self.project else None
         self.action_qc.setEnabled(bool(qc and qc.exists() and has_renders))
-        for action in (self.action_open, self.action_open_subs, self.action_demo, self.action_settings):
+        for action in (self.action_open, self.action_open_subs, self.action_demo, self.action_settings,
+                       self.action_open_job):
             action.setEnabled(not running)
+        self.action_save_job.setEnabled(loaded)
+        self._show_line_emotion()
         self.voices.set_editable(not running)
         self.select_flagged_button.setEnabled(any(row.status == FLAGGED for row in self.model.rows))
         for action in (self.action_play, self.action_prev_take, self.action_next_take):

@@ -24,7 +24,16 @@ import html
 from dataclasses import replace
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QVBoxLayout
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+)
 from revoice.engine.emotion.labels import LABELS, Emotion, line_emotion, parse_emotion
 from revoice.engine.model import DialogueLine, RenderedLine
 from revoice.engine.records import EmotionUse
@@ -171,9 +180,9 @@ class EmotionEditor(QFrame):
         self.slider_value.setMinimumWidth(36)
         self.description = QLineEdit()
         self.description.setObjectName("emotionDescription")
-        self.description.setPlaceholderText("or describe it: angrily, voice shaking / \u60b2\u4f24\u5730\u4f4e\u8bed")
+        self.description.setPlaceholderText("or describe it: angrily, voice shaking")
         self.description.setToolTip("A description in English or Chinese, or original[:0.7], neutral, "
-                                    "angry[:0.8]; Enter applies it")
+                                    "angry[:0.8]; Enter (or leaving the field) applies it")
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("Drop the panel's emotion: back to the subtitle tag, marker or default")
         self.ab_button = QPushButton("A/B vs neutral")
@@ -214,7 +223,7 @@ class EmotionEditor(QFrame):
         self.combo.currentIndexChanged.connect(self._on_combo)
         self.slider.sliderMoved.connect(self._show_amount)
         self.slider.valueChanged.connect(self._on_slider)
-        self.description.returnPressed.connect(self.apply_description)
+        self.description.editingFinished.connect(self.apply_description)  # Enter, or leaving the field
         self.reset_button.clicked.connect(self.resetRequested)
         self.ab_button.clicked.connect(self.abRequested)
         self.play_a_button.clicked.connect(self.playA)

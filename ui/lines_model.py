@@ -16,7 +16,9 @@ from PyQt6.QtCore import (
     pyqtSignal,
 )
 from PyQt6.QtGui import QBrush, QColor, QFont
+from revoice.engine.emotion.labels import Emotion
 from revoice.engine.model import DialogueLine, RenderedLine
+from revoice.ui.emotion import emotion_cell, emotion_tip
 
 from revoice.takes import (
     best_take,
@@ -55,16 +57,17 @@ class Column(IntEnum):
     TC_OUT = 2
     SPEAKER = 3
     TEXT = 4
-    SLOT = 5
-    STATUS = 6
-    RATIO = 7
-    LUFS = 8
-    DBTP = 9
-    TAKE = 10
-    WER = 11
-    VOICE = 12
-    MOS = 13
-    FLAGS = 14
+    EMOTION = 5
+    SLOT = 6
+    STATUS = 7
+    RATIO = 8
+    LUFS = 9
+    DBTP = 10
+    TAKE = 11
+    WER = 12
+    VOICE = 13
+    MOS = 14
+    FLAGS = 15
 
 
 QC_COLUMNS = (Column.WER, Column.VOICE, Column.MOS)
@@ -72,7 +75,8 @@ QC_COLUMNS = (Column.WER, Column.VOICE, Column.MOS)
 
 HEADERS = {
     Column.LINE: "Line", Column.TC_IN: "TC In", Column.TC_OUT: "TC Out", Column.SPEAKER: "Speaker",
-    Column.TEXT: "Text", Column.SLOT: "Slot s", Column.STATUS: "Status", Column.RATIO: "Ratio",
+    Column.TEXT: "Text", Column.EMOTION: "Emotion", Column.SLOT: "Slot s", Column.STATUS: "Status",
+    Column.RATIO: "Ratio",
     Column.LUFS: "LUFS", Column.DBTP: "dBTP", Column.TAKE: "Take", Column.WER: "WER", Column.VOICE: "Voice",
     Column.MOS: "MOS", Column.FLAGS: "Flags",
 }
@@ -82,6 +86,7 @@ HEADER_TIPS = {
     Column.LUFS: "Integrated loudness of the revoiced speech",
     Column.DBTP: "True peak of the revoiced speech (4x oversampled)",
     Column.TEXT: "Double-click (or F2) to edit the line before revoicing it",
+    Column.EMOTION: "How the line should feel, and where that came from; change it in the preview below",
     Column.TAKE: "Placed take / takes rendered; pick another in the preview below",
     Column.WER: "Word error rate of what speech recognition hears (0.00 = every word right; CER for zh/ja)",
     Column.VOICE: "Voice similarity: cosine of speaker embeddings to the voice's own profile (1 = same voice)",
@@ -100,6 +105,8 @@ class LineRow:
     status: str = PENDING
     render: RenderedLine | None = None
     message: str = ""
+    emotion: Emotion | None = None
+    """The editor's emotion for this line (the panel, an opened job file); None: the line's own or the default."""
 
     @property
     def line_id(self) -> str:
@@ -154,6 +161,8 @@ class LinesModel(QAbstractTableModel):
         self._rows: list[LineRow] = []
         self._index: dict[str, int] = {}
         self._editable = True
+        self.run_emotion: Emotion | None = None
+        """The run's emotion (a job file's); lines without their own request take it."""
         self._mono = QFont("DejaVu Sans Mono")
         self._mono.setStyleHint(QFont.StyleHint.Monospace)
 
@@ -182,6 +191,24 @@ class LinesModel(QAbstractTableModel):
 
     def texts(self) -> dict[str, str]:
         return {row.line_id: row.text for row in self._rows}
+
+    def emotions(self) -> dict[str, Emotion]:
+        """The editor's emotion by line id (lines the panel or a job file changed)."""
+        return {row.line_id: row.emotion for row in self._rows if row.emotion is not None}
+
+    def emotion_text(self, row: LineRow) -> str:
+        """The row's Emotion cell: ``angry 0.8 · subtitle tag``."""
+        return emotion_cell(row.line, row.emotion, self.run_emotion)
+
+    def set_emotion(self, line_id: str, emotion: Emotion | None, *, stale: bool) -> None:
+        """Record the editor's ``emotion`` (None: back to the line's own); ``stale`` makes a finished render pending."""
+        row = self.row(line_id)
+        if row is None:
+            return
+        row.emotion = emotion
+        if stale and row.status != RENDERING:
+            row.status, row.render, row.message = PENDING, None, ""
+        self._changed(line_id)
 
     def set_editable(self, editable: bool) -> None:
         self._editable = editable
@@ -251,7 +278,8 @@ class LinesModel(QAbstractTableModel):
                 color = STATUS_COLORS[row.status] if column == Column.STATUS else STATUS_COLORS[
                     FAILED if row.status == FAILED else FLAGGED]
                 return QBrush(QColor(color))
-            if (column == Column.TEXT and row.edited) or (column == Column.TAKE and chosen_by_editor(row.render)):
+            if (column == Column.TEXT and row.edited) or (column == Column.EMOTION and row.emotion is not None) \
+                    or (column == Column.TAKE and chosen_by_editor(row.render)):
                 return QBrush(QColor(EDITED_COLOR))
             return None
         if role == Qt.ItemDataRole.FontRole and column in (Column.TC_IN, Column.TC_OUT):
@@ -288,6 +316,8 @@ class LinesModel(QAbstractTableModel):
             return row.line.speaker
         if column == Column.TEXT:
             return row.text if edit or not row.edited else f"{row.text}  \u270e"
+        if column == Column.EMOTION:
+            return self.emotion_text(row)
         if column == Column.SLOT:
             return f"{row.line.record.duration_seconds:.2f}"
         if column == Column.STATUS:
@@ -328,6 +358,8 @@ class LinesModel(QAbstractTableModel):
         if column == Column.TEXT:
             extra = f"\n\nOriginal: {row.line.text}" if row.edited else ""
             return f"{row.text}{extra}\n\nFrom {row.line.origin}" if row.line.origin else f"{row.text}{extra}"
+        if column == Column.EMOTION:
+            return emotion_tip(row.line, row.emotion, self.run_emotion, row.render)
         if column in (Column.FLAGS, Column.STATUS) and row.flags:
             return "\n".join(row.flags)
         if column == Column.LUFS and row.render is not None:
@@ -371,7 +403,7 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 class LinesFilterProxy(QSortFilterProxyModel):
-    """Sorts on SORT_ROLE; the filter text keeps rows whose speaker, status or flags contain every word."""
+    """Sorts on SORT_ROLE; the filter text keeps rows whose speaker, status, emotion or flags contain every word."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -392,5 +424,6 @@ class LinesFilterProxy(QSortFilterProxyModel):
         row = model.row_at(model.index(source_row, 0, QModelIndex(source_parent)))
         if row is None:
             return False
-        haystack = " ".join((row.line.speaker, row.status, row.line_id, *row.flags)).lower()
+        words = (row.line.speaker, row.status, row.line_id, model.emotion_text(row), *row.flags)
+        haystack = " ".join(words).lower()
         return all(word in haystack for word in self._words)

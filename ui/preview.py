@@ -1,4 +1,5 @@
-"""The preview pane: original and revoiced waveforms, readouts, play buttons and the takes chooser for one line."""
+"""The preview pane: original and revoiced waveforms, readouts, play buttons, the takes chooser and the
+emotion control (:class:`revoice.ui.emotion.EmotionEditor`) for one line."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 from revoice.engine.model import RenderedLine
+from revoice.ui.emotion import EmotionEditor
 from revoice.ui.lines_model import FAILED, FLAGGED, STATUS_COLORS, LineRow
 from revoice.ui.player import AudioPlayer, playback_problem
 from revoice.ui.waveform import WaveformView
@@ -91,6 +93,8 @@ class PreviewPane(QWidget):
         self.text.setObjectName("previewText")
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.emotion = EmotionEditor()
+        """The line's emotion control (the window records what it asks, A/B included)."""
 
         self.original_view = WaveformView("#8b919a")
         self.revoiced_view = WaveformView("#5aa9ff")
@@ -175,6 +179,7 @@ class PreviewPane(QWidget):
         layout.setContentsMargins(10, 8, 10, 10)
         layout.addWidget(self.title)
         layout.addWidget(self.text)
+        layout.addWidget(self.emotion)
         layout.addLayout(body, 1)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.player.positionChanged.connect(self._on_position)
@@ -361,6 +366,13 @@ class PreviewPane(QWidget):
             return False
         self.original_view.set_playhead(None)
         return self.player.play_file(self._revoiced_path, f"revoiced:{self._row.line_id}")
+
+    def play_neutral(self, path: Path) -> bool:
+        """Play B of an A/B: the shown line's neutral variant at ``path`` (never the placed take)."""
+        if self._row is None or not path.exists():
+            return False
+        self.original_view.set_playhead(None)
+        return self.player.play_file(path, f"neutral:{self._row.line_id}")
 
     def toggle_play(self) -> bool:
         """Space: stop if playing, else play the revoiced line (or the original when not revoiced yet)."""

@@ -6,7 +6,7 @@ file; :class:`Project` only adds what the panel needs on top (the EDL frame
 rate the editor typed, the speakers) and reads the session's paths under
 the names the panel uses. Also here: which renders on disk still match the
 lines (:func:`find_renders`, with the job's own Revoicers), export of the
-placed takes, and the panel state file (text edits, take picks).
+placed takes, and the panel state file (text edits, take picks, emotions).
 
 No widgets here (usable without a display; only :func:`default_out` asks Qt
 for the app-data folder). Nothing here writes the inputs.
@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from revoice.engine.characters.profile import VoiceProfile
+from revoice.engine.emotion.labels import Emotion
+from revoice.engine.emotion.perform import TEXT_EDITED
 from revoice.engine.files import write_text_atomic
 from revoice.engine.fit import FitPolicy
 from revoice.engine.formats import PANEL_STATE_VERSION
-from revoice.engine.model import DialogueLine, RenderedLine, SkippedLine
+from revoice.engine.model import DialogueLine, LineDuration, RenderedLine, SkippedLine
 from revoice.engine.render import RenderSettings, Revoicer, choose_take
 from revoice.engine.voices.base import VoiceBackend
 from revoice.ui.settings import PanelSettings
@@ -98,6 +100,12 @@ class Project:
         return self.session.layout.panel_state
 
     @property
+    def ab_out(self) -> Path:
+        """The working timeline of the A/B comparisons: a folder inside :attr:`media_dir`, so the neutral
+        variants render apart from the placed takes (never placed, never exported)."""
+        return self.media_dir / "ab_neutral" / self.out.name
+
+    @property
     def speakers(self) -> list[str]:
         return sorted({line.speaker for line in self.lines})
 
@@ -126,15 +134,18 @@ def load_project(timeline_path: Path, subtitles: Path | None, out: Path, *, cont
                    edit_rate=rate)
 
 
-def render_settings(settings: PanelSettings) -> RenderSettings:
+def render_settings(settings: PanelSettings, *, emotion: Emotion | None = None) -> RenderSettings:
+    """The render settings of the panel's runs; ``emotion`` is the run's (an opened job file's), None the default."""
     return RenderSettings(loudness=settings.loudness, true_peak_ceiling_dbtp=settings.true_peak_dbtp,
-                          fit=FitPolicy(min_ratio=settings.min_ratio, max_ratio=settings.max_ratio))
+                          fit=FitPolicy(min_ratio=settings.min_ratio, max_ratio=settings.max_ratio), emotion=emotion)
 
 
 def find_renders(project: Project, texts: Mapping[str, str], *, voice: VoiceBackend | None,
                  settings: PanelSettings, voices: Mapping[str, str],
                  picks: Mapping[str, int] | None = None,
-                 profiles: Sequence[VoiceProfile] = ()) -> dict[str, RenderedLine]:
+                 profiles: Sequence[VoiceProfile] = (), emotions: Mapping[str, Emotion] | None = None,
+                 durations: Mapping[str, LineDuration] | None = None,
+                 run_emotion: Emotion | None = None) -> dict[str, RenderedLine]:
     """Finished renders on disk that match the lines as they are now, with the picked take placed.
 
     A line counts as rendered when all ``settings.takes`` takes are on disk.
@@ -143,24 +154,26 @@ def find_renders(project: Project, texts: Mapping[str, str], *, voice: VoiceBack
     from the same Revoicers (:func:`revoice.session.build_revoicers`); without
     one the takes must have the current settings, the speaker's chosen voice
     or voice profile (same content key: strength, base voice, tint) and an
-    unedited text. ``profiles`` are the voice profiles the next run speaks
-    with (their speakers' lines). The placed take is the editor's pick from
+    unedited text, emotion and duration. ``profiles`` are the voice profiles the
+    next run speaks with (their speakers' lines); ``emotions`` and ``durations``
+    the editor's by line id (as the session's edit step applies them) and
+    ``run_emotion`` the run's. The placed take is the editor's pick from
     ``picks`` when there is one, else the best-scoring.
     """
-    current_settings = render_settings(settings)
+    current_settings = render_settings(settings, emotion=run_emotion)
     count = max(1, settings.takes)
     by_name = {profile.name: profile for profile in profiles}
     revoicers = _revoicers(project, voice, current_settings, voices, profiles)
     wanted = json.loads(json.dumps(dataclasses.asdict(current_settings), default=str))
     found: dict[str, RenderedLine] = {}
     for line in project.lines:
-        text = texts.get(line.line_id, line.text)
-        current = line if text == line.text else dataclasses.replace(line, text=text)
+        current = _as_edited(line, texts.get(line.line_id, line.text), (emotions or {}).get(line.line_id, line.emotion),
+                             (durations or {}).get(line.line_id, line.duration))
         revoicer = revoicers.get(line.language)
         key: Callable[[int], str] | None = None
         if revoicer is not None:
             key = (lambda take, r=revoicer, c=current: r.render_key(c, take))
-        elif current.text != line.text:
+        elif current is not line:
             continue
         takes = line_takes(project.media_dir, line, count, key)
         if takes is None:
@@ -173,6 +186,14 @@ def find_renders(project: Project, texts: Mapping[str, str], *, voice: VoiceBack
             continue
         found[line.line_id] = choose_take(takes, prefer=(picks or {}).get(line.line_id))
     return found
+
+
+def _as_edited(line: DialogueLine, text: str, emotion: Emotion | None, duration: LineDuration | None) -> DialogueLine:
+    """``line`` as the session's edit step makes it (an edited text no longer says the take's words)."""
+    if (text, emotion, duration) == (line.text, line.emotion, line.duration):
+        return line
+    metadata = dict(line.metadata, **{TEXT_EDITED: True}) if text != line.text else line.metadata
+    return dataclasses.replace(line, text=text, emotion=emotion, duration=duration, metadata=metadata)
 
 
 def _revoicers(project: Project, voice: VoiceBackend | None, settings: RenderSettings, voices: Mapping[str, str],
@@ -227,6 +248,8 @@ class PanelState:
     """Edited text by line id (lines whose original text is unchanged)."""
     take_picks: dict[str, int] = field(default_factory=dict)
     """The editor's take by line id (for the text it was picked for)."""
+    emotions: dict[str, Emotion] = field(default_factory=dict)
+    """The editor's emotion by line id (the panel's emotion control, an opened job file)."""
 
 
 def load_panel_state(project: Project) -> PanelState:
@@ -253,11 +276,20 @@ def load_panel_state(project: Project) -> PanelState:
         text = state.text_edits.get(line_id, line.text) if line is not None else None
         if text is not None and isinstance(take, int) and take >= 1 and entry.get("text") == text:
             state.take_picks[line_id] = take
+    emotions = data.get("emotions", {})
+    for line_id, entry in emotions.items() if isinstance(emotions, dict) else ():
+        try:
+            emotion = Emotion.from_json(entry)
+        except (TypeError, ValueError):
+            continue  # an entry this version cannot read: the line's own emotion applies
+        if line_id in by_id:
+            state.emotions[line_id] = emotion
     return state
 
 
-def save_panel_state(project: Project, texts: Mapping[str, str], picks: Mapping[str, int]) -> None:
-    """Save the edits and take picks (atomically) so closing the panel loses nothing."""
+def save_panel_state(project: Project, texts: Mapping[str, str], picks: Mapping[str, int],
+                     emotions: Mapping[str, Emotion] | None = None) -> None:
+    """Save the edits, take picks and emotions (atomically) so closing the panel loses nothing."""
     by_id = {line.line_id: line for line in project.lines}
     edits = {line_id: {"original": by_id[line_id].text, "edited": text}
              for line_id, text in sorted(texts.items()) if line_id in by_id and text != by_id[line_id].text}
@@ -265,7 +297,9 @@ def save_panel_state(project: Project, texts: Mapping[str, str], picks: Mapping[
               for line_id, take in sorted(picks.items()) if line_id in by_id}
     data = {"version": PANEL_STATE_VERSION, "timeline": str(project.timeline_path),
             "subtitles": str(project.subtitles) if project.subtitles else None, "text_edits": edits,
-            "take_picks": chosen}
+            "take_picks": chosen,
+            "emotions": {line_id: emotion.to_json() for line_id, emotion in sorted((emotions or {}).items())
+                         if line_id in by_id}}
     write_text_atomic(project.state_path, json.dumps(data, indent=1))
 
 

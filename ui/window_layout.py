@@ -50,9 +50,9 @@ from revoice.ui.preview import PreviewPane
 
 from revoice.takes import qc_of, takes_of
 
-COLUMN_WIDTHS = {Column.LINE: 58, Column.TC_IN: 98, Column.TC_OUT: 98, Column.SPEAKER: 84, Column.SLOT: 54,
-                 Column.STATUS: 76, Column.RATIO: 50, Column.LUFS: 50, Column.DBTP: 50, Column.TAKE: 44,
-                 Column.WER: 48, Column.VOICE: 50, Column.MOS: 44, Column.FLAGS: 110, Column.TEXT: 320}
+COLUMN_WIDTHS = {Column.LINE: 58, Column.TC_IN: 98, Column.TC_OUT: 98, Column.SPEAKER: 84, Column.EMOTION: 160,
+                 Column.SLOT: 54, Column.STATUS: 76, Column.RATIO: 50, Column.LUFS: 50, Column.DBTP: 50,
+                 Column.TAKE: 44, Column.WER: 48, Column.VOICE: 50, Column.MOS: 44, Column.FLAGS: 100, Column.TEXT: 320}
 """Starting widths of the lines table's columns (px); Text then takes the room the others leave."""
 
 
@@ -113,6 +113,8 @@ class WindowLayout(QMainWindow):
         self.action_prev_take = self._action("Previous Take", "[",
                                              "Place the selected line's previous take (no re-render)")
         self.action_next_take = self._action("Next Take", "]", "Place the selected line's next take (no re-render)")
+        self.action_open_job = self._action("Open Job…", None, "Open a job: a timeline, each line's text, emotion")
+        self.action_save_job = self._action("Save Job…", None, "Save each line's text and emotion as a job file")
         self.action_quit = self._action("Quit", QKeySequence.StandardKey.Quit)
         self.action_select_all = self._action("Select All Lines", QKeySequence.StandardKey.SelectAll)
 
@@ -124,6 +126,9 @@ class WindowLayout(QMainWindow):
         file_menu.addAction(self.action_open_subs)
         self.recent_menu = _menu(file_menu.addMenu("Open Recent"))
         file_menu.addAction(self.action_demo)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_open_job)
+        file_menu.addAction(self.action_save_job)
         file_menu.addSeparator()
         file_menu.addAction(self.action_export)
         file_menu.addAction(self.action_qc)
@@ -288,13 +293,20 @@ class WindowLayout(QMainWindow):
         return super().eventFilter(watched, event)
 
     def _fit_text_column(self) -> None:
-        """Give the Text column the room the others leave, but never less than 200 px (then scroll)."""
+        """Text gets the room the others leave (>= 180 px, else scroll); TC Out steps aside for meters or a narrow
+        window (TC In's tooltip and the preview's title keep the out point)."""
         header = self.table.horizontalHeader()
         viewport = self.table.viewport()
         if header is None or viewport is None:
             return
-        others = sum(header.sectionSize(c) for c in Column if c != Column.TEXT and not header.isSectionHidden(c))
-        narrowest = 180 if not header.isSectionHidden(Column.WER) else 200
+        narrowest = 180
+        others = sum(header.sectionSize(c) for c in Column
+                     if c not in (Column.TEXT, Column.TC_OUT) and not header.isSectionHidden(c))
+        out_fits = header.isSectionHidden(Column.WER) and \
+            viewport.width() - others - COLUMN_WIDTHS[Column.TC_OUT] >= narrowest
+        if header.isSectionHidden(Column.TC_OUT) == out_fits:
+            header.setSectionHidden(Column.TC_OUT, not out_fits)
+        others += COLUMN_WIDTHS[Column.TC_OUT] if out_fits else 0
         header.resizeSection(Column.TEXT, max(narrowest, viewport.width() - others))
 
     def _update_take_columns(self, render: RenderedLine | None = None, *, takes_expected: bool = False) -> None:
@@ -313,15 +325,14 @@ class WindowLayout(QMainWindow):
             metered = any(qc_of(row.render) is not None for row in rows)
         header = self.table.horizontalHeader()
         assert header is not None
-        # the meters need room: TC Out steps aside (TC In's tooltip and the preview title keep the out point)
-        wanted = {Column.TAKE: several, Column.TC_OUT: not metered, **{column: metered for column in QC_COLUMNS}}
+        wanted = {Column.TAKE: several, **{column: metered for column in QC_COLUMNS}}
         changed = False
         for column, shown in wanted.items():
             if header.isSectionHidden(column) == shown:
                 header.setSectionHidden(column, not shown)
                 changed = True
         if changed:
-            self._fit_text_column()
+            self._fit_text_column()  # TC Out steps aside for the meters
 
     def _column_shown(self, column: Column) -> bool:
         header = self.table.horizontalHeader()
@@ -363,10 +374,14 @@ class WindowLayout(QMainWindow):
         row = self.model.row_at(self.proxy.mapToSource(index)) if index.isValid() else None
         if row is None:
             self.preview.show_row(None)
-            return
-        self.player.stop()
-        self.preview.show_row(row, title=f"{row.line_id} · {row.line.speaker} · "
-                                         f"{row.timecode_in} – {row.timecode_out}")
+        else:
+            self.player.stop()
+            self.preview.show_row(row, title=f"{row.line_id} · {row.line.speaker} · "
+                                             f"{row.timecode_in} – {row.timecode_out}")
+        self._show_line_emotion()
+
+    def _show_line_emotion(self) -> None:
+        """Fill the preview's emotion control from the line shown (the controller's; nothing without one)."""
 
     def _refresh_preview_if(self, line_id: str) -> None:
         shown = self.preview.row

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 EmotionMethod = Literal["neutral", "original", "label", "reference"]
 METHODS: tuple[EmotionMethod, ...] = ("neutral", "original", "label", "reference")
@@ -211,13 +211,24 @@ def parse_emotion(text: str, *, source: str) -> Emotion:
                                 source=source))
     from revoice.engine.emotion.lexicon import match_description
 
-    match = match_description(raw)
+    described, colon, strength = raw.rpartition(":")
+    amount_given = bool(colon) and _is_number(strength)
+    match = match_description(described if amount_given else raw)
     if match is None:
         raise ValueError(f"cannot read the emotion {raw!r}: use original, neutral, one of "
                          f"{', '.join(LABELS[1:])} (with :INTENSITY 0-1), or a description such as "
                          f"'angrily, voice shaking'")
-    return _checked(Emotion(method="label", label=match.label, intensity=match.intensity, description=raw,
-                            source=source))
+    intensity = _fraction(strength, raw, "intensity") if amount_given else match.intensity
+    return _checked(Emotion(method="label", label=match.label, intensity=intensity,
+                            description=described.strip() if amount_given else raw, source=source))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def line_emotion(requested: Emotion | None, *, run: Emotion | None, has_original: bool) -> Emotion:
@@ -248,10 +259,3 @@ def _fraction(amount: str, raw: str, what: str) -> float:
 def _checked(emotion: Emotion) -> Emotion:
     emotion.check()
     return emotion
-
-
-def as_method(value: str) -> EmotionMethod:
-    """``value`` as an :data:`EmotionMethod`; raise ValueError listing them."""
-    if value not in METHODS:
-        raise ValueError(f"unknown emotion method {value!r}; use one of {', '.join(METHODS)}")
-    return cast(EmotionMethod, value)

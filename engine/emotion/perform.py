@@ -19,7 +19,7 @@ the report is written here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,31 +53,29 @@ def perform(speech: AudioArray, sample_rate: int, emotion: Emotion, *, original:
     the same rate, or None; ``same_words`` says whether the line still says
     the original take's words.
     """
-    base = {"method": emotion.method, "words": emotion.words(), "source": emotion.source or "default"}
+    base = EmotionUse(method=emotion.method, words=emotion.words(), source=emotion.source or "default")
     if emotion.method == "neutral" or (emotion.method == "label" and emotion.label == "neutral"):
-        return Performed(speech, 0.0, EmotionUse(**base))
+        return Performed(speech, 0.0, base)
     if applied_by_backend:
         energy = emotion.target.energy_db if emotion.method == "label" else 0.0
-        return Performed(speech, energy, EmotionUse(**base, applied_by="backend", energy_db=energy or None))
+        return Performed(speech, energy, replace(base, applied_by="backend", energy_db=energy or None))
     if emotion.method == "label":
         from revoice.engine.emotion.styling import style_speech
 
         target = emotion.target
         styled = style_speech(speech, sample_rate, target, seed=seed)
-        return Performed(styled.audio, target.energy_db, EmotionUse(
-            **base, applied_by="dsp", f0_shift_semitones=styled.f0_shift_semitones,
+        return Performed(styled.audio, target.energy_db, replace(base, applied_by="dsp", f0_shift_semitones=styled.f0_shift_semitones,
             f0_range_factor=styled.f0_range_factor, energy_db=target.energy_db))
     reference = original
     if reference is None or not np.any(reference):
         note = ("no readable original take: rendered neutral" if emotion.method == "original"
                 else f"emotion reference {emotion.reference} unreadable or silent: rendered neutral")
-        return Performed(speech, 0.0, EmotionUse(**base, note=note))
+        return Performed(speech, 0.0, replace(base, note=note))
     from revoice.engine.emotion.transfer import transfer_performance
 
     words = same_words and emotion.method == "original"
     moved = transfer_performance(speech, reference, sample_rate, strength=emotion.strength, same_words=words)
-    return Performed(moved.audio, 0.0, EmotionUse(
-        **base, applied_by="dsp", contour_correlation=moved.correlation_after,
+    return Performed(moved.audio, 0.0, replace(base, applied_by="dsp", contour_correlation=moved.correlation_after,
         note=moved.note or f"aligned by {'words' if words else 'relative position'}"))
 
 

@@ -90,7 +90,9 @@ def transfer_performance(speech: FloatArray, reference: FloatArray, sample_rate:
     mapping = (warp_indices(dtw_path(mfcc(ref, sr), mfcc(x, sr)), own.f0_hz.size) if same_words
                else _position_map(theirs, own))
     target = _target_semitones(own, theirs, mapping)
-    before = _correlation(own.semitones(), target)
+    heard = np.interp(mapping, np.arange(theirs.f0_hz.size), theirs.voiced.astype(np.float64)) > 0.5
+    measured_target = np.where(heard, target, np.nan)  # compared only where the original is voiced too
+    before = _correlation(clean_pitch(own.semitones()), measured_target)
     if strength <= 0.0:
         return TransferResult(x.astype(np.float32), "words" if same_words else "position", before, before)
     # Move the contour's shape (70 ms smoothed) and keep the voice's own micro-prosody on top of it.
@@ -100,7 +102,7 @@ def transfer_performance(speech: FloatArray, reference: FloatArray, sample_rate:
     wanted = np.where(own.voiced, current + strength * change, np.nan)
     shaped = _impose_pitch(x, sr, wanted)
     shaped = _impose_energy(shaped, sr, theirs, mapping, strength)
-    after = _correlation(analyse(shaped, sr).semitones(), target)
+    after = _correlation(clean_pitch(analyse(shaped, sr).semitones()), measured_target)
     return TransferResult(shaped.astype(np.float32), "words" if same_words else "position", before, after)
 
 
@@ -112,9 +114,10 @@ def aligned_reference_pitch(speech: FloatArray, reference: FloatArray, sample_ra
     own, theirs = analyse(x, sr), analyse(ref, sr)
     mapping = (warp_indices(dtw_path(mfcc(ref, sr), mfcc(x, sr)), own.f0_hz.size) if same_words
                else _position_map(theirs, own))
-    warped = np.interp(mapping, np.arange(theirs.f0_hz.size), fill_unvoiced(theirs.semitones()))
-    ref_voiced = np.interp(mapping, np.arange(theirs.f0_hz.size), theirs.voiced.astype(np.float64)) > 0.5
-    return own.semitones(), np.where(ref_voiced, warped, np.nan)
+    cleaned = clean_pitch(theirs.semitones())
+    warped = np.interp(mapping, np.arange(cleaned.size), fill_unvoiced(cleaned))
+    ref_voiced = np.interp(mapping, np.arange(cleaned.size), np.isfinite(cleaned).astype(np.float64)) > 0.5
+    return clean_pitch(own.semitones()), np.where(ref_voiced, warped, np.nan)
 
 
 def _position_map(theirs: Prosody, own: Prosody) -> Frames:

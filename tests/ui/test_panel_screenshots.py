@@ -3,6 +3,8 @@
     REVOICE_SCREENSHOT_DIR=docs/screenshots pytest tests/ui/test_panel_screenshots.py tests/ui/test_panel_takes.py
 
 (``line_with_takes.png``, two metered takes in the chooser, comes from test_panel_takes.py.)
+``emotion.png``: the Emotion column with every source (subtitle tag, panel, default with and without
+original audio) and a line's emotion control after an A/B against neutral.
 """
 
 from __future__ import annotations
@@ -63,3 +65,25 @@ def test_screenshots(make_window: WindowFactory, piper_backend: object, screensh
 
     for name in NAMES:
         saved(screenshot_dir / f"{name}.png")
+
+
+@pytest.mark.slow
+def test_emotion_screenshot(make_window: WindowFactory, piper_backend: object, screenshot_dir: Path,
+                            tmp_path: Path) -> None:
+    from test_panel_emotion import choose, open_emotion_scene
+
+    window = make_window(backend=piper_backend)
+    open_emotion_scene(window, tmp_path / "scene")
+    window.select_lines(["L0003"])
+    choose(window, "happy", 60)
+    window.select_lines(["L0001", "L0002", "L0003", "L0004", "L0008"])
+    spy = QSignalSpy(window.runFinished)
+    window.action_revoice.trigger()
+    assert spy.wait(120_000)
+    window.select_lines(["L0002"])
+    ab = QSignalSpy(window.abFinished)
+    assert window.compare_with_neutral()
+    assert ab.wait(120_000) and list(ab[0]) == ["L0002", True]
+    settle()
+    window.grab().save(str(screenshot_dir / "emotion.png"))
+    saved(screenshot_dir / "emotion.png")
