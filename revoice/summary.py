@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from revoice.engine.records import TakeQc
+from revoice.engine.records import EmotionUse, TakeQc
 
 if TYPE_CHECKING:
     from revoice.job import JobOutcome
@@ -41,13 +41,14 @@ def summary_table(outcome: JobOutcome) -> str:
     """The run as the CLI prints it: one row per line, then failures, skips, groups, voices, warnings, files."""
     by_id = {line.line_id: line for line in outcome.lines}
     metered = any(r.report.qc is not None for r in outcome.batch.rendered)
-    head = ("line", "timecode in", "speaker", "slot s", "speech s", "ratio", "onset ms", "LUFS", "dBTP")
+    head = ("line", "timecode in", "speaker", "emotion", "slot s", "speech s", "ratio", "onset ms", "LUFS", "dBTP")
     rows = [head + (("take", "WER", "voice", "MOS") if metered else ()) + ("flags",)]
     for r in outcome.batch.rendered:
         line = by_id[r.line_id]
         rep = r.report
         row: tuple[str, ...] = (
-            r.line_id, outcome.timecode(line), line.speaker[:14], f"{line.record.duration_seconds:.2f}",
+            r.line_id, outcome.timecode(line), line.speaker[:14], emotion_cell(rep.emotion),
+            f"{line.record.duration_seconds:.2f}",
             _number(rep.speech_seconds, "{:.2f}"), _number(rep.ratio, "{:.2f}"), _number(rep.onset_error_ms, "{:+.0f}"),
             _number(rep.loudness_lufs, "{:.1f}"), _number(rep.true_peak_dbtp, "{:.1f}"))
         if metered:
@@ -85,6 +86,17 @@ def summary_table(outcome: JobOutcome) -> str:
     for path in outcome.written:
         out.append(f"wrote {path}")
     return "\n".join(out)
+
+
+def emotion_cell(emotion: EmotionUse | None) -> str:
+    """A line's emotion in a few characters: ``take``, ``take (flat)``, ``angry 0.8``, ``neutral``, ``by voice``."""
+    if emotion is None or emotion.method is None:
+        return "-"
+    if emotion.method in ("original", "reference"):
+        name = "take" if emotion.method == "original" else "reference"
+        return name if emotion.applied_by else f"{name} (flat)"  # not applied: no voiced take to follow
+    words = (emotion.words or emotion.method).split(" (")[0]
+    return words + (" by voice" if emotion.applied_by == "backend" else "")
 
 
 def profile_summary(row: dict[str, Any]) -> str:

