@@ -100,7 +100,7 @@ def mp3_round_trip(x: Audio, rate: int, bit_rate: int = 64000) -> Audio:
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             out.mux(packet)
     buffer.seek(0)
-    with av.open(buffer) as decoded:
+    with av.open(buffer, mode="r") as decoded:
         return np.concatenate([f.to_ndarray().reshape(-1) for f in decoded.decode(audio=0)]).astype(np.float64)
 
 
@@ -169,7 +169,10 @@ def score_clip(x: Audio, bed: Audio, mos: Any) -> dict[str, Any]:
     marked = embed_watermark(x, RATE).astype(np.float64)
     mark = marked - x
     speech_under, music_under = mix(marked, bed, RATE, 10.0), mix(marked, bed, RATE, -10.0)
-    score = lambda audio: detect_watermark(audio, RATE).score  # noqa: E731
+
+    def score(audio: Audio) -> float:
+        return detect_watermark(audio, RATE).score
+
     row: dict[str, Any] = {
         "seconds": round(len(x) / RATE, 2),
         "clean": score(x), "marked": score(marked), "mp3": score(mp3_round_trip(marked, RATE)),
@@ -209,7 +212,11 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--full-band", action="store_true", help="add pink noise 12 dB under the music bed")
     parser.add_argument("--no-reel", action="store_true", help="skip the piper reel (the two_cities clips only)")
     args = parser.parse_args(list(argv))
-    from revoice.engine.dsp.watermark import DETECTION_THRESHOLD, detect_watermark, embed_watermark
+    from revoice.engine.dsp.watermark import (
+        DETECTION_THRESHOLD,
+        detect_watermark,
+        embed_watermark,
+    )
 
     house = package_file("pygame", "examples", "data", "house_lo.ogg")
     speech = package_file("moonshine_voice", "assets", "two_cities.wav")

@@ -8,14 +8,16 @@ ones they miss). Nothing else in the code spells these numbers.
 
 from __future__ import annotations
 
-RENDER_FORMAT_VERSION = 1
+RENDER_FORMAT_VERSION = 2
 """Render sidecars (``<speaker>_<line>_t<take>.json`` beside each WAV): part of the render key, so a
-bump re-renders every line. Bump when a change alters rendered audio (revoice.engine.render)."""
+bump re-renders every line. Bump when a change alters rendered audio (revoice.engine.render).
+2: seeds from the line's content (speaker, text, record range), not its id; the speaker joins the key."""
 
-WATERMARK_VERSION = 1
+WATERMARK_VERSION = 2
 """The inaudible mark on every rendered take (revoice.engine.dsp.watermark), written into each WAV's
 provenance as ``revoice-ss/<version>``. Part of the render key while ``RenderSettings.watermark`` is
-on, so a bump (any change to how the mark is made or found) renders every marked take again."""
+on, so a bump (a change to how the mark is made; the detector still finds older versions) renders every
+marked take again. 2: 10 dB under the speech above 6 kHz (was 18), never ahead of an onset."""
 
 PROFILE_FORMAT_VERSION = 1
 """Voice profiles (``<NAME>.voice.json``, revoice.engine.characters.profile): a profile of another

@@ -12,9 +12,11 @@
 * :func:`check_file`: what ``revoice verify`` and the QC report say of a file:
   the mark's score and the provenance found in it.
 
-Changing the mark (how it is made or found) bumps
+Changing how the mark is made bumps
 :data:`revoice.engine.formats.WATERMARK_VERSION`, which is part of every
-marked take's render key, so old takes are rendered again.
+marked take's render key, so old takes are rendered again; a change to how it
+is found does not (the detector must keep finding every earlier version: it
+correlates with the same keyed reference, whatever the mark's strength).
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ from pathlib import Path
 
 from revoice.engine.dsp._util import AudioArray, FloatArray
 from revoice.engine.dsp.bwf import BextText, Provenance, read_bext_text, read_provenance
-from revoice.engine.dsp.watermark import WatermarkDetection, detect_watermark, embed_watermark
+from revoice.engine.dsp.watermark import (
+    WatermarkDetection,
+    detect_watermark,
+    embed_watermark,
+)
 from revoice.engine.formats import WATERMARK_VERSION
 from revoice.engine.voices.base import VoiceBackend, VoiceHooks
 

@@ -9,9 +9,9 @@ adds it under that spectrum: :data:`STRENGTH_DB` below it up to 3 kHz, rising
 to :data:`HIGH_STRENGTH_DB` from 6 kHz (:data:`TILT_HZ`). Up there speech is
 noise-like (fricatives, aspiration), and noise masks noise a few dB under its
 own level where a tone masks it only some 20 dB under (the offsets of the MPEG
-psychoacoustic model), so the mark can sit closer to the speech; it is also
-where a music bed usually leaves the dialogue the most room. It is silent where
-the speech is silent.
+psychoacoustic model), so the mark can sit closer to the speech there, and it
+gets through a music bed that leaves the speech's upper band free. It is
+silent where the speech is silent.
 
 :func:`detect_watermark` whitens the signal (each short-time spectrum divided
 by its smoothed magnitude, time-frequency cells that only a steady background
@@ -23,11 +23,22 @@ each in robust standard deviations (median absolute deviation over lags),
 and adds up the squares of the bands that agree in sign at each lag (a
 generalized likelihood ratio: a band that music covers adds little noise and
 no weight it has not earned). The score is that sum at its best lag as a
-Gaussian-equivalent deviate; unmarked audio scores about 4.5 (the largest of
-some 10^4 nearly independent lags: 3.6-5.8 over 5,760 clean clips and keys),
-and :data:`DETECTION_THRESHOLD` is 7.0.
+Gaussian-equivalent deviate; unmarked audio scores about 4.4 (the largest of
+some 10^4 nearly independent lags: 3.7-6.0 over 8,316 clean real clips of 2 and
+4 s and 36 keys), and :data:`DETECTION_THRESHOLD` is 7.0 (a Gumbel fit to those
+puts a false alarm near 1 in 100,000 files). It finds version 1's flat mark too.
 
-MEASURED
+Measured (``python -m bench watermark``) on the test's six piper lines (3.0-7.1 s,
+48 kHz, -23 LUFS) and four 4 s clips of read speech: the difference signal is
+18.9-21.7 dB below the speech (flat -18 dB: 20.5-21.9; Perth's neural mark:
+16.3), DistillMOS changes by -0.016 on average (worst -0.08; it hears only up
+to 8 kHz), a rough noise-to-mask ratio is -4.5 to -9.6 dB; scores 31-52 marked,
+23-42 after MP3 at 64 kbit/s, 22-44 with a music bed 10 dB under the speech
+(15-32 then MP3), 17-35 with the speech 10 dB under the music (9.1-21 then
+MP3), 4.0-5.3 unmarked. That bed (pygame's house loop, 11 kHz) leaves the
+speech the band above 5.5 kHz; with pink noise 12 dB under it, covering the
+whole band, the speech 10 dB under it is found in 3 of the 10 clips only.
+Embedding takes about 4 ms and detection 9 ms per second of audio.
 
 Everything is a fixed function of the samples and the key: the reference
 comes from SHAKE-256 of the key (no random generator whose stream could change
@@ -38,6 +49,7 @@ Audio: float mono at an explicit rate in Hz.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -129,7 +141,7 @@ def detect_watermark(audio: FloatArray, sample_rate: int, *, key: bytes = DEFAUL
                      threshold: float = DETECTION_THRESHOLD) -> WatermarkDetection:
     """Look for the mark of ``key`` in ``audio`` (mono, ``sample_rate`` Hz), at any offset.
 
-    Audio shorter than one frame scores 0. About MSPERSEC ms per second of audio.
+    Audio shorter than one frame scores 0. About 9 ms per second of audio.
     """
     sr = check_rate(sample_rate)
     x = mono_f64(audio)
@@ -168,7 +180,7 @@ def _band_deviates(product: npt.NDArray[np.complex128]) -> npt.NDArray[np.float6
     edges = np.geomspace(BAND_HZ[0], BAND_HZ[1], DETECTION_BANDS + 1)
     edges[-1] = np.nextafter(edges[-1], np.inf)
     rows: list[npt.NDArray[np.float64]] = []
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in itertools.pairwise(edges):
         lags = np.fft.irfft(product * ((freqs >= low) & (freqs < high)), n=PERIOD_SAMPLES * _OVERSAMPLE)
         centre = float(np.median(lags))
         spread = 1.4826 * float(np.median(np.abs(lags - centre)))
