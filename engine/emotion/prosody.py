@@ -244,3 +244,25 @@ def smooth(values: Frames, frames: int) -> Frames:
     kernel = np.ones(frames) / frames
     padded = np.pad(values, (frames // 2, frames - 1 - frames // 2), mode="edge")
     return np.asarray(np.convolve(padded, kernel, mode="valid"), dtype=np.float64)
+
+
+def impose_pitch(x: npt.NDArray[np.float64], sample_rate: int, semitones: Frames) -> npt.NDArray[np.float64]:
+    """``x`` resynthesized by TD-PSOLA (Praat's Manipulation, overlap-add) with pitch ``semitones`` re 100 Hz
+    at its non-NaN frames; same length, formants kept. ``x`` unchanged when Praat cannot analyse it."""
+    import parselmouth
+    from parselmouth.praat import call
+
+    voiced = np.flatnonzero(np.isfinite(semitones))
+    try:
+        sound = parselmouth.Sound(x, sampling_frequency=float(sample_rate))
+        manipulation = call(sound, "To Manipulation", HOP_SECONDS, 65.0, 600.0)
+        tier = call("Create PitchTier", "target", 0.0, x.size / sample_rate)
+        for frame in voiced:
+            call(tier, "Add point", float(frame * HOP_SECONDS), float(100.0 * 2.0 ** (semitones[frame] / 12.0)))
+        call([tier, manipulation], "Replace pitch tier")
+        out = np.asarray(call(manipulation, "Get resynthesis (overlap-add)").values[0], dtype=np.float64)
+    except parselmouth.PraatError:
+        return x
+    fitted = np.zeros(x.size)
+    fitted[: min(x.size, out.size)] = out[: x.size]
+    return fitted

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
 from revoice.engine.emotion.labels import ProsodyTarget
-from revoice.engine.emotion.prosody import HOP_SECONDS, Prosody, analyse
+from revoice.engine.emotion.prosody import Prosody, analyse, impose_pitch
 
 TILT_CORNER_HZ = 1000.0
 """Centre of the tilt shelf (Hz)."""
@@ -78,25 +78,11 @@ def _measured_change(before: Prosody, after: Prosody) -> tuple[float | None, flo
 
 def _psola(x: npt.NDArray[np.float64], sample_rate: int, before: Prosody, shift: float,
            spread: float) -> npt.NDArray[np.float64]:
-    import parselmouth
-    from parselmouth.praat import call
-
+    """Every voiced frame to ``median + shift + spread * (f0 - median)`` semitones (PSOLA)."""
     if before.voiced.sum() < 3:
         return x
-    median = 100.0 * 2.0 ** (before.median_semitones() / 12.0)
-    factor = 2.0 ** (shift / 12.0)
-    try:
-        sound = parselmouth.Sound(x, sampling_frequency=float(sample_rate))
-        manipulation = call(sound, "To Manipulation", HOP_SECONDS, 65.0, 600.0)
-        tier = call(manipulation, "Extract pitch tier")
-        call(tier, "Formula", f"{median!r} * {factor!r} * (self / {median!r}) ^ {float(spread)!r}")
-        call([tier, manipulation], "Replace pitch tier")
-        out = np.asarray(call(manipulation, "Get resynthesis (overlap-add)").values[0], dtype=np.float64)
-    except parselmouth.PraatError:
-        return x
-    fitted = np.zeros(x.size)
-    fitted[: min(x.size, out.size)] = out[: x.size]
-    return fitted
+    median = before.median_semitones()
+    return impose_pitch(x, sample_rate, median + shift + spread * (before.semitones() - median))
 
 
 def tilt(audio: FloatArray, sample_rate: int, tilt_db: float) -> npt.NDArray[np.float64]:

@@ -35,6 +35,7 @@ from revoice.engine.emotion.prosody import (
     clean_pitch,
     dtw_path,
     fill_unvoiced,
+    impose_pitch,
     mfcc,
     smooth,
     warp_indices,
@@ -100,7 +101,7 @@ def transfer_performance(speech: FloatArray, reference: FloatArray, sample_rate:
     own_shape = smooth(fill_unvoiced(clean_pitch(current)), CONTOUR_SMOOTH_FRAMES)
     change = smooth(target, CONTOUR_SMOOTH_FRAMES) - own_shape
     wanted = np.where(own.voiced, current + strength * change, np.nan)
-    shaped = _impose_pitch(x, sr, wanted)
+    shaped = impose_pitch(x, sr, wanted)
     shaped = _impose_energy(shaped, sr, theirs, mapping, strength)
     after = _correlation(clean_pitch(analyse(shaped, sr).semitones()), measured_target)
     return TransferResult(shaped.astype(np.float32), "words" if same_words else "position", before, after)
@@ -154,27 +155,6 @@ def _correlation(a: Frames, b: Frames) -> float | None:
     if both.sum() < 5 or np.std(a[both]) < 1e-9 or np.std(b[both]) < 1e-9:
         return None
     return round(float(np.corrcoef(a[both], b[both])[0, 1]), 4)
-
-
-def _impose_pitch(x: npt.NDArray[np.float64], sample_rate: int, semitones: Frames) -> npt.NDArray[np.float64]:
-    """``x`` resynthesized (PSOLA) with pitch ``semitones`` re 100 Hz at its voiced frames; same length."""
-    import parselmouth
-    from parselmouth.praat import call
-
-    voiced = np.flatnonzero(np.isfinite(semitones))
-    try:
-        sound = parselmouth.Sound(x, sampling_frequency=float(sample_rate))
-        manipulation = call(sound, "To Manipulation", HOP_SECONDS, 65.0, 600.0)
-        tier = call("Create PitchTier", "target", 0.0, x.size / sample_rate)
-        for frame in voiced:
-            call(tier, "Add point", float(frame * HOP_SECONDS), float(100.0 * 2.0 ** (semitones[frame] / 12.0)))
-        call([tier, manipulation], "Replace pitch tier")
-        out = np.asarray(call(manipulation, "Get resynthesis (overlap-add)").values[0], dtype=np.float64)
-    except parselmouth.PraatError:
-        return x
-    fitted = np.zeros(x.size)
-    fitted[: min(x.size, out.size)] = out[: x.size]
-    return fitted
 
 
 def _impose_energy(x: npt.NDArray[np.float64], sample_rate: int, theirs: Prosody, mapping: Frames,

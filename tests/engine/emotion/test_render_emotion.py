@@ -59,7 +59,8 @@ def test_each_label_moves_prosody_in_its_documented_direction(
     audio, rendered = render(piper_backend, tmp_path, Emotion(method="label", label=label, source="test"))
     prosody = analyse(speech_of(audio), RATE)
     lufs = integrated_loudness(audio, RATE)
-    assert np.sign(round(lufs - neutral["lufs"], 1)) == np.sign(target.energy_db)
+    if target.energy_db:
+        assert np.sign(lufs - neutral["lufs"]) == np.sign(target.energy_db)
     assert lufs - neutral["lufs"] == pytest.approx(target.energy_db, abs=0.6)
     seconds = len(speech_of(audio)) / RATE
     if target.rate_factor != 1.0:  # no original take: the length is the label's pace
@@ -92,7 +93,7 @@ def performed_take(backend: VoiceBackend) -> np.ndarray:
     """The same words with a rise-fall contour imposed: a stand-in for an actor's reading of the line."""
     synthesis = backend.synthesize(SynthesisRequest(text=TEXT, voice_id=backend.voices()[0].voice_id))
     from revoice.engine.dsp.resample import resample
-    from revoice.engine.emotion.transfer import _impose_pitch
+    from revoice.engine.emotion.prosody import impose_pitch as _impose_pitch
 
     audio = resample(synthesis.audio, synthesis.sample_rate, RATE).astype(np.float64)
     prosody = analyse(audio, RATE)
