@@ -171,14 +171,11 @@ def dtw_path(a: Frames, b: Frames, *, band: float = 0.35) -> npt.NDArray[np.int6
     cost[np.abs(diagonal) > width] = np.inf
     total = np.full((n + 1, m + 1), np.inf)
     total[0, 0] = 0.0
-    for i in range(1, n + 1):
-        row, above, costs = total[i], total[i - 1], cost[i - 1]
-        best = np.minimum(above[:-1], above[1:])  # from (i-1, j-1) and (i-1, j)
-        candidates = costs + best
-        for j in range(1, m + 1):  # (i, j-1) runs along the row
-            value = candidates[j - 1]
-            left = row[j - 1] + costs[j - 1]
-            row[j] = value if value <= left else left
+    for d in range(2, n + m + 1):  # anti-diagonals: cell (i, j) needs only diagonals d-1 and d-2
+        i = np.arange(max(1, d - m), min(n, d - 1) + 1)
+        j = d - i
+        best = np.minimum(total[i - 1, j - 1], np.minimum(total[i - 1, j], total[i, j - 1]))
+        total[i, j] = cost[i - 1, j - 1] + best
     return _backtrack(total)
 
 
