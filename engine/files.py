@@ -6,7 +6,8 @@
   target (``os.replace``); on any error the temporary file is removed and an
   existing target is left as it was. Every writer of renders, sidecars,
   profiles, timelines and reports goes through it. New files get the
-  permissions the umask gives (0644 with umask 022, 0640 with 027).
+  permissions the umask gives (0644 with umask 022, 0640 with 027, 0664 with
+  002 for shards run by several users of one group), lock files too.
 * :func:`remove_stale_temporaries`: what a killed writer left (its hidden
   ``.NAME.revoice-HOST-PID-XXXX.tmp`` staging folder) is removed on a later
   run, once its writer is gone; a live writer's, on any machine, is kept.
@@ -27,6 +28,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import tempfile
 import threading
 import time
@@ -43,33 +45,75 @@ from typing import Any
 
 
 @contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], *, keep_unchanged: bool = False) -> Iterator[Path]:
     """A path to write ``target``'s new content to; on leaving the block it replaces ``target`` atomically.
+
+    With ``keep_unchanged`` a new content byte-identical to ``target``'s is not renamed over it
+    (the file, its time stamp included, stays as it was: a rerun that changed nothing rewrites nothing).
 
     The path (``target``'s name in a new hidden folder beside it, so writers
     that pick a format by suffix still see it) does not exist yet. When the
     block ends normally the file is fsynced, renamed over ``target`` and the
     rename fsynced (FileNotFoundError if the block wrote nothing); when it
     raises, ``target`` is left as it was. The temporary folder is always removed. The new file
-    keeps the permissions of the file it replaces; a new one gets the default
-    (umask) permissions, as with a plain write. The target's folder must exist.
+    keeps the permissions of the file it replaces; a new one gets ``0666 & ~umask``, as with a
+    plain write (0664 with umask 002: another user of the group sharing the folder can read
+    and replace it), whatever the writer inside the block created. The target's folder must exist.
     """
     final = Path(target)
+    umask = current_umask()
     staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(final.name), suffix=".tmp", dir=final.parent))
     try:
+        # not mkdtemp's 0700: another user's run may clean up after a crash; a shared folder's setgid stays
+        os.chmod(staging, (0o777 & ~umask) | (staging.stat().st_mode & stat.S_ISGID))
         written = staging / final.name
         yield written
+        if keep_unchanged and _same_bytes(written, final):
+            return
         try:
             mode = final.stat().st_mode & 0o777
         except FileNotFoundError:
-            mode = None
+            mode = 0o666 & ~umask  # whatever mode the writer gave its file (some libraries make 0600)
         _fsync_file(written)
-        if mode is not None:
-            os.chmod(written, mode)
+        os.chmod(written, mode)
         os.replace(written, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _fsync_directory(final.parent)
+
+
+def _same_bytes(new: Path, old: Path) -> bool:
+    """Whether the files ``new`` (must exist) and ``old`` (may not) hold the same bytes."""
+    try:
+        if new.stat().st_size != old.stat().st_size:
+            return False
+        with open(new, "rb") as a, open(old, "rb") as b:
+            while True:
+                block = a.read(1 << 20)
+                if block != b.read(1 << 20):
+                    return False
+                if not block:
+                    return True
+    except OSError:
+        return False
+
+
+def current_umask() -> int:
+    """This process's umask (e.g. ``0o022``), read without changing it where the system tells (Linux).
+
+    Elsewhere it is set and restored (``os.umask``), which another thread creating a file at that
+    very moment could see.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for row in status:
+                if row.startswith("Umask:"):
+                    return int(row.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _staging_prefix(name: str) -> str:
@@ -294,7 +338,7 @@ class FileLock:
             return self._go_unlocked(exc)
         for _ in range(5):  # create, or take a stale lock over and create again
             try:
-                handle = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                handle = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # & ~umask
             except FileExistsError:
                 holder = read_lock(self.path)
                 if holder is None:
@@ -410,11 +454,16 @@ def read_lock(path: Path) -> LockHolder | None:
     """The holder written in lock file ``path`` (fields empty while unreadable), or None when there is none."""
     try:
         touched = path.stat().st_mtime
-        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except OSError:
-        return LockHolder(touched=math.inf)  # cannot be read: never taken over (its message names the file)
+        return LockHolder(touched=math.inf)  # cannot even be looked at: never taken over (its message names it)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError:  # another user's lock this one may not read: its holder's heartbeat (mtime) still tells
+        return LockHolder(touched=touched)
     try:
         data = json.loads(text)
     except ValueError:
@@ -474,5 +523,5 @@ def _pid_alive(pid: int) -> bool:
 
 __all__ = [
     "TEMPORARY_STALE_SECONDS", "FileLock", "LockCancelled", "LockHolder", "LockPolicy", "LockWording", "atomic_path",
-    "read_lock", "remove_stale_temporaries", "write_bytes_atomic", "write_text_atomic",
+    "current_umask", "read_lock", "remove_stale_temporaries", "write_bytes_atomic", "write_text_atomic",
 ]

@@ -21,13 +21,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from revoice.engine.dsp.pauses import Pause, find_pauses, pause_changes, resize_pauses
-from revoice.engine.dsp.resample import resample
-from revoice.engine.dsp.stretch import stretch_to_length, trim_silence
-from revoice.engine.text.directions import speakable_text
 from revoice.engine.voices.base import AudioArray, Synthesis
+
+if TYPE_CHECKING:
+    from revoice.engine.dsp.pauses import Pause
 
 WORDS_PER_SECOND = 2.7
 """Typical conversational English rate, used only to phrase suggestions."""
@@ -140,6 +140,11 @@ def trimmed_speech(synthesis: Synthesis, sample_rate: int) -> AudioArray:
 
 def speech_with_pauses(synthesis: Synthesis, sample_rate: int, *, with_pauses: bool = True) -> Speech:
     """Trimmed speech at ``sample_rate`` plus its pauses from the voice's alignment."""
+    # imported here, not at the top: they pull in scipy, which a run with every line cached never needs
+    from revoice.engine.dsp.pauses import find_pauses
+    from revoice.engine.dsp.resample import resample
+    from revoice.engine.dsp.stretch import trim_silence
+
     audio = resample(synthesis.audio, synthesis.sample_rate, sample_rate)
     start, end = trim_silence(audio, sample_rate)
     if end <= start:
@@ -196,6 +201,8 @@ def spoken_units(text: str) -> tuple[int, int]:
     or a digit. Counting low is safe (a number is one word, however it is read):
     the counts only ever refuse a line that no voice could say in its slot.
     """
+    from revoice.engine.text.directions import speakable_text  # lazy: the text package, only when a line renders
+
     spoken = speakable_text(text)
     characters = sum(1 for char in spoken if _written_without_spaces(char))
     rest = "".join(" " if _written_without_spaces(char) else char for char in spoken)
@@ -254,6 +261,9 @@ def fit_to_length(synthesize: Callable[[float], Synthesis], *, sample_rate: int,
 
     ``synthesize(duration_scale)`` must be deterministic (same scale, same audio).
     """
+    from revoice.engine.dsp.pauses import resize_pauses  # lazy: scipy (see speech_with_pauses)
+    from revoice.engine.dsp.stretch import stretch_to_length
+
     natural = speech_with_pauses(synthesize(1.0), sample_rate, with_pauses=policy.resize_pauses)
     target, flags = plan_length(len(natural.audio), available_samples, desired_samples, policy,
                                 sample_rate=sample_rate)
@@ -295,6 +305,8 @@ def fit_to_length(synthesize: Callable[[float], Synthesis], *, sample_rate: int,
 
 def _pause_room(speech: Speech, change: int, sample_rate: int) -> int:
     """How much of ``change`` (samples) the speech's pauses can absorb."""
+    from revoice.engine.dsp.pauses import pause_changes  # lazy: scipy (see speech_with_pauses)
+
     if not speech.pauses or change == 0:
         return 0
     return sum(pause_changes([b - a for a, b in speech.pauses], change, sample_rate))

@@ -37,7 +37,7 @@ from revoice.engine.sidecars import load_finished as load_finished
 from revoice.engine.sidecars import load_sidecar as load_sidecar
 from revoice.engine.sidecars import sidecar_path as sidecar_path
 from revoice.engine.sidecars import write_sidecar as write_sidecar
-from revoice.engine.sidecars import jsonable
+from revoice.engine.sidecars import RenderIndex, jsonable, reuse_finished
 from revoice.engine.sync import detect_speech_span, plan_span
 from revoice.engine.voices.base import Synthesis, SynthesisRequest, VoiceBackend, VoiceHooks
 from revoice.engine.voices.emotion_args import native_emotion, with_emotion
@@ -146,6 +146,8 @@ class Revoicer:
                     f"{backend.spec.name!r}; it has: {', '.join(sorted(known))}"
                 )
         self._default_voice = self.settings.voice_id or backend.voices()[0].voice_id
+        self._indexes: dict[Path, RenderIndex] = {}
+        """Finished renders by key, per output folder (revoice.engine.sidecars.reuse_finished)."""
 
     def voice_for(self, line: DialogueLine) -> str:
         return self.voices_by_speaker.get(line.speaker, self._default_voice)
@@ -156,11 +158,17 @@ class Revoicer:
         return line_emotion(line.emotion, run=self.settings.emotion, has_original=has_original)
 
     def render_key(self, line: DialogueLine, take: int = 1) -> str:
-        """Content hash of everything that decides the line's audio."""
+        """Content hash of everything that decides the line's audio and its WAV (not the line's id).
+
+        The line's id (its place among the cues) is left out, so deleting or inserting a cue does
+        not change the keys of the lines after it; computing a key loads no model (the backend's name,
+        the voice id and a voice profile's content key are all known before loading).
+        """
         payload = {
             "version": RENDER_FORMAT_VERSION,
             "backend": self.backend.spec.name,
             "voice": self.voice_for(line),
+            "speaker": line.speaker,  # in the WAV's description (BWF bext) and the seed
             "text": line.text,
             "language": line.language,
             "slot_samples": line.slot_samples(self.settings.sample_rate),
@@ -182,7 +190,15 @@ class Revoicer:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def line_seed(self, line: DialogueLine, take: int = 1) -> int:
-        digest = hashlib.sha256(f"{self.settings.seed}:{line.line_id}:{line.text}:{take}".encode()).digest()
+        """The synthesis seed of ``take`` of ``line`` (0 to 2**32 - 1): from what the line says and where, not its id.
+
+        Made of the run's seed, the speaker, the text, the record range and the take, all part of
+        :meth:`render_key`, so a finished render is reused exactly when a new one would be the same.
+        Other settings (loudness, fit) leave the seed alone: a line re-rendered for them keeps its reading.
+        """
+        record = line.record
+        identity = [self.settings.seed, line.speaker, line.text, record.start, record.duration, record.rate, take]
+        digest = hashlib.sha256(json.dumps(identity).encode()).digest()
         return int.from_bytes(digest[:4], "little")
 
     def render_line(self, line: DialogueLine, *, out_dir: Path, take: int = 1,
@@ -202,7 +218,8 @@ class Revoicer:
         sr = settings.sample_rate
         key = self.render_key(line, take)
         wav_path = out_dir / wav_name(line, take)
-        cached = load_finished(wav_path, key)
+        index = self._indexes.setdefault(out_dir, RenderIndex(out_dir))
+        cached = reuse_finished(wav_path, key, line_id=line.line_id, index=index)  # found by key, whatever its name
         if cached is not None:
             return cached, True
         slot = line.slot_samples(sr)
@@ -416,7 +433,11 @@ def _quiet_edges(speech: AudioArray, sample_rate: int) -> tuple[int, int]:
 
 
 def wav_name(line: DialogueLine, take: int) -> str:
-    """Readable file name: speaker, line id, take (``ANNA_L0003_t1.wav``)."""
+    """Readable file name: speaker, line id, take (``ANNA_L0003_t1.wav``).
+
+    A line whose id changed (a cue deleted or inserted before it) finds its finished render by
+    its key under the old name and gets it under this one (revoice.engine.sidecars.reuse_finished).
+    """
     speaker = re.sub(r"[^A-Za-z0-9]+", "-", line.speaker).strip("-") or "speaker"
     return f"{speaker}_{line.line_id}_t{take}.wav"
 

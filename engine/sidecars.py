@@ -10,8 +10,28 @@ that the WAV beside the sidecar is still that WAV: a truncated or damaged file
 
 Sidecars written before the ``"wav"`` entry existed are checked by length
 only (the WAV must be exactly the slot long). The entry is not part of the
-render key (``RENDER_FORMAT_VERSION`` is unchanged, so no finished line is
-rendered again for it) and is left out when the WAV cannot be read.
+render key and is left out when the WAV cannot be read.
+
+Finding a render by its key, whatever its name (:func:`reuse_finished`). A
+WAV's name holds the line's id (``ANNA_L0003_t1.wav``), and line ids follow
+the cues' order, so deleting or inserting a cue renames the lines after it;
+their render keys do not change (the key holds no line id). So when a line's
+own name holds no render with its key:
+
+* a finished render of another key at that name (the cue that was there
+  before, or the line before an edit) is *parked* first: renamed, with its
+  sidecar, to ``<name>.<first 12 hex of its key>.wav``, so nothing that a
+  later line of the run may still want is overwritten (an inserted cue,
+  swapped cues, an edit undone);
+* a :class:`RenderIndex` of the folder (render key -> sidecars, read once, on
+  the first such miss) finds a finished render with the key under any name;
+  it is hard-linked (copied where links are not possible) to the line's own
+  name, atomically, with a sidecar that names the line. Its samples and BWF
+  chunks are the render's as first made (the iXML ``line_id`` is the one it
+  was rendered for).
+
+The names a timeline no longer uses (parked renders, those of deleted cues or
+takes) are :func:`superseded_renders`; :func:`prune_renders` deletes them.
 """
 
 from __future__ import annotations
@@ -20,12 +40,14 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import struct
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from revoice.engine.files import write_text_atomic
+from revoice.engine.files import atomic_path, write_text_atomic
 from revoice.engine.model import RenderedLine
 from revoice.engine.records import RenderReport
 
@@ -166,9 +188,155 @@ def _read_sidecar(wav_path: Path, key: str | None) -> tuple[RenderedLine, Any] |
         return None
 
 
+def sidecar_key(wav_path: Path) -> str | None:
+    """The render key in the sidecar beside ``wav_path`` (None: no readable sidecar)."""
+    try:
+        data = json.loads(sidecar_path(wav_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    key = data.get("key") if isinstance(data, dict) else None
+    return key if isinstance(key, str) else None
+
+
+PARKED_KEY_CHARS = 12
+"""Hex characters of the render key in a parked render's name (``ANNA_L0003_t1.<key>.wav``)."""
+
+
+def parked_path(wav_path: Path, key: str) -> Path:
+    """Where the render of ``key`` at ``wav_path`` is parked: ``<stem>.<first 12 hex of key>.wav``."""
+    return wav_path.with_name(f"{wav_path.stem}.{key[:PARKED_KEY_CHARS]}{wav_path.suffix}")
+
+
+class RenderIndex:
+    """The finished renders in one media folder by render key (sidecars read on first use, then kept up to date).
+
+    Only what :func:`reuse_finished` does through it is added; a render another
+    process writes meanwhile is not seen (it is rendered again, never placed
+    wrong: every hit is checked with :func:`load_finished`).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._paths: dict[str, list[Path]] | None = None
+
+    def _scanned(self) -> dict[str, list[Path]]:
+        if self._paths is None:
+            self._paths = {}
+            for wav in _render_wavs(self.folder):
+                key = sidecar_key(wav)
+                if key is not None:
+                    self._paths.setdefault(key, []).append(wav)
+        return self._paths
+
+    def paths(self, key: str) -> list[Path]:
+        """WAVs whose sidecars name ``key`` (unchecked)."""
+        return list(self._scanned().get(key, ()))
+
+    def add(self, key: str, wav_path: Path) -> None:
+        paths = self._scanned().setdefault(key, [])
+        if wav_path not in paths:
+            paths.append(wav_path)
+
+    def discard(self, key: str, wav_path: Path) -> None:
+        paths = self._scanned().get(key, [])
+        if wav_path in paths:
+            paths.remove(wav_path)
+
+
+def reuse_finished(wav_path: Path, key: str, *, line_id: str, index: RenderIndex) -> RenderedLine | None:
+    """The finished render of ``key`` at ``wav_path`` for line ``line_id``, or None (render it there).
+
+    At ``wav_path`` itself when it is there (nothing is written: an unchanged
+    rerun only reads). Else a finished render of another key there is parked
+    (:func:`parked_path`) and one of ``key`` found by ``index`` under another
+    name is linked (or copied) to ``wav_path`` with a sidecar for ``line_id``.
+    None when there is none; ``wav_path`` is then free (a broken render may lie there).
+    """
+    cached = load_finished(wav_path, key)
+    if cached is not None:
+        return cached
+    _park(wav_path, index)
+    for listed in index.paths(key):
+        for source in (listed, parked_path(listed, key)):  # or parked since by another process (shard, worker)
+            found = load_finished(source, key) if source != wav_path else None
+            placed = _place(found, wav_path, line_id=line_id, key=key) if found is not None else None
+            if placed is not None:
+                index.add(key, wav_path)
+                return placed
+        index.discard(key, listed)
+    return None
+
+
+def _park(wav_path: Path, index: RenderIndex) -> None:
+    """Move a finished render at ``wav_path`` (of another key) to its parked name, sidecar first."""
+    occupant = sidecar_key(wav_path)
+    if occupant is None or load_finished(wav_path, occupant) is None:
+        return
+    target = parked_path(wav_path, occupant)
+    try:
+        os.replace(sidecar_path(wav_path), sidecar_path(target))
+        os.replace(wav_path, target)
+    except OSError:  # another process moved it first, or a read-only folder (the render will say)
+        return
+    index.discard(occupant, wav_path)
+    index.add(occupant, target)
+
+
+def _place(found: RenderedLine, wav_path: Path, *, line_id: str, key: str) -> RenderedLine | None:
+    """``found``'s WAV linked (or copied) to ``wav_path`` atomically, with its sidecar for ``line_id``; None on failure."""
+    try:
+        with atomic_path(wav_path) as staged:
+            try:
+                os.link(found.path, staged)
+            except OSError:  # no hard links here (FAT, some shares, another volume): a copy
+                shutil.copyfile(found.path, staged)
+        placed = dataclasses.replace(found, line_id=line_id, path=wav_path)
+        write_sidecar(placed, key)
+    except OSError:
+        return None
+    return load_finished(wav_path, key)
+
+
+def _render_wavs(folder: Path) -> list[Path]:
+    """The WAVs in ``folder`` with a sidecar beside them (hidden staging files and other files left out)."""
+    try:
+        with os.scandir(folder) as entries:
+            names = {entry.name for entry in entries if not entry.name.startswith(".")}
+    except OSError:
+        return []
+    return sorted(folder / name for name in names
+                  if name.lower().endswith(".wav") and sidecar_path(Path(name)).name in names)
+
+
+def superseded_renders(folder: Path, *, in_use: Collection[str]) -> list[Path]:
+    """The renders in ``folder`` (WAVs with a Revoice sidecar) whose names are not in ``in_use``, by name.
+
+    ``in_use``: the WAV names the timeline's lines have (every take). Parked
+    renders, those of deleted cues and of takes no longer asked for are listed;
+    staging files of writers in flight (hidden) and files without a sidecar never are.
+    """
+    return [wav for wav in _render_wavs(folder) if wav.name not in in_use and sidecar_key(wav) is not None]
+
+
+def prune_renders(paths: Iterable[Path], *, in_use: Collection[str]) -> list[Path]:
+    """Delete the renders at ``paths`` (sidecar first, then the WAV), skipping names in ``in_use``; the deleted WAVs."""
+    deleted: list[Path] = []
+    for wav in paths:
+        if wav.name in in_use:
+            continue
+        try:
+            sidecar_path(wav).unlink(missing_ok=True)
+            wav.unlink(missing_ok=True)
+        except OSError:
+            continue
+        deleted.append(wav)
+    return deleted
+
+
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types (numpy numbers, paths and the like as their ``str``)."""
     return json.loads(json.dumps(value, default=str))
 
 
-__all__ = ["WAV_ENTRY", "WavFacts", "load_finished", "load_sidecar", "sidecar_path", "wav_facts", "write_sidecar"]
+__all__ = ["WAV_ENTRY", "RenderIndex", "WavFacts", "load_finished", "load_sidecar", "parked_path", "prune_renders",
+           "reuse_finished", "sidecar_key", "sidecar_path", "superseded_renders", "wav_facts", "write_sidecar"]

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import webrtcvad
 from revoice.engine.dsp._util import FloatArray, check_rate, mono_f64
 from revoice.engine.dsp.resample import resample
 from revoice.engine.model import DialogueLine
-from scipy.signal import butter, sosfiltfilt
 
 VAD_RATE = 16000
 """Sample rate (Hz) the VAD runs at."""
@@ -195,6 +193,8 @@ def _vad_flags(
     loud_db = float(np.percentile(10.0 * np.log10(np.maximum(power, 1e-20)), 99))
     gain = 10.0 ** (float(np.clip(_VAD_TARGET_DB - loud_db, 0.0, _VAD_MAX_GAIN_DB)) / 20.0)
     pcm = np.clip(np.round(x16 * gain * 32767.0), -32768, 32767).astype("<i2").tobytes()
+    import webrtcvad  # lazy: a cached run detects no speech
+
     vad = webrtcvad.Vad(aggressiveness)
     step = 2 * frame
     return np.array(
@@ -310,6 +310,8 @@ def _highpass(x: npt.NDArray[np.float64], sample_rate: int, cutoff_hz: float) ->
     """Zero-phase 2nd-order Butterworth high-pass at ``cutoff_hz`` (rumble out of the levels); <= 0: off."""
     if cutoff_hz <= 0 or x.size < 16 or cutoff_hz >= sample_rate / 2:
         return x
+    from scipy.signal import butter, sosfiltfilt  # lazy: scipy.signal takes ~1 s to import, a cached run needs none
+
     sos = butter(2, cutoff_hz, "highpass", fs=sample_rate, output="sos")
     return np.asarray(sosfiltfilt(sos, x), dtype=np.float64)
 

@@ -152,7 +152,7 @@ def write_timelines(
     .otioz's media), then each is written under a temporary name; only when
     all succeeded do they replace the targets
     (:func:`revoice.engine.files.atomic_path`), so a refusal of the second
-    leaves no first one behind. An .otioz bundles Revoice's own WAVs (under
+    leaves no first one behind; a target whose bytes would not change is left alone. An .otioz bundles Revoice's own WAVs (under
     ``media_dir``, default ``<stem>_media`` beside it) and other local media
     only with ``bundle_media`` (:mod:`revoice.otio_bridge.bundle`).
     ``overwrite_inputs`` are the input files: writing over one raises
@@ -168,7 +168,7 @@ def write_timelines(
             for plan in plans:
                 current = plan.out
                 plan.out.absolute().parent.mkdir(parents=True, exist_ok=True)
-                tmp = staged.enter_context(atomic_path(plan.out.absolute()))
+                tmp = staged.enter_context(atomic_path(plan.out.absolute(), keep_unchanged=True))  # same bytes: kept
                 _write_one(plan, tmp)
     except OSError as exc:  # the folder, the temporary file or the renames (all after the last write)
         raise InputError(current, None, f"cannot write here ({exc.strerror or exc})",

@@ -33,6 +33,7 @@ from revoice.engine.voices.base import (
 
 if TYPE_CHECKING:
     from revoice.context import EngineContext
+    from revoice.engine.render import Revoicer
     from revoice.options import JobOptions
     from revoice.session import JobProgress
 
@@ -467,3 +468,75 @@ def cast_profiles(options: JobOptions, *, all_lines: Sequence[DialogueLine], lin
     warnings.extend(f"voice matching could not load backend {name!r} ({reason}); its voices were not tried"
                     for name, reason in pool.failed.items() if reason not in ("not installed", "needs a GPU"))
     return Cast(profiles=outcome.profiles, rows=outcome.rows, prompts=outcome.prompts, pool=pool, warnings=warnings)
+
+
+VOICE_SOURCES = ("profile", "chosen", "run voice", "distinct", "shared")
+"""Why a character speaks its voice: its voice profile; a voice chosen for it (``--speaker-voice``, the
+panel); the run's one voice (``--voice``); a distinct stock voice (revoice.engine.characters.stock_voices);
+one shared because the reel has more characters than distinct voices."""
+
+
+@dataclass(frozen=True)
+class CharacterVoice:
+    """Who speaks one character in one language, and why: the summary's VOICE line, ``--json``'s "voices"."""
+
+    name: str
+    language: str
+    voice: str
+    """``backend:voice_id`` (a voice profile's name for a profile)."""
+    source: str
+    """One of :data:`VOICE_SOURCES`."""
+    reason: str
+    """In words: ``distinct stock voice; no original audio``."""
+
+    def to_json(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+def character_voices(options: JobOptions, revoicers: Mapping[str, Revoicer], lines: Sequence[DialogueLine], *,
+                     profiles: Sequence[VoiceProfile] = (),
+                     rows: Sequence[Mapping[str, Any]] = ()) -> list[CharacterVoice]:
+    """Each character's voice per language as ``revoicers`` (engine.render.Revoicer by language) speak it.
+
+    In each language's order of first appearance. ``profiles`` are the ones the run speaks, ``rows``
+    the profile rows (a profile "not used: consent denied" says why a stock voice speaks).
+    """
+    from revoice.engine.characters.character_backend import BACKEND_PREFIX
+    from revoice.engine.characters.stock_voices import characters_in_order
+
+    spoken = {profile.name: profile.kind for profile in profiles}
+    unused = {str(row["name"]): str(row["status"]).removeprefix("not used: ") for row in rows
+              if str(row["status"]).startswith("not used")}
+    found: list[CharacterVoice] = []
+    for language, revoicer in revoicers.items():
+        backend = revoicer.backend.spec.name.removeprefix(BACKEND_PREFIX)
+        own = [line for line in lines if line.language == language]
+        first = {line.speaker: line for line in reversed(own)}
+        voices = {name: revoicer.voice_for(first[name]) for name in characters_in_order(own)}
+        for name, voice in voices.items():
+            if name in spoken and voice == name:
+                found.append(CharacterVoice(name, language, name, "profile", f"voice profile ({spoken[name]})"))
+                continue
+            if name in options.speaker_voices:
+                source, reason = "chosen", "chosen for this character"
+            elif options.settings.voice_id is not None:
+                source, reason = "run voice", "--voice: one voice for every character"
+            else:
+                others = [other for other, v in voices.items() if v == voice and other != name]
+                source = "shared" if others else "distinct"
+                reason = (f"stock voice shared with {', '.join(others)}: more characters than distinct voices"
+                          if others else "distinct stock voice")
+                reason += "; " + _why_stock(name, options, lines, unused)
+            found.append(CharacterVoice(name, language, f"{backend}:{voice}", source, reason))
+    return found
+
+
+def _why_stock(name: str, options: JobOptions, lines: Sequence[DialogueLine], unused: Mapping[str, str]) -> str:
+    """Why no voice profile speaks ``name``: no original audio, profiles off, its profile not used, or none."""
+    if not any(source.available for line in lines if line.speaker == name for source in line.sources):
+        return "no original audio"
+    if options.profiles == "off":
+        return "voice profiles off"
+    if name in unused:
+        return f"its voice profile is not used ({unused[name]})"
+    return "no voice profile"

@@ -146,6 +146,18 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
     parser.add_argument("--shard", default="1/1", metavar="I/N",
                         help="render only shard I of N (for several processes or machines writing "
                              "to the same output folder); the timeline is written once all are done")
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="render N lines at once in worker processes, one math thread each (same WAVs "
+                             "as one process; default 1)")
+    parser.add_argument("--executor", choices=["local", "processes", "ray"],
+                        help="where lines render: local (this process), processes (--jobs N on this machine) "
+                             "or ray (Ray workers; pip install 'revoice[ray]'); default local, processes with --jobs")
+    parser.add_argument("--ray-address", metavar="ADDRESS",
+                        help="with --executor ray: a running cluster, e.g. ray://HOST:10001 "
+                             "(default: a local cluster for this run)")
+    parser.add_argument("--prune", action="store_true",
+                        help="once the timeline is written, delete the renders in its media folder that no line "
+                             "uses any more (after edits, deleted cues, fewer takes); without it they are listed")
     parser.add_argument("--also", action="append", default=[], choices=["otioz", "xml"],
                         help="also export an .otioz bundle or an FCP7 XML next to --out")
     parser.add_argument("--bundle-media", action="store_true",
@@ -390,6 +402,8 @@ def _voices(args: argparse.Namespace) -> int:
         print(f"  emotion control: {', '.join(row.get('emotion_control') or ()) or 'none (Revoice DSP)'}   licence: {row['licence']}")
         for voice in row["voices"]:
             print(f"  voice {voice['voice_id']}: {', '.join(voice['languages'])}  {voice.get('description', '')}")
+        if row.get("variants"):
+            print(f"  variants (distinct default voices, --speaker-voice): {', '.join(row['variants'])}")
     return EXIT_OK
 
 

@@ -60,12 +60,14 @@ class EngineContext:
 
     def voices_for(self, languages: Iterable[str], *, options: BackendOptions,
                    name: str | None = None) -> dict[str, VoiceBackend]:
-        """One loaded backend per language: :attr:`voice` when set, else the registry's choice (``name`` forces one).
+        """One backend per language: :attr:`voice` when set, else the registry's choice (``name`` forces one).
 
-        A backend loaded here is kept (by name and load options) for the next run.
+        The registry's backends are :class:`~revoice.engine.voices.registry.LazyBackend`: the model loads
+        on the first line that is really synthesized, so a run whose lines are all rendered loads none.
+        A backend chosen here is kept (by name and load options) for the next run, loaded or not.
         Raises :class:`JobError` (exit 3) with every backend's reason when none fits.
         """
-        from revoice.engine.voices.registry import choose_backend, discover_backends, load_backend
+        from revoice.engine.voices.registry import LazyBackend, choose_backend, discover_backends
 
         if self.voice is not None:
             return {language: self.voice for language in sorted(set(languages))}
@@ -77,7 +79,7 @@ class EngineContext:
                     spec = choose_backend(specs, language=language, options=options, name=name)
                     key = (spec.name, options)
                     if key not in self.loaded_voices:
-                        self.loaded_voices[key] = load_backend(spec, options)
+                        self.loaded_voices[key] = LazyBackend(spec, options)
                     chosen[language] = self.loaded_voices[key]
             except BackendUnavailable as exc:
                 raise JobError(str(exc), exit_code=3) from None

@@ -134,6 +134,48 @@ class Shard:
         return int.from_bytes(digest[:4], "little") % self.count == self.index - 1
 
 
+EXECUTORS = ("local", "processes", "ray")
+"""``--executor`` choices (revoice.executor)."""
+
+SYNTHESIS_THREADS = 1
+"""Math threads of each voice model (ONNX Runtime intra-op). ONNX Runtime splits some kernels by its thread
+count, which changes the last bits of the samples (up to 1e-5 with piper, enough to change 24-bit WAVs), so
+every process, the single one and each ``--jobs`` worker, synthesizes with the same count: one, so N workers
+fill N cores without oversubscribing them."""
+
+
+def check_executor(executor: str, jobs: int | None, ray_address: str | None) -> None:
+    """``--executor``, ``--jobs`` and ``--ray-address`` together; ValueError naming the option."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"--executor {executor!r}: use {', '.join(EXECUTORS)}")
+    if jobs is not None and not 1 <= jobs <= 1024:
+        raise ValueError(f"--jobs {jobs}: use 1 to 1024 (lines rendered at once)")
+    if executor == "local" and jobs not in (None, 1):
+        raise ValueError(f"--jobs {jobs}: the local executor renders one line at a time; "
+                         "use --executor processes (this machine) or ray")
+    if ray_address is not None:
+        if executor != "ray":
+            raise ValueError("--ray-address: only with --executor ray")
+        if not ray_address.strip() or any(c.isspace() for c in ray_address):
+            raise ValueError(f"--ray-address {ray_address!r}: use ray://HOST:10001 (or auto, or HOST:6379)")
+    if executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ValueError("--executor ray: Ray is not installed; pip install 'revoice[ray]'")
+
+
+def executor_args(args: argparse.Namespace) -> tuple[str, int | None, str | None]:
+    """``(executor, jobs, ray_address)`` from the CLI's ``--executor``, ``--jobs`` and ``--ray-address``.
+
+    ``--jobs N`` (N > 1) alone means worker processes on this machine.
+    """
+    jobs: int | None = getattr(args, "jobs", None)
+    executor = str(getattr(args, "executor", None) or ("processes" if jobs is not None and jobs > 1 else "local"))
+    address: str | None = getattr(args, "ray_address", None)
+    return executor, jobs, address
+
+
 @dataclass(frozen=True)
 class JobOptions:
     timeline: Path
@@ -184,6 +226,17 @@ class JobOptions:
     consent: Consent | None = None
     """Consent recorded in every voice profile the run builds or uses (``--consent granted --by NAME``),
     never over a recorded denial; None records nothing (see revoice.casting.prepare_profiles)."""
+    executor: str = "local"
+    """Where lines render: "local" (this process), "processes" (:attr:`jobs` worker processes on this
+    machine) or "ray" (Ray workers: a local cluster, or :attr:`ray_address`); see revoice.executor."""
+    jobs: int | None = None
+    """Lines rendered at once (``--jobs``): None is 1 for "local", this machine's CPUs for "processes",
+    the cluster's CPUs for "ray"."""
+    ray_address: str | None = None
+    """``--ray-address``: a running Ray cluster (``ray://host:10001``); None starts a local one."""
+    prune: bool = False
+    """``--prune``: once the timeline is written, delete the renders in the media folder that no line uses
+    any more (superseded by edits, deleted cues or fewer takes); without it they are only listed."""
 
     def __post_init__(self) -> None:
         if self.out.suffix.lower() not in TIMELINE_SUFFIXES:
@@ -214,6 +267,7 @@ class JobOptions:
                 raise ValueError(f"--match-voice {item!r}: write it as BACKEND:VOICE, e.g. kokoro:jf_alpha")
         if not 0.0 <= self.allow_overflow_seconds <= 10.0:
             raise ValueError(f"--allow-overflow {self.allow_overflow_seconds}: use 0 to 10 seconds")
+        check_executor(self.executor, self.jobs, self.ray_address)
 
     @property
     def layout(self) -> OutputLayout:
@@ -239,12 +293,13 @@ class JobOptions:
     def backend_options(self) -> BackendOptions:
         """How this job loads its voices: device, the pronunciation dictionary, a weights folder."""
         return BackendOptions(device=self.device, dictionary=str(self.dictionary) if self.dictionary else None,
-                              weights_dir=str(self.weights) if self.weights else None)
+                              weights_dir=str(self.weights) if self.weights else None, threads=SYNTHESIS_THREADS)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> JobOptions:
         from revoice.voice_cli import consent_option
         offset = parse_subtitle_offset(args.subs_offset)
+        executor, jobs, ray_address = executor_args(args)
         voices: dict[str, str] = {}
         for item in args.speaker_voice:
             speaker, sep, voice = item.partition("=")
@@ -266,4 +321,5 @@ class JobOptions:
                    profiles=str(getattr(args, "profiles", "off")),
                    group_speakers=bool(getattr(args, "group_speakers", False)),
                    match_voices=tuple(getattr(args, "match_voice", None) or ()),
-                   consent=consent_option(args))
+                   consent=consent_option(args), executor=executor, jobs=jobs, ray_address=ray_address,
+                   prune=bool(getattr(args, "prune", False)))

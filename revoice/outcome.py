@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from revoice.engine.model import DialogueLine, SkippedLine
 from revoice.engine.render import BatchResult, LineFailure
 from revoice.options import JobOptions
 from revoice.otio_bridge.timeline import format_timecode
+
+if TYPE_CHECKING:
+    from revoice.casting import CharacterVoice
 
 
 @dataclass
@@ -35,6 +38,11 @@ class JobOutcome:
     """The timeline's start timecode in frames."""
     profiles: list[dict[str, Any]] = field(default_factory=list)
     speaker_groups: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[Path] = field(default_factory=list)
+    """Renders in the media folder no line of the timeline uses any more (deleted when ``pruned``)."""
+    pruned: bool = False
+    voices: list[CharacterVoice] = field(default_factory=list)
+    """Each character's voice per language, and why (:func:`revoice.casting.character_voices`)."""
 
     @property
     def failed(self) -> list[LineFailure]:

@@ -33,6 +33,10 @@ OFFLINE_ENVIRONMENT: Mapping[str, str] = MappingProxyType({
     # transformers, pulled in by the F5-TTS, IndexTTS2 and CosyVoice backends; older versions read only this
     "DO_NOT_TRACK": "1",
     # the cross-tool convention (https://donottrack.sh): huggingface_hub reads it, so do plugins' libraries
+    "RAY_USAGE_STATS_ENABLED": "0",
+    # Ray (--executor ray) reports usage to usage-stats.ray.io by default; its cluster processes inherit this
+    "RAY_USAGE_STATS_PROMPT_ENABLED": "0",
+    # and no notice about that report on the console
 })
 """Variables set by :func:`offline_environment` and why. They are read when each library first loads,
 so they must be set before anything imports onnxruntime, huggingface_hub or transformers."""

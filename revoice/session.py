@@ -28,7 +28,11 @@ Usage (the demo scene, two lines, stock voice)::
 
 A render goes through named steps, each a method over one :class:`_Run`:
 edit (text edits, slot overflow) -> group (speakers by voice) -> select ->
-voices -> profiles -> render -> collect (with other shards' lines) -> write.
+voices -> profiles -> render -> collect (with other shards' lines) -> write -> prune (``--prune``).
+
+Nothing is loaded that a run does not need: a voice's model loads on the first
+line really synthesized, the QC meters on the first take really metered, so a
+rerun with every line finished only computes keys and reads sidecars.
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ from revoice.context import EngineContext
 from revoice.engine.model import DialogueLine, RenderedLine, SkippedLine
 from revoice.engine.emotion.perform import TEXT_EDITED
 from revoice.engine.files import remove_stale_temporaries
-from revoice.engine.render import BatchResult, Progress, Revoicer
-from revoice.engine.voices.base import VoiceBackend
+from revoice.engine.render import Assessor, BatchResult, Progress, Revoicer, wav_name
+from revoice.engine.sidecars import prune_renders, superseded_renders
+from revoice.engine.voices.base import BackendUnavailable, VoiceBackend
 from revoice.layout import OutputLayout
 from revoice.options import JobError, JobOptions
 from revoice.otio_bridge.errors import InputError
@@ -53,7 +58,7 @@ from revoice.outcome import JobOutcome
 from revoice.takes import placed_take, with_take
 
 if TYPE_CHECKING:
-    from revoice.casting import BackendPool
+    from revoice.casting import BackendPool, CharacterVoice
     from revoice.engine.characters.clone import ClonePrompt
     from revoice.engine.characters.profile import VoiceProfile
 
@@ -122,6 +127,10 @@ class _Run:
     """This run's renders plus other shards' finished ones, in line order."""
     pending: int = 0
     written: list[Path] = field(default_factory=list)
+    superseded: list[Path] = field(default_factory=list)
+    """Renders in the media folder that no line of the timeline uses any more (deleted with ``options.prune``)."""
+    in_use: frozenset[str] = frozenset()
+    """The WAV names the timeline's lines have (every take)."""
 
 
 class _ProgressRelay:
@@ -227,14 +236,19 @@ class Session:
         if run.use_profiles:
             self._profiles(run, progress, should_cancel)
         self._revoicers(run)
-        self._render(run, progress, on_line, should_cancel)
+        try:
+            self._render(run, progress, on_line, should_cancel)
+        except BackendUnavailable as exc:  # a voice loads on its first synthesis (registry.LazyBackend)
+            raise JobError(str(exc), exit_code=3) from None
         self._collect(run)
         _check_consent(run)
         self._write(run)
+        pruned = self._prune(run)
         self.last = JobOutcome(options=options, lines=run.lines, skipped=self.skipped, warnings=run.warnings,
                                batch=run.batch, written=run.written, pending_shards=run.pending,
                                rate=self.opened.rate, start_frames=self.opened.start_frames,
-                               profiles=run.profile_rows, speaker_groups=run.groups)
+                               profiles=run.profile_rows, speaker_groups=run.groups,
+                               superseded=run.superseded, pruned=pruned, voices=_character_voices(run))
         return self.last
 
     def _edit(self, options: JobOptions) -> _Run:
@@ -276,7 +290,7 @@ class Session:
                            "or add markers with the line text to the timeline")
 
     def _voices(self, run: _Run) -> None:
-        """Step 4: one loaded voice per language of the lines."""
+        """Step 4: one voice per language of the lines (its model loads on the first line really synthesized)."""
         run.voices = self.context.voices_for((line.language for line in run.lines),
                                              options=run.options.backend_options, name=run.options.backend)
 
@@ -291,15 +305,21 @@ class Session:
 
     def _revoicers(self, run: _Run) -> None:
         """Step 6: one Revoicer per language; with profiles, the characters' voices speak."""
-        run.revoicers = build_revoicers(run.options, run.voices, run.profiles, prompts=run.prompts,
+        run.revoicers = build_revoicers(run.options, run.voices, run.profiles, prompts=run.prompts, lines=run.all_lines,
                                         backends=list(run.pool.loaded.values()) if run.pool is not None else [])
 
     def _render(self, run: _Run, progress: JobProgress | None, on_line: Callable[[Progress], None] | None,
                 should_cancel: Callable[[], bool] | None) -> None:
-        """Step 7: render this shard's lines, language by language (QC meters every take when asked)."""
+        """Step 7: render this shard's lines, language by language (QC meters every take when asked).
+
+        With ``--jobs N`` / ``--executor processes|ray`` the lines go to workers (revoice.executor).
+        """
         options = run.options
         mine = [line for line in run.lines if options.shard.owns(line)]
         relay = _ProgressRelay(sum(line.language in run.revoicers for line in mine), progress, on_line)
+        if options.executor != "local":
+            self._render_in_workers(run, mine, relay, should_cancel)
+            return
         assess = self.context.qc([r.backend for r in run.revoicers.values()], run.profiles) if options.qc else None
         for language, revoicer in run.revoicers.items():
             own = [line for line in mine if line.language == language]
@@ -316,10 +336,38 @@ class Session:
         order = {line.line_id: index for index, line in enumerate(run.lines)}
         run.batch.rendered.sort(key=lambda r: order[r.line_id])
 
+    def _render_in_workers(self, run: _Run, mine: list[DialogueLine], relay: _ProgressRelay,
+                           should_cancel: Callable[[], bool] | None) -> None:
+        """Step 7 on worker processes or Ray: the same files as one process, lines in parallel."""
+        from revoice.executor import WorkerPlan, render_in_workers
+
+        options = run.options
+
+        def finished(line: DialogueLine) -> bool:
+            revoicer = run.revoicers[line.language]
+            placed = placed_take(options.media_dir, line, options.takes,
+                                 key=functools.partial(revoicer.render_key, line))
+            return placed is not None and (not options.qc or placed.report.qc is not None)
+
+        def plan() -> WorkerPlan:
+            return WorkerPlan.build(options, run.revoicers, profiles=run.profiles, prompts=run.prompts,
+                                    backends=list(run.pool.loaded) if run.pool is not None else [],
+                                    given_voice=self.context.voice)
+
+        def assess() -> Assessor | None:
+            return self.context.qc([r.backend for r in run.revoicers.values()], run.profiles) if options.qc else None
+
+        outcome = render_in_workers(mine, options=options, revoicers=run.revoicers, plan=plan, assess=assess,
+                                    finished=finished, progress=relay, should_cancel=should_cancel)
+        run.batch = outcome.batch
+        run.warnings.extend(outcome.warnings)
+
     def _collect(self, run: _Run) -> None:
         """Step 8: this run's renders plus other shards' finished ones; count what is still missing.
 
-        Lines with an editor's take pick are re-chosen from their sidecars.
+        Lines with an editor's take pick are re-chosen from their sidecars. Renders in the media folder
+        that no line of the timeline uses any more (every take's name of every line, selected or not,
+        is in use) are listed as superseded.
         """
         options = run.options
         done = {r.line_id: r for r in run.batch.rendered if r.line_id not in options.take_overrides}
@@ -336,6 +384,9 @@ class Session:
                 done[line.line_id] = placed
         order = {line.line_id: index for index, line in enumerate(run.lines)}
         run.rendered = sorted(done.values(), key=lambda r: order[r.line_id])
+        takes = range(1, options.takes + 1)
+        run.in_use = frozenset(wav_name(line, take) for line in run.all_lines for take in takes)
+        run.superseded = superseded_renders(options.media_dir, in_use=run.in_use)
 
     def _write(self, run: _Run) -> None:
         """Step 9: the revoiced timeline(s) and, with QC, the report, once every shard's lines are done."""
@@ -347,6 +398,17 @@ class Session:
                                            warnings=run.warnings, bundle_media=run.options.bundle_media)
         if run.options.qc:
             run.written += self.write_report()
+
+    def _prune(self, run: _Run) -> bool:
+        """Step 10 (``options.prune``): delete the superseded renders once the timeline is written; whether it did.
+
+        Not while other shards' lines are missing or the run was cancelled (the timeline, the only
+        file that says which renders are in use, is then not written).
+        """
+        if not run.options.prune or not run.written or not run.superseded:
+            return False
+        run.superseded = prune_renders(run.superseded, in_use=run.in_use)
+        return True
 
     # --- takes and writing --------------------------------------------------------------------------------------
 
@@ -432,24 +494,38 @@ def _check_consent(run: _Run) -> None:
     run.rendered = consent_checked(run.rendered, run.profiles)
 
 
+def _character_voices(run: _Run) -> list[CharacterVoice]:
+    """Each character's voice and why, for the summary (revoice.casting.character_voices)."""
+    from revoice.casting import character_voices
+
+    return character_voices(run.options, run.revoicers, run.all_lines, profiles=run.profiles, rows=run.profile_rows)
+
+
 def build_revoicers(options: JobOptions, voices: Mapping[str, VoiceBackend], profiles: Sequence[VoiceProfile], *,
                     prompts: Mapping[str, ClonePrompt] | None = None,
-                    backends: Sequence[VoiceBackend] = ()) -> dict[str, Revoicer]:
+                    backends: Sequence[VoiceBackend] = (), lines: Sequence[DialogueLine] = ()) -> dict[str, Revoicer]:
     """One Revoicer per language; with ``profiles`` their characters' voices speak (stock voices for the others).
+
+    The others get distinct stock voices, cast from ``lines`` (the whole reel; see
+    revoice.engine.characters.stock_voices); without ``lines`` they speak the default voice.
 
     The render keys of finished lines (resume, the panel's "already rendered") come from the same Revoicers.
     """
     from revoice.engine.characters.character_backend import ProfiledBackend
+    from revoice.engine.characters.stock_voices import VoiceVariants, default_voice_ids
 
     revoicers: dict[str, Revoicer] = {}
     by_speaker = {**{p.name: p.name for p in profiles}, **options.speaker_voices} if profiles else options.speaker_voices
     try:
         for language, base in voices.items():
-            voice: VoiceBackend = base
+            voice: VoiceBackend = VoiceVariants(base)  # its voices' variants too (joe~light)
             if profiles:
-                voice = ProfiledBackend(primary=base, profiles=profiles, prompts=dict(prompts or {}),
+                voice = ProfiledBackend(primary=voice, profiles=profiles, prompts=dict(prompts or {}),
                                         backends=list(backends))
-            revoicers[language] = Revoicer(backend=voice, settings=options.settings, voices_by_speaker=by_speaker)
+            cast = default_voice_ids(lines, base, language=language, chosen=options.speaker_voices,
+                                     run_voice=options.settings.voice_id)
+            revoicers[language] = Revoicer(backend=voice, settings=options.settings,
+                                           voices_by_speaker={**cast, **by_speaker})
     except ValueError as exc:
         raise JobError(str(exc)) from exc
     return revoicers

@@ -29,10 +29,13 @@ def summary_json(outcome: JobOutcome) -> dict[str, Any]:
         "skipped": [s.__dict__ for s in outcome.skipped],
         "warnings": outcome.warnings,
         "profiles": outcome.profiles,
+        "voices": [voice.to_json() for voice in outcome.voices],
         "consent_unknown": consent_unknown(outcome.profiles),
         "speaker_groups": outcome.speaker_groups,
         "cached": outcome.batch.cached,
         "pending_shards": outcome.pending_shards,
+        "superseded": [str(path) for path in outcome.superseded],
+        "pruned": outcome.pruned,
         "seconds": round(outcome.batch.seconds, 2),
     }
 
@@ -74,6 +77,7 @@ def summary_table(outcome: JobOutcome) -> str:
                    f"(coherence {group['coherence']:.2f}, {group['speech_seconds']:.1f} s of speech)")
     for profile in outcome.profiles:
         out.append(profile_summary(profile))
+    out += voice_lines(outcome)
     unknown = consent_unknown(outcome.profiles)
     if unknown:
         out.append(f"FLAG    consent unknown for {', '.join(unknown)}: their lines are flagged; record it before "
@@ -85,7 +89,20 @@ def summary_table(outcome: JobOutcome) -> str:
                    "the last shard to finish writes the timeline")
     for path in outcome.written:
         out.append(f"wrote {path}")
+    if outcome.superseded:
+        out.append(superseded_summary(outcome))
     return "\n".join(out)
+
+
+def superseded_summary(outcome: JobOutcome, *, shown: int = 5) -> str:
+    """``N superseded renders: A.wav, B.wav, ...`` and what to do, or ``pruned N superseded renders``."""
+    names = [path.name for path in outcome.superseded]
+    listed = ", ".join(names[:shown]) + (f", ... ({len(names) - shown} more)" if len(names) > shown else "")
+    count = f"{len(names)} superseded render{'s' if len(names) != 1 else ''}"
+    if outcome.pruned:
+        return f"pruned {count} (no line of this timeline used them): {listed}"
+    return (f"{count} (no line of this timeline uses them) in {outcome.superseded[0].parent}: {listed}; "
+            "run again with --prune to delete them")
 
 
 def emotion_cell(emotion: EmotionUse | None) -> str:
@@ -97,6 +114,16 @@ def emotion_cell(emotion: EmotionUse | None) -> str:
         return name if emotion.applied_by else f"{name} (flat)"  # not applied: no voiced take to follow
     words = (emotion.words or emotion.method).split(" (")[0]
     return words + (" by voice" if emotion.applied_by == "backend" else "")
+
+
+def voice_lines(outcome: JobOutcome) -> list[str]:
+    """``VOICE   MARA: piper:joe~light (distinct stock voice; no original audio)`` per character no profile speaks.
+
+    The language follows the name (``MARA (zh)``) when the reel has more than one.
+    """
+    several = len({voice.language for voice in outcome.voices}) > 1
+    return [f"VOICE   {voice.name}{f' ({voice.language})' if several else ''}: {voice.voice} ({voice.reason})"
+            for voice in outcome.voices if voice.source != "profile"]
 
 
 def profile_summary(row: dict[str, Any]) -> str:

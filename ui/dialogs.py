@@ -99,13 +99,12 @@ class SettingsDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.voice_boxes: dict[str, QComboBox] = {}
-        default_name = voices[0].voice_id if voices else "backend default"
         for row, speaker in enumerate(speakers):
             item = QTableWidgetItem(speaker)
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.voices.setItem(row, 0, item)
             box = QComboBox()
-            box.addItem(f"Default ({default_name})", DEFAULT_VOICE)
+            box.addItem("Automatic (its profile, or a stock voice no other character has)", DEFAULT_VOICE)
             for voice in voices:
                 box.addItem(f"{voice.voice_id} — {voice.description}" if voice.description else voice.voice_id,
                             voice.voice_id)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
+    QComboBox,
     QDockWidget,
     QFormLayout,
     QFrame,
@@ -22,6 +23,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
@@ -96,6 +98,8 @@ class VoiceCard(QFrame):
 
     strengthChanged = pyqtSignal(str, float)
     consentRequested = pyqtSignal(str)
+    voiceChosen = pyqtSignal(str, str)
+    """Character, voice id chosen in the card's Voice menu ("" : automatic)."""
 
     def __init__(self, entry: VoiceEntry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,6 +140,13 @@ class VoiceCard(QFrame):
         form.setHorizontalSpacing(8)
         form.setVerticalSpacing(2)
         form.addRow("Base voice", self.base_label)
+        self.voice_choice = voice_menu(entry)  # the editor gives the character another voice here
+        self.voice_choice.currentIndexChanged.connect(
+            lambda _index: self.voiceChosen.emit(self.entry.name, str(self.voice_choice.currentData() or "")))
+        if entry.voice_choices:
+            form.addRow("Voice", self.voice_choice)
+        else:
+            self.voice_choice.setVisible(False)
         if entry.kind != STOCK:
             form.addRow("Similarity", self.similarity_label)
         if entry.kind != STOCK or entry.consent_record is not None:
@@ -191,6 +202,8 @@ class VoicesDock(QDockWidget):
 
     strengthChanged = pyqtSignal(str, float)
     """Character, new strength 0..1 (the window saves it into the profile)."""
+    voiceChosen = pyqtSignal(str, str)
+    """Character, the voice id chosen on its card ("" : automatic; the window saves it in the settings)."""
     consentRequested = pyqtSignal(str)
     """Character whose Consent… button was pressed (the window opens the consent dialog)."""
 
@@ -233,6 +246,7 @@ class VoicesDock(QDockWidget):
             card = VoiceCard(entry)
             card.strengthChanged.connect(self.strengthChanged)
             card.consentRequested.connect(self.consentRequested)
+            card.voiceChosen.connect(self.voiceChosen)
             self._list_layout.insertWidget(self._list_layout.count() - 1, card)
             self.cards[entry.name] = card
         self.header.setText(header)
@@ -243,6 +257,7 @@ class VoicesDock(QDockWidget):
         for card in self.cards.values():
             card.strength.setEnabled(editable)
             card.consent_button.setEnabled(editable)
+            card.voice_choice.setEnabled(editable)
 
 
 
@@ -252,3 +267,20 @@ def _value(text: str) -> QLabel:
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def voice_menu(entry: VoiceEntry) -> QComboBox:
+    """A card's Voice menu: automatic (a profile or a distinct stock voice), or one of the backend's voices."""
+    menu = QComboBox()
+    menu.setObjectName("voiceChoice")
+    menu.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    menu.setMinimumContentsLength(6)  # long voice descriptions do not widen the card: it takes the column's width
+    menu.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    for voice_id, label in entry.voice_choices:
+        menu.addItem(label, voice_id)
+        menu.setItemData(menu.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
+    menu.setCurrentIndex(max(0, menu.findData(entry.chosen_voice)))
+    menu.setToolTip("The voice that speaks this character. Automatic: its voice profile, or a stock voice no other "
+                    "character has (variants such as joe~light are the voice with pitch and formants moved). "
+                    "Revoice the lines to hear a change")
+    return menu

@@ -203,7 +203,7 @@ def _revoicers(project: Project, voice: VoiceBackend | None, settings: RenderSet
         return {}
     try:
         options = project.session.options(speaker_voices=dict(voices), settings=settings)
-        return build_revoicers(options, {line.language: voice for line in project.lines}, profiles)
+        return build_revoicers(options, {line.language: voice for line in project.lines}, profiles, lines=project.lines)
     except (JobError, ValueError):
         return {}
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from revoice.engine.characters.profile import Consent, ProfileError, ProfileStore, VoiceProfile
+from revoice.engine.characters.stock_voices import CastVoice, default_cast, variant_infos
 from revoice.engine.model import DialogueLine
 from revoice.engine.voices.base import BackendOptions, VoiceBackend, VoiceInfo
 
@@ -73,6 +74,10 @@ class VoiceEntry(VoiceRow):
     """The consent in the character's profile file (also when it is not used: denied); None without a file."""
     consent_editable: bool = False
     """Whether the editor can record consent here: the character has, or the next run builds, a profile."""
+    voice_choices: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    """What the card's Voice menu offers: (voice id, label); "" first: automatic (profile or distinct stock voice)."""
+    chosen_voice: str = ""
+    """The voice the editor chose for the character (Settings, the Voices dock); "" for automatic."""
 
     @property
     def consent_unknown(self) -> bool:
@@ -92,33 +97,46 @@ class VoiceEntry(VoiceRow):
 def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, profiles_on: bool,
                   stock_voices: Mapping[str, str], default_voice: str, default_backend: str,
                   licences: Mapping[str, str], statuses: Mapping[str, str] | None = None,
-                  extra_names: Sequence[str] = ()) -> list[VoiceEntry]:
+                  extra_names: Sequence[str] = (), voices: Sequence[VoiceInfo] = ()) -> list[VoiceEntry]:
     """One entry per speaker of ``lines`` (plus ``extra_names``, e.g. speakers grouped by voice), by name.
 
     Mirrors what ``run_job`` does with ``profiles="auto"`` (or "off" when
     ``profiles_on`` is False): profiles are used only when some line has
     readable original audio; a speaker with a voice chosen in ``stock_voices``,
-    denied consent, or a profile without a voice match speaks a stock voice.
+    denied consent, or a profile without a voice match speaks a stock voice:
+    a distinct one of the backend's ``voices`` (default first; their variants
+    are cast as the run casts them, revoice.engine.characters.stock_voices),
+    else ``default_voice``. Each entry offers those voices in ``voice_choices``.
     ``statuses`` are the last run's profile statuses by name ("built", "reused", ...).
     """
     with_audio = {line.speaker for line in lines if any(s.available for s in line.sources)}
     language = {line.speaker: line.language for line in reversed(lines)}
     names = sorted(set(language) | set(extra_names))
     stock_licence = licences.get(default_backend, "")
+    cast: dict[str, CastVoice] = {}
+    for spoken in dict.fromkeys(language.values()):
+        cast.update({name: voice for name, voice in default_cast(lines, voices, language=spoken,
+                                                                  chosen=stock_voices).items()
+                     if language[name] == spoken})
+    offered = _voice_choices(voices)
     entries: list[VoiceEntry] = []
     for name in names:
         status = (statuses or {}).get(name, "")
 
         def stock(note: str, record: Consent | None = None, *, editable: bool = False,
                   name: str = name) -> VoiceEntry:
-            voice = stock_voices.get(name) or default_voice
+            chosen = stock_voices.get(name, "")
+            voice = chosen or (cast[name].voice_id if name in cast else default_voice)
             base = f"{default_backend}:{voice}" if default_backend and voice else voice or default_backend
+            if not chosen and name in cast:
+                note = _cast_words(cast, name) + "; " + note
             return VoiceEntry(name=name, kind=STOCK, base_voice=base, similarity="",
                               consent=record.words if record is not None else "—", licence=stock_licence,
-                              note=note, consent_record=record, consent_editable=editable or record is not None)
+                              note=note, consent_record=record, consent_editable=editable or record is not None,
+                              voice_choices=_with_automatic(offered, "" if chosen else voice), chosen_voice=chosen)
 
         if name in stock_voices:
-            entries.append(stock("voice chosen in Settings"))
+            entries.append(stock("voice chosen for this character (Settings or the Voices dock)"))
             continue
         if not profiles_on:
             entries.append(stock("voice profiles are off (Settings)"))
@@ -160,8 +178,29 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
         entries.append(VoiceEntry(name=name, kind=kind, base_voice=f"{match.backend}:{match.voice_id}",
                                   similarity=similarity, consent=consent, licence=licences.get(match.backend, ""),
                                   note="; ".join(notes), strength=profile.strength if kind == TINT else None,
-                                  profile=profile, consent_record=profile.consent, consent_editable=True))
+                                  profile=profile, consent_record=profile.consent, consent_editable=True,
+                                  voice_choices=_with_automatic(offered, "profile")))
     return entries
+
+
+def _voice_choices(voices: Sequence[VoiceInfo]) -> tuple[tuple[str, str], ...]:
+    """(voice id, label) per voice a character may be given: ``joe~light — joe, lighter: ...``."""
+    return tuple((v.voice_id, f"{v.voice_id} — {v.description}" if v.description else v.voice_id) for v in voices)
+
+
+def _with_automatic(offered: tuple[tuple[str, str], ...], automatic: str) -> tuple[tuple[str, str], ...]:
+    """``offered`` after the automatic choice ("" : a profile or a distinct stock voice, as the run decides)."""
+    return (("", f"Automatic ({automatic})" if automatic else "Automatic"), *offered) if offered else ()
+
+
+def _cast_words(cast: Mapping[str, CastVoice], name: str) -> str:
+    """Why a stock voice was cast: distinct, or shared with whom."""
+    voice = cast[name]
+    if not voice.shared:
+        return "distinct stock voice"
+    others = [other for other, v in cast.items() if v.voice_id == voice.voice_id and other != name]
+    return (f"stock voice shared with {', '.join(others)}: more characters than distinct voices" if others
+            else "stock voice shared with a chosen one: more characters than distinct voices")
 
 
 def save_strength(store: ProfileStore, name: str, strength: float) -> VoiceProfile:
@@ -237,7 +276,7 @@ class BackendInfo:
     @classmethod
     def of(cls, backend: VoiceBackend) -> BackendInfo:
         spec = backend.spec
-        return cls(spec.name, spec.display_name, spec.licence, tuple(backend.voices()))
+        return cls(spec.name, spec.display_name, spec.licence, _with_variants(backend.voices()))
 
     @classmethod
     def probe(cls, *, language: str, device: str) -> BackendInfo:
@@ -252,9 +291,16 @@ class BackendInfo:
             return cls("", "", "", (), problem=str(exc))
         except Exception as exc:  # a broken plugin must not take the panel down
             return cls("", "", "", (), problem=f"voice backends could not be listed: {exc}")
-        return cls(spec.name, spec.display_name, spec.licence, voices)
+        return cls(spec.name, spec.display_name, spec.licence, _with_variants(voices))
 
     @property
     def default_voice(self) -> str:
         """The voice a character without a chosen one speaks ("" when none is known)."""
         return self.voices[0].voice_id if self.voices else ""
+
+
+def _with_variants(voices: Sequence[VoiceInfo]) -> tuple[VoiceInfo, ...]:
+    """A backend's voices, then their variants (``joe~light``: what a run's distinct stock voices may use)."""
+    own = tuple(voices)
+    listed = {v.voice_id for v in own}
+    return own + tuple(v for v in variant_infos(own) if v.voice_id not in listed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from PyQt6.QtWidgets import QWidget
 from revoice.engine.characters.character_backend import consent_checked
@@ -27,7 +28,7 @@ from revoice.engine.model import RenderedLine
 from revoice.engine.voices.base import VoiceBackend
 from revoice.ui.dialogs import ConsentDialog
 from revoice.ui.project import Project
-from revoice.ui.settings import PanelSettings
+from revoice.ui.settings import PanelSettings, save_settings
 from revoice.ui.voices import (
     STOCK,
     BackendInfo,
@@ -70,6 +71,7 @@ class VoicesController(WindowLayout):
         self._licences: dict[str, str] | None = None
         self.voices.strengthChanged.connect(lambda name, strength: self.set_strength(name, strength))
         self.voices.consentRequested.connect(lambda name: self.edit_consent(name))
+        self.voices.voiceChosen.connect(lambda name, voice: self.choose_voice(name, voice))
 
     def _refresh_renders(self) -> None:
         """The lines' statuses from the renders on disk (the subclass's)."""
@@ -133,7 +135,7 @@ class VoicesController(WindowLayout):
         self.voice_entries = voice_entries(
             project.lines, store, profiles_on=self.settings.voice_profiles, stock_voices=self._job_voices(),
             default_voice=info.default_voice, default_backend=info.name, licences=self._licences,
-            statuses=self.profile_statuses, extra_names=names)
+            statuses=self.profile_statuses, extra_names=names, voices=info.voices)
         return self.voice_entries
 
     def _refresh_characters(self) -> None:
@@ -143,12 +145,42 @@ class VoicesController(WindowLayout):
         counts = Counter(line.speaker for line in self.project.lines)
         label = f"{info.display_name} ({info.name})" if info.name else ""
         entries = self.current_voices()
-        voices = {**self._job_voices(), **{e.name: e.short for e in entries if e.kind != STOCK}}
+        voices = {**self._job_voices(), **{e.name: e.short for e in entries}}
         self.characters.show_characters(dict(counts), voices, info.default_voice, label,
                                         info.licence if info.name else info.problem)
         self.voices.show_entries(entries, voices_header(entries, self.project.lines,
                                                         profiles_on=self.settings.voice_profiles))
         self.voices.set_editable(not self.controller.running)
+
+    def choose_voice(self, name: str, voice_id: str) -> bool:
+        """Give ``name`` the stock voice ``voice_id`` ("" : automatic, a profile or a distinct stock voice).
+
+        Saved in the settings (as the Settings dialog's per-speaker voice); the lines whose voice
+        changes become pending: this character's, and another's when it gives up its voice to keep
+        the voices distinct. Refused while a render runs, or for a voice the backend does not offer.
+        """
+        if self.project is None or self.controller.running:
+            return False
+        if voice_id and voice_id not in {v.voice_id for v in self.backend_info().voices}:
+            self.show_error("Cannot choose that voice", f"{name}: the voice backend has no voice {voice_id!r}")
+            return False
+        voices = dict(self.settings.speaker_voices)
+        if voice_id:
+            voices[name] = voice_id
+        else:
+            voices.pop(name, None)
+        if voices == self.settings.speaker_voices:
+            return True
+        self.settings = replace(self.settings, speaker_voices=voices)
+        save_settings(self.settings)
+        self._refresh_characters()
+        self._refresh_renders()
+        self._update_actions()
+        entry = next((e for e in self.voice_entries if e.name == name), None)
+        spoken = entry.base_voice if entry is not None else voice_id
+        self._set_status(f"{name}: {'voice ' + spoken if voice_id else 'automatic voice (' + spoken + ')'}; "
+                         "revoice their lines to hear it")
+        return True
 
     # ================================================================================================ profiles
     def set_strength(self, name: str, strength: float) -> bool:

@@ -33,7 +33,7 @@ from revoice.engine.characters.clone import ClonePrompt
 from revoice.engine.characters.profile import VoiceProfile
 from revoice.engine.characters.tint import TINT_VERSION, VoiceMatch, apply_tint, speaks
 from revoice.engine.model import RenderedLine
-from revoice.engine.voices.base import BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceInfo
+from revoice.engine.voices.base import BackendSpec, Synthesis, SynthesisRequest, VoiceBackend, VoiceHooks, VoiceInfo
 
 BACKEND_PREFIX = "profile+"
 """Spec names are ``profile+<primary backend>`` (e.g. ``profile+piper``)."""
@@ -101,10 +101,10 @@ class ProfiledBackend:
             VoiceInfo(p.name, self._spec.languages, f"voice profile ({p.kind})") for p in self.profiles.values())
 
     def voice_key(self, voice_id: str) -> str | None:
-        """The profile's content key for the render key (None for stock voices)."""
+        """The profile's content key for the render key; for stock voices, the primary's own (a variant's), if any."""
         profile = self.profiles.get(voice_id)
         if profile is None:
-            return None
+            return self.primary.voice_key(voice_id) if isinstance(self.primary, VoiceHooks) else None
         return f"{profile.key}:tint{TINT_VERSION}"  # a tint's sound changes with the DSP, not only the profile
 
     def resolve(self, profile: VoiceProfile, language: str) -> ResolvedVoice:

@@ -15,12 +15,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
-import pyloudnorm
 from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, db_to_gain, mono_f64
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
-from scipy.signal import firwin, resample_poly
+
+if TYPE_CHECKING:
+    import pyloudnorm
+
+# pyloudnorm and scipy are imported in the functions that use them, not here: they take about a
+# second to import, and a run whose lines are all cached only needs the presets (loudness_presets)
 
 # --------------------------------------------------------------------------
 # Measurement
@@ -35,6 +40,8 @@ def _meter(sample_rate: int) -> pyloudnorm.Meter:
     libebur128 to 0.001 LU); its default "K-weighting" class reads 0.02-0.09
     LU low depending on the rate.
     """
+    import pyloudnorm  # lazy (see the imports)
+
     return pyloudnorm.Meter(sample_rate, filter_class="DeMan", block_size=0.400)
 
 
@@ -89,6 +96,8 @@ def _interpolation_filter(factor: int, *, sharp: bool = False) -> npt.NDArray[np
     reconstruction; on hard transients and content near Nyquist it reads up
     to ~0.4 dB higher (Gibbs ringing), on band-limited speech within 0.01 dB.
     """
+    from scipy.signal import firwin  # lazy (see the imports)
+
     if sharp:
         return np.asarray(firwin(20 * factor + 1, 1.0 / factor, window=("kaiser", 5.0)), dtype=np.float64)
     taps = max(49, 12 * factor + 1)
@@ -97,6 +106,8 @@ def _interpolation_filter(factor: int, *, sharp: bool = False) -> npt.NDArray[np
 
 def _oversampled_abs(x: npt.NDArray[np.float64], factor: int, *, sharp: bool = False) -> npt.NDArray[np.float64]:
     """|x| interpolated ``factor`` times (polyphase FIR); index m is time m / factor samples."""
+    from scipy.signal import resample_poly  # lazy (see the imports)
+
     if factor == 1:
         return np.abs(x)
     upsampled = resample_poly(x, factor, 1, window=_interpolation_filter(factor, sharp=sharp))
@@ -218,6 +229,8 @@ def true_peak_limit(
     the input's interpolated peaks end up at or below the ceiling. Not a
     clipper: the gain moves at most R_max / lookahead per sample.
     """
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d  # lazy (see the imports)
+
     sr = check_rate(sample_rate)
     x = mono_f64(audio)
     if x.size == 0:

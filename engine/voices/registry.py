@@ -4,17 +4,28 @@ Backends are plugins: each publishes a :class:`BackendSpec` in the entry-point
 group ``revoice.voice_backends`` (see pyproject.toml). Discovery imports only
 the spec modules; models load in :func:`load_backend`. A plugin that fails to
 import shows up as a :class:`BrokenBackendSpec` carrying the error, so one bad
-plugin never hides the others.
+plugin never hides the others. :class:`LazyBackend` puts off even that load
+until a line is really synthesized, so a run whose lines are all rendered
+already (an unchanged rerun) loads no model at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from revoice.engine.voices.base import BackendOptions, BackendSpec, BackendUnavailable, VoiceBackend
+from revoice.engine.voices.base import (
+    BackendOptions,
+    BackendSpec,
+    BackendUnavailable,
+    Synthesis,
+    SynthesisRequest,
+    VoiceBackend,
+    VoiceInfo,
+)
 
 ENTRY_POINT_GROUP = "revoice.voice_backends"
 
@@ -154,13 +165,77 @@ def load_backend(spec: BackendSpec, options: BackendOptions) -> VoiceBackend:
     return spec.factory(options)
 
 
+class LazyBackend:
+    """A :class:`VoiceBackend` whose model loads on first use, not when it is chosen.
+
+    Its ``spec`` and, where the spec lists them (``BackendSpec.voice_list``), its
+    ``voices()`` need no model, so render keys (revoice.engine.render) are computed
+    and finished lines reused without loading anything. The first
+    :meth:`synthesize` (or an attribute only the loaded backend has, e.g. Kokoro's
+    ``blend_voice_id``) loads it with ``load(spec, options)`` (default
+    :func:`load_backend`: BackendUnavailable when it cannot), once, under a lock
+    (a service's jobs share one); later calls reuse it. The renderer's optional
+    hooks (``voice_key``, ``voice_report``: :class:`~revoice.engine.voices.base.VoiceHooks`)
+    are never looked up on the model, so asking for them loads nothing: a stock
+    voice has none.
+    """
+
+    _NOT_FORWARDED = frozenset({"voice_key", "voice_report"})
+
+    def __init__(self, spec: BackendSpec, options: BackendOptions, *,
+                 load: Callable[[BackendSpec, BackendOptions], VoiceBackend] | None = None) -> None:
+        self._spec = spec
+        self._options = options
+        self._load = load if load is not None else load_backend
+        self._backend: VoiceBackend | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def spec(self) -> BackendSpec:
+        return self._spec
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the model has been loaded (a test's way to see that a cached run loaded none)."""
+        return self._backend is not None
+
+    def loaded(self) -> VoiceBackend:
+        """The loaded backend, loading it now if needed (BackendUnavailable when it cannot load)."""
+        with self._lock:
+            if self._backend is None:
+                self._backend = self._load(self._spec, self._options)
+            return self._backend
+
+    def voices(self) -> Sequence[VoiceInfo]:
+        """The loaded backend's voices; before it loads, the spec's list (loading only when that is empty)."""
+        if self._backend is not None:
+            return self._backend.voices()
+        try:
+            listed = tuple(self._spec.voice_list())
+        except Exception:  # a plugin's list that fails: ask the model itself
+            listed = ()
+        return listed if listed else self.loaded().voices()
+
+    def synthesize(self, request: SynthesisRequest) -> Synthesis:
+        return self.loaded().synthesize(request)
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("_") or name in LazyBackend._NOT_FORWARDED:
+            raise AttributeError(name)
+        return getattr(self.loaded(), name)
+
+    def __repr__(self) -> str:
+        return f"LazyBackend({self._spec.name!r}, {'loaded' if self.is_loaded else 'not loaded'})"
+
+
 def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> list[dict[str, Any]]:
     """One JSON-ready dict per spec (for ``revoice voices``); loads no models.
 
     Keys: name, display_name, languages, sample_rate (Hz), native_duration_control,
     needs_gpu, licence, clones_from_reference, emotion_control (list: the emotion inputs it renders
     itself, [] when Revoice's DSP does), available, reason (None when available), voices
-    (list of {"voice_id", "languages"}).
+    (list of {"voice_id", "languages"}), variants (the voice ids of their variants, e.g. "joe~light",
+    which distinct default voices and ``--speaker-voice`` may use: :func:`variant_ids`).
     """
     rows: list[dict[str, Any]] = []
     for spec in specs:
@@ -189,6 +264,20 @@ def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> 
                 "available": reason is None,
                 "reason": reason,
                 "voices": voices,
+                "variants": variant_ids(spec),
             }
         )
     return rows
+
+
+def variant_ids(spec: BackendSpec) -> list[str]:
+    """The ids of the variants of ``spec``'s listed voices (revoice.engine.characters.stock_voices); none for a
+    cloning backend or a list that fails."""
+    from revoice.engine.characters.stock_voices import variant_infos  # who speaks: imported only when listing
+
+    if spec.clones_from_reference:
+        return []
+    try:
+        return [voice.voice_id for voice in variant_infos(tuple(spec.voice_list()))]
+    except Exception:  # a plugin's failing list is reported with its voices
+        return []

@@ -103,7 +103,8 @@ def test_unknown_consent_is_flagged_everywhere_and_run_consent_granted_records_i
     # the clip metadata says so too
     placed = clips(out)
     assert all(meta["consent"] == "unknown" and CONSENT_UNKNOWN_FLAG in meta["flags"] for meta in placed["ANNA"])
-    assert all(meta["voice"] == "joe" and "consent" not in meta and "profile" not in meta for meta in placed["BEN"])
+    assert all(meta["voice"].startswith("joe") and "consent" not in meta and "profile" not in meta  # a stock voice
+               for meta in placed["BEN"])
 
     # 2. the table: the VOICE line and a FLAG line (renders reused)
     assert main(run(timeline, out, voices)) == EXIT_OK

@@ -205,3 +205,39 @@ def test_revoicing_builds_a_profile_off_the_ui_thread_and_strength_changes_the_n
     render = window.model.row(line_id).render  # type: ignore[union-attr]
     assert render is not None and render.report.voice_profile is not None
     assert render.report.voice_profile.strength == 0.4
+
+
+def test_characters_without_a_profile_get_distinct_voices_the_editor_can_change(make_window: WindowFactory) -> None:
+    """Profiles off (or no original audio): each character a different stock voice, changed from its card."""
+    from revoice.engine.characters.stock_voices import characters_in_order
+
+    window = make_window()
+    assert window.open_demo()
+    assert window.project is not None and not window.settings.voice_profiles
+    first, other = characters_in_order(window.project.lines)
+    cards = window.voices.cards
+    automatic = {name: card.base_label.text() for name, card in cards.items()}
+    assert automatic[first] == f"piper:{window.backend_info().default_voice}"
+    assert automatic[other].startswith("piper:joe~") and "distinct stock voice" in cards[other].note_label.text()
+    menu = cards[other].voice_choice
+    assert not menu.isHidden() and menu.isEnabled() and menu.currentIndex() == 0
+    assert menu.itemData(0) == "" and menu.itemText(0) == f"Automatic ({automatic[other].removeprefix('piper:')})"
+    assert {menu.itemData(i) for i in range(1, menu.count())} >= {"joe", "joe~light", "joe~deep"}
+    column = {window.characters.table.item(r, 0).text(): window.characters.table.item(r, 2).text()  # type: ignore[union-attr]
+              for r in range(window.characters.table.rowCount())}
+    assert column == automatic
+
+    # the editor gives OTHER the lead's voice: saved like the Settings dialog's choice; the lead moves off it
+    menu.setCurrentIndex(menu.findData("joe"))
+    assert load_settings().speaker_voices == {other: "joe"}
+    assert window.job_options([window.project.lines[0].line_id]).speaker_voices == {other: "joe"}
+    chosen = {name: card.base_label.text() for name, card in window.voices.cards.items()}
+    assert chosen[other] == "piper:joe" and chosen[first].startswith("piper:joe~")
+    assert "chosen for this character" in window.voices.cards[other].note_label.text()
+    assert window.voices.cards[other].voice_choice.currentData() == "joe"
+    assert "revoice their lines" in window.status_label.text()
+
+    # back to automatic: the voices are as before
+    window.voices.cards[other].voice_choice.setCurrentIndex(0)
+    assert load_settings().speaker_voices == {}
+    assert {name: card.base_label.text() for name, card in window.voices.cards.items()} == automatic
