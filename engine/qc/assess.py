@@ -204,6 +204,10 @@ class LineQc:
             loaded = self._backend(backend)
             speech = None
             if loaded is not None:
+                from revoice.engine.characters.stock_voices import VoiceVariants
+
+                if not isinstance(loaded, VoiceVariants):  # a stock voice's variant (joe~light) speaks too
+                    loaded = VoiceVariants(loaded)
                 text = PROFILE_TEXT.get(lang, PROFILE_TEXT["en"])
                 synthesis = loaded.synthesize(SynthesisRequest(text=text, voice_id=voice_id, language=language, seed=0))
                 speech = (synthesis.audio, synthesis.sample_rate)
