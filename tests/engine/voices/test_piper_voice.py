@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from backend_checks import heavy_modules_imported
@@ -102,3 +104,20 @@ def test_stage_directions_are_not_read_out() -> None:
 
     assert spoken_text("(whispering) Do you hear me? [pause] Yes. (laughs)") == "Do you hear me? Yes."
     assert spoken_text("Wait [pause] now") == "Wait, now"
+
+
+def test_the_patched_model_is_cached_and_read_back_unchanged(tmp_path: Path) -> None:
+    """The patched graph is written once to the cache (atomically) and read back byte for byte."""
+    from revoice.engine.voices.base import BackendOptions
+    from revoice.engine.voices.piper_voice import SPEC, _model_files, patched_model
+
+    if SPEC.availability(BackendOptions()):
+        pytest.skip("piper is not installed")
+    model_file, _ = _model_files(BackendOptions())
+    first = patched_model(model_file, cache_dir=tmp_path)
+    cached = list(tmp_path.glob("*.onnx"))
+    assert len(cached) == 1 and cached[0].read_bytes() == first
+    assert patched_model(model_file, cache_dir=tmp_path) == first
+    unwritable = tmp_path / "file"
+    unwritable.write_text("not a folder")
+    assert patched_model(model_file, cache_dir=unwritable / "sub") == first  # no cache: still loads
