@@ -28,15 +28,14 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from revoice.engine.model import DialogueLine
-from revoice.engine.voices.base import BackendUnavailable
+from revoice.engine.voices.base import BackendUnavailable, temporary_environment
 from revoice.engine.render import (
     LineFailure,
     ProgressCallback,
@@ -203,7 +202,7 @@ class ProcessLane:
         ours, theirs = context.Pipe()
         process = context.Process(target=worker_main, args=(self.plan, theirs, self.cancel), name=self.name,
                                   daemon=True)
-        with self.spawning, environment(THREAD_ENVIRONMENT):
+        with self.spawning, temporary_environment(THREAD_ENVIRONMENT):
             process.start()  # spawn: the child's environment is copied now
         theirs.close()
         self.process, self.connection = process, ours
@@ -270,21 +269,6 @@ def worker_main(plan: WorkerPlan, connection: Connection, cancel: ProcessEvent) 
         if task is None:
             return
         connection.send(renderer.render(task, cancel.is_set))
-
-
-@contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """``values`` in this process's environment for the block (the old values, or their absence, after)."""
-    old = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 # -- the session's entry point ------------------------------------------------------------------------

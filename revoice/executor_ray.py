@@ -28,11 +28,11 @@ from types import MappingProxyType
 from typing import Any
 
 from revoice.engine.render import ProgressCallback
+from revoice.engine.voices.base import temporary_environment
 from revoice.executor import (
     THREAD_ENVIRONMENT,
     LineRenderer,
     WorkerPlan,
-    environment,
     worker_count,
 )
 from revoice.executor_lanes import (
@@ -144,7 +144,7 @@ def start_ray(ray: Any, options: JobOptions) -> bool:
             ray.init(address=options.ray_address, runtime_env={"env_vars": worker_env}, **common)
         else:  # this machine's workers import what this process can (as worker processes do)
             local_env = {**worker_env, "PYTHONPATH": os.pathsep.join(_own_paths())}
-            with environment(LOCAL_CLUSTER_ENVIRONMENT):  # what the cluster's processes inherit
+            with temporary_environment(LOCAL_CLUSTER_ENVIRONMENT):  # what the cluster's processes inherit
                 ray.init(num_cpus=worker_count(options), include_dashboard=False, _node_ip_address="127.0.0.1",
                          runtime_env={"env_vars": local_env}, **common)
     except Exception as exc:  # noqa: BLE001 - a cluster that cannot be reached or started: one line
