@@ -19,6 +19,8 @@ the record carries no version number (see revoice.engine.formats).
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -123,7 +125,9 @@ class ClipMetadata(JsonRecord):
         return cls(
             line_id=line.line_id, text=line.text, speaker=line.speaker, language=line.language,
             overflow_frames=line.metadata.get("overflow_frames", 0), backend=render.backend,
-            voice=render.voice_id, take=render.take, settings=render.settings, report=render.report,
+            voice=render.voice_id, take=render.take, settings=render.settings,
+            report=dataclasses.replace(render.report, render_seconds=None, rtf=None),  # timings: not in the timeline,
+            # so one process, --jobs, shards and Ray write the same bytes
             flags=render.flags, wav_samples=render.slot_samples, sample_rate=render.sample_rate,
             takes=tuple(ClipTake(take=entry.take, path=str(placed.with_name(str(entry.file))), score=entry.score,
                                  flags=entry.flags) for entry in render.report.takes or ()),
