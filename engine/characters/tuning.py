@@ -18,44 +18,51 @@ INTERFACE CONTRACT (other modules build on these names; keep them)::
 (``SpeakerEmbedder`` is engine.speaker's protocol; ``reference`` is the
 character's clean speech, mono float32.)
 
-How tuning works: every candidate voice speaks the tuning sentences once
-(cached); a backend that blends its voices (``blend_voice_id``, Kokoro's style
-vectors) adds pairwise mixes of its voices, judged like any voice, and keeps
-the best two that beat all its voices and sound as natural and clear as their
-strongest one. Each is scored by :func:`revoice.engine.characters.tuning_score.objective`
-(mean d-vector cosine to the reference, minus, with a ``cohort`` of other
-speakers such as the timeline's other characters, the mean cosine to the
-cohort: the gain must be specific to this character, not toward every human
-voice; minus cleanliness penalties). Pitch starts from the median-F0 ratio to
-the reference; a coarse look (pitch half / all the way; formants kept,
-half-following or moving with the pitch) runs on every candidate, a
+How tuning works, coarse to fine: every candidate voice first speaks the first
+:data:`SCREEN_LINES` tuning sentences (a base voice's renders, F0s and
+embeddings do not depend on the character: the run's ``synthesis_cache`` keeps
+them for every later character); a backend that blends its voices
+(``blend_voice_id``, Kokoro's style vectors) adds pairwise mixes of its voices,
+judged like any voice, and keeps the best two that beat all its voices. Each is
+scored by :func:`revoice.engine.characters.tuning_score.objective` (mean
+d-vector cosine to the reference, minus, with a ``cohort`` of other speakers
+such as the timeline's other characters, the mean cosine to the cohort: the
+gain must be specific to this character, not toward every human voice; minus
+cleanliness penalties), untinted and with its pitch moved to the reference's
+median F0. The best :data:`SHORTLIST` of those and the stock voice speak
+every tuning sentence; on them a coarse look (pitch half / all the way;
+formants kept, half-following or moving with the pitch) runs, then a
 coordinate search plus the envelope correction on the best
-:data:`REFINE_BEST`. Hard limits (:data:`~revoice.engine.characters.tuning_score.MAX_SEMITONES`,
+:data:`REFINE_BEST`. The DSP of every setting reuses each line's analyses
+(:class:`~revoice.engine.dsp.voice_transform.PreparedLine`). Hard limits
+(:data:`~revoice.engine.characters.tuning_score.MAX_SEMITONES`,
 :data:`~revoice.engine.characters.tuning_score.FORMANT_LIMITS`) keep the shift in
 its clean range. With a naturalness meter (e.g. DistillMOS) or a transcriber
 the best settings are checked in order and the first that passes the vetoes
-wins (:func:`revoice.engine.characters.tuning_score.acceptable_choice`).
+wins (:func:`revoice.engine.characters.tuning_judge.acceptable_choice`; a blend
+must first sound as natural and clear as its strongest voice).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
-from revoice.engine.characters.tint import VoiceMatch, VoiceTint, apply_tint, speaks
+from revoice.engine.characters.tint import VoiceMatch, VoiceTint, speaks, tint_line
+from revoice.engine.characters.tuning_judge import Judge, Verdict, acceptable_choice
 from revoice.engine.characters.tuning_score import (
     Candidate,
-    Judge,
-    Verdict,
-    acceptable_choice,
+    SynthesisCache,
     clip_formant,
     clip_semitones,
     objective,
+    score_embeddings,
     similarity_score,
+    speak_line,
     synthesize_lines,
 )
 from revoice.engine.dsp.voice_transform import band_levels_db, median_f0
@@ -65,12 +72,17 @@ from revoice.engine.voices.base import AudioArray, VoiceBackend
 
 HOLDOUT_MIN_SPEECH_S = 8.0
 """A reference with at least this much speech (s) is split: tune on the first half, report on the second."""
+SCREEN_LINES = 2
+"""Every voice and blend is first scored on this many tuning sentences (the first ones). On the bench's six
+English voices (16 voices and 1:1 blends each), the best on all 4 sentences ranked 1st-3rd on these 2 (1st-5th on
+one)."""
+SHORTLIST = 3
+"""How many of the screened voices (best first, untinted or moved to the reference's pitch) speak every tuning
+sentence and get the coarse look at the tint."""
 REFINE_BEST = 2
 """How many of the best base voices after the coarse grid get the fine search and EQ."""
 BLENDS_KEPT = 2
-"""How many of the best voice blends (backends with ``blend_voice_id``, e.g. Kokoro) join the tint search."""
-BLEND_CHECKS = 5
-"""At most this many blends that beat every voice are judged (best first) for the :data:`BLENDS_KEPT` places."""
+"""How many of the best voice blends (backends with ``blend_voice_id``, e.g. Kokoro) join the voices screened."""
 BLEND_VOICES = 5
 """A blending backend's best this-many voices are mixed pairwise (10 mixes for 5 voices)."""
 PUSH_BLENDS = False
@@ -159,19 +171,19 @@ class VoiceBlender(Protocol):
 
 
 def _blend_candidates(own: Sequence[Candidate], blend: VoiceBlender,
-                      speak: Callable[[VoiceBackend, str, Candidate | None], Candidate],
-                      check: Callable[[], None], judge: Judge | None = None) -> list[Candidate]:
-    """The best :data:`BLENDS_KEPT` style blends of one backend's voices that beat its best voice
-    (and, with a ``judge`` holding meters, sound as natural and clear as their strongest voice).
+                      screen: Callable[[VoiceBackend, str, Candidate | None], Candidate],
+                      *, splits: bool = False) -> list[Candidate]:
+    """The best :data:`BLENDS_KEPT` style blends of one backend's voices that beat its best voice (screened).
 
     ``own``: that backend's voices, best first. Tried: every 1:1 mix of its
     :data:`BLEND_VOICES` best voices (a mix often sounds like neither parent,
     so the two best alone are not enough), then the winning mix at 7:3 both
-    ways, then with :data:`SPLIT_BLENDS` every voice's timbre with every other
-    voice's prosody within one register (:data:`SPLIT_MAX_SEMITONES`): up to 32 syntheses with
-    five voices. With :data:`PUSH_BLENDS`, also the best
-    voice pushed x1.3 away from the others (their weights negative), further
-    (x1.6, x2) while that helps, and the winning mix pushed x1.3 from the rest.
+    ways when it beats every voice, then with ``splits`` every voice's timbre with every other voice's
+    prosody within one register (:data:`SPLIT_MAX_SEMITONES`). With
+    :data:`PUSH_BLENDS`, also the best voice pushed x1.3 away from the others
+    (their weights negative), further (x1.6, x2) while that helps, and the
+    winning mix pushed x1.3 from the rest. Naturalness is judged later, on
+    the blends that come out best (:func:`~revoice.engine.characters.tuning_judge.acceptable_choice`).
     """
     top = list(own[:BLEND_VOICES])
     names = [c.voice_id for c in own]
@@ -187,9 +199,8 @@ def _blend_candidates(own: Sequence[Candidate], blend: VoiceBlender,
         if voice_id in names:
             return None
         if voice_id not in tried:
-            check()
             parent = parent_of[max(weights, key=lambda n: weights[n])]
-            tried[voice_id] = (speak(parent.backend, voice_id, parent), weights)
+            tried[voice_id] = (screen(parent.backend, voice_id, parent), weights)
         return tried[voice_id][0]
 
     for i, one in enumerate(top):
@@ -208,30 +219,21 @@ def _blend_candidates(own: Sequence[Candidate], blend: VoiceBlender,
             if latest is None or latest.base_score <= best.base_score:
                 break
             best = latest
-    else:
+    elif best.base_score > max(c.base_score for c in own):  # the best 1:1 mix joins the voices: try it at 7:3
         a, b = weights
         for mix in ({a: 0.7, b: 0.3}, {a: 0.3, b: 0.7}):
             attempt(mix)
         if len(names) > 2 and PUSH_BLENDS:
             attempt(away(weights, 1.3))
-    # One voice's timbre with another's prosody (a split's best timbre may be the worst voice). Only with a
-    # naturalness meter, and only between voices of one register: splits across it (a female timbre with a male
-    # voice's prosody) please the speaker encoder and score DistillMOS 1.7-2.7.
-    if SPLIT_BLENDS and judge is not None and judge.naturalness is not None:
+    # Splits across the register please the speaker encoder and score DistillMOS 1.7-2.7: within it only.
+    if splits:
         for timbre in top:
             for rhythm in top:
                 if rhythm is not timbre and _semitones_apart(timbre.f0, rhythm.f0) <= SPLIT_MAX_SEMITONES:
                     attempt({timbre.voice_id: 1.0}, {rhythm.voice_id: 1.0})
     floor = max(c.base_score for c in own)
-    winners: list[Candidate] = []
     ranked = sorted((c for c, _ in tried.values() if c.base_score > floor), key=lambda c: c.base_score, reverse=True)
-    for candidate in ranked[:BLEND_CHECKS]:
-        # Pushed-away styles and splits across the sexes can please the speaker encoder and still sound broken.
-        if judge is None or judge.verdict(candidate, VoiceTint(), candidate.parent or candidate) is not None:
-            winners.append(candidate)
-        if len(winners) == BLENDS_KEPT:
-            break
-    return winners
+    return ranked[:BLENDS_KEPT]
 
 
 def _semitones_apart(f0: float, other: float) -> float:
@@ -248,8 +250,8 @@ class TuningCancelled(RuntimeError):
 def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backends: Sequence[VoiceBackend],
                embedder: SpeakerEmbedder, sentences: Sequence[str] | None = None, strength: float = 1.0,
                seed: int = 0, should_cancel: Callable[[], bool] | None = None,
-               synthesis_cache: MutableMapping[tuple[str, str, str, str, int], tuple[AudioArray, int]]
-               | None = None, naturalness: Callable[[AudioArray, int], float] | None = None,
+               synthesis_cache: SynthesisCache | None = None,
+               naturalness: Callable[[AudioArray, int], float] | None = None,
                naturalness_reference: str = "stock",
                cohort: Sequence[tuple[AudioArray, int]] = (),
                transcribe: Callable[[AudioArray, int, str], str] | None = None) -> VoiceMatch:
@@ -262,9 +264,10 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     tint (parameters are tuned at full strength). ``seed`` is passed to the
     backends. ``should_cancel`` is polled between steps (raises
     :class:`TuningCancelled`). ``synthesis_cache`` (optional) keeps base-voice
-    syntheses between calls. ``naturalness`` (optional; e.g. DistillMosMeter.score,
+    syntheses and their measurements between calls (pass one mapping for every character of a run).
+    ``naturalness`` (optional; e.g. DistillMosMeter.score,
     audio and rate -> MOS) vetoes settings that score more than
-    :data:`~revoice.engine.characters.tuning_score.MAX_NATURALNESS_DROP` below the stock voice (first backend's first
+    :data:`~revoice.engine.characters.tuning_judge.MAX_NATURALNESS_DROP` below the stock voice (first backend's first
     voice) on the tuning sentences; with ``naturalness_reference="base"`` (the product's
     profiles) each tint is judged against its own base voice untinted instead. ``cohort`` (optional): other speakers' speech as
     (audio, rate) pairs, e.g. the timeline's other characters; with it the
@@ -275,8 +278,10 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     the similarities reported on the second; shorter ones are used whole.
     ``transcribe`` (optional; audio, rate, language -> text, e.g. Whisper)
     vetoes settings that mishear more words of the tuning sentences than their
-    own base voice untinted (:data:`~revoice.engine.characters.tuning_score.MAX_ERROR_RISE`).
-    About 20-60 s on 2 CPU cores, most of it in the two-voice refinement.
+    own base voice untinted (:data:`~revoice.engine.characters.tuning_judge.MAX_ERROR_RISE`).
+    On 2 CPU cores (bench/voice.py, 7 real voices): 8-44 s a character (mean 21) once the cache holds the base
+    voices' renders and untinted scores (a :class:`~revoice.engine.characters.voice_bank.VoiceBank` keeps them
+    between runs); the first character of a language in a fresh cache makes them, 140-160 s.
     """
     started = time.perf_counter()
 
@@ -289,8 +294,7 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     if naturalness_reference not in ("stock", "base"):
         raise ValueError(f"naturalness_reference must be 'stock' or 'base', got {naturalness_reference!r}")
     base = base_language(language)
-    if synthesis_cache is None:
-        synthesis_cache = {}
+    cache: SynthesisCache = {} if synthesis_cache is None else synthesis_cache
     texts = tuple(sentences) if sentences else TUNING_SENTENCES.get(base, ())
     if not texts:
         raise ValueError(f"no tuning sentences for language {language!r}: pass sentences=")
@@ -298,6 +302,7 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     usable = [b for b in backends if speaks(b, language) and not b.spec.clones_from_reference]
     if not usable:
         raise ValueError(f"none of the backends speaks {language!r} with stock voices")
+    check()
     ref = np.asarray(reference, dtype=np.float32)
     heldout = _speech_seconds(ref, sample_rate) >= HOLDOUT_MIN_SPEECH_S
     tune_ref, report_ref = split_reference(ref, sample_rate) if heldout else (ref, ref)
@@ -307,76 +312,92 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     ref_levels = band_levels_db(tune_ref, sample_rate)
     ref_f0 = median_f0(tune_ref, sample_rate)
 
-    def speak(backend: VoiceBackend, voice_id: str, parent: Candidate | None = None) -> Candidate:
-        check()
-        lines, rate = synthesize_lines(backend, voice_id, language, texts, seed=seed, cache=synthesis_cache)
-        line_f0 = [median_f0(x, rate) for x in lines]
-        voiced = [f for f in line_f0 if math.isfinite(f)]
-        f0 = float(np.exp(np.mean(np.log(voiced)))) if voiced else math.nan
-        candidate = Candidate(backend, voice_id, rate, lines, f0, line_f0, parent=parent)
-        candidate.base_score = similarity_score(lines, rate, target, embedder, cohort_emb)
-        candidate.tried[(0.0, 1.0, 0.0)] = candidate.base_score
-        candidate.best = (candidate.base_score, VoiceTint())
-        candidate.points.append(candidate.best)
+    def speak(candidate: Candidate, count: int) -> None:
+        """``candidate`` scored on the first ``count`` tuning sentences (spoken, or found in the cache)."""
+        if len(candidate.spoken) < count:
+            check()
+            candidate.use([speak_line(candidate.backend, candidate.voice_id, language, text, seed=seed, cache=cache,
+                                      embedder=embedder) for text in texts[:count]], target, cohort_emb)
+
+    def screen(backend: VoiceBackend, voice_id: str, parent: Candidate | None = None) -> Candidate:
+        candidate = Candidate(backend, voice_id, backend.spec.sample_rate, [], parent=parent)
+        speak(candidate, SCREEN_LINES)
         return candidate
 
+    def complete(candidate: Candidate) -> None:
+        speak(candidate, len(texts))
+        if candidate.parent is not None:  # what a blend is judged against
+            complete(candidate.parent)
+
     def speak_extra(candidate: Candidate, extra: Sequence[str]) -> list[AudioArray]:
-        return synthesize_lines(candidate.backend, candidate.voice_id, language, extra, seed=seed,
-                                cache=synthesis_cache)[0]
+        check()
+        return synthesize_lines(candidate.backend, candidate.voice_id, language, extra, seed=seed, cache=cache)[0]
+
+    def to_reference_pitch(candidate: Candidate) -> float:
+        """Semitones from the candidate's median F0 to the reference's (clipped; 0 when either is unknown)."""
+        f0 = candidate.f0
+        ok = math.isfinite(ref_f0) and math.isfinite(f0) and f0 > 0
+        return clip_semitones(12.0 * math.log2(ref_f0 / f0)) if ok else 0.0
+
+    def score(candidate: Candidate, semitones: float, formant: float, eq_amount: float = 0.0) -> float:
+        check()
+        return objective(candidate, semitones, clip_formant(formant), eq_amount, ref_levels, target, embedder,
+                         cohort_emb)
 
     extra = () if sentences else CHECK_SENTENCES.get(base, ())
     judge = Judge(texts, language, strength, check, naturalness=naturalness, transcribe=transcribe,
-                  extra=extra, speak_extra=speak_extra if (naturalness or transcribe) else None)
-    candidates: list[Candidate] = []
-    for backend in usable:
-        for info in backend.voices():
-            candidates.append(speak(backend, info.voice_id))
+                  extra=extra, speak_extra=speak_extra if (naturalness or transcribe) else None, cache=cache,
+                  seed=seed)
+    pool = [screen(backend, info.voice_id) for backend in usable for info in backend.voices()]
     # Backends whose voices blend (Kokoro's style vectors): mixes of their voices are real timbres between them.
     for backend in usable:
         blend = getattr(backend, "blend_voice_id", None)
-        own = sorted((c for c in candidates if c.backend is backend), key=lambda c: c.base_score, reverse=True)
+        own = sorted((c for c in pool if c.backend is backend), key=lambda c: c.base_score, reverse=True)
         if callable(blend) and len(own) >= 2:
-            candidates += _blend_candidates(own, blend, speak, check, judge)
+            pool += _blend_candidates(own, blend, screen, splits=SPLIT_BLENDS and naturalness is not None)
+    # Screening: each voice untinted and moved to the reference's pitch (formants half-following), on few lines.
+    potential: dict[int, float] = {}
+    for candidate in pool:
+        shift = to_reference_pitch(candidate)
+        moved = score(candidate, shift, 2.0 ** (shift / 24.0)) if abs(shift) >= 1.0 else -math.inf
+        potential[id(candidate)] = max(candidate.base_score, moved)
+    ranked = sorted(pool, key=lambda c: potential[id(c)], reverse=True)
+    leaders = ranked[:SHORTLIST]
+    finalists = [pool[0], *(c for c in leaders if c is not pool[0])]  # stock: the vetoes' reference, fallback
+    for candidate in finalists:
+        complete(candidate)
 
-    # Coarse look at every voice: pitch half or all the way to the reference's median F0; formants kept,
+    # Coarse look at the finalists: pitch half or all the way to the reference's median F0; formants kept,
     # half-following or moving with the pitch (a higher voice usually has a shorter tract).
-    for candidate in candidates:
-        full = clip_semitones(12.0 * math.log2(ref_f0 / candidate.f0)) if (
-            math.isfinite(ref_f0) and math.isfinite(candidate.f0) and candidate.f0 > 0) else 0.0
+    for candidate in finalists:
+        full = to_reference_pitch(candidate)
         plain = 2.0 ** (full / 12.0)  # formant ratio of a plain shift (formants move with the pitch)
         for semitones, formant in ((full / 2, 2.0 ** (full / 48.0)), (full, 1.0), (full, plain ** 0.5), (full, plain)):
-            check()
-            objective(candidate, semitones, clip_formant(formant), 0.0, ref_levels, target, embedder, cohort_emb)
-
+            score(candidate, semitones, formant)
     # Fine search around the best point of the leading voices, then the envelope correction.
-    leaders = sorted(candidates, key=lambda c: c.best[0], reverse=True)[:REFINE_BEST]
-    for candidate in leaders:
+    for candidate in sorted(finalists, key=lambda c: c.best[0], reverse=True)[:REFINE_BEST]:
         for step_st, step_f in ((2.0, 0.05), (1.0, 0.025)):
             best = candidate.best[1]
             for d_st, d_f in ((-step_st, 0.0), (step_st, 0.0), (0.0, -step_f), (0.0, step_f)):
-                check()
-                objective(candidate, clip_semitones(best.pitch_semitones + d_st),
-                          clip_formant(best.formant_ratio + d_f), 0.0, ref_levels, target, embedder, cohort_emb)
+                score(candidate, clip_semitones(best.pitch_semitones + d_st), best.formant_ratio + d_f)
         best = candidate.best[1]
         for amount in (0.5, 1.0):
-            check()
-            objective(candidate, best.pitch_semitones, best.formant_ratio, amount, ref_levels, target, embedder,
-                      cohort_emb)
+            score(candidate, best.pitch_semitones, best.formant_ratio, amount)
 
-    winner, tint = max(candidates, key=lambda c: c.best[0]), VoiceTint()
+    winner = max(finalists, key=lambda c: c.best[0])
     tint = winner.best[1]
     verdict: Verdict | None = None
     if naturalness is not None or transcribe is not None:
-        winner, tint, verdict = acceptable_choice(candidates, judge, against_base=naturalness_reference == "base")
+        winner, tint, verdict = acceptable_choice(finalists, judge, against_base=naturalness_reference == "base")
     tint = replace(tint, strength=float(strength))
-    untinted = similarity_score(winner.lines, winner.rate, report_target, embedder)
-    matched = similarity_score([apply_tint(x, winner.rate, tint) for x in winner.lines], winner.rate,
-                               report_target, embedder)
+    untinted = score_embeddings([s.embedding for s in winner.spoken], report_target)
+    matched = similarity_score([tint_line(line, tint) for line in winner.prepared], winner.rate, report_target,
+                               embedder)
     return VoiceMatch(
         language=language, backend=winner.backend.spec.name, voice_id=winner.voice_id, tint=tint,
         similarity_base=round(untinted, 4), similarity_matched=round(matched, 4), heldout=heldout,
         candidates=tuple((c.backend.spec.name, c.voice_id, round(c.base_score, 4), round(c.best[0], 4))
-                         for c in candidates),
+                         for c in pool),
         seconds=round(time.perf_counter() - started, 2),
         naturalness=_rounded(verdict.naturalness if verdict else None, 3),
         naturalness_stock=_rounded(verdict.naturalness_reference if verdict else None, 3),

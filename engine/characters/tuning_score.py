@@ -1,7 +1,14 @@
 """How :func:`revoice.engine.characters.tuning.tune_match` measures one setting (a base voice with a tint).
 
-* :class:`Candidate`: a base voice under test, its tuning sentences spoken once
-  (:func:`synthesize_lines`, cached), and every setting tried on it.
+* :class:`SpokenLine` / :func:`speak_line`: one tuning sentence spoken by a
+  base voice, with its median F0 and d-vector, kept in the caller's
+  ``synthesis_cache`` (the audio under ``(backend, voice, language, text,
+  seed)``, the measurements under a :class:`LineKey`), so every character of
+  a run, and every setting tried, reuses them: a base voice's renders do not
+  depend on the character or the tint.
+* :class:`Candidate`: a base voice under test, its tuning lines
+  (:class:`~revoice.engine.dsp.voice_transform.PreparedLine`, analysed once for
+  every setting), and every setting tried on it.
 * :func:`objective`: the value the search maximises: the mean d-vector cosine
   of the tinted lines to the reference, minus (with a cohort of other
   speakers) the mean cosine to the cohort, minus penalties per semitone (more
@@ -9,20 +16,21 @@
   ties go to the cleaner side. :func:`envelope_correction` gives the EQ
   (reference long-term spectrum minus the tinted voice's, smoothed, clipped
   to +-:data:`MAX_EQ_DB`).
-* :class:`Judge` + :func:`acceptable_choice`: the naturalness (e.g.
-  DistillMOS) and ASR vetoes that the best settings must pass, in order.
+* :class:`Judge` + :func:`acceptable_choice` (:mod:`revoice.engine.characters.tuning_judge`):
+  the naturalness (e.g. DistillMOS) and ASR vetoes that the best settings must pass, in order.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from revoice.engine.characters.tint import VoiceTint, apply_tint
-from revoice.engine.dsp.voice_transform import apply_band_eq, band_levels_db, shift_pitch_formants
+from revoice.engine.characters.tint import VoiceTint
+from revoice.engine.dsp.voice_transform import PreparedLine, apply_band_eq, band_levels_db
 from revoice.engine.language import base_language
 from revoice.engine.speaker import Embedding, SpeakerEmbedder, cosine
 from revoice.engine.voices.base import AudioArray, SynthesisRequest, VoiceBackend
@@ -43,50 +51,51 @@ PENALTY_PER_EQ = 0.004
 +5 st shift ~0.6), per dB of mean |EQ|."""
 COHORT_WEIGHT = 1.0
 """With a ``cohort``, the objective subtracts this times the mean cosine to the cohort's speakers."""
-MAX_NATURALNESS_DROP = 0.3
-"""With a ``naturalness`` meter, the matched voice may score at most this much below the stock voice on the
-tuning sentences. DistillMOS per line varies +-0.5, so 4 sentences decide little either way: 0.2 vetoed
-jm_kumo for beckett (-0.29 on the tuning lines, -0.11 on new ones) yet passed jf_tebukuro (-0.10, -0.42)."""
-MAX_ERROR_RISE = 0.02
-"""With a ``transcribe`` function, the matched voice may mishear at most this share of the tuning sentences'
-words (Mandarin: characters) more than its base voice untinted (a blend: its strongest voice), and at
-least one word: 4 sentences hold ~35 words, and one word either way is ASR noise. Catches shifts that garble
-speech (the bench's WER rises of 7-11 points came from tints that DistillMOS passed)."""
-NATURALNESS_CHECKS = 10
-"""With a ``naturalness`` or ``transcribe`` meter, at most this many best settings are judged before falling back."""
-CHECKS_PER_VOICE = 4
-"""... and at most this many per base voice, so one voice's near-identical settings cannot use them all."""
+
+SynthesisCache = MutableMapping[Any, Any]
+"""What ``tune_match(synthesis_cache=)`` keeps between calls: ``(backend, voice_id, language, text, seed)`` ->
+``(audio, rate)`` for every base-voice synthesis, and :class:`LineKey` -> :class:`LineFeatures` for their
+measurements (one run's cache; every value depends only on its key)."""
 
 
-@dataclass
-class Candidate:
-    """One base voice under test: its tuning lines and every setting tried on it (updated by :func:`objective`)."""
+@dataclass(frozen=True)
+class LineKey:
+    """Key of a spoken line's measurements in a :data:`SynthesisCache`."""
 
-    backend: VoiceBackend
+    backend: str
     voice_id: str
+    language: str
+    """Base language (``en``, ``zh``)."""
+    text: str
+    seed: int
+    embedder: str
+    """Class name of the speaker encoder that made the embedding."""
+
+
+@dataclass(frozen=True)
+class LineFeatures:
+    """Measurements of one untinted line."""
+
+    f0_hz: float
+    """Median F0, Hz (NaN: nothing voiced)."""
+    embedding: Embedding
+    """Speaker embedding of the line."""
+
+
+@dataclass(frozen=True)
+class SpokenLine:
+    """One sentence spoken by a base voice, untinted, with its measurements."""
+
+    text: str
+    audio: AudioArray
     rate: int
-    """Sample rate of ``lines``, Hz."""
-    lines: list[AudioArray]
-    """The tuning sentences spoken by this voice, untinted."""
-    f0: float
-    """Geometric mean of the lines' median F0s, Hz (NaN: none voiced)."""
-    line_f0: list[float] = field(default_factory=list)
-    """Median F0 of each line, Hz."""
-    base_score: float = 0.0
-    """Objective of the voice untinted."""
-    best: tuple[float, VoiceTint] = (-math.inf, VoiceTint())
-    """(objective, tint) of the best setting tried so far."""
-    tried: dict[tuple[float, float, float], float] = field(default_factory=dict)
-    """Objective by (semitones, formant ratio, EQ amount), rounded: the memo of :func:`objective`."""
-    points: list[tuple[float, VoiceTint]] = field(default_factory=list)
-    """Every (objective, tint) tried, in order."""
-    parent: Candidate | None = None
-    """For a blend of a backend's voices: its strongest voice, what its naturalness is judged against."""
+    """Sample rate of ``audio``, Hz."""
+    f0_hz: float
+    embedding: Embedding
 
 
 def synthesize_lines(backend: VoiceBackend, voice_id: str, language: str, sentences: Sequence[str], *,
-                     seed: int = 0, cache: MutableMapping[tuple[str, str, str, str, int], tuple[AudioArray, int]]
-                     | None = None) -> tuple[list[AudioArray], int]:
+                     seed: int = 0, cache: SynthesisCache | None = None) -> tuple[list[AudioArray], int]:
     """Each sentence spoken by ``voice_id`` (native rate); ``cache`` (optional) keeps them between calls."""
     lines: list[AudioArray] = []
     rate = backend.spec.sample_rate
@@ -102,6 +111,70 @@ def synthesize_lines(backend: VoiceBackend, voice_id: str, language: str, senten
         lines.append(hit[0])
         rate = hit[1]
     return lines, rate
+
+
+def speak_line(backend: VoiceBackend, voice_id: str, language: str, text: str, *, seed: int,
+               cache: SynthesisCache, embedder: SpeakerEmbedder) -> SpokenLine:
+    """``text`` spoken by ``voice_id``, its median F0 and embedding; all three kept in ``cache``."""
+    from revoice.engine.dsp.voice_transform import median_f0
+
+    (audio,), rate = synthesize_lines(backend, voice_id, language, [text], seed=seed, cache=cache)
+    key = LineKey(backend.spec.name, voice_id, base_language(language), text, seed, type(embedder).__name__)
+    features = cache.get(key)
+    if not isinstance(features, LineFeatures):
+        features = LineFeatures(median_f0(audio, rate), embedder.embed(audio, rate))
+        cache[key] = features
+    return SpokenLine(text, audio, rate, features.f0_hz, features.embedding)
+
+
+@dataclass
+class Candidate:
+    """One base voice under test: its tuning lines and every setting tried on it (updated by :func:`objective`)."""
+
+    backend: VoiceBackend
+    voice_id: str
+    rate: int
+    """Sample rate of ``lines``, Hz."""
+    spoken: list[SpokenLine]
+    """The tuning sentences spoken so far by this voice, untinted (the first few while screening, then all)."""
+    parent: Candidate | None = None
+    """For a blend of a backend's voices: its strongest voice, what its naturalness is judged against."""
+    base_score: float = 0.0
+    """Objective of the voice untinted on ``spoken``."""
+    best: tuple[float, VoiceTint] = (-math.inf, VoiceTint())
+    """(objective, tint) of the best setting tried so far."""
+    tried: dict[tuple[float, float, float], float] = field(default_factory=dict)
+    """Objective by (semitones, formant ratio, EQ amount), rounded: the memo of :func:`objective`."""
+    points: list[tuple[float, VoiceTint]] = field(default_factory=list)
+    """Every (objective, tint) tried, in order."""
+    prepared: list[PreparedLine] = field(default_factory=list)
+    """``spoken`` ready for tints (analysed once, on first use)."""
+
+    @property
+    def lines(self) -> list[AudioArray]:
+        """The audio of ``spoken``."""
+        return [s.audio for s in self.spoken]
+
+    @property
+    def line_f0(self) -> list[float]:
+        """Median F0 of each line, Hz."""
+        return [s.f0_hz for s in self.spoken]
+
+    @property
+    def f0(self) -> float:
+        """Geometric mean of the lines' median F0s, Hz (NaN: none voiced)."""
+        voiced = [f for f in self.line_f0 if math.isfinite(f)]
+        return float(np.exp(np.mean(np.log(voiced)))) if voiced else math.nan
+
+    def use(self, spoken: Sequence[SpokenLine], target: Embedding, cohort: Sequence[Embedding]) -> None:
+        """Score the voice on ``spoken`` from now on: the memo of settings starts again from the untinted voice."""
+        self.spoken = list(spoken)
+        self.rate = self.spoken[0].rate if self.spoken else self.rate
+        self.prepared = [PreparedLine(s.audio, s.rate, f0_hz=s.f0_hz) for s in self.spoken]
+        self.base_score = score_embeddings([s.embedding for s in self.spoken], target, cohort)
+        self.tried = {(0.0, 1.0, 0.0): self.base_score}
+        self.best = (self.base_score, VoiceTint())
+        self.points = [self.best]
 
 
 def envelope_correction(lines: Sequence[AudioArray], sample_rate: int, reference_levels: npt.NDArray[np.float64],
@@ -124,15 +197,20 @@ def envelope_correction(lines: Sequence[AudioArray], sample_rate: int, reference
     return tuple(round(float(g), 2) for g in np.clip(diff, -limit_db, limit_db))
 
 
-def similarity_score(lines: Sequence[AudioArray], rate: int, target: Embedding, embedder: SpeakerEmbedder,
-                     cohort: Sequence[Embedding] = ()) -> float:
-    """Mean over ``lines`` of the cosine to ``target`` minus :data:`COHORT_WEIGHT` x the mean cosine to ``cohort``."""
+def score_embeddings(embeddings: Sequence[Embedding], target: Embedding, cohort: Sequence[Embedding] = ()) -> float:
+    """Mean over ``embeddings`` of the cosine to ``target`` minus :data:`COHORT_WEIGHT` x the mean cosine to
+    ``cohort``."""
     values = []
-    for line in lines:
-        e = embedder.embed(line, rate)
+    for e in embeddings:
         away = float(np.mean([cosine(e, c) for c in cohort])) if cohort else 0.0
         values.append(cosine(e, target) - COHORT_WEIGHT * away)
     return float(np.mean(values))
+
+
+def similarity_score(lines: Sequence[AudioArray], rate: int, target: Embedding, embedder: SpeakerEmbedder,
+                     cohort: Sequence[Embedding] = ()) -> float:
+    """:func:`score_embeddings` of each of ``lines`` (``rate`` Hz)."""
+    return score_embeddings([embedder.embed(line, rate) for line in lines], target, cohort)
 
 
 def objective(candidate: Candidate, semitones: float, formant: float, eq_amount: float,
@@ -144,8 +222,7 @@ def objective(candidate: Candidate, semitones: float, formant: float, eq_amount:
     if key in candidate.tried:
         return candidate.tried[key]
     rate = candidate.rate
-    shifted = [shift_pitch_formants(x, rate, semitones=semitones, formant_ratio=formant, f0_hz=f0)
-               for x, f0 in zip(candidate.lines, candidate.line_f0, strict=True)]
+    shifted = [line.shift(semitones=semitones, formant_ratio=formant) for line in candidate.prepared]
     eq: tuple[float, ...] = ()
     if eq_amount > 0:
         eq = tuple(g * eq_amount for g in envelope_correction(shifted, rate, ref_levels))
@@ -179,125 +256,8 @@ def clip_formant(value: float) -> float:
     return float(np.clip(value, *FORMANT_LIMITS))
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """How a chosen setting scored against its reference (None: that meter was not given)."""
-
-    naturalness: float | None
-    naturalness_reference: float | None
-    error_rate: float | None
-    error_rate_reference: float | None
-
-
-class Judge:
-    """Naturalness and ASR error rate of a candidate with a tint on the tuning sentences (memoised per setting)."""
-
-    def __init__(self, texts: Sequence[str], language: str, strength: float, check: Callable[[], None], *,
-                 naturalness: Callable[[AudioArray, int], float] | None,
-                 transcribe: Callable[[AudioArray, int, str], str] | None,
-                 extra: Sequence[str] = (),
-                 speak_extra: Callable[[Candidate, Sequence[str]], list[AudioArray]] | None = None) -> None:
-        self.texts = (*texts, *extra) if speak_extra is not None else tuple(texts)
-        self.extra = tuple(extra) if speak_extra is not None else ()
-        self.language, self.strength, self.check = language, strength, check
-        self.naturalness, self.transcribe, self.speak_extra = naturalness, transcribe, speak_extra
-        self._mos: dict[tuple[int, VoiceTint], float] = {}
-        self._err: dict[tuple[int, VoiceTint], tuple[int, int]] = {}
-        self._tinted: dict[tuple[int, VoiceTint], list[AudioArray]] = {}
-
-    @staticmethod
-    def _key(candidate: Candidate, tint: VoiceTint) -> tuple[int, VoiceTint]:
-        return id(candidate), VoiceTint() if tint.is_identity else tint
-
-    def _lines(self, candidate: Candidate, tint: VoiceTint) -> list[AudioArray]:
-        """The judged sentences spoken by ``candidate`` with ``tint`` (tinted once, for both meters)."""
-        key = self._key(candidate, tint)
-        if key not in self._tinted:
-            tinted = replace(tint, strength=self.strength)
-            extra = self.speak_extra(candidate, self.extra) if self.speak_extra is not None and self.extra else []
-            self._tinted[key] = [apply_tint(x, candidate.rate, tinted) for x in (*candidate.lines, *extra)]
-        return self._tinted[key]
-
-    def mos(self, candidate: Candidate, tint: VoiceTint) -> float | None:
-        """Mean naturalness (e.g. DistillMOS) over the judged sentences, None without a ``naturalness`` meter."""
-        if self.naturalness is None:
-            return None
-        key = self._key(candidate, tint)
-        if key not in self._mos:
-            self.check()
-            meter = self.naturalness
-            self._mos[key] = float(np.mean([meter(x, candidate.rate) for x in self._lines(candidate, tint)]))
-        return self._mos[key]
-
-    def errors(self, candidate: Candidate, tint: VoiceTint) -> tuple[int, int] | None:
-        """(misheard words, words) over the tuning sentences (Mandarin: characters), None without ``transcribe``."""
-        if self.transcribe is None:
-            return None
-        key = self._key(candidate, tint)
-        if key not in self._err:
-            from revoice.engine.qc.text_norm import error_counts
-
-            self.check()
-            counts = [error_counts(text, self.transcribe(line, candidate.rate, self.language), language=self.language)
-                      for text, line in zip(self.texts, self._lines(candidate, tint), strict=True)]
-            self._err[key] = (sum(c[0] for c in counts), sum(c[1] for c in counts))
-        return self._err[key]
-
-    def verdict(self, candidate: Candidate, tint: VoiceTint, reference: Candidate) -> Verdict | None:
-        """Scores of (candidate, tint) against ``reference`` untinted (naturalness) and against its own base
-        voice untinted (error rate: the base voices' accents are the base choice's business, and 4 sentences
-        are too few to compare voices by); None when a meter vetoes it."""
-        mos, mos_ref = self.mos(candidate, tint), self.mos(reference, VoiceTint())
-        if mos is not None and mos_ref is not None and mos < mos_ref - MAX_NATURALNESS_DROP:
-            return None
-        base = candidate.parent or candidate
-        err, err_ref = self.errors(candidate, tint), self.errors(base, VoiceTint())
-        if err is not None and err_ref is not None and err[0] > err_ref[0] + max(1.0, MAX_ERROR_RISE * err[1]):
-            return None
-        return Verdict(mos, mos_ref, _rate(err), _rate(err_ref))
-
-
-def _rate(counts: tuple[int, int] | None) -> float | None:
-    return None if counts is None else counts[0] / max(1, counts[1])
-
-
-def acceptable_choice(candidates: Sequence[Candidate], judge: Judge, *,
-                      against_base: bool = False) -> tuple[Candidate, VoiceTint, Verdict]:
-    """The most similar tried setting that the judge passes against the stock voice (``against_base``: against
-    its own base voice untinted, so only the tint is judged, not the base choice).
-
-    The stock voice is the first candidate (first backend's first voice) untinted; settings are judged
-    best first, at most :data:`NATURALNESS_CHECKS` of them (:data:`CHECKS_PER_VOICE` per voice); if none passes, the best-scoring base voice
-    untinted that passes and beats the stock voice, else the stock voice untinted.
-    """
-    stock = candidates[0]
-    ranked = sorted(((value, index, tint) for index, c in enumerate(candidates) for value, tint in c.points),
-                    key=lambda item: item[0], reverse=True)
-    judged: dict[int, int] = {}
-    for _value, index, tint in ranked:
-        if sum(judged.values()) >= NATURALNESS_CHECKS:
-            break
-        if judged.get(index, 0) >= CHECKS_PER_VOICE:
-            continue
-        candidate = candidates[index]
-        judged[index] = judged.get(index, 0) + 1
-        verdict = judge.verdict(candidate, tint, (candidate.parent or candidate) if against_base else stock)
-        if verdict is not None:
-            return candidate, tint, verdict
-    # Every tint was vetoed: a base voice that beats the stock voice on its own, untinted, still counts.
-    for candidate in sorted(candidates, key=lambda c: c.base_score, reverse=True):
-        if candidate is stock or candidate.base_score <= stock.base_score:
-            break
-        verdict = judge.verdict(candidate, VoiceTint(), (candidate.parent or candidate) if against_base else stock)
-        if verdict is not None:
-            return candidate, VoiceTint(), verdict
-    plain = judge.verdict(stock, VoiceTint(), stock)
-    assert plain is not None  # a voice always passes against itself
-    return stock, VoiceTint(), plain
-
-
 __all__ = [
-    "CHECKS_PER_VOICE", "COHORT_WEIGHT", "FORMANT_LIMITS", "MAX_EQ_DB", "MAX_ERROR_RISE", "MAX_NATURALNESS_DROP",
-    "MAX_SEMITONES", "NATURALNESS_CHECKS", "Candidate", "Judge", "Verdict", "acceptable_choice", "clip_formant",
-    "clip_semitones", "envelope_correction", "objective", "similarity_score", "synthesize_lines",
+    "COHORT_WEIGHT", "FORMANT_LIMITS", "MAX_EQ_DB", "MAX_SEMITONES", "Candidate", "LineFeatures", "LineKey",
+    "SpokenLine", "SynthesisCache", "clip_formant", "clip_semitones", "envelope_correction", "objective",
+    "score_embeddings", "similarity_score", "speak_line", "synthesize_lines",
 ]

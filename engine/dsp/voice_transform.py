@@ -3,7 +3,7 @@
 * :func:`shift_pitch_formants`: a formant-keeping pitch shift (TD-PSOLA:
   Praat's overlap-add resynthesis via parselmouth, :func:`psola_shift`;
   excursions optionally scaled, for the pitch range), then
-  :func:`warp_envelope` moves the envelope of voiced frames, frame by frame
+  :func:`~revoice.engine.dsp.envelope.warp_envelope` moves the envelope of voiced frames, frame by frame
   in the STFT domain, to the original's true envelope read at
   f / formant_ratio (the formant warp). PSOLA replaced a plain Rubber Band
   R3 shift (envelope put back by the same warp): DistillMOS of 8 sentences,
@@ -11,6 +11,8 @@
   4.19 / 4.06, Rubber Band + warp 2.89 / 3.39 / 3.70 / 3.65; Kokoro jm_kumo
   3.90: PSOLA 3.84 / 3.88 / 3.65 / 3.41, Rubber Band 2.88 / 3.30 / 3.60 /
   3.44. Rubber Band stays the fallback where Praat cannot analyse a line.
+  :class:`PreparedLine` keeps one line's analyses (median F0, Praat's pitch
+  analysis, the envelope) for the many settings voice matching tries on it.
 * :func:`apply_band_eq`: a static spectral-envelope correction given in dB at
   fixed mel-spaced band centres (:data:`BAND_CENTRES_HZ`), realised as a
   linear-phase FIR (zero delay after compensation).
@@ -23,11 +25,21 @@ Every transform returns exactly ``len(audio)`` samples.
 from __future__ import annotations
 
 import math
-import warnings
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from revoice.engine.dsp._util import AudioArray, FloatArray, check_rate, mono_f64
+from revoice.engine.dsp.envelope import ENVELOPE_ITERATIONS as ENVELOPE_ITERATIONS
+from revoice.engine.dsp.envelope import ENVELOPE_MAX_DB as ENVELOPE_MAX_DB
+from revoice.engine.dsp.envelope import ENVELOPE_ORDER as ENVELOPE_ORDER
+from revoice.engine.dsp.envelope import VOICING_BANDS_HZ as VOICING_BANDS_HZ
+from revoice.engine.dsp.envelope import VOICING_SLOPE_DB as VOICING_SLOPE_DB
+from revoice.engine.dsp.envelope import EnvelopeAnalysis as EnvelopeAnalysis
+from revoice.engine.dsp.envelope import analyse_envelope as analyse_envelope
+from revoice.engine.dsp.envelope import fit_length as _fit
+from revoice.engine.dsp.envelope import voicing as voicing
+from revoice.engine.dsp.envelope import warp_envelope as warp_envelope
 
 BAND_CENTRES_HZ: tuple[float, ...] = (
     150.0, 250.0, 350.0, 470.0, 600.0, 750.0, 920.0, 1120.0, 1350.0, 1620.0,
@@ -44,32 +56,10 @@ EQ_FADE_OCTAVES = 1.0
 RANGE_STEP_ST = 0.5
 """Grid (semitones) of the constant shifts a time-varying pitch shift is blended from."""
 
-ENVELOPE_ITERATIONS = 8
-"""True-envelope iterations per frame."""
-ENVELOPE_ORDER = 0.35
-"""Cepstral order of the envelope, in pitch periods (quefrency cut = ENVELOPE_ORDER / F0).
-
-Measured on piper 'joe' (+-4, +7 st): long-term spectrum within about 0.4-0.6 dB RMS of the original's
-(0.45: 0.5-0.7; 0.25: 0.9-1.7; Rubber Band's own preserve_formants: 1.0-2.0)."""
-ENVELOPE_MAX_DB = 24.0
-"""Largest per-frame envelope gain the transfer applies, dB."""
-VOICING_BANDS_HZ = ((80.0, 1000.0), 3000.0)
-"""A frame's voicing is read from its energy in the first band against its energy above the second edge."""
-VOICING_SLOPE_DB = 3.0
-"""Width (dB of that low/high energy balance) of the soft step from unvoiced (0) to voiced (1)."""
-
 F0_MIN_HZ = 60.0
 F0_MAX_HZ = 500.0
 _F0_RATE = 16000
 _F0_FRAME = 1024
-
-
-def _fit(x: FloatArray, samples: int) -> AudioArray:
-    """``x`` cut or zero-padded at the end to exactly ``samples``, float32."""
-    out = np.zeros(samples, dtype=np.float32)
-    count = min(samples, len(x))
-    out[:count] = np.asarray(x[:count], dtype=np.float32)
-    return out
 
 
 def f0_track(audio: FloatArray, sample_rate: int, *, hop_s: float = 0.02) -> npt.NDArray[np.float64]:
@@ -164,119 +154,6 @@ def shift_pitch(audio: FloatArray, sample_rate: int, *, semitones: float = 0.0,
     return out.astype(np.float32)
 
 
-def _stft_setup(sample_rate: int) -> tuple[int, int]:
-    """(frame, hop) in samples: ~43 ms frames (power of two), 1/4 hop."""
-    frame = 1 << int(round(math.log2(0.043 * sample_rate)))
-    return frame, frame // 4
-
-
-def _true_envelope_cepstra(spectra: npt.NDArray[np.complex128], keep: int,
-                           iterations: int = ENVELOPE_ITERATIONS) -> npt.NDArray[np.float64]:
-    """Cepstra (first ``keep`` coefficients, one column per frame) of each frame's true envelope.
-
-    True envelope (Roebel & Rodet 2005): the cepstrally smoothed log spectrum
-    is raised to the spectrum wherever the spectrum is above it, and smoothed
-    again, so the envelope rests on the harmonic peaks instead of their mean.
-    """
-    magnitude = np.abs(spectra)
-    floor = max(float(magnitude.max()), 1e-12) * 1e-5
-    log_mag = np.log(np.maximum(magnitude, floor))
-    target = log_mag
-    cepstrum = np.fft.irfft(target, axis=0)
-    for _ in range(iterations):
-        cepstrum[keep: cepstrum.shape[0] - keep + 1] = 0.0
-        smooth = np.fft.rfft(cepstrum, axis=0).real
-        target = np.maximum(log_mag, smooth)
-        cepstrum = np.fft.irfft(target, axis=0)
-    return np.asarray(cepstrum[:keep], dtype=np.float64)
-
-
-def _read_envelope(cepstra: npt.NDArray[np.float64], freqs: npt.NDArray[np.float64], sample_rate: int
-                   ) -> npt.NDArray[np.float64]:
-    """Log envelope (natural log) at ``freqs`` (Hz, clamped to Nyquist) from truncated real cepstra."""
-    k = np.arange(cepstra.shape[0])
-    at = np.minimum(freqs, sample_rate / 2.0)
-    basis = np.cos(2.0 * np.pi * np.outer(at, k) / sample_rate) * np.where(k == 0, 1.0, 2.0)
-    return np.asarray(basis @ cepstra, dtype=np.float64)
-
-
-def voicing(spectra: npt.NDArray[np.complex128], freqs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Per STFT frame (columns of ``spectra``, bins at ``freqs`` Hz), 0 (unvoiced) .. 1 (voiced).
-
-    A soft step over the frame's energy in the low band (:data:`VOICING_BANDS_HZ`)
-    against its energy above the high edge: vowels and voiced consonants carry
-    most energy low, fricatives and bursts high.
-    """
-    (low_lo, low_hi), high_edge = VOICING_BANDS_HZ
-    power = np.abs(spectra) ** 2
-    low = power[(freqs >= low_lo) & (freqs < low_hi)].sum(axis=0) + 1e-20
-    high = power[freqs >= high_edge].sum(axis=0) + 1e-20
-    balance_db = 10.0 * np.log10(low / high)
-    return np.asarray(1.0 / (1.0 + np.exp(-balance_db / VOICING_SLOPE_DB)), dtype=np.float64)
-
-
-def warp_envelope(shifted: FloatArray, source: FloatArray, sample_rate: int, *, pitch_ratio: float
-                  | npt.NDArray[np.float64] = 1.0, formant_ratio: float = 1.0, f0_hz: float = math.nan,
-                  max_db: float = ENVELOPE_MAX_DB) -> AudioArray:
-    """``shifted`` (a plain pitch shift of ``source`` by ``pitch_ratio``) with the source's envelope warped.
-
-    A plain shift by ratio r carries the source envelope E(f) to E(f / r).
-    Per STFT frame the gain E(f / formant_ratio) / E(f / r) puts the formants
-    where ``formant_ratio`` wants them (1 = where they were). Only voiced
-    frames are warped: unvoiced ones (fricatives, bursts; weighted by
-    :func:`voicing`) get their own envelope E(f) back. A vocal-tract warp of
-    /s/ or /f/ changes the consonant, not the speaker: kokoro jm_kumo at
-    -1 st, formants x0.95 was heard with WER .109 (every frame warped) and
-    .017 (voiced only), at similarity -.005. E is the true
-    envelope of ``source``, smoothed at quefrency :data:`ENVELOPE_ORDER` / F0 (``f0_hz``, the
-    source's median F0; NaN = 120 Hz). ``pitch_ratio`` is a number or one
-    value per sample (a time-varying shift). Gains are clipped to
-    +-``max_db``. Same length as ``shifted``.
-    """
-    from scipy.signal import istft, stft
-
-    sr = check_rate(sample_rate)
-    x = mono_f64(source, "source")
-    y = mono_f64(shifted, "shifted")
-    if x.size != y.size:
-        raise ValueError(f"source and shifted differ in length: {x.size} vs {y.size}")
-    if y.size == 0 or not np.any(y) or not np.any(x):
-        return y.astype(np.float32)
-    if not isinstance(pitch_ratio, np.ndarray) and abs(math.log2(float(pitch_ratio))) < 1e-4 \
-            and abs(math.log2(formant_ratio)) < 1e-4:
-        return y.astype(np.float32)  # nothing moved
-    frame, hop = _stft_setup(sr)
-    pad = frame
-    settings = {"window": "hann", "nperseg": frame, "noverlap": frame - hop}
-    freqs, _, sx = stft(np.pad(x, (pad, pad)), sr, boundary=None, padded=True, **settings)
-    _, _, sy = stft(np.pad(y, (pad, pad)), sr, boundary=None, padded=True, **settings)
-    f0 = min(max(f0_hz if math.isfinite(f0_hz) else 120.0, F0_MIN_HZ), 400.0)
-    keep = max(8, int(ENVELOPE_ORDER / f0 * sr))
-    cepstra = _true_envelope_cepstra(sx, keep)
-    voiced = voicing(sx, freqs)
-    kept = _read_envelope(cepstra, freqs, sr)  # E(f): unvoiced frames' target, and what an unshifted frame carries
-    wanted = voiced * _read_envelope(cepstra, freqs / formant_ratio, sr) + (1.0 - voiced) * kept
-    frames = sy.shape[1]
-    if isinstance(pitch_ratio, np.ndarray):
-        centres = np.clip(np.arange(frames) * hop - pad + frame // 2, 0, y.size - 1)
-        ratios = np.asarray(pitch_ratio, dtype=np.float64)[centres]
-    else:
-        ratios = np.full(frames, float(pitch_ratio))
-    # Frames share a basis when their ratios agree within 0.05 semitone.
-    steps = np.round(12.0 * np.log2(ratios) / 0.05).astype(int)
-    carried = np.empty_like(wanted)
-    for step in np.unique(steps):
-        cols = steps == step
-        carried[:, cols] = kept[:, cols] if step == 0 else _read_envelope(
-            cepstra[:, cols], freqs / 2.0 ** (step * 0.05 / 12.0), sr)
-    limit = max_db / 20.0 * math.log(10.0)
-    gain = np.clip(wanted - carried, -limit, limit)
-    with warnings.catch_warnings():  # NOLA fails only inside the zero padding cut off below
-        warnings.simplefilter("ignore", UserWarning)
-        _, out = istft(sy * np.exp(gain), sr, boundary=False, **settings)
-    return _fit(np.asarray(out)[pad:], y.size)
-
-
 def psola_shift(audio: FloatArray, sample_rate: int, *, semitones: float = 0.0, pitch_range: float = 1.0,
                 f0_hz: float | None = None) -> AudioArray:
     """Formant-keeping pitch shift by TD-PSOLA (Praat's Manipulation, overlap-add), exactly ``len(audio)`` samples.
@@ -285,25 +162,91 @@ def psola_shift(audio: FloatArray, sample_rate: int, *, semitones: float = 0.0, 
     (``median``: ``f0_hz``, else measured); unvoiced stretches are left as they are.
     Raises ValueError when Praat cannot analyse the audio (e.g. shorter than three pitch periods).
     """
-    import parselmouth
-    from parselmouth.praat import call
+    return PreparedLine(audio, sample_rate, f0_hz=f0_hz).psola(semitones=semitones, pitch_range=pitch_range)
 
-    sr = check_rate(sample_rate)
-    x = mono_f64(audio)
-    median = median_f0(x, sr) if f0_hz is None else float(f0_hz)
-    if not math.isfinite(median) or median <= 0:
-        return x.astype(np.float32)  # nothing voiced: nothing to shift
-    try:
-        sound = parselmouth.Sound(x, sampling_frequency=float(sr))
-        manipulation = call(sound, "To Manipulation", 0.01, F0_MIN_HZ, F0_MAX_HZ)
-        tier = call(manipulation, "Extract pitch tier")
-        factor = 2.0 ** (semitones / 12.0)
-        call(tier, "Formula", f"{median!r} * {factor!r} * (self / {median!r}) ^ {float(pitch_range)!r}")
-        call([tier, manipulation], "Replace pitch tier")
-        out = call(manipulation, "Get resynthesis (overlap-add)").values[0]
-    except parselmouth.PraatError as exc:
-        raise ValueError(f"PSOLA could not shift this audio: {str(exc).strip().splitlines()[0]}") from exc
-    return _fit(np.asarray(out, dtype=np.float64), x.size)
+
+class PreparedLine:
+    """One line made ready for many pitch / formant settings (the tuning tries dozens on each line).
+
+    Its median F0 (pYIN), Praat's pitch analysis (the Manipulation PSOLA
+    resynthesises from) and the envelope analysis of :func:`warp_envelope`
+    are made on first use and kept, as are the PSOLA shifts made so far;
+    :meth:`shift` gives exactly what :func:`shift_pitch_formants` gives for
+    the same audio and settings.
+    """
+
+    def __init__(self, audio: FloatArray, sample_rate: int, *, f0_hz: float | None = None) -> None:
+        """``audio`` mono (any float dtype), ``sample_rate`` Hz; ``f0_hz``: its median F0 when known (NaN: unvoiced)."""
+        self.sample_rate = check_rate(sample_rate)
+        self.audio = mono_f64(audio)
+        self._f0 = None if f0_hz is None else float(f0_hz)
+        self._praat: tuple[Any, Any] | None = None
+        self._envelope: EnvelopeAnalysis | None = None
+        self._shifted: dict[tuple[float, float], AudioArray] = {}
+
+    @property
+    def f0_hz(self) -> float:
+        """Median F0 of the line, Hz (NaN: nothing voiced)."""
+        if self._f0 is None:
+            self._f0 = median_f0(self.audio, self.sample_rate)
+        return self._f0
+
+    def psola(self, *, semitones: float = 0.0, pitch_range: float = 1.0) -> AudioArray:
+        """:func:`psola_shift` of the line (float32, same length); ValueError when Praat cannot analyse it."""
+        median = self.f0_hz
+        if not math.isfinite(median) or median <= 0:
+            return self.audio.astype(np.float32)  # nothing voiced: nothing to shift
+        key = (float(semitones), float(pitch_range))
+        if key not in self._shifted:
+            import parselmouth
+            from parselmouth.praat import call
+
+            try:
+                if self._praat is None:
+                    sound = parselmouth.Sound(self.audio, sampling_frequency=float(self.sample_rate))
+                    manipulation = call(sound, "To Manipulation", 0.01, F0_MIN_HZ, F0_MAX_HZ)
+                    self._praat = (manipulation, call(manipulation, "Extract pitch tier"))
+                manipulation, measured = self._praat
+                tier = measured.copy()
+                factor = 2.0 ** (semitones / 12.0)
+                call(tier, "Formula", f"{median!r} * {factor!r} * (self / {median!r}) ^ {float(pitch_range)!r}")
+                call([tier, manipulation], "Replace pitch tier")
+                out = call(manipulation, "Get resynthesis (overlap-add)").values[0]
+            except parselmouth.PraatError as exc:
+                raise ValueError(f"PSOLA could not shift this audio: {str(exc).strip().splitlines()[0]}") from exc
+            self._shifted[key] = _fit(np.asarray(out, dtype=np.float64), self.audio.size)
+        return self._shifted[key]
+
+    def envelope(self) -> EnvelopeAnalysis:
+        """:func:`analyse_envelope` of the line at its median F0."""
+        if self._envelope is None:
+            self._envelope = analyse_envelope(self.audio, self.sample_rate, f0_hz=self.f0_hz)
+        return self._envelope
+
+    def shift(self, *, semitones: float = 0.0, pitch_range: float = 1.0, formant_ratio: float = 1.0) -> AudioArray:
+        """:func:`shift_pitch_formants` of the line with these settings."""
+        sr, x = self.sample_rate, self.audio
+        if formant_ratio <= 0 or not math.isfinite(formant_ratio):
+            raise ValueError(f"formant_ratio must be a positive number, got {formant_ratio!r}")
+        if pitch_range < 0 or not math.isfinite(pitch_range) or not math.isfinite(semitones):
+            raise ValueError("semitones must be finite and pitch_range a non-negative number")
+        if x.size == 0 or not np.any(x) or (abs(semitones) < 1e-4 and abs(pitch_range - 1) < 1e-4
+                                            and abs(formant_ratio - 1) < 1e-4):
+            return x.astype(np.float32)
+        f0 = self.f0_hz
+        moved = abs(semitones) >= 1e-4 or abs(pitch_range - 1) >= 1e-4
+        try:
+            shifted: FloatArray = self.psola(semitones=semitones, pitch_range=pitch_range) if moved else x
+        except ValueError:  # Praat could not analyse it: plain shift, the envelope is put back by the warp below
+            curve = _pitch_curve(x, sr, semitones, pitch_range)
+            ratio: float | npt.NDArray[np.float64] = (2.0 ** (curve / 12.0) if isinstance(curve, np.ndarray)
+                                                      else 2.0 ** (float(curve) / 12.0))
+            return warp_envelope(shift_pitch(x, sr, semitones=semitones, pitch_range=pitch_range, curve=curve), x,
+                                 sr, pitch_ratio=ratio, formant_ratio=formant_ratio, f0_hz=f0,
+                                 analysis=self.envelope())
+        warped = abs(math.log2(formant_ratio)) >= 1e-4 and np.any(shifted)  # else warp_envelope returns it as is
+        return warp_envelope(shifted, x, sr, pitch_ratio=1.0, formant_ratio=formant_ratio, f0_hz=f0,
+                             analysis=self.envelope() if warped else None)
 
 
 def shift_pitch_formants(audio: FloatArray, sample_rate: int, *, semitones: float = 0.0,
@@ -316,28 +259,11 @@ def shift_pitch_formants(audio: FloatArray, sample_rate: int, *, semitones: floa
     (formants kept) followed by :func:`warp_envelope`. Output has
     exactly ``len(audio)`` samples at ``sample_rate`` Hz. Identity
     parameters return a copy. ``f0_hz``: the median F0 if already known
-    (saves a pYIN pass; NaN = unvoiced), else measured.
+    (saves a pYIN pass; NaN = unvoiced), else measured. For many settings on one line,
+    :class:`PreparedLine` keeps the analyses between them.
     """
-    sr = check_rate(sample_rate)
-    x = mono_f64(audio)
-    if formant_ratio <= 0 or not math.isfinite(formant_ratio):
-        raise ValueError(f"formant_ratio must be a positive number, got {formant_ratio!r}")
-    if pitch_range < 0 or not math.isfinite(pitch_range) or not math.isfinite(semitones):
-        raise ValueError("semitones must be finite and pitch_range a non-negative number")
-    if x.size == 0 or not np.any(x) or (abs(semitones) < 1e-4 and abs(pitch_range - 1) < 1e-4
-                                        and abs(formant_ratio - 1) < 1e-4):
-        return x.astype(np.float32)
-    f0 = median_f0(x, sr) if f0_hz is None else float(f0_hz)
-    moved = abs(semitones) >= 1e-4 or abs(pitch_range - 1) >= 1e-4
-    try:
-        shifted = psola_shift(x, sr, semitones=semitones, pitch_range=pitch_range, f0_hz=f0) if moved else x
-    except ValueError:  # Praat could not analyse it: plain shift, the envelope is put back by the warp below
-        curve = _pitch_curve(x, sr, semitones, pitch_range)
-        ratio: float | npt.NDArray[np.float64] = (2.0 ** (curve / 12.0) if isinstance(curve, np.ndarray)
-                                                  else 2.0 ** (float(curve) / 12.0))
-        return warp_envelope(shift_pitch(x, sr, semitones=semitones, pitch_range=pitch_range, curve=curve), x, sr,
-                             pitch_ratio=ratio, formant_ratio=formant_ratio, f0_hz=f0)
-    return warp_envelope(shifted, x, sr, pitch_ratio=1.0, formant_ratio=formant_ratio, f0_hz=f0)
+    return PreparedLine(audio, sample_rate, f0_hz=f0_hz).shift(semitones=semitones, pitch_range=pitch_range,
+                                                               formant_ratio=formant_ratio)
 
 
 def mel(hz: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:

@@ -56,3 +56,20 @@ def test_strength_sets_measured_pitch_shift(strength: float) -> None:
 def test_which_backends_speak(piper_backend: Any, kokoro: Any) -> None:
     assert speaks(piper_backend, "en-US") and not speaks(piper_backend, "zh")
     assert speaks(kokoro, "zh") and speaks(kokoro, "en")
+
+
+def test_a_prepared_line_tints_like_apply_tint_for_every_setting() -> None:
+    from revoice.engine.characters.tint import tint_line
+    from revoice.engine.dsp.voice_transform import PreparedLine, shift_pitch_formants
+
+    rate = 24000
+    x = voiced(rate, 1.3)
+    line = PreparedLine(x, rate)
+    tints = [FULL_TINT, VoiceTint(pitch_semitones=-2.5, formant_ratio=0.9), VoiceTint(formant_ratio=1.08),
+             VoiceTint(pitch_semitones=3.0, strength=0.5), FULL_TINT, VoiceTint()]
+    for tint in tints:  # analyses made once, reused: the samples are those of a fresh apply_tint
+        assert np.array_equal(tint_line(line, tint), apply_tint(x, rate, tint))
+    assert np.array_equal(line.shift(semitones=2.0, formant_ratio=1.1),
+                          shift_pitch_formants(x, rate, semitones=2.0, formant_ratio=1.1))
+    with pytest.raises(ValueError, match="formant_ratio"):
+        line.shift(formant_ratio=0.0)

@@ -148,7 +148,8 @@ def test_cohort_makes_the_objective_target_specific(shared_corpus: Path, narrato
                        sentences=SHORT_SENTENCES, synthesis_cache=synthesis_cache)
     specific = tune_match(tune, rate, language="en", backends=[piper_backend], embedder=embedder,
                           sentences=SHORT_SENTENCES, synthesis_cache=synthesis_cache, cohort=[(other, other_rate)])
-    lines = [synthesis_cache[k] for k in synthesis_cache if k[1] == "joe" and k[3] in SHORT_SENTENCES]
+    lines = [synthesis_cache[k] for k in synthesis_cache
+             if isinstance(k, tuple) and k[1] == "joe" and k[3] in SHORT_SENTENCES]
     away = float(np.mean([embedder.similarity(x, r, other, other_rate) for x, r in lines]))
     assert math.isclose(specific.candidates[0][2], plain.candidates[0][2] - away, abs_tol=1e-3)
     # A cohort holding the target itself cancels every gain: nothing is worth a tint.
@@ -182,8 +183,9 @@ def test_asr_veto_refuses_tints_that_garble_words(narrator: tuple[npt.NDArray[np
     heard: list[bool] = []
 
     def transcribe(line: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:
-        for key, (plain, _rate) in synthesis_cache.items():  # an untinted base voice is heard right
-            if plain.size == line.size and np.array_equal(plain, line):
+        for key, value in synthesis_cache.items():  # an untinted base voice is heard right
+            plain = value[0] if isinstance(key, tuple) else None  # (other keys: the voices' measurements)
+            if plain is not None and plain.size == line.size and np.array_equal(plain, line):
                 heard.append(True)
                 return str(key[3])
         heard.append(False)
