@@ -88,8 +88,7 @@ def transfer_performance(speech: FloatArray, reference: FloatArray, sample_rate:
     if own.voiced.sum() < 5 or theirs_voiced < 5:
         which = "the new line" if own.voiced.sum() < 5 else "the original take"
         return TransferResult(x.astype(np.float32), "none", None, None, f"no voiced speech in {which}")
-    mapping = (warp_indices(dtw_path(mfcc(ref, sr), mfcc(x, sr)), own.f0_hz.size) if same_words
-               else _position_map(theirs, own))
+    mapping = _alignment(x, ref, sr, own, theirs, same_words=same_words)
     target = _target_semitones(own, theirs, mapping)
     heard = np.interp(mapping, np.arange(theirs.f0_hz.size), theirs.voiced.astype(np.float64)) > 0.5
     measured_target = np.where(heard, target, np.nan)  # compared only where the original is voiced too
@@ -113,12 +112,19 @@ def aligned_reference_pitch(speech: FloatArray, reference: FloatArray, sample_ra
     sr = check_rate(sample_rate)
     x, ref = mono_f64(speech, "speech"), mono_f64(reference, "reference")
     own, theirs = analyse(x, sr), analyse(ref, sr)
-    mapping = (warp_indices(dtw_path(mfcc(ref, sr), mfcc(x, sr)), own.f0_hz.size) if same_words
-               else _position_map(theirs, own))
+    mapping = _alignment(x, ref, sr, own, theirs, same_words=same_words)
     cleaned = clean_pitch(theirs.semitones())
     warped = np.interp(mapping, np.arange(cleaned.size), fill_unvoiced(cleaned))
     ref_voiced = np.interp(mapping, np.arange(cleaned.size), np.isfinite(cleaned).astype(np.float64)) > 0.5
     return clean_pitch(own.semitones()), np.where(ref_voiced, warped, np.nan)
+
+
+def _alignment(x: npt.NDArray[np.float64], ref: npt.NDArray[np.float64], sample_rate: int, own: Prosody,
+               theirs: Prosody, *, same_words: bool) -> Frames:
+    """For each of ``x``'s frames, the matching frame of ``ref``: DTW over MFCCs, or relative position."""
+    if same_words:
+        return warp_indices(dtw_path(mfcc(ref, sample_rate), mfcc(x, sample_rate)), own.f0_hz.size)
+    return _position_map(theirs, own)
 
 
 def _position_map(theirs: Prosody, own: Prosody) -> Frames:
