@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from revoice.engine.conversion.plan import ConversionPlan
 from revoice.engine.dsp.bwf import write_bwf
 from revoice.engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
 from revoice.engine.emotion.labels import Emotion, line_emotion
@@ -133,8 +134,10 @@ class Revoicer:
     """
 
     def __init__(self, *, backend: VoiceBackend, settings: RenderSettings | None = None,
-                 voices_by_speaker: dict[str, str] | None = None) -> None:
+                 voices_by_speaker: dict[str, str] | None = None, conversion: ConversionPlan | None = None) -> None:
         self.backend = backend
+        self.conversion = conversion
+        """Voices converted to a reference timbre after the performance stage (revoice.engine.conversion)."""
         self.settings = settings or RenderSettings()
         self.settings.check()
         self.voices_by_speaker = dict(voices_by_speaker or {})
@@ -187,6 +190,9 @@ class Revoicer:
         extra = hooks.voice_key(self.voice_for(line)) if hooks is not None else None
         if extra is not None:
             payload["voice_key"] = str(extra)
+        conversion = self.conversion.key_for(self.voice_for(line)) if self.conversion is not None else None
+        if conversion is not None:  # converted and unconverted renders of a line never share a key
+            payload["conversion"] = conversion
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def line_seed(self, line: DialogueLine, take: int = 1) -> int:
@@ -267,7 +273,8 @@ class Revoicer:
         performed = perform(fit.audio, sr, emotion, seed=seed, same_words=not line.metadata.get(TEXT_EDITED),
                             original=take_speech, applied_by_backend=native)
         target_lufs += performed.energy_db
-        fitted = mark_speech(performed.audio, sr) if settings.watermark else performed.audio  # before the ceiling
+        voiced = performed.audio if self.conversion is None else self.conversion.apply(voice, performed.audio, sr)
+        fitted = mark_speech(voiced, sr) if settings.watermark else voiced  # before the ceiling
         speech, loud = normalize_loudness(
             fitted, sr, target_lufs=target_lufs, true_peak_ceiling_dbtp=settings.true_peak_ceiling_dbtp)
         slot_audio = np.zeros(slot, dtype=np.float32)

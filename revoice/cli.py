@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("verify", help="check audio for Revoice's watermark and provenance: revoice verify FILE|FOLDER",
                    add_help=False)
 
-    voices = sub.add_parser("voices", help="list voice backends, voices, languages and licences")
+    voices = sub.add_parser("voices", help="list voice backends, voices, languages, licences and commercial use")
     voices.add_argument("--json", action="store_true", help="print JSON instead of a table")
     voices.add_argument("--device", default="cpu", help="device to check backends against (cpu, cuda)")
     voices.add_argument("--weights", action="append", default=[], metavar="BACKEND=DIR",
@@ -122,6 +122,9 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
     parser.add_argument("--weights", metavar="DIR",
                         help="local weights folder for a --backend that clones from your own model files "
                              "(f5, indextts2, cosyvoice); nothing is downloaded")
+    parser.add_argument("--commercial", action="store_true",
+                        help="refuse voices and converters whose weights do not allow commercial use "
+                             "(see the commercial-use column of 'revoice voices')")
     parser.add_argument("--voice", help="voice id for all speakers (default: the backend's first)")
     parser.add_argument("--speaker-voice", action="append", default=[], metavar="SPEAKER=VOICE",
                         help="voice for one speaker; repeat for more")
@@ -374,6 +377,7 @@ def _text(args: argparse.Namespace) -> int:
 def _voices(args: argparse.Namespace) -> int:
     from revoice.engine.voices.base import BackendOptions
     from revoice.engine.voices.registry import describe_backends, discover_backends
+    from revoice.report.voices import commercial_words
 
     weights: dict[str, str] = {}
     for item in args.weights:
@@ -400,6 +404,7 @@ def _voices(args: argparse.Namespace) -> int:
               f"native duration control: {'yes' if row['native_duration_control'] else 'no'}   "
               f"needs GPU: {'yes' if row['needs_gpu'] else 'no'}")
         print(f"  emotion control: {', '.join(row.get('emotion_control') or ()) or 'none (Revoice DSP)'}   licence: {row['licence']}")
+        print(f"  commercial use: {commercial_words(row['commercial_use'], row['commercial_note'])}")
         for voice in row["voices"]:
             print(f"  voice {voice['voice_id']}: {', '.join(voice['languages'])}  {voice.get('description', '')}")
         if row.get("variants"):

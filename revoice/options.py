@@ -237,6 +237,9 @@ class JobOptions:
     prune: bool = False
     """``--prune``: once the timeline is written, delete the renders in the media folder that no line uses
     any more (superseded by edits, deleted cues or fewer takes); without it they are only listed."""
+    commercial: bool = field(default=False, kw_only=True)
+    """``--commercial``: only voices whose weights' licence allows commercial use (``BackendSpec.commercial_use``)
+    are chosen, matched or loaded; a named one that does not is refused with its reason (exit 3)."""
 
     def __post_init__(self) -> None:
         if self.out.suffix.lower() not in TIMELINE_SUFFIXES:
@@ -268,6 +271,8 @@ class JobOptions:
         if not 0.0 <= self.allow_overflow_seconds <= 10.0:
             raise ValueError(f"--allow-overflow {self.allow_overflow_seconds}: use 0 to 10 seconds")
         check_executor(self.executor, self.jobs, self.ray_address)
+        if not isinstance(self.commercial, bool):
+            raise ValueError(f"--commercial {self.commercial!r}: give true or false")
 
     @property
     def layout(self) -> OutputLayout:
@@ -291,9 +296,10 @@ class JobOptions:
 
     @property
     def backend_options(self) -> BackendOptions:
-        """How this job loads its voices: device, the pronunciation dictionary, a weights folder."""
+        """How this job loads its voices: device, the pronunciation dictionary, a weights folder, commercial use only."""
         return BackendOptions(device=self.device, dictionary=str(self.dictionary) if self.dictionary else None,
-                              weights_dir=str(self.weights) if self.weights else None, threads=SYNTHESIS_THREADS)
+                              weights_dir=str(self.weights) if self.weights else None, threads=SYNTHESIS_THREADS,
+                              commercial=self.commercial)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> JobOptions:
@@ -322,4 +328,4 @@ class JobOptions:
                    group_speakers=bool(getattr(args, "group_speakers", False)),
                    match_voices=tuple(getattr(args, "match_voice", None) or ()),
                    consent=consent_option(args), executor=executor, jobs=jobs, ray_address=ray_address,
-                   prune=bool(getattr(args, "prune", False)))
+                   prune=bool(getattr(args, "prune", False)), commercial=bool(getattr(args, "commercial", False)))

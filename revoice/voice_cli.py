@@ -77,6 +77,8 @@ def add_voice_parser(sub: Any) -> None:
                        help="match a base voice and tint now (default); --no-match leaves it to revoice run")
     build.add_argument("--match-voice", action="append", default=[], metavar="BACKEND:VOICE",
                        help="base voice matching may choose; repeat for more (default: every available voice)")
+    build.add_argument("--commercial", action="store_true",
+                       help="match only base voices whose weights allow commercial use (see 'revoice voices')")
     build.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     build.add_argument("--json", action="store_true", help="print the profiles as JSON")
     listing = commands.add_parser("list", help="list the voice profiles in a folder")
@@ -216,7 +218,8 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
     from revoice.engine.voices.base import BackendOptions
 
     embedder = SpeakerSimilarity(device=args.device, threads=1)
-    pool = BackendPool(loaded=[], options=BackendOptions(device=args.device), match_voices=args.match_voice)
+    pool = BackendPool(loaded=[], options=BackendOptions(device=args.device, commercial=args.commercial),
+                       match_voices=args.match_voice)
     statuses: dict[str, str] = {}
     if args.ref:
         names = [_build_from_refs(store, args, embedder, pool, consent)]

@@ -12,14 +12,20 @@ from revoice.engine.voices.base import BackendOptions, BackendSpec, Synthesis, S
 
 
 class StandInVoice:
-    """A voice called ``name`` speaking ``languages`` with ``voices``, at ``sample_rate`` Hz."""
+    """A voice called ``name`` speaking ``languages`` with ``voices``, at ``sample_rate`` Hz.
 
-    def __init__(self, name: str, *, languages: tuple[str, ...], voices: tuple[str, ...], sample_rate: int) -> None:
+    It has no model weights, so commercial use is allowed unless ``commercial`` is False (a stand-in for F5).
+    """
+
+    def __init__(self, name: str, *, languages: tuple[str, ...], voices: tuple[str, ...], sample_rate: int,
+                 commercial: bool = True) -> None:
         self.calls: list[SynthesisRequest] = []
         self._voices = tuple(VoiceInfo(voice, languages) for voice in voices)
         self._spec = BackendSpec(name=name, display_name=name, languages=languages, sample_rate=sample_rate,
                                  native_duration_control=False, needs_gpu=False, licence="MIT", description="test",
-                                 availability=lambda _o: None, factory=self._factory)
+                                 availability=lambda _o: None, factory=self._factory, commercial_use=commercial,
+                                 commercial_note="test voice, no model weights" if commercial else
+                                 "test voice standing in for non-commercial weights")
 
     def _factory(self, _options: BackendOptions) -> VoiceBackend:
         return self

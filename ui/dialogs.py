@@ -120,9 +120,16 @@ class SettingsDialog(QDialog):
                                  "tinted toward the actor (not a clone), or a clone with a cloning backend. "
                                  "About a minute per new character on CPU. Off: stock voices only. A voice "
                                  "chosen below for a speaker replaces their profile")
+        self.commercial = QCheckBox("Commercial use only")
+        self.commercial.setObjectName("commercialCheck")
+        self.commercial.setChecked(settings.commercial)
+        self.commercial.setToolTip("Refuse voices and converters whose model weights' licence does not allow "
+                                   "commercial use (as 'revoice run --commercial'); the Voices dock shows each "
+                                   "character's. A refused voice stops the run with its reason")
         voice_box = QGroupBox("Voices")
         voice_layout = QVBoxLayout(voice_box)
         voice_layout.addWidget(self.profiles)
+        voice_layout.addWidget(self.commercial)
         if backend_label:
             about = QLabel(backend_label)
             about.setObjectName("licenceLabel")
@@ -168,7 +175,8 @@ class SettingsDialog(QDialog):
         return replace(self._settings, loudness=str(self.loudness.currentData()),
                        true_peak_dbtp=self.true_peak.value(), min_ratio=min(low, 1.0), max_ratio=max(high, 1.0),
                        device=self.selected_device(), takes=self.takes.value(), qc=self.qc.isChecked(),
-                       voice_profiles=self.profiles.isChecked(), speaker_voices=voices)
+                       voice_profiles=self.profiles.isChecked(), commercial=self.commercial.isChecked(),
+                       speaker_voices=voices)
 
 
 def _spin(low: float, high: float, value: float, step: float, suffix: str) -> QDoubleSpinBox:

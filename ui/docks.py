@@ -2,7 +2,7 @@
 
 :class:`CharactersDock` lists the speakers with their line count, voice and the
 voice backend's licence; :class:`VoicesDock` shows a :class:`VoiceCard` per
-character (tint / clone / stock, similarity, consent, licence, tint strength).
+character (tint / clone / stock, similarity, consent, licence, commercial use, tint strength).
 What they show comes from :mod:`revoice.ui.voices`; what their buttons and
 sliders do is :class:`~revoice.ui.voices_controller.VoicesController`'s.
 """
@@ -91,9 +91,9 @@ STRENGTH_STEPS = 100
 
 
 class VoiceCard(QFrame):
-    """One character: kind in words, base voice, similarity, consent, licence and the strength slider.
+    """One character: kind in words, base voice, similarity, consent, licence, commercial use and the strength slider.
 
-    Unknown consent shows as a warning; the Consent… button asks for the consent dialog.
+    Weights that do not allow commercial use show in the warning colour; unknown consent shows as a warning; the Consent… button asks for the consent dialog.
     """
 
     strengthChanged = pyqtSignal(str, float)
@@ -128,6 +128,12 @@ class VoiceCard(QFrame):
         self.consent_button.clicked.connect(lambda: self.consentRequested.emit(self.entry.name))
         self.consent_button.setVisible(entry.consent_editable)
         self.licence_label = _value(entry.licence or "not stated")
+        self.commercial_label = _value(entry.commercial_words)
+        self.commercial_label.setObjectName("commercialUse")
+        self.commercial_label.setToolTip("Whether the licence of the voice's model weights allows commercial use "
+                                         "(Settings: Commercial use only refuses the others)")
+        if entry.commercial_use is False:
+            self.commercial_label.setStyleSheet("color: #ffd08a")
         note = "; ".join(part for part in entry.note.split("; ") if part and part != CONSENT_UNKNOWN_NOTE)
         self.note_label = QLabel(note)  # unknown consent has its own warning above
         self.note_label.setObjectName("voiceNote")
@@ -152,6 +158,7 @@ class VoiceCard(QFrame):
         if entry.kind != STOCK or entry.consent_record is not None:
             form.addRow("Consent", self.consent_label)
         form.addRow("Licence", self.licence_label)
+        form.addRow("Commercial use", self.commercial_label)
 
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setObjectName("strengthSlider")

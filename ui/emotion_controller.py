@@ -117,7 +117,7 @@ class EmotionController(VoicesController):
             "takes": self.settings.takes, "qc": self.settings.qc, "take_overrides": dict(self.take_picks),
             "text_overrides": edits, "emotion_overrides": self.model.emotions(),
             "duration_overrides": dict(self.duration_overrides),
-            "profiles": "auto" if self.settings.voice_profiles else "off",
+            "profiles": "auto" if self.settings.voice_profiles else "off", "commercial": self.settings.commercial,
             "match_voices": self._matching.voices, "match_sentences": self._matching.sentences}
 
     def job_options(self, line_ids: list[str]) -> JobOptions:

@@ -80,6 +80,9 @@ class PanelSettings:
     voice_profiles: bool = True
     """Build a voice profile per character from the original dialogue under the lines, when the timeline has
     it (``revoice run --profiles auto``); off: every character speaks with a stock voice."""
+    commercial: bool = False
+    """Commercial use only (``revoice run --commercial``): a voice whose weights' licence does not allow commercial
+    use is refused with its reason instead of rendering."""
     speaker_voices: dict[str, str] = field(default_factory=dict)
     recent: tuple[RecentEntry, ...] = ()
     last_dir: str = ""
@@ -150,6 +153,7 @@ def load_settings(store: QSettings | None = None) -> PanelSettings:
         takes=_int(store, "render/takes", defaults.takes, 1, MAX_TAKES),
         qc=_bool(store, "render/qc", defaults.qc),
         voice_profiles=_bool(store, "voices/profiles", defaults.voice_profiles),
+        commercial=_bool(store, "voices/commercial", defaults.commercial),
         speaker_voices={str(k): str(v) for k, v in voices.items()} if isinstance(voices, dict) else {},
         recent=tuple(recent[:MAX_RECENT]),
         last_dir=_str(store, "files/last_dir", ""),
@@ -166,6 +170,7 @@ def save_settings(settings: PanelSettings, store: QSettings | None = None) -> No
     store.setValue("render/takes", settings.takes)
     store.setValue("render/qc", settings.qc)
     store.setValue("voices/profiles", settings.voice_profiles)
+    store.setValue("voices/commercial", settings.commercial)
     store.setValue("voices/by_speaker", json.dumps(settings.speaker_voices, sort_keys=True))
     store.setValue("files/recent", json.dumps([
         {"timeline": str(e.timeline), "subtitles": str(e.subtitles) if e.subtitles else None}

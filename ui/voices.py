@@ -36,6 +36,7 @@ from revoice.report.voices import TINT as TINT
 from revoice.report.voices import (
     CONSENT_UNKNOWN_NOTE,
     VOICE_KIND_WORDS,
+    BackendTerms,
     VoiceRow,
     backend_licences,
     consent_unknown,
@@ -96,7 +97,7 @@ class VoiceEntry(VoiceRow):
 
 def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, profiles_on: bool,
                   stock_voices: Mapping[str, str], default_voice: str, default_backend: str,
-                  licences: Mapping[str, str], statuses: Mapping[str, str] | None = None,
+                  licences: Mapping[str, BackendTerms], statuses: Mapping[str, str] | None = None,
                   extra_names: Sequence[str] = (), voices: Sequence[VoiceInfo] = ()) -> list[VoiceEntry]:
     """One entry per speaker of ``lines`` (plus ``extra_names``, e.g. speakers grouped by voice), by name.
 
@@ -107,12 +108,13 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
     a distinct one of the backend's ``voices`` (default first; their variants
     are cast as the run casts them, revoice.engine.characters.stock_voices),
     else ``default_voice``. Each entry offers those voices in ``voice_choices``.
-    ``statuses`` are the last run's profile statuses by name ("built", "reused", ...).
+    ``statuses`` are the last run's profile statuses by name ("built", "reused", ...); ``licences`` are the
+    backends' terms by name (licence, commercial use: :func:`licences_of`).
     """
     with_audio = {line.speaker for line in lines if any(s.available for s in line.sources)}
     language = {line.speaker: line.language for line in reversed(lines)}
     names = sorted(set(language) | set(extra_names))
-    stock_licence = licences.get(default_backend, "")
+    stock_terms = licences.get(default_backend, BackendTerms())
     cast: dict[str, CastVoice] = {}
     for spoken in dict.fromkeys(language.values()):
         cast.update({name: voice for name, voice in default_cast(lines, voices, language=spoken,
@@ -131,7 +133,8 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
             if not chosen and name in cast:
                 note = _cast_words(cast, name) + "; " + note
             return VoiceEntry(name=name, kind=STOCK, base_voice=base, similarity="",
-                              consent=record.words if record is not None else "—", licence=stock_licence,
+                              consent=record.words if record is not None else "—", licence=stock_terms.licence,
+                              commercial_use=stock_terms.commercial_use, commercial_note=stock_terms.commercial_note,
                               note=note, consent_record=record, consent_editable=editable or record is not None,
                               voice_choices=_with_automatic(offered, "" if chosen else voice), chosen_voice=chosen)
 
@@ -175,8 +178,10 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
         else:
             similarity = f"{match.similarity_base:.2f} → {match.similarity_matched:.2f}"
         kind = CLONE if profile.kind == CLONE else TINT
+        terms = licences.get(match.backend, BackendTerms())
         entries.append(VoiceEntry(name=name, kind=kind, base_voice=f"{match.backend}:{match.voice_id}",
-                                  similarity=similarity, consent=consent, licence=licences.get(match.backend, ""),
+                                  similarity=similarity, consent=consent, licence=terms.licence,
+                                  commercial_use=terms.commercial_use, commercial_note=terms.commercial_note,
                                   note="; ".join(notes), strength=profile.strength if kind == TINT else None,
                                   profile=profile, consent_record=profile.consent, consent_editable=True,
                                   voice_choices=_with_automatic(offered, "profile")))
@@ -238,11 +243,12 @@ def save_consent(store: ProfileStore, name: str, consent: Consent) -> VoiceProfi
     return profile
 
 
-def licences_of(backends: Sequence[VoiceBackend] = ()) -> dict[str, str]:
-    """Licence by backend name: the installed backends' specs, then ``backends`` (loaded ones)."""
+def licences_of(backends: Sequence[VoiceBackend] = ()) -> dict[str, BackendTerms]:
+    """Licence and commercial use by backend name: the installed backends' specs, then ``backends`` (loaded ones)."""
     found = backend_licences()  # a broken plugin leaves them out; loaded backends still say theirs
     for backend in backends:
-        found.setdefault(backend.spec.name, backend.spec.licence)
+        spec = backend.spec
+        found.setdefault(spec.name, BackendTerms(spec.licence, spec.commercial_use, spec.commercial_note))
     return found
 
 

@@ -44,6 +44,7 @@ from revoice.ui.window_layout import WindowLayout
 from revoice.ui.worker import RenderController
 
 from revoice.context import EngineContext
+from revoice.report.voices import BackendTerms
 
 
 class VoicesController(WindowLayout):
@@ -68,7 +69,7 @@ class VoicesController(WindowLayout):
         """What each character speaks with in the next run (the Voices dock shows them)."""
         self.profile_statuses: dict[str, str] = {}
         """The last run's profile status by character ("built", "reused", ...)."""
-        self._licences: dict[str, str] | None = None
+        self._licences: dict[str, BackendTerms] | None = None
         self.voices.strengthChanged.connect(lambda name, strength: self.set_strength(name, strength))
         self.voices.consentRequested.connect(lambda name: self.edit_consent(name))
         self.voices.voiceChosen.connect(lambda name, voice: self.choose_voice(name, voice))

@@ -153,6 +153,8 @@ class RenderWorker(RunSignals):
         if outcome.written and not options.qc:  # with QC on the run wrote the report with the timeline
             self._write_report(outcome)
         self.succeeded.emit(outcome)
+        if not self.cancelled:  # every line was on disk: load the voices now, so the next edit costs one synthesis
+            session.context.warm()
 
     def _load_voice(self) -> bool:
         """Load the voice into the context on first need; False when cancelled meanwhile."""

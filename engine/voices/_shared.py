@@ -188,12 +188,14 @@ def cloning_spec(
     weights: WeightsFolder,
     load: Callable[[BackendOptions], VoiceBackend],
     emotion_control: tuple[str, ...] = (),
+    commercial_use: bool = False,
+    commercial_note: str = "",
 ) -> BackendSpec:
     """The spec of a zero-shot cloning backend: one voice (:data:`REFERENCE_VOICE_ID`, described by ``voice``).
 
     It is available when ``package_problem()`` and the ``weights`` folder find nothing wrong (every
     reason is listed, '; '-joined); ``load`` builds the backend; ``emotion_control`` is
-    ``BackendSpec.emotion_control``.
+    ``BackendSpec.emotion_control``; ``commercial_use`` / ``commercial_note`` are the weights' terms (set them).
     """
 
     def availability(options: BackendOptions) -> str | None:
@@ -206,7 +208,8 @@ def cloning_spec(
     return BackendSpec(name=name, display_name=display_name, languages=languages, sample_rate=sample_rate,
                        native_duration_control=native_duration_control, needs_gpu=needs_gpu, licence=licence,
                        description=description, availability=availability, factory=load, voice_list=voices,
-                       clones_from_reference=True, emotion_control=emotion_control)
+                       clones_from_reference=True, emotion_control=emotion_control,
+                       commercial_use=commercial_use, commercial_note=commercial_note)
 
 
 # ---------------------------------------------------------------------------- requests

@@ -2,8 +2,9 @@
 
 A backend is published as a :class:`BackendSpec` through the entry-point
 group ``revoice.voice_backends``. The spec carries the metadata (languages,
-sample rate, duration control, GPU need, licence) and is cheap to import;
-the heavy model code is imported only by :meth:`BackendSpec.load`.
+sample rate, duration control, GPU need, licence, whether its weights allow
+commercial use) and is cheap to import; the heavy model code is imported only
+by :meth:`BackendSpec.load`.
 """
 
 from __future__ import annotations
@@ -130,6 +131,9 @@ class BackendOptions:
     threads: int | None = None
     dictionary: str | None = None
     """The project's pronunciation dictionary (.json/.toml), for backends that read one."""
+    commercial: bool = False
+    """Commercial use only (``revoice run --commercial``): a backend whose weights' licence does not allow
+    commercial use (``BackendSpec.commercial_use`` False) is neither chosen nor loaded."""
 
     def weights_folder(self, env_var: str) -> Path | None:
         """``weights_dir``, else the folder named by the environment variable ``env_var``, else None."""
@@ -191,6 +195,12 @@ class BackendSpec:
     emotion_control: tuple[str, ...] = ()
     """The emotion inputs the backend renders itself, from :data:`EMOTION_CONTROLS`; () leaves emotion to
     Revoice's own prosody DSP (:func:`revoice.engine.voices.emotion_args.native_emotion` decides per line)."""
+    commercial_use: bool = False
+    """Whether the licence of the model WEIGHTS (not only the code) allows commercial use. Every plugin should
+    say so; one that does not is treated as not cleared, and ``revoice run --commercial`` refuses it."""
+    commercial_note: str = ""
+    """The reason in a few words, shown beside the flag: "weights Apache-2.0", "weights CC-BY-NC-4.0:
+    non-commercial use only", "commercial use needs a licence from bilibili"."""
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.emotion_control if name not in EMOTION_CONTROLS]

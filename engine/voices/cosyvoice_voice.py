@@ -149,6 +149,8 @@ SPEC = cloning_spec(
     weights=WEIGHTS,
     load=lambda options: CosyVoiceBackend(options),
     emotion_control=("text",),
+    commercial_use=True,
+    commercial_note="weights Apache-2.0 per the model cards; the maintainers confirm commercial use",
 )
 
 

@@ -177,6 +177,8 @@ SPEC = cloning_spec(
     package_problem=lambda: missing_packages(REQUIRED_MODULES, INSTALL_HINT),
     weights=WEIGHTS,
     load=lambda options: F5Backend(options),
+    commercial_use=False,
+    commercial_note="weights CC-BY-NC-4.0: non-commercial use only",
 )
 
 

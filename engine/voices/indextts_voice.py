@@ -166,6 +166,8 @@ SPEC = cloning_spec(
     weights=WEIGHTS,
     load=lambda options: IndexTTS2Backend(options),
     emotion_control=("reference", "vector", "text"),
+    commercial_use=False,
+    commercial_note="weights under the bilibili IndexTTS model licence: commercial use needs a licence from bilibili",
 )
 
 

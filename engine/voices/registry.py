@@ -28,6 +28,8 @@ from revoice.engine.voices.base import (
 )
 
 ENTRY_POINT_GROUP = "revoice.voice_backends"
+UNDECLARED_COMMERCIAL_USE = "its plugin does not say its weights allow it"
+"""Why a spec that leaves ``commercial_use`` unset counts as not for commercial use."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,13 @@ def _availability(spec: BackendSpec, options: BackendOptions) -> str | None:
         return f"availability check failed: {type(exc).__name__}: {exc}"
 
 
+def commercial_refusal(spec: BackendSpec) -> str | None:
+    """Why ``--commercial`` refuses ``spec`` (its weights' licence), or None when their licence allows commercial use."""
+    if spec.commercial_use:
+        return None
+    return f"not for commercial use: {spec.commercial_note or UNDECLARED_COMMERCIAL_USE}"
+
+
 def _refusal(
     spec: BackendSpec,
     *,
@@ -103,6 +112,7 @@ def _refusal(
     options: BackendOptions,
     name: str | None,
     need_native_duration: bool,
+    commercial: bool,
 ) -> str | None:
     """Why ``spec`` does not fit (all reasons, '; '-joined), or None when it does."""
     if name is not None and spec.name != name:
@@ -110,6 +120,9 @@ def _refusal(
     if isinstance(spec, BrokenBackendSpec):
         return spec.error
     reasons: list[str] = []
+    refused = commercial_refusal(spec) if commercial else None
+    if refused:
+        reasons.append(refused)
     if spec.clones_from_reference and name is None:
         reasons.append("clones a voice from reference audio, so it is never a default voice: "
                        f"choose it with --backend {spec.name}")
@@ -132,18 +145,21 @@ def choose_backend(
     options: BackendOptions,
     name: str | None = None,
     need_native_duration: bool = False,
+    commercial: bool = False,
 ) -> BackendSpec:
     """The first spec in ``specs`` that fits; else BackendUnavailable listing each backend's reason.
 
     Fits = has ``name`` (if given; a cloning backend must be named), speaks ``language`` (base language match,
     "en" ~ "en-US"), is not GPU-only on ``device == "cpu"``, has native
-    duration control if ``need_native_duration``, and its availability passes.
+    duration control if ``need_native_duration``, its weights allow commercial use if ``commercial``
+    (or ``options.commercial``), and its availability passes. When the backend ``name`` is installed
+    but does not fit, the message is one line: its reasons.
     """
+    commercial = commercial or options.commercial
     lines: list[str] = []
     for spec in specs:
-        reason = _refusal(
-            spec, language=language, options=options, name=name, need_native_duration=need_native_duration
-        )
+        reason = _refusal(spec, language=language, options=options, name=name,
+                          need_native_duration=need_native_duration, commercial=commercial)
         if reason is None:
             return spec
         lines.append(f"  {spec.name}: {reason}")
@@ -152,14 +168,20 @@ def choose_backend(
         wanted += f", name={name!r}"
     if need_native_duration:
         wanted += ", native duration control"
+    if commercial:
+        wanted += ", commercial use"
+    named = [line.strip() for spec, line in zip(specs, lines, strict=True) if spec.name == name]
+    if named:  # the others are only "not the requested backend"
+        raise BackendUnavailable(f"No voice backend fits ({wanted}): {named[0]}")
     if not lines:
         lines.append(f"  (no backends installed; none registered in entry-point group {ENTRY_POINT_GROUP!r})")
     raise BackendUnavailable(f"No voice backend fits ({wanted}):\n" + "\n".join(lines))
 
 
 def load_backend(spec: BackendSpec, options: BackendOptions) -> VoiceBackend:
-    """Check ``spec``'s availability, then build it; BackendUnavailable with the reason if not available."""
-    reason = _availability(spec, options)
+    """Check ``spec``'s availability (and, with ``options.commercial``, its weights' terms), then build it;
+    BackendUnavailable with the reason if it may not load."""
+    reason = (commercial_refusal(spec) if options.commercial else None) or _availability(spec, options)
     if reason:
         raise BackendUnavailable(f"{spec.name}: {reason}")
     return spec.factory(options)
@@ -232,7 +254,8 @@ def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> 
     """One JSON-ready dict per spec (for ``revoice voices``); loads no models.
 
     Keys: name, display_name, languages, sample_rate (Hz), native_duration_control,
-    needs_gpu, licence, clones_from_reference, emotion_control (list: the emotion inputs it renders
+    needs_gpu, licence, commercial_use (whether the weights' licence allows it), commercial_note (why),
+    clones_from_reference, emotion_control (list: the emotion inputs it renders
     itself, [] when Revoice's DSP does), available, reason (None when available), voices
     (list of {"voice_id", "languages"}), variants (the voice ids of their variants, e.g. "joe~light",
     which distinct default voices and ``--speaker-voice`` may use: :func:`variant_ids`).
@@ -259,6 +282,8 @@ def describe_backends(specs: Sequence[BackendSpec], options: BackendOptions) -> 
                 "native_duration_control": spec.native_duration_control,
                 "needs_gpu": spec.needs_gpu,
                 "licence": spec.licence,
+                "commercial_use": spec.commercial_use,
+                "commercial_note": spec.commercial_note,
                 "clones_from_reference": spec.clones_from_reference,
                 "emotion_control": list(spec.emotion_control),
                 "available": reason is None,

@@ -3,8 +3,9 @@
 Per character: a *tint* (offline matching: a stock voice moved toward the
 actor, not a clone), a *clone* (a zero-shot backend speaking from the actor's
 reference) or a *stock* voice; the base voice, the similarity to the actor
-before -> after matching, the tint's strength, the actor's consent and the
-licence of the backend that speaks. :func:`voice_rows` reads them from the
+before -> after matching, the tint's strength, the actor's consent, the
+licence of the backend that speaks and whether its weights allow commercial
+use (:class:`BackendTerms`, from its spec). :func:`voice_rows` reads them from the
 timeline's clips (what was rendered) and the voice profiles beside it (what the
 profile files say now: strength, consent); the panel may pass its own rows
 instead (``revoice.ui.voices.VoiceEntry`` is a :class:`VoiceSummary`).
@@ -24,6 +25,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 from revoice.engine.records import VoiceProfileUse
+from revoice.engine.voices.registry import UNDECLARED_COMMERCIAL_USE
 from revoice.layout import OutputLayout
 from revoice.otio_bridge.clip_metadata import ClipMetadata
 from revoice.report.svg import escape
@@ -64,7 +66,31 @@ class VoiceSummary(Protocol):
     @property
     def licence(self) -> str: ...
     @property
+    def commercial_words(self) -> str: ...
+    @property
     def note(self) -> str: ...
+
+
+def commercial_words(allowed: bool | None, note: str = "") -> str:
+    """Commercial use in words: ``yes (weights Apache-2.0)``, ``no (weights CC-BY-NC-4.0: ...)``, ``not known``."""
+    if allowed is None:
+        return "not known"
+    reason = note or ("" if allowed else UNDECLARED_COMMERCIAL_USE)
+    return ("yes" if allowed else "no") + (f" ({reason})" if reason else "")
+
+
+@dataclass(frozen=True)
+class BackendTerms:
+    """A voice backend's licence and whether its weights allow commercial use (``BackendSpec.commercial_use``)."""
+
+    licence: str = ""
+    commercial_use: bool | None = None
+    """None: not known (no such backend installed here)."""
+    commercial_note: str = ""
+
+    @property
+    def commercial_words(self) -> str:
+        return commercial_words(self.commercial_use, self.commercial_note)
 
 
 @dataclass(frozen=True)
@@ -84,10 +110,19 @@ class VoiceRow:
     note: str = ""
     strength: float | None = None
     """The tint's strength 0..1, as its profile file says now (None: a stock voice or a clone)."""
+    commercial_use: bool | None = None
+    """Whether the weights of the backend that speaks allow commercial use (None: not known)."""
+    commercial_note: str = ""
+    """Why (the backend spec's ``commercial_note``)."""
 
     @property
     def kind_words(self) -> str:
         return VOICE_KIND_WORDS.get(self.kind, self.kind)
+
+    @property
+    def commercial_words(self) -> str:
+        """``yes (weights Apache-2.0)``, ``no (...)`` or ``not known``: the Voices table's Commercial use cell."""
+        return commercial_words(self.commercial_use, self.commercial_note)
 
 
 def consent_unknown(voice: VoiceSummary) -> bool:
@@ -96,13 +131,13 @@ def consent_unknown(voice: VoiceSummary) -> bool:
 
 
 def voice_rows(lines: Sequence[ReportLine], profiles: Sequence[VoiceProfile] = (),
-               licences: Mapping[str, str] | None = None) -> list[VoiceRow]:
+               licences: Mapping[str, BackendTerms] | None = None) -> list[VoiceRow]:
     """One row per character (speaker) of ``lines``, by name.
 
     A character whose lines were spoken by a voice profile gets that profile's
     kind, base voice and similarity as rendered; its strength and consent come
     from ``profiles`` (the files now) when the profile is among them.
-    ``licences`` are licences by backend name (default: :func:`backend_licences`).
+    ``licences`` are the backends' terms by name (default: :func:`backend_licences`).
     """
     known = backend_licences() if licences is None else licences
     by_name = {profile.name: profile for profile in profiles}
@@ -122,7 +157,7 @@ def voice_rows(lines: Sequence[ReportLine], profiles: Sequence[VoiceProfile] = (
 
 
 def _profile_row(name: str, use: VoiceProfileUse, profile: VoiceProfile | None,
-                 licences: Mapping[str, str]) -> VoiceRow:
+                 licences: Mapping[str, BackendTerms]) -> VoiceRow:
     kind = CLONE if use.kind == CLONE else TINT
     base, matched = use.similarity_base, use.similarity_matched
     similarity = ""
@@ -138,23 +173,26 @@ def _profile_row(name: str, use: VoiceProfileUse, profile: VoiceProfile | None,
     if profile is not None and use.key is not None and profile.key != use.key:
         notes.append("the profile changed after this render: revoice the lines to hear it")
     strength = use.strength if profile is None else profile.strength
+    terms = licences.get(use.base_backend or "", BackendTerms())
     return VoiceRow(
         name=name, kind=kind, base_voice=":".join(part for part in (use.base_backend, use.base_voice) if part),
-        similarity=similarity, consent=consent,
-        licence=licences.get(use.base_backend or "", ""), note="; ".join(notes),
-        strength=strength if kind == TINT else None)
+        similarity=similarity, consent=consent, licence=terms.licence, note="; ".join(notes),
+        strength=strength if kind == TINT else None, commercial_use=terms.commercial_use,
+        commercial_note=terms.commercial_note)
 
 
 def _stock_row(name: str, clip: ClipMetadata, profile: VoiceProfile | None,
-               licences: Mapping[str, str]) -> VoiceRow:
+               licences: Mapping[str, BackendTerms]) -> VoiceRow:
     note = ""
     if profile is not None:
         note = ("consent denied: the profile is not used" if profile.consent.status == "denied"
                 else "a voice profile exists but did not speak these lines")
     backend = clip.backend or ""
+    terms = licences.get(backend, BackendTerms())
     return VoiceRow(name=name, kind=STOCK, base_voice=":".join(part for part in (backend, clip.voice) if part),
                     similarity="", consent=consent_words(profile) if profile is not None else "—",
-                    licence=licences.get(backend, ""), note=note)
+                    licence=terms.licence, note=note, commercial_use=terms.commercial_use,
+                    commercial_note=terms.commercial_note)
 
 
 def consent_words(profile: VoiceProfile) -> str:
@@ -162,18 +200,20 @@ def consent_words(profile: VoiceProfile) -> str:
     return profile.consent.words
 
 
-def backend_licences() -> dict[str, str]:
-    """Licence by backend name, from the installed backends' specs (cheap: no model is loaded)."""
-    from revoice.engine.voices.registry import discover_backends
+def backend_licences() -> dict[str, BackendTerms]:
+    """Licence and commercial use by backend name, from the installed backends' specs (cheap: no model is loaded)."""
+    from revoice.engine.voices.registry import BrokenBackendSpec, discover_backends
 
     try:
-        return {spec.name: spec.licence for spec in discover_backends()}
+        return {spec.name: BackendTerms(spec.licence, spec.commercial_use, spec.commercial_note)
+                for spec in discover_backends() if not isinstance(spec, BrokenBackendSpec)}
     except Exception:  # a broken plugin must not take the report down; its licence is left blank
         return {}
 
 
 def voices_html(voices: Sequence[VoiceSummary]) -> str:
-    """The Voices table: character, kind of voice, base voice, similarity, strength, consent, licence, note.
+    """The Voices table: character, kind of voice, base voice, similarity, strength, consent, licence, commercial use
+    (of the weights that speak; "no" marked), note.
 
     Characters spoken without recorded consent are named above the table and their consent cell is marked.
     """
@@ -183,14 +223,22 @@ def voices_html(voices: Sequence[VoiceSummary]) -> str:
         f"<td>{'' if v.strength is None else format(v.strength, '.2f')}</td>"
         + (f"<td class=consent-unknown style='color:#b9770e;font-weight:600'>&#9888; {escape(v.consent)}</td>"
            if consent_unknown(v) else f"<td>{escape(v.consent)}</td>")
-        + f"<td>{escape(v.licence)}</td><td>{escape(v.note)}</td></tr>" for v in voices)
+        + f"<td>{escape(v.licence)}</td>" + _commercial_cell(v.commercial_words) + f"<td>{escape(v.note)}</td></tr>"
+        for v in voices)
     unknown = [v.name for v in voices if consent_unknown(v)]
     warning = (f"<p class=consent-unknown style='color:#b9770e'>&#9888; {len(unknown)} character(s) spoken by a voice "
                f"profile without recorded consent ({escape(', '.join(unknown))}): {CONSENT_UNKNOWN_NOTE}. Their "
                "lines are flagged “voice consent unknown”.</p>" if unknown else "")
     return ("<h2 id=voices>Voices</h2>" + warning + "<table class=voices><thead><tr><th>Character</th><th>Voice</th>"
             "<th>Base voice</th><th>Similarity before → after</th><th>Strength</th><th>Consent</th><th>Licence</th>"
-            f"<th>Note</th></tr></thead><tbody>{rows}</tbody></table>")
+            f"<th>Commercial use</th><th>Note</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _commercial_cell(words: str) -> str:
+    """The Commercial use cell: "no" in the warning colour (the weights' licence does not allow it)."""
+    if words.startswith("no"):
+        return f"<td class=commercial-no style='color:#b9770e'>{escape(words)}</td>"
+    return f"<td class=commercial>{escape(words)}</td>"
 
 
 def voices_folder(timeline_path: str | Path) -> Path:

@@ -69,7 +69,8 @@ class ToneVoice:
     def spec(self) -> BackendSpec:
         return BackendSpec(name="tone", display_name="tone", languages=("en",), sample_rate=16000,
                            native_duration_control=True, needs_gpu=False, licence="MIT", description="test",
-                           availability=_available, factory=_refuse)
+                           availability=_available, factory=_refuse, commercial_use=True,
+                           commercial_note="test tone, no model weights")
 
     def voices(self) -> Sequence[VoiceInfo]:
         return (VoiceInfo("low", ("en",)), VoiceInfo("high", ("en",)))

@@ -93,6 +93,8 @@ def test_voices_dock_says_tint_clone_or_stock_and_strength_is_saved(make_window:
     assert nell.base_label.text() == "f5:reference"
     assert nell.consent_label.text() == "unknown"
     assert "CC-BY-NC-4.0" in nell.licence_label.text()
+    assert nagg.commercial_label.text() == "yes (Kokoro-82M weights and voices Apache-2.0)"  # the weights' terms
+    assert nell.commercial_label.text() == "no (weights CC-BY-NC-4.0: non-commercial use only)"
     assert nell.strength.isHidden()  # a clone has no tint to scale
     voices_column = {window.characters.table.item(r, 0).text(): window.characters.table.item(r, 2).text()  # type: ignore[union-attr]
                      for r in range(window.characters.table.rowCount())}
@@ -129,6 +131,26 @@ def test_voices_dock_says_tint_clone_or_stock_and_strength_is_saved(make_window:
     # the QC report's Voices table lists them too
     report = voices_html(window.voice_entries)
     assert "tint — matched stock voice, not a clone" in report and "0.41 → 0.63" in report
+    assert "<th>Commercial use</th>" in report and "yes (Kokoro-82M weights and voices Apache-2.0)" in report
+
+
+def test_commercial_use_only_is_a_setting_kept_and_given_to_the_run(make_window: WindowFactory) -> None:
+    window = make_window()
+    assert window.open_demo()
+    project = window.project
+    assert project is not None
+    ids = [project.lines[0].line_id]
+    assert not window.settings.commercial and not window.job_options(ids).commercial
+    dialog = window.settings_dialog()
+    assert dialog.commercial.text() == "Commercial use only" and not dialog.commercial.isChecked()
+    dialog.commercial.setChecked(True)
+    window.apply_settings(dialog.result_settings())
+    dialog.deleteLater()
+    assert load_settings().commercial and window.job_options(ids).commercial
+    assert window.job_options(ids).backend_options.commercial
+    card = next(iter(window.voices.cards.values()))
+    assert card.commercial_label.text().startswith(("yes", "no")) and card.commercial_label.objectName() == \
+        "commercialUse"
 
 
 @pytest.mark.slow

@@ -19,7 +19,8 @@ def _never_loads(_options: BackendOptions) -> VoiceBackend:
 def _spec(*controls: str) -> BackendSpec:
     return BackendSpec(name="stand-in", display_name="stand-in", languages=("en",), sample_rate=16000,
                        native_duration_control=False, needs_gpu=False, licence="MIT", description="",
-                       availability=lambda _options: None, factory=_never_loads, emotion_control=controls)
+                       availability=lambda _options: None, factory=_never_loads, emotion_control=controls,
+                       commercial_use=True, commercial_note="test spec, no model weights")
 
 
 CONTROLS = {"none": (), "reference": ("reference",), "vector": ("vector",), "text": ("text",),

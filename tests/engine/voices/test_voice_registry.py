@@ -50,7 +50,8 @@ class ToneBackend:
         return Synthesis((0.1 * np.sin(2 * math.pi * 220 * t)).astype(np.float32), 8000)
 
 
-def tone_spec(name: str, *, needs_gpu: bool = False, missing: str | None = None) -> BackendSpec:
+def tone_spec(name: str, *, needs_gpu: bool = False, missing: str | None = None, commercial: bool = True,
+              note: str = "test tone, no model weights") -> BackendSpec:
     """A BackendSpec whose factory builds a ToneBackend; ``missing`` makes availability fail."""
 
     def availability(_options: BackendOptions) -> str | None:
@@ -71,6 +72,8 @@ def tone_spec(name: str, *, needs_gpu: bool = False, missing: str | None = None)
         availability=availability,
         factory=factory,
         voice_list=lambda: (VoiceInfo("beep", ("fr",)),),
+        commercial_use=commercial,
+        commercial_note=note,
     )
     return spec
 
@@ -130,8 +133,12 @@ def test_unavailable_spec_is_reported_and_skipped() -> None:
     assert choose_backend([broken, fine], language="fr", options=CPU) is fine
     with pytest.raises(BackendUnavailable, match="nodeps: foo is not installed"):
         load_backend(broken, CPU)
-    with pytest.raises(BackendUnavailable, match="not the requested backend 'nodeps'"):
+    with pytest.raises(BackendUnavailable) as named:
         choose_backend([broken, fine], language="fr", options=CPU, name="nodeps")
+    assert str(named.value).endswith("): nodeps: foo is not installed: pip install foo")  # one line: the named one's
+    assert "\n" not in str(named.value) and "tone" not in str(named.value)
+    with pytest.raises(BackendUnavailable, match="tone: not the requested backend 'ghost'"):
+        choose_backend([broken, fine], language="fr", options=CPU, name="ghost")  # none named so: all listed
     rows = {r["name"]: r for r in describe_backends([broken, fine], CPU)}
     assert rows["nodeps"]["available"] is False and "foo" in str(rows["nodeps"]["reason"])
     assert rows["tone"]["available"] is True and rows["tone"]["reason"] is None
@@ -159,3 +166,45 @@ def test_a_cloning_backend_is_chosen_only_by_name() -> None:
         choose_backend([clone], language="fr", options=CPU)
     row = describe_backends([clone], CPU)[0]
     assert row["available"] and row["clones_from_reference"]
+
+
+def test_commercial_use_refuses_the_others_and_lists_every_reason() -> None:
+    """--commercial: a backend whose weights do not allow commercial use is refused with its reason, joined with
+    its other reasons; when none fits, every backend's reasons are listed together."""
+    free, nc = tone_spec("free"), tone_spec("nc", commercial=False, note="weights CC-BY-NC-4.0: non-commercial use only")
+    quiet = tone_spec("quiet", commercial=False, note="", missing="bar")  # undeclared terms count as not cleared
+    assert choose_backend([nc, free], language="fr", options=CPU).name == "nc"  # the flag changes nothing without
+    assert choose_backend([nc, free], language="fr", options=CPU, commercial=True).name == "free"
+    assert choose_backend([nc, free], language="fr", options=BackendOptions(commercial=True)).name == "free"
+    with pytest.raises(BackendUnavailable) as info:
+        choose_backend([nc, quiet], language="fr", options=CPU, commercial=True)
+    lines = str(info.value).splitlines()
+    assert "commercial use" in lines[0]
+    assert lines[1:] == ["  nc: not for commercial use: weights CC-BY-NC-4.0: non-commercial use only",
+                         ("  quiet: not for commercial use: its plugin does not say its weights allow it; "
+                          "bar is not installed: pip install bar")]
+
+
+def test_commercial_use_refuses_a_named_backend_in_one_line_and_load_backend_refuses_it_too() -> None:
+    nc = tone_spec("nc", commercial=False, note="weights CC-BY-NC-4.0: non-commercial use only")
+    with pytest.raises(BackendUnavailable) as info:
+        choose_backend([tone_spec("free"), nc], language="fr", options=CPU, name="nc", commercial=True)
+    assert str(info.value) == ("No voice backend fits (language='fr', device='cpu', name='nc', commercial use): "
+                               "nc: not for commercial use: weights CC-BY-NC-4.0: non-commercial use only")
+    assert load_backend(nc, CPU).spec is nc
+    with pytest.raises(BackendUnavailable, match="^nc: not for commercial use: weights CC-BY-NC-4.0"):
+        load_backend(nc, BackendOptions(commercial=True))
+
+
+def test_every_installed_backend_declares_its_commercial_terms() -> None:
+    """Each plugin says whether its weights allow commercial use, and why; describe_backends passes it on."""
+    expected = {"piper": False, "kokoro": True, "f5": False, "indextts2": False, "cosyvoice": True}
+    specs = {spec.name: spec for spec in discover_backends() if not isinstance(spec, BrokenBackendSpec)}
+    for spec in specs.values():
+        assert spec.commercial_note, f"{spec.name}: no commercial_note"
+    assert {name: specs[name].commercial_use for name in expected if name in specs} == \
+        {name: allowed for name, allowed in expected.items() if name in specs}
+    assert "CC-BY-NC" in specs["f5"].commercial_note and "lessac" in specs["piper"].commercial_note
+    rows = {row["name"]: row for row in describe_backends(list(specs.values()), CPU)}
+    assert rows["kokoro"]["commercial_use"] is True and rows["piper"]["commercial_use"] is False
+    assert rows["f5"]["commercial_note"] == specs["f5"].commercial_note
