@@ -178,7 +178,8 @@ def warm_edit(timeline: Path, subs: Path, out: Path, line_text: tuple[str, str])
     options = JobOptions(timeline=timeline, subtitles=subs, out=out, profiles="off")
     context = EngineContext()
     session = Session.for_job(options, context=context)
-    session.render(options)  # warms the voices (every line is already on disk)
+    session.render(options)  # every line is already on disk: nothing loads
+    context.warm()  # what the service does after each job and the panel after opening: load the voices
     edited = JobOptions(timeline=timeline, subtitles=subs, out=out, profiles="off",
                         text_overrides={line_text[0]: line_text[1]})
     started = time.perf_counter()

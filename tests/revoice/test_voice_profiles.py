@@ -27,9 +27,12 @@ def test_two_real_speakers_get_two_profiles_and_two_tracks_matched_to_their_own_
                          line_ids=frozenset({"L0006", "L0013"}),  # one line each renders; all lines are reference
                          match_voices=("kokoro:jm_kumo", "kokoro:jf_gongitsune"), match_sentences=TUNING)
 
-    def run() -> Any:
-        return run_job(options, context=EngineContext(voice=piper_backend, embedder=speaker_embedder,
-                                                      match_backends=[piper_backend, kokoro_voices]))
+    bank = tmp_path / "cache" / "voice_bank"
+
+    def run(job: JobOptions = options) -> Any:
+        return run_job(job, context=EngineContext(voice=piper_backend, embedder=speaker_embedder,
+                                                  match_backends=[piper_backend, kokoro_voices],
+                                                  cache_dir=tmp_path / "cache"))
 
     outcome = run()
     assert not outcome.failed and outcome.written == [out]
@@ -70,6 +73,17 @@ def test_two_real_speakers_get_two_profiles_and_two_tracks_matched_to_their_own_
 
     again = run()  # profiles and renders are reused
     assert {row["status"] for row in again.profiles} == {"reused"} and again.batch.cached == 2
+
+    # the base voices' renders and scores went to the voice bank: a new job's profiles are built from it
+    entries = sorted(bank.rglob("*.npz"))
+    assert entries
+    other = run(JobOptions(timeline=timeline, out=tmp_path / "other" / "scene.otio", subtitles=subtitles,
+                           profiles="auto", line_ids=options.line_ids, match_voices=options.match_voices,
+                           match_sentences=TUNING))
+    assert {row["status"] for row in other.profiles} == {"built"}
+    assert sorted(bank.rglob("*.npz")) == entries  # nothing new to keep: every base-voice entry was reused
+    assert {(r["name"], str(r["matches"])) for r in other.profiles} == {(r["name"], str(r["matches"]))
+                                                                         for r in outcome.profiles}
 
 
 def test_matching_reuses_and_fills_the_callers_backend_cache(
