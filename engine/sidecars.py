@@ -42,6 +42,7 @@ import json
 import os
 import shutil
 import struct
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,11 +67,14 @@ class WavFacts:
     frames: int
     """Whole frames in the data chunk as far as the file really holds it (a cut file counts short)."""
     pcm_sha256: str
-    """SHA-256 (hex) of the data chunk's bytes: the samples, so metadata chunks added later change nothing."""
+    """SHA-256 (hex) of the data chunk's bytes: the samples, so metadata chunks added later change nothing
+    ("" when :func:`wav_facts` was asked not to hash)."""
+    file_stat: tuple[int, int, int] = (-1, -1, -1)
+    """The file's (size in bytes, modification time in ns, inode) when it was read."""
 
     def to_json(self) -> dict[str, Any]:
         """The sidecar's ``"wav"`` entry (the sample rate is the RenderedLine's own)."""
-        return {"frames": self.frames, "pcm_sha256": self.pcm_sha256}
+        return {"frames": self.frames, "pcm_sha256": self.pcm_sha256, "stat": list(self.file_stat)}
 
     def matches(self, entry: Any) -> bool:
         """Whether a sidecar's ``"wav"`` entry describes this WAV."""
@@ -78,15 +82,57 @@ class WavFacts:
             and entry.get("pcm_sha256") == self.pcm_sha256
 
 
-def wav_facts(path: Path) -> WavFacts | None:
+SETTLED_NS = 2_000_000_000
+"""How far before its sidecar a WAV's modification time is set (ns): more than any file system's time step."""
+
+
+def _settle(wav_path: Path) -> None:
+    """Set a just-written WAV's modification time :data:`SETTLED_NS` back, so any later write changes it.
+
+    File times advance in steps (a few ms on Linux, 2 s on FAT): a write in the same step as the render
+    would leave the time the sidecar recorded unchanged. Only a time newer than the step is moved (a
+    render placed again by a link keeps its own); where it cannot be set (another user's file) the
+    sidecar's time check below fails and the samples are hashed, as before.
+    """
+    try:
+        stat = os.stat(wav_path)
+        if time.time_ns() - stat.st_mtime_ns < SETTLED_NS:
+            os.utime(wav_path, ns=(stat.st_atime_ns, stat.st_mtime_ns - SETTLED_NS))
+    except OSError:
+        pass
+
+
+def unchanged_since(path: Path, entry: Any) -> bool:
+    """Whether ``path`` has the size, modification time and inode a sidecar's ``"wav"`` entry recorded.
+
+    Then its samples are the ones hashed when the sidecar was written, and :func:`load_finished` skips
+    hashing them again (a rerun of a reel reads headers only). Any write, a copy or a replacement changes
+    one of the three, provided the recorded time is older than the sidecar by a full time step (the
+    renderer settles every WAV so, :func:`_settle`); a time as new as the sidecar's is not trusted.
+    """
+    stat = entry.get("stat") if isinstance(entry, dict) else None
+    if not (isinstance(stat, list) and len(stat) == 3 and all(isinstance(v, int) and v >= 0 for v in stat)):
+        return False
+    try:
+        now = os.stat(path)
+        sidecar_time = os.stat(sidecar_path(path)).st_mtime_ns
+    except OSError:
+        return False
+    return [now.st_size, now.st_mtime_ns, now.st_ino] == stat and stat[1] <= sidecar_time - SETTLED_NS // 2
+
+
+def wav_facts(path: Path, *, hash_samples: bool = True) -> WavFacts | None:
     """The :class:`WavFacts` of the RIFF/WAVE file ``path``; None when it is missing or not a PCM WAV.
 
     Reads the chunk headers, then hashes the data chunk in 1 MiB blocks (memory
     stays flat whatever the file's size). A data chunk that claims more bytes
-    than the file holds counts only the bytes that are there.
+    than the file holds counts only the bytes that are there. ``hash_samples``
+    False reads the headers only (``pcm_sha256`` is then "").
     """
     try:
         with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            file_stat = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
             if handle.read(4) != b"RIFF" or len(handle.read(4)) != 4 or handle.read(4) != b"WAVE":
                 return None
             fmt: bytes | None = None
@@ -108,6 +154,10 @@ def wav_facts(path: Path) -> WavFacts | None:
             sample_rate, block_align = struct.unpack("<I", fmt[4:8])[0], struct.unpack("<H", fmt[12:14])[0]
             if block_align == 0:
                 return None
+            if not hash_samples:
+                held = max(0, min(data[1], stat.st_size - data[0]))
+                return WavFacts(sample_rate=int(sample_rate), frames=held // block_align, pcm_sha256="",
+                                file_stat=file_stat)
             digest = hashlib.sha256()
             handle.seek(data[0])
             left, held = data[1], 0
@@ -120,7 +170,8 @@ def wav_facts(path: Path) -> WavFacts | None:
                 left -= len(block)
     except OSError:
         return None
-    return WavFacts(sample_rate=int(sample_rate), frames=held // block_align, pcm_sha256=digest.hexdigest())
+    return WavFacts(sample_rate=int(sample_rate), frames=held // block_align, pcm_sha256=digest.hexdigest(),
+                    file_stat=file_stat)
 
 
 def sidecar_path(wav_path: Path) -> Path:
@@ -133,6 +184,7 @@ def write_sidecar(rendered: RenderedLine, key: str) -> None:
     line = {f.name: getattr(rendered, f.name) for f in dataclasses.fields(rendered)}
     data = {"key": key, **jsonable({**line, "report": rendered.report.to_json()})}
     data["path"] = rendered.path.name
+    _settle(rendered.path)
     facts = wav_facts(rendered.path)
     if facts is not None:
         data[WAV_ENTRY] = facts.to_json()
@@ -159,10 +211,11 @@ def load_finished(wav_path: Path, key: str | None = None) -> RenderedLine | None
     if read is None:
         return None
     rendered, entry = read
-    facts = wav_facts(wav_path)
+    unchanged = entry is not None and unchanged_since(wav_path, entry)
+    facts = wav_facts(wav_path, hash_samples=not unchanged)
     if facts is None or facts.sample_rate != rendered.sample_rate or facts.frames != rendered.slot_samples:
         return None
-    if entry is not None and not facts.matches(entry):
+    if entry is not None and not unchanged and not facts.matches(entry):
         return None
     return rendered
 
@@ -339,4 +392,5 @@ def jsonable(value: Any) -> Any:
 
 
 __all__ = ["WAV_ENTRY", "RenderIndex", "WavFacts", "load_finished", "load_sidecar", "parked_path", "prune_renders",
-           "reuse_finished", "sidecar_key", "sidecar_path", "superseded_renders", "wav_facts", "write_sidecar"]
+           "reuse_finished", "sidecar_key", "sidecar_path", "superseded_renders", "unchanged_since", "wav_facts",
+           "write_sidecar"]

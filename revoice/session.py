@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from revoice.casting import BackendPool, CharacterVoice
     from revoice.engine.characters.clone import ClonePrompt
     from revoice.engine.characters.profile import VoiceProfile
+    from revoice.engine.conversion.plan import ConversionPlan
 
 JobProgress = Callable[[int, int, str], None]
 """``(done, total, label)``: lines finished of the run's total, and what is happening now."""
@@ -121,6 +122,8 @@ class _Run:
     profile_rows: list[dict[str, Any]] = field(default_factory=list)
     prompts: dict[str, ClonePrompt] = field(default_factory=dict)
     pool: BackendPool | None = None
+    conversion: ConversionPlan | None = None
+    """Characters whose profile is of kind "convert": their converter and reference (revoice.conversion_plan)."""
     revoicers: dict[str, Revoicer] = field(default_factory=dict)
     batch: BatchResult = field(default_factory=BatchResult)
     rendered: list[RenderedLine] = field(default_factory=list)
@@ -162,6 +165,8 @@ class Session:
         """The editor's take per line id (:meth:`choose_take`); :meth:`write` places them."""
         self.last: JobOutcome | None = None
         """The outcome of the latest :meth:`render`."""
+        self._made_clips: dict[str, Any] = {}
+        """The written timeline's clips, so the next write builds only the changed lines' (OTIO clips)."""
 
     @classmethod
     def open(cls, timeline: Path, *, out: Path, subtitles: Path | None = None,
@@ -270,6 +275,13 @@ class Session:
         if options.consent is not None and not run.use_profiles:
             run.warnings.append("--consent: this run speaks no voice profile (profiles are off, or no original "
                                 "dialogue to build one from), so no consent was recorded")
+        if options.convert not in (None, "off"):
+            from revoice.conversion_plan import chosen_converter
+
+            chosen_converter(options)  # exit 3 now, before any voice loads, when no converter fits
+        if options.convert not in (None, "off") and not run.use_profiles:
+            run.warnings.append("--convert: this run speaks no voice profile (profiles are off, or no original "
+                                "dialogue to build one from), so no voice is converted")
         return run
 
     def _group(self, run: _Run) -> None:
@@ -301,12 +313,14 @@ class Session:
         cast = cast_profiles(run.options, all_lines=run.all_lines, lines=run.lines, voices=run.voices,
                              context=self.context, progress=progress, should_cancel=should_cancel)
         run.profiles, run.profile_rows, run.pool, run.prompts = cast.profiles, cast.rows, cast.pool, cast.prompts
+        run.conversion = cast.conversion
         run.warnings.extend(cast.warnings)
 
     def _revoicers(self, run: _Run) -> None:
         """Step 6: one Revoicer per language; with profiles, the characters' voices speak."""
         run.revoicers = build_revoicers(run.options, run.voices, run.profiles, prompts=run.prompts, lines=run.all_lines,
-                                        backends=list(run.pool.loaded.values()) if run.pool is not None else [])
+                                        backends=list(run.pool.loaded.values()) if run.pool is not None else [],
+                                        conversion=run.conversion)
 
     def _render(self, run: _Run, progress: JobProgress | None, on_line: Callable[[Progress], None] | None,
                 should_cancel: Callable[[], bool] | None) -> None:
@@ -463,7 +477,8 @@ class Session:
         inputs = [self.opened.path] + ([self.opened.subtitles] if self.opened.subtitles else [])
         written: list[Path] = []
         try:
-            new_timeline = build_revoiced_timeline(self.opened.timeline, list(lines), list(rendered))
+            new_timeline = build_revoiced_timeline(self.opened.timeline, list(lines), list(rendered),
+                                                   made_clips=self._made_clips)
             warnings.extend(write_timelines(new_timeline, targets, overwrite_inputs=inputs, bundle_media=bundle_media,
                                             media_dir=self.layout.media_dir))  # all targets or none
             written.extend(targets)
@@ -503,8 +518,11 @@ def _character_voices(run: _Run) -> list[CharacterVoice]:
 
 def build_revoicers(options: JobOptions, voices: Mapping[str, VoiceBackend], profiles: Sequence[VoiceProfile], *,
                     prompts: Mapping[str, ClonePrompt] | None = None,
-                    backends: Sequence[VoiceBackend] = (), lines: Sequence[DialogueLine] = ()) -> dict[str, Revoicer]:
+                    backends: Sequence[VoiceBackend] = (), lines: Sequence[DialogueLine] = (),
+                    conversion: ConversionPlan | None = None) -> dict[str, Revoicer]:
     """One Revoicer per language; with ``profiles`` their characters' voices speak (stock voices for the others).
+
+    ``conversion`` (revoice.conversion_plan) converts the "convert" profiles' voices to their actors' timbre.
 
     The others get distinct stock voices, cast from ``lines`` (the whole reel; see
     revoice.engine.characters.stock_voices); without ``lines`` they speak the default voice.
@@ -525,7 +543,7 @@ def build_revoicers(options: JobOptions, voices: Mapping[str, VoiceBackend], pro
             cast = default_voice_ids(lines, base, language=language, chosen=options.speaker_voices,
                                      run_voice=options.settings.voice_id)
             revoicers[language] = Revoicer(backend=voice, settings=options.settings,
-                                           voices_by_speaker={**cast, **by_speaker})
+                                           voices_by_speaker={**cast, **by_speaker}, conversion=conversion)
     except ValueError as exc:
         raise JobError(str(exc)) from exc
     return revoicers

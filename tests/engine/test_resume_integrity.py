@@ -107,8 +107,10 @@ def test_the_sidecar_records_the_wav_s_length_and_samples_outside_the_key(tmp_pa
     entries = [json.loads(sidecar_path(r.path).read_text(encoding="utf-8"))["wav"] for r in renders]
     offset, size = data_chunk(renders[0].path)
     samples = renders[0].path.read_bytes()[offset : offset + size]
-    assert entries[0] == entries[1] == {"frames": make_line().slot_samples(48000),
-                                        "pcm_sha256": hashlib.sha256(samples).hexdigest()}
+    assert [{k: e[k] for k in ("frames", "pcm_sha256")} for e in entries] == 2 * [{
+        "frames": make_line().slot_samples(48000), "pcm_sha256": hashlib.sha256(samples).hexdigest()}]
+    stat = renders[0].path.stat()
+    assert entries[0]["stat"] == [stat.st_size, stat.st_mtime_ns, stat.st_ino]
     assert renders[0].path.read_bytes() == renders[1].path.read_bytes()
     stored = json.loads(sidecar_path(renders[0].path).read_text(encoding="utf-8"))["key"]
     assert stored == Revoicer(backend=HumVoice()).render_key(make_line())  # the entry is not in the key
@@ -234,3 +236,26 @@ def _host_token() -> str:
 
     token: str = getattr(files, "_host_token", lambda: "00000000")()
     return token
+
+
+def test_a_rerun_trusts_a_wav_whose_size_time_and_inode_are_as_recorded_without_hashing_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import revoice.engine.sidecars as sidecars
+
+    revoicer = Revoicer(backend=HumVoice())
+    wav = revoicer.render([make_line()], out_dir=tmp_path).rendered[0].path
+    hashed: list[bool] = []
+    facts = sidecars.wav_facts
+
+    def spy(path: Path, *, hash_samples: bool = True) -> object:
+        hashed.append(hash_samples)
+        return facts(path, hash_samples=hash_samples)
+
+    monkeypatch.setattr(sidecars, "wav_facts", spy)
+    assert Revoicer(backend=HumVoice()).render([make_line()], out_dir=tmp_path).cached == 1
+    assert hashed == [False]
+    # a WAV written as late as its sidecar (a time step shared with a later write) is not trusted: hashed
+    now = wav.stat().st_mtime_ns + sidecars.SETTLED_NS
+    os.utime(wav, ns=(now, now))
+    assert Revoicer(backend=HumVoice()).render([make_line()], out_dir=tmp_path).cached == 1
+    assert hashed == [False, True]

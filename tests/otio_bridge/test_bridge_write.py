@@ -93,6 +93,29 @@ def test_tracks_per_speaker_and_metadata(tmp_path: Path) -> None:
     assert [c.name for c in out.audio_tracks()[0].find_clips()] == ["dia.wav"]
 
 
+def test_clips_kept_from_an_earlier_write_give_the_same_timeline_and_only_changed_lines_are_built(
+        tmp_path: Path) -> None:
+    import dataclasses
+
+    tl, lines = dialogue(tmp_path, 24.0, 86400)
+    rendered = render_silence(lines, tmp_path / "wav")
+    made: dict[str, otio.schema.Clip] = {}
+    fresh = otio.adapters.write_to_string(build_revoiced_timeline(tl, lines, rendered), "otio_json")
+    assert otio.adapters.write_to_string(build_revoiced_timeline(tl, lines, rendered, made_clips=made),
+                                         "otio_json") == fresh
+    assert len(made) == len(rendered)
+    kept = dict(made)
+    again = build_revoiced_timeline(tl, lines, rendered, made_clips=made)  # copies, never the kept clips
+    assert otio.adapters.write_to_string(again, "otio_json") == fresh and made == kept
+    assert all(clip.parent() is None for clip in made.values())
+    # one line edited: its clip is built anew and the kept ones are this timeline's only
+    edited = [dataclasses.replace(r, voice_id="other") if r.line_id == lines[0].line_id else r for r in rendered]
+    changed = build_revoiced_timeline(tl, lines, edited, made_clips=made)
+    assert otio.adapters.write_to_string(changed, "otio_json") == otio.adapters.write_to_string(
+        build_revoiced_timeline(tl, lines, edited), "otio_json")
+    assert len(made) == len(rendered) and len(set(made) - set(kept)) == 1
+
+
 def test_relative_media_urls(tmp_path: Path) -> None:
     tl, lines = dialogue(tmp_path, 25.0, 0)
     out = build_revoiced_timeline(tl, lines, render_silence(lines, tmp_path / "wav"), relative_to=tmp_path)
