@@ -1,27 +1,31 @@
 """Benchmark: a whole reel through the CLI: first run, unchanged rerun, one-line edits, processes, Ray, memory.
 
-``python -m bench reel [--lines 300] [--quick] [--with-qc] [--with-profiles] [--json-out FILE]``
+``python -m bench reel [--lines 300] [--quick] [--english-only] [--no-original] [--with-qc] [--with-profiles]
+[--no-shards] [--no-ray] [--json-out FILE]``
 
 The reel is generated: ``--lines`` cues over 6 speakers (MARA, JONAH, TESS in
 English; LIN, WEI, MEI in Mandarin), alternating, each cue 2-6 s with 0.5-1.5 s
 between them, texts from two fixed sentence banks. Half the speakers (MARA,
 JONAH, LIN) have original dialogue audio under their cues, cut at pauses from
 ``../shared/corpus/voices`` (the words differ from the cue: this measures speed,
-not sync); the others have none. Everything is a whole ``revoice`` process,
-timed from outside (wall seconds) with its peak RSS (``ru_maxrss`` of the
-child):
+not sync); the others have none. ``--english-only --no-original`` is the
+issue's own measurement (English lines, three speakers, no original audio).
+Everything is a whole ``revoice`` process, timed from outside (wall seconds)
+with its peak RSS (``ru_maxrss`` of the child):
 
-* ``first``: a fresh output, QC off, profiles off (``--with-qc`` and
+* ``first``: a fresh output with the CLI's defaults (``--executor auto``: worker
+  processes on every CPU), QC off, profiles off (``--with-qc`` and
   ``--with-profiles`` add those first runs); RTF = wall / seconds of speech;
+* ``one_process``: the same with ``--jobs 1``: the 1-process time, and the WAVs
+  every other run is compared with (sha256 of each);
 * ``rerun``: the same command again (nothing changed): speed-up over ``first``;
 * ``edit_cold``: one cue's text changed in the subtitles, the CLI run again;
 * ``edit_warm``: the same edit through an open :class:`revoice.session.Session`
-  whose :class:`revoice.context.EngineContext` already rendered the reel (the
-  panel's and the service's path), in this process;
-* ``jobs2`` (``--jobs 2``), ``shards2`` (``--shard 1/2`` and ``2/2`` at once)
-  and ``ray`` (``--executor ray``, when Ray is installed): fresh outputs,
-  speed-up over ``first`` and sha256 identity of every WAV and of the timeline
-  with the one-process run.
+  whose :class:`revoice.context.EngineContext` already rendered the reel and
+  loaded its voices (the panel's and the service's path), in this process;
+* ``shards2`` (``--shard 1/2`` and ``2/2`` at once) and ``ray`` (``--executor
+  ray``, when Ray is installed): fresh outputs, speed-up over one process and
+  sha256 identity of every WAV with it.
 """
 
 from __future__ import annotations
@@ -88,18 +92,24 @@ def corpus_pieces() -> list[np.ndarray]:
     return pieces
 
 
-def build_reel(folder: Path, lines: int) -> tuple[Path, Path, float]:
-    """Write ``reel.otio``, ``reel.srt`` and the original dialogue WAV into ``folder``; (timeline, subs, speech s)."""
+def build_reel(folder: Path, lines: int, *, english_only: bool = False,
+               originals: bool = True) -> tuple[Path, Path, float]:
+    """Write ``reel.otio``, ``reel.srt`` and the original dialogue WAV into ``folder``; (timeline, subs, speech s).
+
+    ``english_only``: MARA, TESS and JONAH only; ``originals`` False: no original dialogue under any cue
+    (with both, the issue's own measurement: English lines, three speakers, no original audio).
+    """
     import opentimelineio as otio
     from revoice.otio_bridge.media import url_for_path
 
-    pieces = corpus_pieces()
+    speakers = [s for s in SPEAKERS if s[1] == "en" or not english_only]
+    pieces = corpus_pieces() if originals else []
     cues: list[tuple[float, float, str, str]] = []
     at = 2.0
     for index in range(lines):
-        name, language, _ = SPEAKERS[index % len(SPEAKERS)]
+        name, language, _ = speakers[index % len(speakers)]
         bank = ENGLISH if language == "en" else MANDARIN
-        text = bank[(index // len(SPEAKERS)) % len(bank)]
+        text = bank[(index // len(speakers)) % len(bank)]
         length = 2.0 + (index * 7 % 9) / 2.0  # 2-6 s
         cues.append((at, at + length, name, text))
         at += length + 0.5 + (index % 3) / 2.0
@@ -109,7 +119,7 @@ def build_reel(folder: Path, lines: int) -> tuple[Path, Path, float]:
     media = folder / "reel_dialogue.wav"
     cursor = 0
     for index, (start, end, name, _) in enumerate(cues):
-        if not pieces or not SPEAKERS[index % len(SPEAKERS)][2]:
+        if not pieces or not speakers[index % len(speakers)][2]:
             continue
         piece = pieces[index % len(pieces)][: int((end - start - 0.3) * RATE)]
         offset = int((start + 0.25) * RATE)
@@ -193,23 +203,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench reel", description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=300)
     parser.add_argument("--quick", action="store_true", help="40 lines")
+    parser.add_argument("--english-only", action="store_true", help="MARA, TESS and JONAH only")
+    parser.add_argument("--no-original", action="store_true", help="no original dialogue under the cues")
     parser.add_argument("--with-qc", action="store_true", help="also a first run with --qc")
     parser.add_argument("--with-profiles", action="store_true", help="also a first run with --profiles auto")
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--no-shards", action="store_true", help="leave out the two-shard run")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     lines = 40 if args.quick else args.lines
-    result: dict[str, Any] = {"benchmark": "reel", "lines": lines, "cpus": os.cpu_count()}
+    result: dict[str, Any] = {"benchmark": "reel", "lines": lines, "cpus": os.cpu_count(),
+                              "english_only": args.english_only, "original_audio": not args.no_original}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        timeline, subs, speech = build_reel(folder, lines)
+        timeline, subs, speech = build_reel(folder, lines, english_only=args.english_only,
+                                            originals=not args.no_original)
         result["speech_seconds"] = round(speech, 1)
         base = [str(timeline), "--subs", str(subs), "--profiles", "off"]
-        one = folder / "one" / "reel_out.otio"
-        log(f"reel: {lines} lines, {speech:.0f} s of speech; first run")
-        first = run_cli([*base, "--out", str(one), "--no-qc"])
+        first_out = folder / "first" / "reel_out.otio"
+        log(f"reel: {lines} lines, {speech:.0f} s of speech; first run (the CLI's default: --executor auto)")
+        first = run_cli([*base, "--out", str(first_out), "--no-qc"])
         result["first"] = {**first, "rtf": round(first["seconds"] / speech, 4)}
+        log("one process (--jobs 1)")
+        one = folder / "one" / "reel_out.otio"
+        alone = run_cli([*base, "--out", str(one), "--no-qc", "--jobs", "1"])
         reference = fingerprint(one)  # before the edits below change one line's WAV
+        result["one_process"] = {**alone, "rtf": round(alone["seconds"] / speech, 4)}
+        result["first"]["speedup_over_one_process"] = round(alone["seconds"] / max(first["seconds"], 1e-6), 2)
+        result["first"]["identical_to_one_process"] = fingerprint(first_out) == reference and bool(reference)
         rerun = run_cli([*base, "--out", str(one), "--no-qc"])
         result["rerun"] = {**rerun, "speedup": round(first["seconds"] / max(rerun["seconds"], 1e-6), 1)}
         edited = folder / "edited.srt"
@@ -222,11 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             result["edit_warm"] = warm_edit(timeline, subs, one, ("L0001", EDITED))
         except Exception as exc:  # the bench reports what failed instead of stopping
             result["edit_warm"] = {"error": f"{type(exc).__name__}: {exc}"}
-        variants: dict[str, tuple[list[str], list[list[str]]]] = {
-            "jobs2": ([*base, "--out", str(folder / "jobs2" / "reel_out.otio"), "--no-qc", "--jobs", "2"], []),
-            "shards2": ([*base, "--out", str(folder / "shards" / "reel_out.otio"), "--no-qc", "--shard", "1/2"],
-                        [[*base, "--out", str(folder / "shards" / "reel_out.otio"), "--no-qc", "--shard", "2/2"]]),
-        }
+        variants: dict[str, tuple[list[str], list[list[str]]]] = {}
+        if not args.no_shards:
+            variants["shards2"] = (
+                [*base, "--out", str(folder / "shards" / "reel_out.otio"), "--no-qc", "--shard", "1/2"],
+                [[*base, "--out", str(folder / "shards" / "reel_out.otio"), "--no-qc", "--shard", "2/2"]])
         if not args.no_ray:
             variants["ray"] = ([*base, "--out", str(folder / "ray" / "reel_out.otio"), "--no-qc",
                                 "--executor", "ray"], [])
@@ -235,14 +256,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             run = run_cli(command, parallel=parallel)
             out = Path(command[command.index("--out") + 1])
             prints = fingerprint(out)
-            run["speedup"] = round(first["seconds"] / max(run["seconds"], 1e-6), 2)
+            run["speedup_over_one_process"] = round(alone["seconds"] / max(run["seconds"], 1e-6), 2)
             run["identical_to_one_process"] = prints == reference and bool(prints)
             result[name] = run
         if args.with_qc:
             result["first_qc"] = run_cli([*base, "--out", str(folder / "qc" / "reel_out.otio"), "--qc"])
+            result["first_qc"]["rtf"] = round(result["first_qc"]["seconds"] / speech, 4)
         if args.with_profiles:
             result["first_profiles"] = run_cli([str(timeline), "--subs", str(subs), "--profiles", "auto",
                                                 "--out", str(folder / "prof" / "reel_out.otio"), "--no-qc"])
+            result["first_profiles"]["rtf"] = round(result["first_profiles"]["seconds"] / speech, 4)
         result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     text_out = json.dumps(result, indent=1, ensure_ascii=False)
     if args.json_out:

@@ -116,7 +116,8 @@ class VoiceProfileUse(JsonRecord):
     name: str | None = None
     """The character (the profile's name)."""
     kind: str | None = None
-    """``"tint"`` (a stock voice moved toward the actor, not a clone) or ``"clone"``."""
+    """``"tint"`` (a stock voice moved toward the actor, not a clone), ``"clone"``, or ``"convert"`` (the tint's
+    voice converted to the actor's reference timbre by :attr:`converter`)."""
     key: str | None = None
     """The profile's content key (its render-key part)."""
     strength: float | None = None
@@ -134,6 +135,10 @@ class VoiceProfileUse(JsonRecord):
     """Cosine (-1..1) after the tint."""
     consent: str | None = None
     """The actor's consent status (``"granted"``, ``"unknown"``, ``"denied"``)."""
+    converter: str | None = None
+    """Kind "convert": the voice converter's registry name (``openvoice``); absent for the other kinds."""
+
+    _OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"converter"})
 
 
 @dataclass(frozen=True, kw_only=True)

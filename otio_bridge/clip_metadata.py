@@ -63,18 +63,23 @@ class ClipProfile(JsonRecord):
 
     name: str | None = None
     kind: str | None = None
-    """``"tint"`` (a stock voice moved toward the actor, not a clone) or ``"clone"``."""
+    """``"tint"`` (a stock voice moved toward the actor, not a clone), ``"clone"`` or ``"convert"``."""
     strength: float | None = None
     """The tint's strength, 0..1."""
     base_backend: str | None = None
     base_voice: str | None = None
     cross_lingual: bool | None = None
     consent: str | None = None
+    converter: str | None = None
+    """Kind "convert": the voice converter that gave the line the actor's timbre (left out for other kinds)."""
+
+    _OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"converter"})
 
     @classmethod
     def of(cls, use: VoiceProfileUse) -> ClipProfile:
         return cls(name=use.name, kind=use.kind, strength=use.strength, base_backend=use.base_backend,
-                   base_voice=use.base_voice, cross_lingual=use.cross_lingual, consent=use.consent)
+                   base_voice=use.base_voice, cross_lingual=use.cross_lingual, consent=use.consent,
+                   converter=use.converter)
 
 
 @dataclass(frozen=True, kw_only=True)

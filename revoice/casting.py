@@ -33,6 +33,7 @@ from revoice.engine.voices.base import (
 
 if TYPE_CHECKING:
     from revoice.context import EngineContext
+    from revoice.engine.conversion.plan import ConversionPlan
     from revoice.engine.render import Revoicer
     from revoice.options import JobOptions
     from revoice.session import JobProgress
@@ -141,13 +142,21 @@ class ProfileOutcome:
     prompts: dict[str, ClonePrompt] = field(default_factory=dict)
 
 
+KIND_NOTES = {
+    "tint": "offline matching: a stock voice tinted toward the actor, not a clone",
+    "clone": "neural voice cloned from the reference",
+    "convert": "offline matching, then converted to the actor's timbre by {converter}",
+}
+"""What each kind of profile is, in words (``{converter}``: the converter's name)."""
+
+
 def profile_row(profile: VoiceProfile, *, status: str, path: Path | None = None) -> dict[str, Any]:
     """What the summary and the panel show for one character."""
     return {
         "name": profile.name,
         "kind": profile.kind,
-        "kind_note": "offline matching: a stock voice tinted toward the actor, not a clone"
-        if profile.kind == "tint" else "neural voice cloned from the reference",
+        "kind_note": KIND_NOTES.get(profile.kind, profile.kind).format(converter=profile.converter),
+        "converter": profile.converter or None,
         "status": status,
         "strength": profile.strength,
         "consent": dataclasses.asdict(profile.consent),
@@ -156,7 +165,8 @@ def profile_row(profile: VoiceProfile, *, status: str, path: Path | None = None)
         "references": len(profile.references),
         "f0_median_hz": profile.stats.f0_median_hz,
         "matches": [{"language": m.language, "backend": m.backend, "voice_id": m.voice_id,
-                     "similarity_base": m.similarity_base, "similarity_matched": m.similarity_matched}
+                     "similarity_base": m.similarity_base, "similarity_matched": m.similarity_matched,
+                     "similarity_given_up": m.similarity_given_up}
                     for m in profile.matches],
         "key": profile.key,
         "path": str(path) if path is not None else None,
@@ -330,7 +340,7 @@ def _matched(profile: VoiceProfile, lines: Sequence[DialogueLine], reference: Re
     problems: list[str] = []
     kept = []
     if profile.kind == "clone":  # cloned earlier with a zero-shot backend; this run tints a stock voice
-        profile = dataclasses.replace(profile, kind="tint", matches=())
+        profile = dataclasses.replace(profile, kind="tint", matches=())  # (a "convert" profile keeps its kind)
     for match in profile.matches:
         if pool.named(match.backend) is None:
             problems.append(f"its {match.language} voice {match.backend}:{match.voice_id} is not available "
@@ -386,7 +396,7 @@ def _cloned(profile: VoiceProfile, lines: Sequence[DialogueLine], reference: Ref
                                              reference.sample_rate), 4)
     matches = tuple(VoiceMatch(language=lang, backend=clone.spec.name, voice_id=voice_id, tint=VoiceTint(),
                                similarity_base=similarity, similarity_matched=similarity) for lang in wanted)
-    return dataclasses.replace(profile, kind="clone", matches=matches), prompt
+    return dataclasses.replace(profile, kind="clone", converter="", matches=matches), prompt
 
 
 def unnamed(lines: Sequence[DialogueLine]) -> list[DialogueLine]:
@@ -425,6 +435,8 @@ class Cast:
     prompts: dict[str, ClonePrompt]
     pool: BackendPool
     warnings: list[str]
+    conversion: ConversionPlan | None = None
+    """The convert profiles' converters and references (None: no character is converted)."""
 
 
 def cast_profiles(options: JobOptions, *, all_lines: Sequence[DialogueLine], lines: Sequence[DialogueLine],
@@ -438,6 +450,7 @@ def cast_profiles(options: JobOptions, *, all_lines: Sequence[DialogueLine], lin
     """
     from revoice.engine.characters.profile import ProfileError
     from revoice.engine.characters.tuning import TuningCancelled
+    from revoice.conversion_plan import apply_convert_option, chosen_converter, conversion_plan
     from revoice.options import JobError
 
     pool = context.backend_pool(voices.values(), options=options.backend_options, match_voices=options.match_voices)
@@ -454,6 +467,7 @@ def cast_profiles(options: JobOptions, *, all_lines: Sequence[DialogueLine], lin
             progress(0, len(lines), message)
 
     clone = next((b for b in voices.values() if b.spec.clones_from_reference), None)
+    chosen = chosen_converter(options)  # --convert: before any matching, so a run that cannot convert stops now
     has_mos, has_asr = context.can_veto()
     try:
         outcome = prepare_profiles(all_lines, names, store=store, embedder=context.speaker_embedder,
@@ -467,10 +481,32 @@ def cast_profiles(options: JobOptions, *, all_lines: Sequence[DialogueLine], lin
     except TuningCancelled:
         raise JobError("cancelled while matching voices; nothing was rendered", exit_code=130) from None
     context.keep(pool)
-    warnings = list(outcome.warnings)
+    converted = conversion_plan(options, apply_convert_option(options, outcome.profiles, chosen), all_lines)
+    for profile in converted.profiles:
+        if profile.name in converted.changed:
+            store.save(profile)
+    outcome.profiles = converted.profiles
+    outcome.rows = _rows_as_spoken(outcome.rows, converted.profiles, converted.changed)
+    warnings = list(outcome.warnings) + converted.warnings
     warnings.extend(f"voice matching could not load backend {name!r} ({reason}); its voices were not tried"
                     for name, reason in pool.failed.items() if reason not in ("not installed", "needs a GPU"))
-    return Cast(profiles=outcome.profiles, rows=outcome.rows, prompts=outcome.prompts, pool=pool, warnings=warnings)
+    return Cast(profiles=outcome.profiles, rows=outcome.rows, prompts=outcome.prompts, pool=pool, warnings=warnings,
+                conversion=converted.plan)
+
+
+def _rows_as_spoken(rows: Sequence[dict[str, Any]], profiles: Sequence[VoiceProfile],
+                    changed: Sequence[str]) -> list[dict[str, Any]]:
+    """``rows`` with each spoken profile's kind as this run speaks it (``--convert`` may have changed it)."""
+    by_name = {profile.name: profile for profile in profiles}
+    fixed: list[dict[str, Any]] = []
+    for row in rows:
+        profile = by_name.get(str(row["name"]))
+        if profile is not None and (profile.kind != row["kind"] or profile.name in changed):
+            status = str(row["status"]) + (f"; now converted by {profile.converter}" if profile.name in changed else "")
+            path = Path(row["path"]) if row.get("path") else None
+            row = profile_row(profile, status=status, path=path)
+        fixed.append(row)
+    return fixed
 
 
 VOICE_SOURCES = ("profile", "chosen", "run voice", "distinct", "shared")
@@ -507,7 +543,8 @@ def character_voices(options: JobOptions, revoicers: Mapping[str, Revoicer], lin
     from revoice.engine.characters.character_backend import BACKEND_PREFIX
     from revoice.engine.characters.stock_voices import characters_in_order
 
-    spoken = {profile.name: profile.kind for profile in profiles}
+    spoken = {profile.name: profile.kind + (f", converted by {profile.converter}" if profile.converter else "")
+              for profile in profiles}
     unused = {str(row["name"]): str(row["status"]).removeprefix("not used: ") for row in rows
               if str(row["status"]).startswith("not used")}
     found: list[CharacterVoice] = []

@@ -119,9 +119,14 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                         help="true-peak ceiling in dBTP, 4x oversampled (default -2.0)")
     parser.add_argument("--sample-rate", type=int, default=48000, help="output rate in Hz (default 48000)")
     parser.add_argument("--backend", help="voice backend name (see 'revoice voices'); default: best fit")
-    parser.add_argument("--weights", metavar="DIR",
+    parser.add_argument("--weights", action="append", metavar="DIR|NAME=DIR",
                         help="local weights folder for a --backend that clones from your own model files "
-                             "(f5, indextts2, cosyvoice); nothing is downloaded")
+                             "(f5, indextts2, cosyvoice), or NAME=DIR for one backend or voice converter "
+                             "(openvoice=DIR; repeatable); nothing is downloaded")
+    parser.add_argument("--convert", nargs="?", const="auto", metavar="NAME|auto|off",
+                        help="convert each voice profile's voice to the actor's own timbre with a voice converter "
+                             "(timing kept to the sample): auto picks the first that fits (see 'revoice voices'); "
+                             "the profiles become kind 'convert'; off renders them as tints")
     parser.add_argument("--commercial", action="store_true",
                         help="refuse voices and converters whose weights do not allow commercial use "
                              "(see the commercial-use column of 'revoice voices')")
@@ -151,10 +156,12 @@ def _add_run_options(parser: argparse.ArgumentParser, *, out_required: bool) -> 
                              "to the same output folder); the timeline is written once all are done")
     parser.add_argument("--jobs", type=int, metavar="N",
                         help="render N lines at once in worker processes, one math thread each (same WAVs "
-                             "as one process; default 1)")
-    parser.add_argument("--executor", choices=["local", "processes", "ray"],
+                             "as one process; default: this machine's CPUs for a run with 8 or more lines to "
+                             "render; 1 renders in this process only)")
+    parser.add_argument("--executor", choices=["auto", "local", "processes", "ray"],
                         help="where lines render: local (this process), processes (--jobs N on this machine) "
-                             "or ray (Ray workers; pip install 'revoice[ray]'); default local, processes with --jobs")
+                             "or ray (Ray workers; pip install 'revoice[ray]'); default auto: processes on this "
+                             "machine's CPUs when 8 or more lines need rendering and the run is not a --shard")
     parser.add_argument("--ray-address", metavar="ADDRESS",
                         help="with --executor ray: a running cluster, e.g. ray://HOST:10001 "
                              "(default: a local cluster for this run)")
@@ -377,7 +384,8 @@ def _text(args: argparse.Namespace) -> int:
 def _voices(args: argparse.Namespace) -> int:
     from revoice.engine.voices.base import BackendOptions
     from revoice.engine.voices.registry import describe_backends, discover_backends
-    from revoice.report.voices import commercial_words
+    from revoice.engine.conversion.registry import describe_converters, discover_converters
+    from revoice.report.voices import commercial_words, converter_note
 
     weights: dict[str, str] = {}
     for item in args.weights:
@@ -387,15 +395,19 @@ def _voices(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         weights[name.strip()] = folder
     specs = discover_backends()
-    unknown = sorted(set(weights) - {spec.name for spec in specs})
+    converter_specs = discover_converters()
+    unknown = sorted(set(weights) - {spec.name for spec in specs} - {spec.name for spec in converter_specs})
     if unknown:
         print(f"revoice voices: --weights for unknown backend(s) {', '.join(unknown)}; "
-              f"backends: {', '.join(spec.name for spec in specs)}", file=sys.stderr)
+              f"backends: {', '.join(spec.name for spec in specs)}; "
+              f"converters: {', '.join(spec.name for spec in converter_specs) or 'none'}", file=sys.stderr)
         return EXIT_BAD_INPUT
     rows = [row for spec in specs for row in describe_backends(
         [spec], BackendOptions(device=args.device, weights_dir=weights.get(spec.name)))]
-    if args.json:
-        print(json.dumps(rows, indent=1))
+    converters = [{**row, "kind": "converter"} for spec in converter_specs for row in describe_converters(
+        [spec], BackendOptions(device=args.device, weights_dir=weights.get(spec.name)))]
+    if args.json:  # backends, then voice converters (their rows say "kind": "converter")
+        print(json.dumps(rows + converters, indent=1))
         return EXIT_OK
     for row in rows:
         state = "available" if row["available"] else f"unavailable: {row['reason']}"
@@ -409,6 +421,13 @@ def _voices(args: argparse.Namespace) -> int:
             print(f"  voice {voice['voice_id']}: {', '.join(voice['languages'])}  {voice.get('description', '')}")
         if row.get("variants"):
             print(f"  variants (distinct default voices, --speaker-voice): {', '.join(row['variants'])}")
+    for row in converters:
+        state = "available" if row["available"] else f"unavailable: {row['reason']}"
+        print(f"{row['name']}  (voice converter: {row['display_name']})  {state}")
+        print(f"  sample rate: {row['sample_rate']} Hz   needs GPU: {'yes' if row['needs_gpu'] else 'no'}   "
+              f"licence: {row['licence']}")
+        print(f"  commercial use: {commercial_words(row['commercial_use'], converter_note(row))}")
+        print(f"  {row['description']} Use: revoice run --convert {row['name']} --weights {row['name']}=DIR")
     return EXIT_OK
 
 

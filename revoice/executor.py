@@ -52,7 +52,7 @@ from revoice.executor_lanes import (
     longest_first,
     run_lanes,
 )
-from revoice.options import JobOptions
+from revoice.options import AUTO_WORKERS_FROM, JobOptions
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event as ProcessEvent
@@ -288,7 +288,7 @@ def render_in_workers(lines: Sequence[DialogueLine], *, options: JobOptions, rev
                       plan: Callable[[], WorkerPlan], assess: Callable[[], Assessor | None],
                       finished: Callable[[DialogueLine], bool], progress: ProgressCallback | None = None,
                       should_cancel: Callable[[], bool] | None = None) -> LaneOutcome:
-    """Render ``lines`` with ``options.executor`` ("processes" or "ray") on ``options.jobs`` workers.
+    """Render ``lines`` with ``options.executor`` ("processes", "ray" or "auto") on ``options.jobs`` workers.
 
     ``revoicers`` are this process's (they give the render keys, and with "processes" this
     process renders too, with ``assess()``'s meters); ``plan()`` makes the workers' plan
@@ -300,8 +300,10 @@ def render_in_workers(lines: Sequence[DialogueLine], *, options: JobOptions, rev
                            for index, line in enumerate(lines) if line.language in revoicers])
     todo = sum(not finished(task.line) for task in tasks)
     warnings: list[str] = []
+    wanted = todo > 1 if options.executor != "auto" else (
+        todo >= AUTO_WORKERS_FROM and worker_count(options) > 1 and options.shard.count == 1)
     try:
-        worker_plan = plan() if todo > 1 else None
+        worker_plan = plan() if wanted else None
     except ValueError as exc:
         warnings.append(f"{exc}; rendering in this process only")
         worker_plan = None

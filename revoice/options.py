@@ -12,6 +12,7 @@ import errno
 import hashlib
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,8 +135,12 @@ class Shard:
         return int.from_bytes(digest[:4], "little") % self.count == self.index - 1
 
 
-EXECUTORS = ("local", "processes", "ray")
-"""``--executor`` choices (revoice.executor)."""
+EXECUTORS = ("auto", "local", "processes", "ray")
+"""``--executor`` choices (revoice.executor); "auto" is the CLI's default (see :attr:`JobOptions.executor`)."""
+
+AUTO_WORKERS_FROM = 8
+"""With ``--executor auto``: lines still to render from which worker processes start (each one's start, about
+3 s of imports and model loads, pays for itself after a few lines); fewer render in this process."""
 
 SYNTHESIS_THREADS = 1
 """Math threads of each voice model (ONNX Runtime intra-op). ONNX Runtime splits some kernels by its thread
@@ -165,13 +170,46 @@ def check_executor(executor: str, jobs: int | None, ray_address: str | None) -> 
             raise ValueError("--executor ray: Ray is not installed; pip install 'revoice[ray]'")
 
 
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+"""A backend's or converter's registry name (``f5``, ``openvoice``)."""
+CONVERT_CHOICES = ("auto", "off")
+
+
+def check_convert(convert: str | None) -> None:
+    """``--convert``: None, "auto", "off" or a converter's name (ValueError naming the option)."""
+    if convert is not None and (not isinstance(convert, str) or not NAME_PATTERN.fullmatch(convert)):
+        raise ValueError(f"--convert {convert!r}: give auto, off or a voice converter's name (see 'revoice voices')")
+
+
+def weights_option(values: str | list[str] | None) -> tuple[Path | None, dict[str, Path]]:
+    """``--weights`` (repeatable): ``DIR`` (the run's backend) and ``NAME=DIR`` (one backend or converter).
+
+    An existing folder whose name holds "=" is a DIR; ValueError for two plain folders.
+    """
+    items = [values] if isinstance(values, str) else list(values or ())
+    plain: list[Path] = []
+    named: dict[str, Path] = {}
+    for item in items:
+        name, sep, folder = item.partition("=")
+        if sep and NAME_PATTERN.fullmatch(name) and folder and not Path(item).is_dir():
+            named[name] = Path(folder)
+        else:
+            plain.append(Path(item))
+    if len(plain) > 1:
+        raise ValueError(f"--weights: one folder for the run's backend ({', '.join(map(str, plain))} given); "
+                         "name the others, e.g. --weights openvoice=DIR")
+    return (plain[0] if plain else None), named
+
+
 def executor_args(args: argparse.Namespace) -> tuple[str, int | None, str | None]:
     """``(executor, jobs, ray_address)`` from the CLI's ``--executor``, ``--jobs`` and ``--ray-address``.
 
-    ``--jobs N`` (N > 1) alone means worker processes on this machine.
+    ``--jobs N`` (N > 1) alone means worker processes on this machine, ``--jobs 1`` this process only,
+    and neither "auto": this machine's CPUs when a run has :data:`AUTO_WORKERS_FROM` lines or more to render.
     """
     jobs: int | None = getattr(args, "jobs", None)
-    executor = str(getattr(args, "executor", None) or ("processes" if jobs is not None and jobs > 1 else "local"))
+    executor = str(getattr(args, "executor", None)
+                   or ("processes" if jobs is not None and jobs > 1 else "local" if jobs == 1 else "auto"))
     address: str | None = getattr(args, "ray_address", None)
     return executor, jobs, address
 
@@ -228,7 +266,9 @@ class JobOptions:
     never over a recorded denial; None records nothing (see revoice.casting.prepare_profiles)."""
     executor: str = "local"
     """Where lines render: "local" (this process), "processes" (:attr:`jobs` worker processes on this
-    machine) or "ray" (Ray workers: a local cluster, or :attr:`ray_address`); see revoice.executor."""
+    machine), "ray" (Ray workers: a local cluster, or :attr:`ray_address`; see revoice.executor) or "auto"
+    (the CLI's default: "processes" on this machine's CPUs when :data:`AUTO_WORKERS_FROM` lines or more are
+    still to render and the run is not one of several shards, else "local"; the WAVs are the same)."""
     jobs: int | None = None
     """Lines rendered at once (``--jobs``): None is 1 for "local", this machine's CPUs for "processes",
     the cluster's CPUs for "ray"."""
@@ -240,6 +280,12 @@ class JobOptions:
     commercial: bool = field(default=False, kw_only=True)
     """``--commercial``: only voices whose weights' licence allows commercial use (``BackendSpec.commercial_use``)
     are chosen, matched or loaded; a named one that does not is refused with its reason (exit 3)."""
+    convert: str | None = field(default=None, kw_only=True)
+    """``--convert [NAME]``: every voice profile's tint is then converted to the actor's reference timbre by the
+    voice converter NAME ("auto": the first that fits; revoice.engine.conversion), and the profiles become kind
+    "convert"; "off" renders convert profiles as plain tints this run; None: as each profile says."""
+    named_weights: dict[str, Path] = field(default_factory=dict, kw_only=True)
+    """``--weights NAME=DIR``: a local weights folder per backend or converter (``openvoice=DIR``)."""
 
     def __post_init__(self) -> None:
         if self.out.suffix.lower() not in TIMELINE_SUFFIXES:
@@ -273,6 +319,12 @@ class JobOptions:
         check_executor(self.executor, self.jobs, self.ray_address)
         if not isinstance(self.commercial, bool):
             raise ValueError(f"--commercial {self.commercial!r}: give true or false")
+        check_convert(self.convert)
+        for name, folder in self.named_weights.items():
+            if not NAME_PATTERN.fullmatch(name):
+                raise ValueError(f"--weights {name}={folder}: NAME must be a backend or converter name, e.g. openvoice")
+            if not folder.is_dir():
+                raise ValueError(f"--weights {name}={folder}: not a folder; point it at the model's local weights folder")
 
     @property
     def layout(self) -> OutputLayout:
@@ -297,9 +349,17 @@ class JobOptions:
     @property
     def backend_options(self) -> BackendOptions:
         """How this job loads its voices: device, the pronunciation dictionary, a weights folder, commercial use only."""
+        weights = self.weights or self.named_weights.get(self.backend or "")
         return BackendOptions(device=self.device, dictionary=str(self.dictionary) if self.dictionary else None,
-                              weights_dir=str(self.weights) if self.weights else None, threads=SYNTHESIS_THREADS,
+                              weights_dir=str(weights) if weights else None, threads=SYNTHESIS_THREADS,
                               commercial=self.commercial)
+
+    def converter_options(self, name: str) -> BackendOptions:
+        """How this job loads voice converter ``name``: device, its ``--weights NAME=DIR`` (else its environment
+        variable), commercial use only."""
+        folder = self.named_weights.get(name)
+        return BackendOptions(device=self.device, weights_dir=str(folder) if folder else None,
+                              threads=SYNTHESIS_THREADS, commercial=self.commercial)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> JobOptions:
@@ -317,13 +377,14 @@ class JobOptions:
             seed=args.seed, voice_id=args.voice,
             fit=FitPolicy(min_ratio=args.min_ratio, max_ratio=args.max_ratio, lead_in_seconds=args.lead_in),
             emotion=emotion_option(getattr(args, "emotion", None)))
+        weights, named_weights = weights_option(getattr(args, "weights", None))
         return cls(timeline=args.timeline, out=args.out, subtitles=args.subs, subtitle_offset=offset,
                    rate=args.rate, language=args.language, backend=args.backend, device=args.device,
                    speaker_voices=voices, settings=settings, shard=Shard.parse(args.shard),
                    also=tuple(args.also), takes=args.takes, qc=args.qc, dictionary=args.dictionary,
                    allow_overflow_seconds=args.allow_overflow,
                    bundle_media=bool(getattr(args, "bundle_media", False)),
-                   weights=Path(args.weights) if getattr(args, "weights", None) else None,
+                   weights=weights, named_weights=named_weights, convert=getattr(args, "convert", None),
                    profiles=str(getattr(args, "profiles", "off")),
                    group_speakers=bool(getattr(args, "group_speakers", False)),
                    match_voices=tuple(getattr(args, "match_voice", None) or ()),

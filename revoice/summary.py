@@ -127,14 +127,16 @@ def voice_lines(outcome: JobOutcome) -> list[str]:
 
 
 def profile_summary(row: dict[str, Any]) -> str:
-    """One line per character: tint or clone, base voice, similarity before -> after, references, consent.
+    """One line per character: tint, clone or convert (and its converter), base voice, similarity before -> after, references, consent.
 
     Consent reads ``consent granted by A. Editor on 2026-11-21 for this production``, or
     ``consent unknown — record it before delivery``.
     """
     matches = "; ".join(f"{m['language']} {m['backend']}:{m['voice_id']} similarity {m['similarity_base']:.2f}"
                         f" -> {m['similarity_matched']:.2f}" for m in row["matches"]) or "no match"
-    kind = "tint (offline matching, not a clone)" if row["kind"] == "tint" else "clone (neural backend)"
+    kind = {"tint": "tint (offline matching, not a clone)", "clone": "clone (neural backend)",
+            "convert": f"convert (tint, then converted to the actor's timbre by {row.get('converter')})"
+            }.get(str(row["kind"]), str(row["kind"]))
     return (f"VOICE   {row['name']}: {kind}, strength {row['strength']:.2f}; {matches}; "
             f"{row['reference_seconds']:.1f} s reference from {row['references']} clip(s); "
             f"{_consent_words(row)}; {row['status']}")

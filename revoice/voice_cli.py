@@ -79,6 +79,10 @@ def add_voice_parser(sub: Any) -> None:
                        help="base voice matching may choose; repeat for more (default: every available voice)")
     build.add_argument("--commercial", action="store_true",
                        help="match only base voices whose weights allow commercial use (see 'revoice voices')")
+    build.add_argument("--convert", nargs="?", const="auto", metavar="NAME|auto|off",
+                       help="make the profile(s) kind 'convert': the tint's voice, then converted to the actor's "
+                            "timbre by voice converter NAME (auto: the first available; see 'revoice voices'); "
+                            "off makes them plain tints again")
     build.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     build.add_argument("--json", action="store_true", help="print the profiles as JSON")
     listing = commands.add_parser("list", help="list the voice profiles in a folder")
@@ -123,6 +127,7 @@ def voice_main(args: argparse.Namespace) -> int:
     """Run ``revoice voice ...``; messages go to stderr prefixed ``revoice:``."""
     from revoice.engine.characters.profile import ProfileError, ProfileStore
     from revoice.engine.original import MediaError
+    from revoice.options import JobError
 
     try:
         store = ProfileStore(args.voices)
@@ -133,6 +138,8 @@ def voice_main(args: argparse.Namespace) -> int:
         return _build(store, args)
     except (ProfileError, MediaError) as exc:
         return _fail(str(exc))
+    except JobError as exc:
+        return _fail(str(exc), exc.exit_code)
     except ValueError as exc:
         return _fail(str(exc))
 
@@ -209,10 +216,12 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
         profile = store.get(args.name)
         if profile is None:
             return _fail(f"{store.folder}: no voice profile named {args.name!r}; build it with --timeline or --ref")
-        if consent is None and args.strength is None:
-            return _fail("nothing to change: give --consent or --strength (or --ref to rebuild)")
-        store.save(with_settings(profile, consent=consent, strength=args.strength))
+        if consent is None and args.strength is None and args.convert is None:
+            return _fail("nothing to change: give --consent, --strength or --convert (or --ref to rebuild)")
+        converter = _converter_option(args)
+        store.save(_with_kind(with_settings(profile, consent=consent, strength=args.strength), converter))
         return _list_built(store, [args.name], as_json=args.json)
+    converter = _converter_option(args)
     from revoice.casting import BackendPool
     from revoice.engine.speaker import SpeakerSimilarity
     from revoice.engine.voices.base import BackendOptions
@@ -229,12 +238,45 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
         if not names:
             return _fail(f"{args.timeline}: no speaker with readable original dialogue"
                          + (f" named {args.name!r}" if args.name else ""))
+    if converter is not None:
+        for profile in [store.get(n) for n in names]:
+            if profile is not None:
+                store.save(_with_kind(profile, converter))
     built = [store.get(n) for n in names]
     if args.match and not any(profile is not None and profile.matches for profile in built):
         reasons = "; ".join(f"{k}: {v}" for k, v in pool.failed.items()) or "no backend speaks the language"
         _list_built(store, names, as_json=args.json, statuses=statuses)
         return _fail(f"profiles saved, but no voice could be matched ({reasons})", EXIT_NO_BACKEND)
     return _list_built(store, names, as_json=args.json, statuses=statuses)
+
+
+def _converter_option(args: argparse.Namespace) -> str | None:
+    """``--convert``: the converter's name, "" for off, None when not given; ValueError / exit 3 via JobError."""
+    from revoice.conversion_plan import choose_converter_for
+    from revoice.options import check_convert
+
+    value: str | None = getattr(args, "convert", None)
+    if value is None:
+        return None
+    check_convert(value)
+    if value == "off":
+        return ""
+    from revoice.engine.voices.base import BackendOptions
+
+    options = BackendOptions(device=args.device, commercial=bool(args.commercial))
+    return choose_converter_for(None if value == "auto" else value, commercial=options.commercial,
+                                options_for=lambda _name: options).name
+
+
+def _with_kind(profile: VoiceProfile, converter: str | None) -> VoiceProfile:
+    """``profile`` converting with ``converter`` ("" : a plain tint again; None: unchanged; clones stay clones)."""
+    import dataclasses
+
+    if converter is None or profile.kind == "clone":
+        return profile
+    if converter == "":
+        return dataclasses.replace(profile, kind="tint", converter="") if profile.kind == "convert" else profile
+    return dataclasses.replace(profile, kind="convert", converter=converter)
 
 
 def _list_built(store: ProfileStore, names: list[str], *, as_json: bool,

@@ -2,7 +2,8 @@
 
 :class:`CharactersDock` lists the speakers with their line count, voice and the
 voice backend's licence; :class:`VoicesDock` shows a :class:`VoiceCard` per
-character (tint / clone / stock, similarity, consent, licence, commercial use, tint strength).
+character (tint / clone / convert and its converter / stock, similarity, consent, licence, commercial use,
+tint strength).
 What they show comes from :mod:`revoice.ui.voices`; what their buttons and
 sliders do is :class:`~revoice.ui.voices_controller.VoicesController`'s.
 """
@@ -30,7 +31,7 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from revoice.ui.voices import CLONE, STOCK, TINT, VoiceEntry
+from revoice.ui.voices import CLONE, CONVERT, STOCK, TINT, VoiceEntry
 
 from revoice.report.voices import CONSENT_UNKNOWN_NOTE
 
@@ -82,7 +83,7 @@ class CharactersDock(QDockWidget):
             self.licence.setText(licence)
 
 
-KIND_COLORS = {TINT: "#f0b43c", CLONE: "#ff8f6b", STOCK: "#8b919a"}
+KIND_COLORS = {TINT: "#f0b43c", CLONE: "#ff8f6b", CONVERT: "#7fc8a9", STOCK: "#8b919a"}
 WARNING_STYLE = ("color: #ffd08a; background: #4a3014; border: 1px solid #8a5a1c; border-radius: 4px; "
                  "padding: 3px 6px")
 """A warning box (unknown consent; the consent dialog's problem too), unlike the kinds' plain coloured words."""
@@ -127,12 +128,12 @@ class VoiceCard(QFrame):
                                        "Denied: a stock voice speaks the character")
         self.consent_button.clicked.connect(lambda: self.consentRequested.emit(self.entry.name))
         self.consent_button.setVisible(entry.consent_editable)
-        self.licence_label = _value(entry.licence or "not stated")
+        self.licence_label = _value(entry.licence_words or "not stated")
         self.commercial_label = _value(entry.commercial_words)
         self.commercial_label.setObjectName("commercialUse")
         self.commercial_label.setToolTip("Whether the licence of the voice's model weights allows commercial use "
                                          "(Settings: Commercial use only refuses the others)")
-        if entry.commercial_use is False:
+        if entry.commercial_refused:
             self.commercial_label.setStyleSheet("color: #ffd08a")
         note = "; ".join(part for part in entry.note.split("; ") if part and part != CONSENT_UNKNOWN_NOTE)
         self.note_label = QLabel(note)  # unknown consent has its own warning above

@@ -31,6 +31,7 @@ from revoice.engine.model import DialogueLine
 from revoice.engine.voices.base import BackendOptions, VoiceBackend, VoiceInfo
 
 from revoice.report.voices import CLONE as CLONE
+from revoice.report.voices import CONVERT as CONVERT
 from revoice.report.voices import STOCK as STOCK
 from revoice.report.voices import TINT as TINT
 from revoice.report.voices import (
@@ -41,6 +42,7 @@ from revoice.report.voices import (
     backend_licences,
     consent_unknown,
     consent_words,
+    converter_licences,
 )
 
 KIND_WORDS = VOICE_KIND_WORDS
@@ -92,13 +94,16 @@ class VoiceEntry(VoiceRow):
             return f"tint of {self.base_voice}"
         if self.kind == CLONE:
             return f"clone ({self.base_voice})"
+        if self.kind == CONVERT:
+            return f"{self.base_voice} converted by {self.converter}"
         return self.base_voice
 
 
 def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, profiles_on: bool,
                   stock_voices: Mapping[str, str], default_voice: str, default_backend: str,
                   licences: Mapping[str, BackendTerms], statuses: Mapping[str, str] | None = None,
-                  extra_names: Sequence[str] = (), voices: Sequence[VoiceInfo] = ()) -> list[VoiceEntry]:
+                  extra_names: Sequence[str] = (), voices: Sequence[VoiceInfo] = (),
+                  converters: Mapping[str, BackendTerms] | None = None) -> list[VoiceEntry]:
     """One entry per speaker of ``lines`` (plus ``extra_names``, e.g. speakers grouped by voice), by name.
 
     Mirrors what ``run_job`` does with ``profiles="auto"`` (or "off" when
@@ -109,7 +114,8 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
     are cast as the run casts them, revoice.engine.characters.stock_voices),
     else ``default_voice``. Each entry offers those voices in ``voice_choices``.
     ``statuses`` are the last run's profile statuses by name ("built", "reused", ...); ``licences`` are the
-    backends' terms by name (licence, commercial use: :func:`licences_of`).
+    backends' terms by name (licence, commercial use: :func:`licences_of`); ``converters`` the voice converters'
+    (default: the installed ones', read when a "convert" profile needs them).
     """
     with_audio = {line.speaker for line in lines if any(s.available for s in line.sources)}
     language = {line.speaker: line.language for line in reversed(lines)}
@@ -177,12 +183,16 @@ def voice_entries(lines: Sequence[DialogueLine], store: ProfileStore | None, *, 
             similarity = f"{match.similarity_matched:.2f} (one line spoken from the prompt)"
         else:
             similarity = f"{match.similarity_base:.2f} → {match.similarity_matched:.2f}"
-        kind = CLONE if profile.kind == CLONE else TINT
+        kind = profile.kind if profile.kind in (CLONE, CONVERT) else TINT
         terms = licences.get(match.backend, BackendTerms())
+        if kind == CONVERT and converters is None:
+            converters = converter_licences()
         entries.append(VoiceEntry(name=name, kind=kind, base_voice=f"{match.backend}:{match.voice_id}",
                                   similarity=similarity, consent=consent, licence=terms.licence,
                                   commercial_use=terms.commercial_use, commercial_note=terms.commercial_note,
-                                  note="; ".join(notes), strength=profile.strength if kind == TINT else None,
+                                  note="; ".join(notes), strength=profile.strength if kind != CLONE else None,
+                                  converter=profile.converter,
+                                  converter_terms=(converters or {}).get(profile.converter, BackendTerms()),
                                   profile=profile, consent_record=profile.consent, consent_editable=True,
                                   voice_choices=_with_automatic(offered, "profile")))
     return entries

@@ -9,6 +9,9 @@ strength. A profile without a match for the language borrows another
 language's tint on a voice of a backend that speaks this language
 (cross-lingual). Any other voice id goes to the primary backend untouched.
 
+A "convert" profile speaks like a tint here; the renderer then converts its
+speech to the reference's timbre (revoice.engine.conversion, a plan built by the app).
+
 A "clone" profile's match names a zero-shot backend
 (``spec.clones_from_reference``): that backend gets the profile's
 :class:`~revoice.engine.characters.clone.ClonePrompt` (reference speech + transcript)
@@ -146,6 +149,7 @@ class ProfiledBackend:
             "similarity_base": resolved.match.similarity_base,
             "similarity_matched": resolved.match.similarity_matched,
             "consent": profile.consent.status,
+            **({"converter": profile.converter} if profile.converter else {}),
         }
 
     def synthesize(self, request: SynthesisRequest) -> Synthesis:

@@ -6,8 +6,10 @@ under, its SNR), the actor's consent, the reference's d-vector and pitch
 statistics, and one :class:`revoice.engine.characters.tint.VoiceMatch` per language
 (the base voice and tint that speak for the character). ``kind`` says what
 the character gets: ``"tint"`` (offline matching: a stock voice moved toward
-the character, not a clone) or ``"clone"`` (a neural backend speaking from
-the reference).
+the character, not a clone), ``"clone"`` (a neural backend speaking from
+the reference) or ``"convert"`` (the tint's voice, then converted to the
+reference's timbre by the voice converter named in ``converter``,
+revoice.engine.conversion).
 
 Profiles are written atomically (:func:`revoice.engine.files.write_text_atomic`); loading checks
 every field and raises :class:`ProfileError` naming the file and the field.
@@ -38,7 +40,8 @@ from revoice.engine.files import FileLock, LockPolicy, LockWording, write_text_a
 from revoice.engine.formats import PROFILE_FORMAT_VERSION
 from revoice.engine.language import base_language
 
-PROFILE_KINDS = ("tint", "clone")
+PROFILE_KINDS = ("tint", "clone", "convert")
+CONVERT = "convert"
 CONSENT_STATES = ("unknown", "granted", "denied")
 PROFILE_SUFFIX = ".voice.json"
 LOCK_SUFFIX = ".lock"
@@ -147,6 +150,8 @@ class VoiceProfile:
     created: str = ""
     """ISO time the profile was built."""
     version: int = PROFILE_FORMAT_VERSION
+    converter: str = ""
+    """Kind "convert": the voice converter's registry name (``openvoice``); "" for the other kinds."""
 
     def __post_init__(self) -> None:
         check_profile(self)
@@ -157,9 +162,11 @@ class VoiceProfile:
 
         Report-only match fields (similarities, timings, candidates) are left out.
         """
-        payload = {"version": self.version, "kind": self.kind, "strength": self.strength,
-                   "matches": [[m.language, m.backend, m.voice_id, _match_dict(m)["tint"]]
-                               for m in sorted(self.matches, key=lambda m: m.language)]}
+        payload: dict[str, Any] = {"version": self.version, "kind": self.kind, "strength": self.strength,
+                                   "matches": [[m.language, m.backend, m.voice_id, _match_dict(m)["tint"]]
+                                               for m in sorted(self.matches, key=lambda m: m.language)]}
+        if self.converter:  # only then: the keys of tint and clone profiles stay as they were
+            payload["converter"] = self.converter
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
     @property
@@ -201,6 +208,7 @@ class VoiceProfile:
             "stats": dataclasses.asdict(self.stats),
             "embedding": [float(v) for v in self.embedding],
             "matches": [_match_dict(m) for m in self.matches],
+            **({"converter": self.converter} if self.converter else {}),
             "key": self.key,
         }
 
@@ -211,6 +219,14 @@ def check_profile(profile: VoiceProfile, where: str | Path | None = None) -> Non
         raise ProfileError(where, "name", "must be a non-empty string")
     if profile.kind not in PROFILE_KINDS:
         raise ProfileError(where, "kind", f"must be one of {', '.join(PROFILE_KINDS)}, got {profile.kind!r}")
+    if not isinstance(profile.converter, str):
+        raise ProfileError(where, "converter", f"must be a string, got {profile.converter!r}")
+    if profile.kind == CONVERT and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", profile.converter):
+        raise ProfileError(where, "converter", "a profile of kind 'convert' names its voice converter "
+                                               f"(e.g. openvoice; see 'revoice voices'), got {profile.converter!r}")
+    if profile.kind != CONVERT and profile.converter:
+        raise ProfileError(where, "converter", f"only a profile of kind 'convert' names a converter; this one is "
+                                               f"{profile.kind!r} (remove the field or set kind to 'convert')")
     if not _finite(profile.strength) or not 0.0 <= profile.strength <= 1.0:
         raise ProfileError(where, "strength", f"must be a number from 0 to 1, got {profile.strength!r}")
     if profile.consent.status not in CONSENT_STATES:
@@ -271,7 +287,8 @@ def profile_from_dict(data: Any, where: str | Path | None = None) -> VoiceProfil
     profile = _checked(where, lambda: VoiceProfile(
         name=name, kind=_get(data, "kind", str, where, "tint"), references=refs, consent=consent,
         embedding=tuple(float(v) for v in embedding), stats=stats, matches=matches, strength=float(strength),
-        created=_get(data, "created", str, where, ""), version=PROFILE_FORMAT_VERSION))
+        created=_get(data, "created", str, where, ""), version=PROFILE_FORMAT_VERSION,
+        converter=_get(data, "converter", str, where, "")))
     return profile  # a stored "key" is informational: it is recomputed, so hand edits take effect
 
 

@@ -112,7 +112,8 @@ def choose_converter(specs: Sequence[ConverterSpec], *, options: ConverterOption
 
 def load_converter(spec: ConverterSpec, options: ConverterOptions) -> VoiceConverter:
     """Check ``spec``'s availability, then build it; ConverterUnavailable with the reason if it cannot load."""
-    reason = availability(spec, options)
+    reason = availability(spec, options) or (f"its weights do not allow commercial use ({spec.licence})"
+                                             if options.commercial and not spec.commercial_use else None)
     if reason:
         raise ConverterUnavailable(f"{spec.name}: {reason}")
     return spec.factory(options)

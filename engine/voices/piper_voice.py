@@ -260,7 +260,10 @@ class PiperBackend(BackendBase):
 
         model_file, config_file = _model_files(options)
         self._names = _PatchedNames(*PATCHED_OUTPUTS)
-        self._session = onnx_session(patched_model(model_file), options, default_threads=DEFAULT_THREADS)
+        stat = model_file.stat()
+        self._session = onnx_session(lambda: patched_model(model_file), options, default_threads=DEFAULT_THREADS,
+                                     optimized_name=f"{model_file.stem}.patch{PATCH_VERSION}"
+                                                    f".{stat.st_size}-{stat.st_mtime_ns}")
         with open(config_file, encoding="utf-8") as fh:
             self._config = PiperConfig.from_dict(json.load(fh))
         # PiperVoice is used only for its phonemizer; synthesis runs our session.

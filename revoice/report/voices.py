@@ -2,7 +2,9 @@
 
 Per character: a *tint* (offline matching: a stock voice moved toward the
 actor, not a clone), a *clone* (a zero-shot backend speaking from the actor's
-reference) or a *stock* voice; the base voice, the similarity to the actor
+reference), a *convert* (the tint's voice converted to the actor's timbre by a
+voice converter, named with its licence and commercial use beside the
+backend's) or a *stock* voice; the base voice, the similarity to the actor
 before -> after matching, the tint's strength, the actor's consent, the
 licence of the backend that speaks and whether its weights allow commercial
 use (:class:`BackendTerms`, from its spec). :func:`voice_rows` reads them from the
@@ -34,10 +36,11 @@ if TYPE_CHECKING:
     from revoice.engine.characters.profile import VoiceProfile
     from revoice.report.rows import ReportLine
 
-TINT, CLONE, STOCK = "tint", "clone", "stock"
+TINT, CLONE, CONVERT, STOCK = "tint", "clone", "convert", "stock"
 VOICE_KIND_WORDS: Mapping[str, str] = MappingProxyType({
     TINT: "tint — matched stock voice, not a clone",
     CLONE: "clone — a neural voice cloned from the actor's reference speech",
+    CONVERT: "convert — matched stock voice, converted to the actor's timbre",
     STOCK: "stock — the backend's own voice",
 })
 """How the Voices table (and the panel) names each kind of voice."""
@@ -67,6 +70,10 @@ class VoiceSummary(Protocol):
     def licence(self) -> str: ...
     @property
     def commercial_words(self) -> str: ...
+    @property
+    def licence_words(self) -> str: ...
+    @property
+    def commercial_refused(self) -> bool: ...
     @property
     def note(self) -> str: ...
 
@@ -114,15 +121,37 @@ class VoiceRow:
     """Whether the weights of the backend that speaks allow commercial use (None: not known)."""
     commercial_note: str = ""
     """Why (the backend spec's ``commercial_note``)."""
+    converter: str = ""
+    """Kind "convert": the voice converter's name (``openvoice``); "" otherwise."""
+    converter_terms: BackendTerms = BackendTerms()
+    """The converter's licence and commercial use (from its spec; not known when it is not installed here)."""
 
     @property
     def kind_words(self) -> str:
-        return VOICE_KIND_WORDS.get(self.kind, self.kind)
+        words = VOICE_KIND_WORDS.get(self.kind, self.kind)
+        return f"{words} by {self.converter}" if self.converter else words
 
     @property
     def commercial_words(self) -> str:
-        """``yes (weights Apache-2.0)``, ``no (...)`` or ``not known``: the Voices table's Commercial use cell."""
-        return commercial_words(self.commercial_use, self.commercial_note)
+        """``yes (weights Apache-2.0)``, ``no (...)`` or ``not known``: the Voices table's Commercial use cell;
+        for a converted voice the voice's then the converter's (``...; converter openvoice: yes``)."""
+        words = commercial_words(self.commercial_use, self.commercial_note)
+        if self.converter:
+            words += f"; converter {self.converter}: {self.converter_terms.commercial_words}"
+        return words
+
+    @property
+    def licence_words(self) -> str:
+        """The backend's licence, and the converter's after it (``...; converter openvoice: MIT ...``)."""
+        if not self.converter:
+            return self.licence
+        return "; ".join(part for part in (self.licence, f"converter {self.converter}: "
+                                           f"{self.converter_terms.licence or 'not known'}") if part)
+
+    @property
+    def commercial_refused(self) -> bool:
+        """Whether the voice's or the converter's weights do not allow commercial use (marked in the table)."""
+        return self.commercial_use is False or (bool(self.converter) and self.converter_terms.commercial_use is False)
 
 
 def consent_unknown(voice: VoiceSummary) -> bool:
@@ -131,15 +160,18 @@ def consent_unknown(voice: VoiceSummary) -> bool:
 
 
 def voice_rows(lines: Sequence[ReportLine], profiles: Sequence[VoiceProfile] = (),
-               licences: Mapping[str, BackendTerms] | None = None) -> list[VoiceRow]:
+               licences: Mapping[str, BackendTerms] | None = None,
+               converters: Mapping[str, BackendTerms] | None = None) -> list[VoiceRow]:
     """One row per character (speaker) of ``lines``, by name.
 
     A character whose lines were spoken by a voice profile gets that profile's
     kind, base voice and similarity as rendered; its strength and consent come
     from ``profiles`` (the files now) when the profile is among them.
-    ``licences`` are the backends' terms by name (default: :func:`backend_licences`).
+    ``licences`` are the backends' terms by name (default: :func:`backend_licences`), ``converters`` the voice
+    converters' (default: :func:`converter_licences`).
     """
     known = backend_licences() if licences is None else licences
+    converter_terms = converter_licences() if converters is None else converters
     by_name = {profile.name: profile for profile in profiles}
     clips: dict[str, list[ClipMetadata]] = {}
     for entry in lines:
@@ -150,15 +182,15 @@ def voice_rows(lines: Sequence[ReportLine], profiles: Sequence[VoiceProfile] = (
         use = next((u for u in uses if u is not None), None)
         profile = by_name.get(name)
         if use is not None:
-            rows.append(_profile_row(name, use, profile, known))
+            rows.append(_profile_row(name, use, profile, known, converter_terms))
         else:
             rows.append(_stock_row(name, clips[name][0], profile, known))
     return rows
 
 
 def _profile_row(name: str, use: VoiceProfileUse, profile: VoiceProfile | None,
-                 licences: Mapping[str, BackendTerms]) -> VoiceRow:
-    kind = CLONE if use.kind == CLONE else TINT
+                 licences: Mapping[str, BackendTerms], converters: Mapping[str, BackendTerms]) -> VoiceRow:
+    kind = use.kind if use.kind in (CLONE, CONVERT) else TINT
     base, matched = use.similarity_base, use.similarity_matched
     similarity = ""
     if isinstance(matched, (int, float)):
@@ -177,8 +209,9 @@ def _profile_row(name: str, use: VoiceProfileUse, profile: VoiceProfile | None,
     return VoiceRow(
         name=name, kind=kind, base_voice=":".join(part for part in (use.base_backend, use.base_voice) if part),
         similarity=similarity, consent=consent, licence=terms.licence, note="; ".join(notes),
-        strength=strength if kind == TINT else None, commercial_use=terms.commercial_use,
-        commercial_note=terms.commercial_note)
+        strength=strength if kind in (TINT, CONVERT) else None, commercial_use=terms.commercial_use,
+        commercial_note=terms.commercial_note, converter=(use.converter or "") if kind == CONVERT else "",
+        converter_terms=converters.get(use.converter or "", BackendTerms()))
 
 
 def _stock_row(name: str, clip: ClipMetadata, profile: VoiceProfile | None,
@@ -211,6 +244,24 @@ def backend_licences() -> dict[str, BackendTerms]:
         return {}
 
 
+def converter_note(row: Mapping[str, object]) -> str:
+    """Why a converter's weights do not allow commercial use: its licence (a ``describe_converters`` row); "" when
+    they do (the licence is shown beside it)."""
+    return f"weights {row['licence']}" if row.get("licence") and not row.get("commercial_use") else ""
+
+
+def converter_licences() -> dict[str, BackendTerms]:
+    """Licence and commercial use by voice converter name, from the installed converters' specs (loads no model)."""
+    from revoice.engine.conversion.registry import BrokenConverterSpec, discover_converters
+
+    try:
+        return {spec.name: BackendTerms(spec.licence, spec.commercial_use, converter_note(
+                    {"licence": spec.licence, "commercial_use": spec.commercial_use}))
+                for spec in discover_converters() if not isinstance(spec, BrokenConverterSpec)}
+    except Exception:  # a broken plugin must not take the report down
+        return {}
+
+
 def voices_html(voices: Sequence[VoiceSummary]) -> str:
     """The Voices table: character, kind of voice, base voice, similarity, strength, consent, licence, commercial use
     (of the weights that speak; "no" marked), note.
@@ -223,7 +274,8 @@ def voices_html(voices: Sequence[VoiceSummary]) -> str:
         f"<td>{'' if v.strength is None else format(v.strength, '.2f')}</td>"
         + (f"<td class=consent-unknown style='color:#b9770e;font-weight:600'>&#9888; {escape(v.consent)}</td>"
            if consent_unknown(v) else f"<td>{escape(v.consent)}</td>")
-        + f"<td>{escape(v.licence)}</td>" + _commercial_cell(v.commercial_words) + f"<td>{escape(v.note)}</td></tr>"
+        + f"<td>{escape(v.licence_words)}</td>" + _commercial_cell(v.commercial_words, v.commercial_refused)
+        + f"<td>{escape(v.note)}</td></tr>"
         for v in voices)
     unknown = [v.name for v in voices if consent_unknown(v)]
     warning = (f"<p class=consent-unknown style='color:#b9770e'>&#9888; {len(unknown)} character(s) spoken by a voice "
@@ -234,9 +286,9 @@ def voices_html(voices: Sequence[VoiceSummary]) -> str:
             f"<th>Commercial use</th><th>Note</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _commercial_cell(words: str) -> str:
-    """The Commercial use cell: "no" in the warning colour (the weights' licence does not allow it)."""
-    if words.startswith("no"):
+def _commercial_cell(words: str, refused: bool) -> str:
+    """The Commercial use cell: in the warning colour when refused (a voice's or converter's weights do not allow it)."""
+    if refused:
         return f"<td class=commercial-no style='color:#b9770e'>{escape(words)}</td>"
     return f"<td class=commercial>{escape(words)}</td>"
 

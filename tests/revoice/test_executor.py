@@ -40,7 +40,7 @@ from revoice.executor_lanes import (
     longest_first,
     run_lanes,
 )
-from revoice.options import JobError, JobOptions, check_executor, executor_args
+from revoice.options import JobError, JobOptions, Shard, check_executor, executor_args
 from revoice.session import Session
 
 # -- a voice a worker process can rebuild --------------------------------------------------------------
@@ -157,7 +157,7 @@ def one_process(tmp_path_factory: pytest.TempPathFactory, scene: tuple[Path, Pat
 
 def test_jobs_alone_means_worker_processes_and_bad_combinations_name_the_option() -> None:
     assert executor_args(argparse.Namespace(jobs=2)) == ("processes", 2, None)
-    assert executor_args(argparse.Namespace()) == ("local", None, None)
+    assert executor_args(argparse.Namespace()) == ("auto", None, None)  # the CLI's default
     assert executor_args(argparse.Namespace(jobs=1, executor=None, ray_address=None)) == ("local", 1, None)
     with pytest.raises(ValueError, match="^--jobs 0: use 1 to 1024"):
         check_executor("processes", 0, None)
@@ -390,6 +390,25 @@ def test_a_voice_that_cannot_be_sent_renders_here_with_a_warning(tmp_path: Path,
     assert wavs == one_process[1]
     assert any("cannot be sent to worker processes" in w and "rendering in this process only" in w
                for w in outcome.warnings)
+
+
+def test_auto_starts_workers_only_for_enough_lines_to_render(tmp_path: Path, scene: tuple[Path, Path],
+                                                             one_process: tuple[Any, dict[str, str]]) -> None:
+    """The CLI's default: a reel's first run uses every CPU; an edit or a short run stays in this process."""
+    from revoice.options import AUTO_WORKERS_FROM
+
+    assert len(LINES) >= AUTO_WORKERS_FROM
+    voice = ToneVoice()
+    voice.lock = threading.Lock()  # type: ignore[attr-defined]  # cannot be sent: a warning shows workers were wanted
+    few, _, _, _ = render_scene(tmp_path / "few", scene, voice, executor="auto", jobs=2,
+                                line_ids=frozenset({"L0001", "L0002", "L0003"}))
+    assert not few.failed and not any("worker" in w for w in few.warnings)
+    whole, wavs, _, _ = render_scene(tmp_path / "whole", scene, voice, executor="auto", jobs=2)
+    assert wavs == one_process[1]
+    assert any("cannot be sent to worker processes" in w for w in whole.warnings)
+    sharded, _, _, _ = render_scene(tmp_path / "shard", scene, voice, executor="auto", jobs=2,
+                                    shard=Shard(1, 2))  # a farm's shard: the farm runs the processes
+    assert not any("worker" in w for w in sharded.warnings)
 
 
 def test_a_plan_pickles_without_its_loaded_voice(tmp_path: Path) -> None:
