@@ -70,6 +70,8 @@ MANDARIN = (
 
 EDITED = "Give me the keys. I will open the door myself."
 """The one-line edit: the first cue's new text."""
+EDITED_WARM = "Give me the keys. I will open the gate myself."
+"""The warm edit's text (not :data:`EDITED`, which the cold edit rendered already)."""
 
 
 def _corpus_dir() -> Path:
@@ -159,8 +161,10 @@ def _srt_time(seconds: float) -> str:
 def run_cli(args: Sequence[str], *, parallel: Sequence[Sequence[str]] = ()) -> dict[str, Any]:
     """Run ``revoice ARGS`` (and, at the same time, the ``parallel`` commands); wall s, peak RSS MB, exit codes."""
     command = [sys.executable, "-m", "revoice.cli", "run"]
+    # as on an editor's machine: Python keeps compiled modules (some sandboxes turn that off for everything)
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
-    procs = [subprocess.Popen([*command, *a, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    procs = [subprocess.Popen([*command, *a, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
              for a in (args, *parallel)]
     codes, errors = [], []
     for proc in procs:
@@ -240,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["edit_cold"] = run_cli([str(timeline), "--subs", str(edited), "--profiles", "off",
                                        "--out", str(one), "--no-qc"])
         try:
-            result["edit_warm"] = warm_edit(timeline, subs, one, ("L0001", EDITED))
+            result["edit_warm"] = warm_edit(timeline, subs, one, ("L0001", EDITED_WARM))
         except Exception as exc:  # the bench reports what failed instead of stopping
             result["edit_warm"] = {"error": f"{type(exc).__name__}: {exc}"}
         variants: dict[str, tuple[list[str], list[list[str]]]] = {}

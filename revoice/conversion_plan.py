@@ -14,9 +14,9 @@ converter's reason on one line.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from revoice.engine.characters.profile import CONVERT, VoiceProfile
@@ -168,3 +168,27 @@ def conversion_plan(options: JobOptions, cast: ConvertedCast, lines: Sequence[Di
                                                  reference_sample_rate=reference.sample_rate)
     plan = ConversionPlan(targets) if targets else None
     return ConvertedCast(profiles, changed=cast.changed, plan=plan, warnings=warnings)
+
+
+def plan_from_portable(portable: Mapping[str, tuple[str, Any, int]], options: JobOptions, *,
+                       specs: Sequence[ConverterSpec] | None = None) -> ConversionPlan | None:
+    """The :class:`ConversionPlan` a worker process rebuilds from :meth:`ConversionPlan.portable`.
+
+    Its converters are this process's own :class:`~revoice.engine.conversion.registry.LazyConverter`\\ s
+    (loaded at the first converted line); a converter missing here is a JobError (exit 3), as in the parent.
+    """
+    from revoice.engine.conversion.plan import ConversionPlan, ConversionTarget
+    from revoice.engine.conversion.registry import LazyConverter, discover_converters
+
+    if not portable:
+        return None
+    found = {spec.name: spec for spec in (discover_converters() if specs is None else specs)}
+    converters: dict[str, LazyConverter] = {}
+    targets: dict[str, ConversionTarget] = {}
+    for voice, (name, audio, rate) in portable.items():
+        spec = found.get(name)
+        if spec is None:
+            raise JobError(f"voice converter {name!r} is not installed in this worker", exit_code=EXIT_NO_CONVERTER)
+        converter = converters.setdefault(name, LazyConverter(spec, options.converter_options(name)))
+        targets[voice] = ConversionTarget(converter=converter, reference_audio=audio, reference_sample_rate=rate)
+    return ConversionPlan(targets)

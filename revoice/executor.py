@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
     from revoice.engine.characters.clone import ClonePrompt
     from revoice.engine.characters.profile import VoiceProfile
+    from revoice.engine.conversion.plan import ConversionPlan
     from revoice.engine.render import Assessor
     from revoice.engine.voices.base import VoiceBackend
 
@@ -85,11 +86,15 @@ class WorkerPlan:
     """Registry names of the other backends the voice profiles speak through (loaded by each worker)."""
     given_voice: bytes | None = None
     """The caller's own loaded voice (:attr:`EngineContext.voice`), pickled; None loads from the registry."""
+    conversion: Mapping[str, tuple[str, Any, int]] = field(default_factory=dict)
+    """Converted voices (:meth:`revoice.engine.conversion.plan.ConversionPlan.portable`): each worker loads the
+    converters by name and converts to the same references."""
 
     @classmethod
     def build(cls, options: JobOptions, revoicers: Mapping[str, Revoicer], *,
               profiles: Sequence[VoiceProfile] = (), prompts: Mapping[str, ClonePrompt] | None = None,
-              backends: Sequence[str] = (), given_voice: VoiceBackend | None = None) -> WorkerPlan:
+              backends: Sequence[str] = (), given_voice: VoiceBackend | None = None,
+              conversion: ConversionPlan | None = None) -> WorkerPlan:
         """The plan for ``revoicers``; ValueError when ``given_voice`` cannot be sent to another process."""
         pickled = None
         if given_voice is not None:
@@ -101,7 +106,7 @@ class WorkerPlan:
         return cls(options=options, settings={lang: r.settings for lang, r in revoicers.items()},
                    voices_by_speaker={lang: dict(r.voices_by_speaker) for lang, r in revoicers.items()},
                    profiles=tuple(profiles), prompts=dict(prompts or {}), backends=tuple(backends),
-                   given_voice=pickled)
+                   given_voice=pickled, conversion=conversion.portable() if conversion is not None else {})
 
 
 class LineRenderer:
@@ -120,6 +125,7 @@ class LineRenderer:
         """Load the plan's voices (once, in this worker) and build the same Revoicers as the parent."""
         from revoice.casting import BackendPool
         from revoice.context import EngineContext
+        from revoice.conversion_plan import plan_from_portable
         from revoice.session import build_revoicers
 
         options = plan.options
@@ -130,9 +136,11 @@ class LineRenderer:
         if plan.backends:
             pool = BackendPool(loaded=list(voices.values()), options=options.backend_options)
             others = [b for b in (pool.named(name) for name in plan.backends) if b is not None]
-        built = build_revoicers(options, voices, plan.profiles, prompts=plan.prompts, backends=others)
+        conversion = plan_from_portable(plan.conversion, options)
+        built = build_revoicers(options, voices, plan.profiles, prompts=plan.prompts, backends=others,
+                                conversion=conversion)
         revoicers = {lang: Revoicer(backend=revoicer.backend, settings=plan.settings[lang],
-                                    voices_by_speaker=dict(plan.voices_by_speaker[lang]))
+                                    voices_by_speaker=dict(plan.voices_by_speaker[lang]), conversion=conversion)
                      for lang, revoicer in built.items()}
         assess = context.qc([r.backend for r in revoicers.values()], plan.profiles) if options.qc else None
         return cls(revoicers, options=options, assess=assess, check_keys=True)

@@ -364,11 +364,9 @@ class Session:
             return placed is not None and (not options.qc or placed.report.qc is not None)
 
         def plan() -> WorkerPlan:
-            if run.conversion is not None:  # its converters and references are not sent to workers (yet)
-                raise ValueError("voice conversion runs in this process only")
             return WorkerPlan.build(options, run.revoicers, profiles=run.profiles, prompts=run.prompts,
                                     backends=list(run.pool.loaded) if run.pool is not None else [],
-                                    given_voice=self.context.voice)
+                                    given_voice=self.context.voice, conversion=run.conversion)
 
         def assess() -> Assessor | None:
             return self.context.qc([r.backend for r in run.revoicers.values()], run.profiles) if options.qc else None

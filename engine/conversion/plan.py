@@ -65,6 +65,15 @@ class ConversionPlan:
         target = self.target_for(voice_id)
         return None if target is None else target.key()
 
+    def portable(self) -> dict[str, tuple[str, AudioArray, int]]:
+        """The plan as plain data for another process: voice id -> (converter name, reference audio, rate).
+
+        No converter object travels (a loaded model, a lock): the receiver loads its own by name
+        (:func:`revoice.conversion_plan.plan_from_portable`); the render keys come out the same.
+        """
+        return {voice: (target.converter.spec.name, target.reference_audio, target.reference_sample_rate)
+                for voice, target in self.targets.items()}
+
     def apply(self, voice_id: str, audio: AudioArray, sample_rate: int) -> AudioArray:
         """``audio`` converted when ``voice_id`` has a target, else ``audio`` itself."""
         target = self.target_for(voice_id)

@@ -8,6 +8,8 @@ When none fits, :func:`choose_converter` raises one message with every converter
 
 from __future__ import annotations
 
+import dataclasses
+
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,7 +118,12 @@ def load_converter(spec: ConverterSpec, options: ConverterOptions) -> VoiceConve
                                              if options.commercial and not spec.commercial_use else None)
     if reason:
         raise ConverterUnavailable(f"{spec.name}: {reason}")
-    return spec.factory(options)
+    try:
+        return spec.factory(options)
+    except ConverterUnavailable:
+        raise
+    except Exception as exc:  # a damaged or foreign checkpoint, CUDA asked for but absent...: one line, not a trace
+        raise ConverterUnavailable(f"{spec.name}: cannot load ({type(exc).__name__}: {exc})") from None
 
 
 class LazyConverter:
@@ -129,10 +136,13 @@ class LazyConverter:
         self._load = load if load is not None else load_converter
         self._converter: VoiceConverter | None = None
         self._lock = threading.Lock()
+        self._keyed = dataclasses.replace(spec, version=spec.version_for(options))
 
     @property
     def spec(self) -> ConverterSpec:
-        return self._spec
+        """The spec, its ``version`` with these options' settings (:meth:`ConverterSpec.version_for`): render keys
+        follow what the converter will really do, before it loads."""
+        return self._keyed
 
     @property
     def is_loaded(self) -> bool:

