@@ -481,7 +481,8 @@ def cast_profiles(options: JobOptions, *, all_lines: Sequence[DialogueLine], lin
     except TuningCancelled:
         raise JobError("cancelled while matching voices; nothing was rendered", exit_code=130) from None
     context.keep(pool)
-    converted = conversion_plan(options, apply_convert_option(options, outcome.profiles, chosen), all_lines)
+    converted = conversion_plan(options, apply_convert_option(options, outcome.profiles, chosen), all_lines,
+                                kept=context.converters)
     for profile in converted.profiles:
         if profile.name in converted.changed:
             store.save(profile)

@@ -47,6 +47,8 @@ class EngineContext:
         self.cache_dir = cache_dir if cache_dir is not None else Path.home() / ".cache" / "revoice"
         """Where what outlives a run and a job is kept: the voice bank (:meth:`voice_bank`)."""
         self._voice_bank: MutableMapping[Any, Any] | None = None
+        self.converters: dict[Any, Any] = {}
+        """The runs' voice converters (lazy), by name, load options and settings; later runs reuse them."""
         self.voice = voice
         self.match_backends = tuple(match_backends) if match_backends is not None else None
         self.backends: dict[str, VoiceBackend] = {}
@@ -117,6 +119,13 @@ class EngineContext:
         from revoice.engine.voices.registry import LazyBackend
 
         warmed: list[str] = []
+        for converter in self.converters.values():  # LazyConverter: loads on first use, like the voices
+            if not converter.is_loaded:
+                try:
+                    converter.loaded()
+                except BackendUnavailable:  # ConverterUnavailable is one
+                    continue
+                warmed.append(converter.spec.name)
         for backend in [*self.loaded_voices.values(), *self.backends.values()]:
             if isinstance(backend, LazyBackend) and not backend.is_loaded:
                 try:

@@ -14,7 +14,7 @@ converter's reason on one line.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +120,8 @@ def apply_convert_option(options: JobOptions, profiles: Sequence[VoiceProfile],
 
 
 def conversion_plan(options: JobOptions, cast: ConvertedCast, lines: Sequence[DialogueLine], *,
-                    specs: Sequence[ConverterSpec] | None = None) -> ConvertedCast:
+                    specs: Sequence[ConverterSpec] | None = None,
+                    kept: MutableMapping[Any, Any] | None = None) -> ConvertedCast:
     """``cast`` with the plan for its convert profiles (None when there are none).
 
     A profile whose converter is missing, not for commercial use under ``--commercial``, or cannot load here is
@@ -163,7 +164,15 @@ def conversion_plan(options: JobOptions, cast: ConvertedCast, lines: Sequence[Di
                             "(rebuild it with 'revoice voice build')")
             profiles[index] = dataclasses.replace(profile, kind="tint", converter="")
             continue
-        converter = converters.setdefault(spec.name, LazyConverter(spec, converter_options))
+        if spec.name not in converters:
+            key = (spec.name, converter_options, spec.version_for(converter_options))
+            if kept is not None and key in kept:
+                converters[spec.name] = kept[key]
+            else:
+                converters[spec.name] = LazyConverter(spec, converter_options)
+                if kept is not None:
+                    kept[key] = converters[spec.name]
+        converter = converters[spec.name]
         targets[profile.name] = ConversionTarget(converter=converter, reference_audio=audio,
                                                  reference_sample_rate=reference.sample_rate)
     plan = ConversionPlan(targets) if targets else None

@@ -42,8 +42,10 @@ def tune_profile(profile: VoiceProfile, reference: AudioArray, sample_rate: int,
     clearly worse than their own base voice (the base voice itself is chosen by likeness:
     a female character keeps a female voice even when it scores a little below the stock one). ``cohort`` (the other characters' reference
     speech, (audio, rate)) makes the tuning favour likeness to *this* character.
-    ``transcribe`` (audio, rate, language -> text, e.g. Whisper) vetoes tints that
-    make words harder to recognise than their base voice.
+    ``transcribe`` (audio, rate, language -> text, e.g. Whisper) puts intelligibility first: no base voice or
+    tint that makes words harder to recognise than the language's stock voice (or a tint than its base voice)
+    is chosen, the stock voice being the fallback; each match reports the similarity that cost
+    (``VoiceMatch.similarity_given_up``).
 
     The tint is tuned at full strength; the profile's ``strength`` scales it
     when lines are rendered, so changing the strength needs no re-tuning.

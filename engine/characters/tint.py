@@ -104,6 +104,13 @@ class VoiceMatch:
     ``transcribe`` function was given."""
     error_rate_reference: float | None = None
     """The same for its base voice untinted (a blend's strongest voice), which it was judged against."""
+    error_rate_stock: float | None = None
+    """The same for the language's stock voice untinted (intelligibility first: nothing that mishears more is
+    chosen); None in profiles made before it was measured."""
+    similarity_given_up: float = 0.0
+    """Intelligibility's cost: the best ``similarity_matched``-style similarity among the settings refused for
+    mishearing more than the stock voice or their base voice, minus the chosen one's (0: none refused, or none
+    more similar). 0 in profiles made before it was measured."""
 
 
 def apply_tint(audio: AudioArray, sample_rate: int, tint: VoiceTint) -> AudioArray:

@@ -40,7 +40,11 @@ coordinate search plus the envelope correction on the best
 its clean range. With a naturalness meter (e.g. DistillMOS) or a transcriber
 the best settings are checked in order and the first that passes the vetoes
 wins (:func:`revoice.engine.characters.tuning_judge.acceptable_choice`; a blend
-must first sound as natural and clear as its strongest voice).
+must first sound as natural and clear as its strongest voice). Intelligibility
+comes first: with a transcriber no base voice or tint that mishears the judged
+sentences (tuning + :data:`CHECK_SENTENCES`) more than the language's stock voice
+is chosen; the stock voice is always the fallback, and the match reports the
+similarity given up for it (``VoiceMatch.similarity_given_up``).
 """
 
 from __future__ import annotations
@@ -123,16 +127,27 @@ CHECK_SENTENCES: dict[str, tuple[str, ...]] = {
         "I found the old photographs in a box under the stairs.",
         "Did you really think I would forget my own birthday?",
         "The kettle is boiling, could you pour the tea?",
+        "Six spoons of fresh snow peas.",
+        "She was born on the 23rd of March, 1998.",
+        "She sells sixty seashells by the shore.",
+        "We need 15 glasses and 4 boxes of matches.",
     ),
     "zh": (
         "我们下个星期去海边看看吧。",
         "你把那本书放在哪里了？",
         "天快黑了，路上小心一点。",
         "他每天早上都去公园跑步。",
+        "他买了三斤苹果和五个橘子。",
+        "我们班一共有四十六个学生。",
+        "这本书有三百八十页。",
+        "桌子上放着十九支铅笔。",
     ),
 }
-"""With default sentences, the naturalness and ASR vetoes also hear these (8 sentences in all: 4 decide little;
-the objective still uses the tuning sentences only). Read-only."""
+"""With default sentences, the naturalness and ASR vetoes also hear these (12 sentences in all with the tuning
+ones, so one misheard word decides nothing; the objective still uses the tuning sentences only). The last four
+hold numbers (read out by the voice; the ASR may write digits, which count as the words) and plural sibilants
+in English, numbers with measure words (量词) in Mandarin; none uses 两 or a year in Mandarin, which the error
+counter's digit reading (二, 二千零...) would miscount. Read-only."""
 
 
 def split_reference(audio: AudioArray, sample_rate: int) -> tuple[AudioArray, AudioArray]:
@@ -254,7 +269,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
                naturalness: Callable[[AudioArray, int], float] | None = None,
                naturalness_reference: str = "stock",
                cohort: Sequence[tuple[AudioArray, int]] = (),
-               transcribe: Callable[[AudioArray, int, str], str] | None = None) -> VoiceMatch:
+               transcribe: Callable[[AudioArray, int, str], str] | None = None,
+               stock_intelligibility: bool = True) -> VoiceMatch:
     """Choose the base voice and tint that bring ``backends``' voices closest to ``reference``.
 
     ``reference``: the character's clean speech (mono float32, ``sample_rate``
@@ -277,8 +293,12 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     of speech is split (:func:`split_reference`): tuned on the first half,
     the similarities reported on the second; shorter ones are used whole.
     ``transcribe`` (optional; audio, rate, language -> text, e.g. Whisper)
-    vetoes settings that mishear more words of the tuning sentences than their
-    own base voice untinted (:data:`~revoice.engine.characters.tuning_judge.MAX_ERROR_RISE`).
+    vetoes settings that mishear more words of the judged sentences than their
+    own base voice untinted (:data:`~revoice.engine.characters.tuning_judge.MAX_ERROR_RISE`) and, with
+    ``stock_intelligibility`` (default; False is the earlier rule, for the bench's comparison), base voices and
+    settings that mishear more than the stock voice untinted
+    (:data:`~revoice.engine.characters.tuning_judge.MAX_ERRORS_OVER_STOCK`); the similarity that costs is
+    ``VoiceMatch.similarity_given_up``.
     On 2 CPU cores (bench/voice.py, 7 real voices): 8-44 s a character (mean 21) once the cache holds the base
     voices' renders and untinted scores (a :class:`~revoice.engine.characters.voice_bank.VoiceBank` keeps them
     between runs); the first character of a language in a fresh cache makes them, 140-160 s.
@@ -387,12 +407,23 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
     winner = max(finalists, key=lambda c: c.best[0])
     tint = winner.best[1]
     verdict: Verdict | None = None
+    refused: tuple[tuple[Candidate, VoiceTint], ...] = ()
     if naturalness is not None or transcribe is not None:
-        winner, tint, verdict = acceptable_choice(finalists, judge, against_base=naturalness_reference == "base")
+        choice = acceptable_choice(finalists, judge, against_base=naturalness_reference == "base",
+                                   stock_intelligibility=stock_intelligibility)
+        winner, tint, verdict, refused = choice.candidate, choice.tint, choice.verdict, choice.refused
+
+    def reported(candidate: Candidate, setting: VoiceTint) -> float:
+        """Similarity of a setting (at ``strength``) to the held-out reference, as ``similarity_matched``."""
+        check()
+        scaled = replace(setting, strength=float(strength))
+        return similarity_score([tint_line(line, scaled) for line in candidate.prepared], candidate.rate,
+                                report_target, embedder)
+
     tint = replace(tint, strength=float(strength))
     untinted = score_embeddings([s.embedding for s in winner.spoken], report_target)
-    matched = similarity_score([tint_line(line, tint) for line in winner.prepared], winner.rate, report_target,
-                               embedder)
+    matched = reported(winner, tint)
+    given_up = max([0.0, *(reported(c, t) - matched for c, t in refused)])
     return VoiceMatch(
         language=language, backend=winner.backend.spec.name, voice_id=winner.voice_id, tint=tint,
         similarity_base=round(untinted, 4), similarity_matched=round(matched, 4), heldout=heldout,
@@ -403,6 +434,8 @@ def tune_match(reference: AudioArray, sample_rate: int, *, language: str, backen
         naturalness_stock=_rounded(verdict.naturalness_reference if verdict else None, 3),
         error_rate=_rounded(verdict.error_rate if verdict else None, 4),
         error_rate_reference=_rounded(verdict.error_rate_reference if verdict else None, 4),
+        error_rate_stock=_rounded(verdict.error_rate_stock if verdict else None, 4),
+        similarity_given_up=round(given_up, 4),
     )
 
 

@@ -6,6 +6,15 @@ setting and, for a base voice untinted, in the run's ``synthesis_cache``
 (:class:`JudgedKey`), so later characters do not measure it again.
 :func:`acceptable_choice` walks the best settings in order and returns the
 first that passes.
+
+Intelligibility first: with a transcriber, every setting is also judged against
+the language's stock voice (the first candidate) untinted, on the same judged
+sentences through the same ASR: one that mishears more than the stock voice
+plus a little noise (:data:`MAX_ERRORS_OVER_STOCK`) is not chosen, whatever its
+similarity; a base voice (or blend) that fails this untinted takes none of its
+tints with it. The stock voice always passes against itself, so it is the fallback.
+What the vetoes cost is kept: :class:`Choice` lists the settings refused for
+intelligibility, from which tune_match reports the similarity given up.
 """
 
 from __future__ import annotations
@@ -30,6 +39,13 @@ MAX_ERROR_RISE = 0.02
 words (Mandarin: characters) more than its base voice untinted (a blend: its strongest voice), and at
 least one word: 4 sentences hold ~35 words, and one word either way is ASR noise. Catches shifts that garble
 speech (the bench's WER rises of 7-11 points came from tints that DistillMOS passed)."""
+MAX_ERRORS_OVER_STOCK = 0.01
+"""With a ``transcribe`` function, a setting (a base voice untinted or tinted) may mishear at most this share of
+the judged sentences' words (Mandarin: characters) more than the language's stock voice untinted, and at least
+one word: pooled over the 12 default judged sentences (~115 English words with the numbers spelled out, ~130 Mandarin characters) that is one
+misheard word, so one word on one sentence never decides, while the issue's case ("6th spoon" for "six spoons":
+two words) does. Numbers written as digits by the ASR count as the spoken words (``6`` = ``six``, but ``6th`` is
+``sixth``: :func:`revoice.engine.qc.text_norm.normalize_text`)."""
 NATURALNESS_CHECKS = 10
 """With a ``naturalness`` or ``transcribe`` meter, at most this many best settings are judged before falling back."""
 CHECKS_PER_VOICE = 4
@@ -44,6 +60,30 @@ class Verdict:
     naturalness_reference: float | None
     error_rate: float | None
     error_rate_reference: float | None
+    error_rate_stock: float | None = None
+    """ASR error rate of the language's stock voice untinted on the same sentences (None: not compared)."""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A setting's verdict, or why it was refused."""
+
+    verdict: Verdict | None
+    """None when a meter vetoed the setting."""
+    refused_for: str = ""
+    """"" (passed), "naturalness" or "intelligibility" (misheard more than its base voice or the stock voice)."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What :func:`acceptable_choice` chose, and what it refused for intelligibility on the way."""
+
+    candidate: Candidate
+    tint: VoiceTint
+    verdict: Verdict
+    refused: tuple[tuple[Candidate, VoiceTint], ...] = ()
+    """Settings refused for intelligibility (a base voice refused untinted stands for all its settings: its best
+    tint is listed), best first."""
 
 
 @dataclass(frozen=True)
@@ -161,76 +201,123 @@ class Judge:
         self._err[key] = done
         return done[0], done[1]
 
-    def verdict(self, candidate: Candidate, tint: VoiceTint, reference: Candidate) -> Verdict | None:
-        """Scores of (candidate, tint) against ``reference`` untinted (naturalness) and against its own base
-        voice untinted (error rate: the base voices' accents are the base choice's business, and 4 sentences
-        are too few to compare voices by); None when a meter vetoes it."""
+    def verdict(self, candidate: Candidate, tint: VoiceTint, reference: Candidate, *,
+                stock: Candidate | None = None) -> Verdict | None:
+        """:meth:`assess`'s verdict (None when a meter vetoes the setting)."""
+        return self.assess(candidate, tint, reference, stock=stock).verdict
+
+    def assess(self, candidate: Candidate, tint: VoiceTint, reference: Candidate, *,
+               stock: Candidate | None = None) -> Assessment:
+        """Scores of (candidate, tint) against ``reference`` untinted (naturalness), against its own base voice
+        untinted (error rate: a tint that garbles its voice) and, with ``stock``, against the stock voice
+        untinted (error rate: intelligibility first, :data:`MAX_ERRORS_OVER_STOCK`)."""
         mos, mos_ref = self.mos(candidate, tint), self.mos(reference, VoiceTint())
         if mos is not None and mos_ref is not None and mos < mos_ref - MAX_NATURALNESS_DROP:
-            return None
+            return Assessment(None, "naturalness")
         base = candidate.parent or candidate
         err_ref = self.errors(base, VoiceTint())
+        err_stock = self.errors(stock, VoiceTint()) if stock is not None else None
         limit = math.inf if err_ref is None else err_ref[0] + max(1.0, MAX_ERROR_RISE * err_ref[1])
-        err = self.errors(candidate, tint, limit=limit)
+        stock_limit = math.inf if err_stock is None else stock_errors_allowed(*err_stock)
+        err = self.errors(candidate, tint, limit=min(limit, stock_limit))
         if err is not None and err_ref is not None and err[0] > err_ref[0] + max(1.0, MAX_ERROR_RISE * err[1]):
-            return None
-        return Verdict(mos, mos_ref, _rate(err), _rate(err_ref))
+            return Assessment(None, "intelligibility")
+        if err is not None and err[0] > stock_limit:
+            return Assessment(None, "intelligibility")
+        return Assessment(Verdict(mos, mos_ref, _rate(err), _rate(err_ref), _rate(err_stock)))
+
+
+def stock_errors_allowed(stock_misheard: int, words: int) -> float:
+    """The most misheard words (Mandarin: characters) a setting may have on sentences holding ``words``, where the
+    stock voice mishears ``stock_misheard``: :data:`MAX_ERRORS_OVER_STOCK` of the words more, at least one."""
+    return stock_misheard + max(1.0, MAX_ERRORS_OVER_STOCK * words)
 
 
 def _rate(counts: tuple[int, int] | None) -> float | None:
     return None if counts is None else counts[0] / max(1, counts[1])
 
 
-def acceptable_choice(candidates: Sequence[Candidate], judge: Judge, *,
-                      against_base: bool = False) -> tuple[Candidate, VoiceTint, Verdict]:
-    """The most similar tried setting that the judge passes against the stock voice (``against_base``: against
-    its own base voice untinted, so only the tint is judged, not the base choice).
+def acceptable_choice(candidates: Sequence[Candidate], judge: Judge, *, against_base: bool = False,
+                      stock_intelligibility: bool = True) -> Choice:
+    """The most similar tried setting that the judge passes against the stock voice (``against_base``: naturalness
+    against its own base voice untinted, so only the tint is judged, not the base choice).
 
-    The stock voice is the first candidate (first backend's first voice) untinted; settings are judged
-    best first, at most :data:`NATURALNESS_CHECKS` of them (:data:`CHECKS_PER_VOICE` per voice); if none
-    passes, the best-scoring base voice untinted that passes and beats the stock voice, else the stock voice
-    untinted. A blend (a candidate with a ``parent``) must first pass, untinted, against its parent
-    untinted (pushed styles and splits can please the speaker encoder and still sound broken); one that
-    does not is skipped, without using up checks.
+    The stock voice is the first candidate (first backend's first voice) untinted. With
+    ``stock_intelligibility`` (and a transcriber), a base voice or blend that mishears the judged sentences
+    more than the stock voice untinted (:func:`stock_errors_allowed`) is dropped with all its settings, and
+    every setting judged must pass the same test. Settings are judged best first, at most
+    :data:`NATURALNESS_CHECKS` of them (:data:`CHECKS_PER_VOICE` per voice); if none passes, the best-scoring
+    base voice untinted that passes and beats the stock voice, else the stock voice untinted. A blend (a
+    candidate with a ``parent``) must first pass, untinted, against its parent untinted (pushed styles and
+    splits can please the speaker encoder and still sound broken); one that does not is skipped, without using
+    up checks.
     """
     stock = candidates[0]
-    blend_ok: dict[int, bool] = {}
+    against_stock = stock if stock_intelligibility and judge.transcribe is not None else None
+    refused: dict[tuple[int, VoiceTint], tuple[float, Candidate, VoiceTint]] = {}
+    usable: dict[int, bool] = {}
+
+    def refuse(candidate: Candidate, tint: VoiceTint, value: float) -> None:
+        key = (id(candidate), tint)
+        if key not in refused:
+            refused[key] = (value, candidate, tint)
 
     def sound(candidate: Candidate) -> bool:
-        if candidate.parent is None:
-            return True
-        if id(candidate) not in blend_ok:
-            blend_ok[id(candidate)] = judge.verdict(candidate, VoiceTint(), candidate.parent) is not None
-        return blend_ok[id(candidate)]
+        """A blend that sounds as natural and clear as its strongest voice; a voice as clear as the stock one."""
+        if id(candidate) not in usable:
+            ok = True
+            if against_stock is not None and candidate is not stock:
+                misheard = judge.errors(against_stock, VoiceTint())
+                allowed = math.inf if misheard is None else stock_errors_allowed(*misheard)
+                heard = judge.errors(candidate, VoiceTint(), limit=allowed)
+                ok = heard is None or heard[0] <= allowed
+            reason = ""
+            if ok and candidate.parent is not None:
+                reason = judge.assess(candidate, VoiceTint(), candidate.parent, stock=against_stock).refused_for
+                ok = not reason
+            if not ok and reason != "naturalness":
+                refuse(candidate, candidate.best[1], candidate.best[0])  # what this voice could have given
+            usable[id(candidate)] = ok
+        return usable[id(candidate)]
+
+    def choice(candidate: Candidate, tint: VoiceTint, verdict: Verdict) -> Choice:
+        ranked = sorted(refused.values(), key=lambda item: item[0], reverse=True)
+        return Choice(candidate, tint, verdict, tuple((c, t) for _v, c, t in ranked))
 
     ranked = sorted(((value, index, tint) for index, c in enumerate(candidates) for value, tint in c.points),
                     key=lambda item: item[0], reverse=True)
     judged: dict[int, int] = {}
-    for _value, index, tint in ranked:
+    for value, index, tint in ranked:
         if sum(judged.values()) >= NATURALNESS_CHECKS:
             break
         candidate = candidates[index]
         if judged.get(index, 0) >= CHECKS_PER_VOICE or not sound(candidate):
             continue
         judged[index] = judged.get(index, 0) + 1
-        verdict = judge.verdict(candidate, tint, (candidate.parent or candidate) if against_base else stock)
-        if verdict is not None:
-            return candidate, tint, verdict
+        reference = (candidate.parent or candidate) if against_base else stock
+        assessment = judge.assess(candidate, tint, reference, stock=against_stock)
+        if assessment.verdict is not None:
+            return choice(candidate, tint, assessment.verdict)
+        if assessment.refused_for == "intelligibility":
+            refuse(candidate, tint, value)
     # Every tint was vetoed: a base voice that beats the stock voice on its own, untinted, still counts.
     for candidate in sorted(candidates, key=lambda c: c.base_score, reverse=True):
         if candidate is stock or candidate.base_score <= stock.base_score:
             break
         if not sound(candidate):
             continue
-        verdict = judge.verdict(candidate, VoiceTint(), (candidate.parent or candidate) if against_base else stock)
-        if verdict is not None:
-            return candidate, VoiceTint(), verdict
-    plain = judge.verdict(stock, VoiceTint(), stock)
+        reference = (candidate.parent or candidate) if against_base else stock
+        assessment = judge.assess(candidate, VoiceTint(), reference, stock=against_stock)
+        if assessment.verdict is not None:
+            return choice(candidate, VoiceTint(), assessment.verdict)
+        if assessment.refused_for == "intelligibility":
+            refuse(candidate, VoiceTint(), candidate.base_score)
+    plain = judge.verdict(stock, VoiceTint(), stock, stock=against_stock)
     assert plain is not None  # a voice always passes against itself
-    return stock, VoiceTint(), plain
+    return choice(stock, VoiceTint(), plain)
 
 
 __all__ = [
-    "CHECKS_PER_VOICE", "MAX_ERROR_RISE", "MAX_NATURALNESS_DROP", "NATURALNESS_CHECKS", "Judge", "JudgedKey",
-    "Verdict", "acceptable_choice",
+    "CHECKS_PER_VOICE", "MAX_ERRORS_OVER_STOCK", "MAX_ERROR_RISE", "MAX_NATURALNESS_DROP", "NATURALNESS_CHECKS",
+    "Assessment", "Choice", "Judge", "JudgedKey", "Verdict", "acceptable_choice", "stock_errors_allowed",
 ]
