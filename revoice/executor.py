@@ -159,6 +159,9 @@ class LineRenderer:
                                    assess=self.assess, should_cancel=should_cancel)
         except BackendUnavailable as exc:  # the voice cannot load here: no line can render, the run stops
             return LineResult(line.line_id, failure=LineFailure(line.line_id, line.origin, str(exc)), fatal=True)
+        except OSError as exc:  # the output cannot be written (full disk, read-only folder): the run stops
+            return LineResult(line.line_id, failure=LineFailure(line.line_id, line.origin, str(exc)), fatal=True,
+                              os_error=(exc.errno or 0, exc.strerror or str(exc), exc.filename))
         except Exception as exc:  # noqa: BLE001 - an unexpected error in one line must not lose the others
             return _failed(line, f"{type(exc).__name__}: {exc}")
         if part.cancelled:

@@ -49,7 +49,10 @@ class LineResult:
     cached: bool = False
     cancelled: bool = False
     fatal: bool = False
-    """The line failed because its voice cannot load at all (BackendUnavailable): the whole run stops."""
+    """The line failed because its voice cannot load at all (BackendUnavailable), or its files cannot be
+    written or read (:attr:`os_error`): the whole run stops."""
+    os_error: tuple[int, str, str | None] | None = None
+    """A fatal OSError's (errno, strerror, filename): raised again in the caller, as one process would."""
 
     @property
     def state(self) -> str:
@@ -133,6 +136,7 @@ def run_lanes(lanes: Sequence[Lane], tasks: Sequence[LineTask], *, progress: Pro
 
     started = time.perf_counter()
     unavailable: str | None = None
+    os_error: tuple[int, str, str | None] | None = None
     batch = BatchResult()
     warnings: list[str] = []
     total, done, running = len(tasks), 0, len(lanes)
@@ -160,8 +164,8 @@ def run_lanes(lanes: Sequence[Lane], tasks: Sequence[LineTask], *, progress: Pro
                 notify(Progress(done, total, payload.line.line_id, "rendering"))
             elif kind == "result":
                 result: LineResult = payload
-                if result.fatal and result.failure is not None and unavailable is None:
-                    unavailable = result.failure.reason
+                if result.fatal and result.failure is not None and unavailable is None and os_error is None:
+                    unavailable, os_error = result.failure.reason, result.os_error
                     stop_all()
                 if result.cancelled:
                     batch.cancelled = True
@@ -194,6 +198,8 @@ def run_lanes(lanes: Sequence[Lane], tasks: Sequence[LineTask], *, progress: Pro
     finally:
         for thread in threads:
             thread.join(STOP_SECONDS + 10)
+    if os_error is not None:  # a full disk, a folder turned read-only: the CLI's one line, exit 2
+        raise OSError(*os_error)
     if unavailable is not None:
         raise BackendUnavailable(unavailable)
     if cancel.is_set():

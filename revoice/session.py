@@ -331,7 +331,7 @@ class Session:
         options = run.options
         mine = [line for line in run.lines if options.shard.owns(line)]
         relay = _ProgressRelay(sum(line.language in run.revoicers for line in mine), progress, on_line)
-        if options.executor != "local":
+        if options.executor != "local" and not (options.executor == "auto" and not self._workers_pay(run, mine)):
             self._render_in_workers(run, mine, relay, should_cancel)
             return
         assess = self.context.qc([r.backend for r in run.revoicers.values()], run.profiles) if options.qc else None
@@ -349,6 +349,27 @@ class Session:
                 break
         order = {line.line_id: index for index, line in enumerate(run.lines)}
         run.batch.rendered.sort(key=lambda r: order[r.line_id])
+
+    @staticmethod
+    def _workers_pay(run: _Run, lines: Sequence[DialogueLine]) -> bool:
+        """``--executor auto``: whether enough of ``lines`` are left to render for worker processes to pay."""
+        from revoice.executor import worker_count
+        from revoice.options import AUTO_WORKERS_FROM
+
+        options = run.options
+        if options.shard.count > 1 or worker_count(options) < 2 or len(lines) < AUTO_WORKERS_FROM:
+            return False
+        left = 0
+        for line in lines:
+            revoicer = run.revoicers.get(line.language)
+            if revoicer is None:
+                continue
+            placed = placed_take(options.media_dir, line, options.takes,
+                                 key=functools.partial(revoicer.render_key, line))
+            left += placed is None or (options.qc and placed.report.qc is None)
+            if left >= AUTO_WORKERS_FROM:
+                return True
+        return False
 
     def _render_in_workers(self, run: _Run, mine: list[DialogueLine], relay: _ProgressRelay,
                            should_cancel: Callable[[], bool] | None) -> None:

@@ -141,10 +141,11 @@ def _disk_full(*args: Any, **kwargs: Any) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("lanes", [[], ["--jobs", "2"]], ids=["default", "lanes"])
 @pytest.mark.parametrize("fault", ["folder turned read-only", "disk full"])
 def test_a_write_that_fails_mid_run_is_one_line_naming_the_path(
         one_line_scene: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+        monkeypatch: pytest.MonkeyPatch, fault: str, lanes: list[str]) -> None:
     timeline, subtitles = one_line_scene
     out = tmp_path / "cut_revoiced.otio"
     media = tmp_path / "cut_revoiced_media"
@@ -153,7 +154,7 @@ def test_a_write_that_fails_mid_run_is_one_line_naming_the_path(
     else:
         _refuse_mkdir_under(media, monkeypatch)
     code, lines = run_cli(["run", str(timeline), "--subs", str(subtitles), "--out", str(out), "--profiles", "off",
-                           "--quiet"], capsys)
+                           "--quiet", *lanes], capsys)
     assert code == EXIT_BAD_INPUT
     if fault == "disk full":
         assert_one_line(lines, str(tmp_path), "No space left on device", "free some disk space")
