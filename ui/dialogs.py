@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -126,10 +127,22 @@ class SettingsDialog(QDialog):
         self.commercial.setToolTip("Refuse voices and converters whose model weights' licence does not allow "
                                    "commercial use (as 'revoice run --commercial'); the Voices dock shows each "
                                    "character's. A refused voice stops the run with its reason")
+        self.convert = QComboBox()
+        self.convert.setObjectName("convertCombo")
+        for label, value in convert_choices():
+            self.convert.addItem(label, value)
+        self.convert.setCurrentIndex(max(0, self.convert.findData(settings.convert)))
+        self.convert.setToolTip("Convert the voice-profile characters' speech to the actor's own timbre after "
+                                "fitting (as 'revoice run --convert'): same length and onset. The converter's "
+                                "weights come from its environment variable (see 'revoice voices')")
         voice_box = QGroupBox("Voices")
         voice_layout = QVBoxLayout(voice_box)
         voice_layout.addWidget(self.profiles)
         voice_layout.addWidget(self.commercial)
+        convert_row = QHBoxLayout()
+        convert_row.addWidget(QLabel("Voice conversion:"))
+        convert_row.addWidget(self.convert, 1)
+        voice_layout.addLayout(convert_row)
         if backend_label:
             about = QLabel(backend_label)
             about.setObjectName("licenceLabel")
@@ -176,7 +189,18 @@ class SettingsDialog(QDialog):
                        true_peak_dbtp=self.true_peak.value(), min_ratio=min(low, 1.0), max_ratio=max(high, 1.0),
                        device=self.selected_device(), takes=self.takes.value(), qc=self.qc.isChecked(),
                        voice_profiles=self.profiles.isChecked(), commercial=self.commercial.isChecked(),
-                       speaker_voices=voices)
+                       convert=str(self.convert.currentData() or ""), speaker_voices=voices)
+
+
+def convert_choices() -> list[tuple[str, str]]:
+    """The panel's voice-conversion choices: (label, ``--convert`` value; "" as each profile says)."""
+    from revoice.engine.conversion.registry import discover_converters
+
+    choices = [("As each voice profile says", ""), ("Convert to the actor's timbre (first that fits)", "auto"),
+               ("Off: convert profiles speak as tints", "off")]
+    choices += [(f"Convert with {spec.display_name}", spec.name) for spec in discover_converters()
+                if spec.sample_rate > 0]  # a broken plugin is listed by 'revoice voices', not offered here
+    return choices
 
 
 def _spin(low: float, high: float, value: float, step: float, suffix: str) -> QDoubleSpinBox:

@@ -118,6 +118,7 @@ class EmotionController(VoicesController):
             "text_overrides": edits, "emotion_overrides": self.model.emotions(),
             "duration_overrides": dict(self.duration_overrides),
             "profiles": "auto" if self.settings.voice_profiles else "off", "commercial": self.settings.commercial,
+            "convert": self.settings.convert or None,
             "match_voices": self._matching.voices, "match_sentences": self._matching.sentences}
 
     def job_options(self, line_ids: list[str]) -> JobOptions:

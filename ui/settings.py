@@ -83,6 +83,10 @@ class PanelSettings:
     commercial: bool = False
     """Commercial use only (``revoice run --commercial``): a voice whose weights' licence does not allow commercial
     use is refused with its reason instead of rendering."""
+    convert: str = ""
+    """Voice conversion (``revoice run --convert``): "" each profile as its file says, "auto" (the first
+    converter that fits), "off" (convert profiles speak as tints), or a converter's name; the converter's
+    weights come from its environment variable (``REVOICE_OPENVOICE_WEIGHTS``...)."""
     speaker_voices: dict[str, str] = field(default_factory=dict)
     recent: tuple[RecentEntry, ...] = ()
     last_dir: str = ""
@@ -154,6 +158,7 @@ def load_settings(store: QSettings | None = None) -> PanelSettings:
         qc=_bool(store, "render/qc", defaults.qc),
         voice_profiles=_bool(store, "voices/profiles", defaults.voice_profiles),
         commercial=_bool(store, "voices/commercial", defaults.commercial),
+        convert=_str(store, "voices/convert", defaults.convert),
         speaker_voices={str(k): str(v) for k, v in voices.items()} if isinstance(voices, dict) else {},
         recent=tuple(recent[:MAX_RECENT]),
         last_dir=_str(store, "files/last_dir", ""),
@@ -171,6 +176,7 @@ def save_settings(settings: PanelSettings, store: QSettings | None = None) -> No
     store.setValue("render/qc", settings.qc)
     store.setValue("voices/profiles", settings.voice_profiles)
     store.setValue("voices/commercial", settings.commercial)
+    store.setValue("voices/convert", settings.convert)
     store.setValue("voices/by_speaker", json.dumps(settings.speaker_voices, sort_keys=True))
     store.setValue("files/recent", json.dumps([
         {"timeline": str(e.timeline), "subtitles": str(e.subtitles) if e.subtitles else None}

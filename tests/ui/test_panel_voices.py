@@ -153,6 +153,25 @@ def test_commercial_use_only_is_a_setting_kept_and_given_to_the_run(make_window:
         "commercialUse"
 
 
+def test_voice_conversion_is_a_setting_kept_and_given_to_the_run(make_window: WindowFactory) -> None:
+    window = make_window()
+    assert window.open_demo()
+    project = window.project
+    assert project is not None
+    ids = [project.lines[0].line_id]
+    assert window.settings.convert == "" and window.job_options(ids).convert is None  # as each profile says
+    dialog = window.settings_dialog()
+    offered = [dialog.convert.itemData(i) for i in range(dialog.convert.count())]
+    assert offered[:3] == ["", "auto", "off"] and {"openvoice", "seedvc"} <= set(offered)
+    dialog.convert.setCurrentIndex(dialog.convert.findData("openvoice"))
+    window.apply_settings(dialog.result_settings())
+    dialog.deleteLater()
+    assert load_settings().convert == "openvoice" and window.job_options(ids).convert == "openvoice"
+    again = window.settings_dialog()
+    assert again.convert.currentData() == "openvoice"  # shown as saved
+    again.deleteLater()
+
+
 @pytest.mark.slow
 def test_revoicing_builds_a_profile_off_the_ui_thread_and_strength_changes_the_next_render(
         make_window: WindowFactory, piper_backend: object, kokoro_voices: object, speaker_embedder: object) -> None:
