@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from revoice.engine.plugins import load_spec, sorted_entries, with_extra
 from revoice.engine.conversion.base import ConverterOptions, ConverterSpec, ConverterUnavailable, VoiceConverter
 from revoice.engine.model import AudioArray
 
@@ -45,13 +46,7 @@ def _broken(entry: EntryPoint, error: str) -> BrokenConverterSpec:
 
 def spec_from_entry_point(entry: EntryPoint) -> ConverterSpec:
     """The ConverterSpec an entry point names, or a BrokenConverterSpec saying why it could not."""
-    try:
-        obj = entry.load()
-    except Exception as exc:  # a plugin's import error must not take the app down
-        return _broken(entry, f"{type(exc).__name__}: {exc}")
-    if not isinstance(obj, ConverterSpec):
-        return _broken(entry, f"expected a ConverterSpec, got {type(obj).__name__}")
-    return obj
+    return load_spec(entry, ConverterSpec, _broken)
 
 
 def discover_converters(extra: Sequence[ConverterSpec] = ()) -> list[ConverterSpec]:
@@ -60,14 +55,8 @@ def discover_converters(extra: Sequence[ConverterSpec] = ()) -> list[ConverterSp
     A spec in ``extra`` replaces an earlier one of the same name in place; otherwise it is appended.
     Order is preference order for :func:`choose_converter`.
     """
-    found = [spec_from_entry_point(e) for e in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)]
-    for spec in extra:
-        names = [s.name for s in found]
-        if spec.name in names:
-            found[names.index(spec.name)] = spec
-        else:
-            found.append(spec)
-    return found
+    return with_extra([spec_from_entry_point(e) for e in sorted_entries(entry_points(group=ENTRY_POINT_GROUP))],
+                      extra)
 
 
 def availability(spec: ConverterSpec, options: ConverterOptions) -> str | None:

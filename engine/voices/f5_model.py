@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import sys
 import types
 from collections.abc import Iterator, Mapping
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from revoice.engine.voices._shared import offline_hub
+from revoice.engine.voices._shared import bare_packages, offline_hub
 
 if TYPE_CHECKING:
     import torch
@@ -72,16 +71,8 @@ def model_imports() -> Iterator[None]:
     removed on exit.
     """
     added: list[str] = []
-    with offline_hub():
+    with offline_hub(), bare_packages(("f5_tts.model", "vocos"), install_hint=INSTALL_HINT):
         try:
-            for package in ("f5_tts.model", "vocos"):
-                if package in sys.modules:
-                    continue
-                spec = importlib.util.find_spec(package)
-                if spec is None or spec.submodule_search_locations is None:
-                    raise ImportError(f"package {package!r} not found: {INSTALL_HINT}")
-                sys.modules[package] = importlib.util.module_from_spec(spec)
-                added.append(package)
             if "torchaudio" not in sys.modules:
                 for name, module in _torchaudio_placeholder().items():
                     sys.modules[name] = module

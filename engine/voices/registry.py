@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from revoice.engine.plugins import load_spec, sorted_entries, with_extra
 from revoice.engine.voices.base import (
     BackendOptions,
     BackendSpec,
@@ -65,13 +66,7 @@ def _broken(entry: EntryPoint, error: str) -> BrokenBackendSpec:
 
 def spec_from_entry_point(entry: EntryPoint) -> BackendSpec:
     """The BackendSpec an entry point names, or a BrokenBackendSpec saying why it could not."""
-    try:
-        obj = entry.load()
-    except Exception as exc:  # a plugin's import error must not take the app down
-        return _broken(entry, f"{type(exc).__name__}: {exc}")
-    if not isinstance(obj, BackendSpec):
-        return _broken(entry, f"expected a BackendSpec, got {type(obj).__name__}")
-    return obj
+    return load_spec(entry, BackendSpec, _broken)
 
 
 def discover_backends(extra: Sequence[BackendSpec] = ()) -> list[BackendSpec]:
@@ -80,14 +75,8 @@ def discover_backends(extra: Sequence[BackendSpec] = ()) -> list[BackendSpec]:
     A spec in ``extra`` replaces an earlier one of the same name in place;
     otherwise it is appended. Order is preference order for :func:`choose_backend`.
     """
-    found = [spec_from_entry_point(e) for e in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)]
-    for spec in extra:
-        names = [s.name for s in found]
-        if spec.name in names:
-            found[names.index(spec.name)] = spec
-        else:
-            found.append(spec)
-    return found
+    return with_extra([spec_from_entry_point(e) for e in sorted_entries(entry_points(group=ENTRY_POINT_GROUP))],
+                      extra)
 
 
 def _availability(spec: BackendSpec, options: BackendOptions) -> str | None:
