@@ -66,3 +66,16 @@ def onset_difference_ms(before: AudioArray, after: AudioArray, sample_rate: int)
     if vad_before is not None and vad_after is not None:
         differences.append((vad_after.onset - vad_before.onset) * 1000 / sample_rate)
     return differences
+
+
+def assert_converted_in_time(speech: AudioArray, converted: AudioArray, sample_rate: int) -> None:
+    """What every converter must give: float32, the input's length to the sample, finite, not silent where the
+    input speaks, changed there, and the onset within 5 ms by both meters (:func:`onset_difference_ms`)."""
+    assert converted.dtype == np.float32 and len(converted) == len(speech)
+    assert np.all(np.isfinite(converted))
+    span = sounding_span(speech, sample_rate)
+    assert span is not None
+    assert np.sqrt(np.mean(converted[span[0]:span[1]] ** 2)) > 1e-3  # not silent
+    assert not np.allclose(converted[span[0]:span[1]], speech[span[0]:span[1]], atol=1e-3)
+    for difference in onset_difference_ms(speech, converted, sample_rate):
+        assert abs(difference) <= 5.0, difference
