@@ -295,6 +295,15 @@ def worker_count(options: JobOptions) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def workers_pay(options: JobOptions, todo: int) -> bool:
+    """``--executor auto``: whether ``todo`` lines left to render pay for worker processes on this machine.
+
+    :data:`~revoice.options.AUTO_WORKERS_FROM` lines or more, more than one CPU, and not one of several shards
+    (a farm runs those as its own processes).
+    """
+    return todo >= AUTO_WORKERS_FROM and worker_count(options) > 1 and options.shard.count == 1
+
+
 def render_in_workers(lines: Sequence[DialogueLine], *, options: JobOptions, revoicers: Mapping[str, Revoicer],
                       plan: Callable[[], WorkerPlan], assess: Callable[[], Assessor | None],
                       finished: Callable[[DialogueLine], bool], progress: ProgressCallback | None = None,
@@ -311,8 +320,7 @@ def render_in_workers(lines: Sequence[DialogueLine], *, options: JobOptions, rev
                            for index, line in enumerate(lines) if line.language in revoicers])
     todo = sum(not finished(task.line) for task in tasks)
     warnings: list[str] = []
-    wanted = todo > 1 if options.executor != "auto" else (
-        todo >= AUTO_WORKERS_FROM and worker_count(options) > 1 and options.shard.count == 1)
+    wanted = todo > 1 if options.executor != "auto" else workers_pay(options, todo)
     try:
         worker_plan = plan() if wanted else None
     except ValueError as exc:
@@ -343,5 +351,5 @@ def render_in_workers(lines: Sequence[DialogueLine], *, options: JobOptions, rev
 
 __all__ = [
     "THREAD_ENVIRONMENT", "LaneOutcome", "LineRenderer", "LineResult", "LineTask", "LocalLane", "ProcessLane",
-    "WorkerLost", "WorkerPlan", "environment", "render_in_workers", "worker_count", "worker_main",
+    "WorkerLost", "WorkerPlan", "environment", "render_in_workers", "worker_count", "worker_main", "workers_pay",
 ]

@@ -352,21 +352,17 @@ class Session:
 
     @staticmethod
     def _workers_pay(run: _Run, lines: Sequence[DialogueLine]) -> bool:
-        """``--executor auto``: whether enough of ``lines`` are left to render for worker processes to pay."""
-        from revoice.executor import worker_count
+        """``--executor auto``: whether enough of ``lines`` are left to render for worker processes to pay
+        (:func:`revoice.executor.workers_pay`); counts finished renders only until the answer is known."""
+        from revoice.executor import workers_pay
         from revoice.options import AUTO_WORKERS_FROM
 
         options = run.options
-        if options.shard.count > 1 or worker_count(options) < 2 or len(lines) < AUTO_WORKERS_FROM:
+        if not workers_pay(options, len(lines)):
             return False
         left = 0
         for line in lines:
-            revoicer = run.revoicers.get(line.language)
-            if revoicer is None:
-                continue
-            placed = placed_take(options.media_dir, line, options.takes,
-                                 key=functools.partial(revoicer.render_key, line))
-            left += placed is None or (options.qc and placed.report.qc is None)
+            left += line.language in run.revoicers and not _finished(run, line)
             if left >= AUTO_WORKERS_FROM:
                 return True
         return False
@@ -378,11 +374,6 @@ class Session:
 
         options = run.options
 
-        def finished(line: DialogueLine) -> bool:
-            revoicer = run.revoicers[line.language]
-            placed = placed_take(options.media_dir, line, options.takes,
-                                 key=functools.partial(revoicer.render_key, line))
-            return placed is not None and (not options.qc or placed.report.qc is not None)
 
         def plan() -> WorkerPlan:
             return WorkerPlan.build(options, run.revoicers, profiles=run.profiles, prompts=run.prompts,
@@ -393,7 +384,8 @@ class Session:
             return self.context.qc([r.backend for r in run.revoicers.values()], run.profiles) if options.qc else None
 
         outcome = render_in_workers(mine, options=options, revoicers=run.revoicers, plan=plan, assess=assess,
-                                    finished=finished, progress=relay, should_cancel=should_cancel)
+                                    finished=functools.partial(_finished, run), progress=relay,
+                                    should_cancel=should_cancel)
         run.batch = outcome.batch
         run.warnings.extend(outcome.warnings)
 
@@ -520,6 +512,14 @@ class Session:
             raise JobError(str(exc)) from exc
         except (ValueError, OSError) as exc:
             raise JobError(f"{self.layout.out}: cannot write the QC report ({exc})") from None
+
+
+def _finished(run: _Run, line: DialogueLine) -> bool:
+    """Whether ``line`` has a finished render of its current key on disk (QC'd when the run asks for QC)."""
+    options = run.options
+    placed = placed_take(options.media_dir, line, options.takes,
+                         key=functools.partial(run.revoicers[line.language].render_key, line))
+    return placed is not None and (not options.qc or placed.report.qc is not None)
 
 
 def _check_consent(run: _Run) -> None:
