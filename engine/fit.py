@@ -29,6 +29,9 @@ from revoice.engine.voices.base import AudioArray, Synthesis
 if TYPE_CHECKING:
     from revoice.engine.dsp.pauses import Pause
 
+LengthForecast = Callable[[float], float]
+"""A voice's forecast of its trimmed speech length (samples at the fit's rate) at a duration scale."""
+
 WORDS_PER_SECOND = 2.7
 """Typical conversational English rate, used only to phrase suggestions."""
 CHARACTERS_PER_SECOND = 4.0
@@ -256,32 +259,78 @@ def _too_long_message(natural: int, target: int, bound: float, sample_rate: int)
 
 def fit_to_length(synthesize: Callable[[float], Synthesis], *, sample_rate: int,
                   available_samples: int, desired_samples: int | None = None,
-                  policy: FitPolicy = FitPolicy()) -> FitResult:
+                  policy: FitPolicy = FitPolicy(), forecast: Callable[[], LengthForecast | None] | None = None,
+                  first_scale: float | None = None) -> FitResult:
     """Synthesize and fit speech to a planned length of at most ``available_samples``.
 
     ``synthesize(duration_scale)`` must be deterministic (same scale, same audio).
+
+    ``forecast()`` gives the voice's own forecast of its trimmed speech length
+    (samples at ``sample_rate``) per duration scale, or None; it is called only
+    when needed (Kokoro's ``length_curve``, a small model run). The first synthesis
+    is at ``first_scale`` when given, else at the scale forecast to reach the planned
+    length (:func:`forecast_first_scale`), else at the natural rate. The forecast is
+    calibrated on the first synthesis, and the next try is where the calibrated
+    forecast meets the target. The natural length is measured when the first
+    synthesis is at scale 1, else it is the calibrated forecast at scale 1.
     """
     from revoice.engine.dsp.pauses import resize_pauses  # lazy: scipy (see speech_with_pauses)
     from revoice.engine.dsp.stretch import stretch_to_length
 
-    natural = speech_with_pauses(synthesize(1.0), sample_rate, with_pauses=policy.resize_pauses)
-    target, flags = plan_length(len(natural.audio), available_samples, desired_samples, policy,
+    def speech_at(scale: float) -> Speech:
+        return speech_with_pauses(synthesize(scale), sample_rate, with_pauses=policy.resize_pauses)
+
+    asked: list[LengthForecast | None] = []
+
+    def predictor() -> LengthForecast | None:
+        """The forecast, asked for once (only when needed)."""
+        if not asked:
+            asked.append(forecast() if forecast is not None else None)
+        return asked[0]
+
+    predict = predictor() if first_scale is None else None
+    if first_scale is not None:
+        start_scale = first_scale
+    elif predict is not None:
+        start_scale = forecast_first_scale(predict, available_samples=available_samples,
+                                           desired_samples=desired_samples, policy=policy, sample_rate=sample_rate)
+    else:
+        start_scale = 1.0
+    first = speech_at(start_scale)
+
+    def calibrated() -> LengthForecast | None:
+        """The forecast scaled to meet the first synthesis's measured length; None without one."""
+        predict = predictor()
+        expected = predict(start_scale) if predict is not None else 0.0
+        if predict is None or expected <= 0:
+            return None
+        factor = len(first.audio) / expected
+        return lambda scale: predict(scale) * factor
+
+    natural_samples = len(first.audio)
+    if start_scale != 1.0:
+        known = calibrated()
+        natural_samples = max(1, round(known(1.0))) if known is not None else len(speech_at(1.0).audio)
+    target, flags = plan_length(natural_samples, available_samples, desired_samples, policy,
                                 sample_rate=sample_rate)
 
     def reach(speech: Speech) -> int:
         """Length the speech reaches once its pauses have absorbed what they can."""
         return len(speech.audio) + _pause_room(speech, target - len(speech.audio), sample_rate)
 
-    tried = [(1.0, natural, reach(natural))]
+    tried = [(start_scale, first, reach(first))]
 
     def error(reach: int) -> float:
         return reach / target - 1.0
 
     if abs(error(tried[0][2])) > policy.tolerance:
-        # the pauses already took their share: the rate covers only the rest
-        scale = _first_guess(target / tried[0][2] if tried[0][2] else 1.0, policy)
-        while len(tried) < policy.max_syntheses:
-            speech = speech_with_pauses(synthesize(scale), sample_rate, with_pauses=policy.resize_pauses)
+        known = calibrated()
+        if known is not None:
+            scale = _forecast_scale(known, target, policy)
+        else:  # the pauses already took their share: the rate covers only the rest
+            scale = _first_guess(target / tried[0][2] if tried[0][2] else 1.0, policy)
+        while len(tried) < policy.max_syntheses and all(scale != sc for sc, _, _ in tried):
+            speech = speech_at(scale)
             tried.append((scale, speech, reach(speech)))
             if abs(error(tried[-1][2])) <= policy.tolerance:
                 break
@@ -294,13 +343,46 @@ def fit_to_length(synthesize: Callable[[float], Synthesis], *, sample_rate: int,
     return FitResult(
         audio=fitted,
         sample_rate=sample_rate,
-        natural_samples=len(natural.audio),
+        natural_samples=natural_samples,
         duration_scale=best_scale,
         stretch_ratio=target / len(audio),
         pause_change_samples=moved,
         syntheses=len(tried),
         flags=flags,
     )
+
+
+def forecast_first_scale(predict: LengthForecast, *, available_samples: int, desired_samples: int | None,
+                         policy: FitPolicy, sample_rate: int) -> float:
+    """The duration scale whose forecast length (``predict``, samples) meets the planned length.
+
+    1.0 when the plan keeps the natural length (a line with no take to follow
+    that fits its slot); the fastest scale when even the forecast cannot fit.
+    """
+    natural = max(1, round(predict(1.0)))
+    try:
+        target, _ = plan_length(natural, available_samples, desired_samples, policy, sample_rate=sample_rate)
+    except FitError:  # decided on the measured length, not on a forecast
+        return policy.min_duration_scale
+    if abs(target / natural - 1.0) <= policy.tolerance:
+        return 1.0
+    return _forecast_scale(predict, target, policy)
+
+
+def _forecast_scale(predict: LengthForecast, target: int, policy: FitPolicy) -> float:
+    """Duration scale at which the (non-decreasing) forecast reaches ``target`` samples, by bisection."""
+    low, high = policy.min_duration_scale, policy.max_duration_scale
+    if predict(low) >= target:
+        return low
+    if predict(high) <= target:
+        return high
+    for _ in range(24):
+        middle = (low + high) / 2
+        if predict(middle) < target:
+            low = middle
+        else:
+            high = middle
+    return round((low + high) / 2, 4)
 
 
 def _pause_room(speech: Speech, change: int, sample_rate: int) -> int:

@@ -13,6 +13,7 @@ synthesis (:func:`revoice.engine.fit.check_text_can_fit`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -29,7 +30,15 @@ from revoice.engine.dsp.bwf import write_bwf
 from revoice.engine.dsp.loudness import integrated_loudness, loudness_presets, normalize_loudness, preset_target
 from revoice.engine.emotion.labels import Emotion, line_emotion
 from revoice.engine.emotion.perform import TEXT_EDITED, free_speech_length, perform, performance_audio
-from revoice.engine.fit import FitError, FitPolicy, check_text_can_fit, fit_to_length, trimmed_speech
+from revoice.engine.fit import (
+    FitError,
+    FitPolicy,
+    LengthForecast,
+    check_text_can_fit,
+    fit_to_length,
+    forecast_first_scale,
+    trimmed_speech,
+)
 from revoice.engine.formats import RENDER_FORMAT_VERSION, WATERMARK_VERSION
 from revoice.engine.model import AudioArray, DialogueLine, LineDuration, RenderedLine
 from revoice.engine.original import OriginalAudio, read_original
@@ -155,6 +164,18 @@ class Revoicer:
     def voice_for(self, line: DialogueLine) -> str:
         return self.voices_by_speaker.get(line.speaker, self._default_voice)
 
+    def _length_forecast(self, line: DialogueLine, voice: str, seed: int) -> LengthForecast | None:
+        """The voice's forecast of the line's trimmed speech length (samples at the render rate) per
+        duration scale, from its ``length_curve`` (seconds) where it has one; else None."""
+        curve_of = getattr(self.backend, "length_curve", None)
+        if curve_of is None:
+            return None
+        curve = curve_of(SynthesisRequest(text=line.text, voice_id=voice, language=line.language, seed=seed))
+        if curve is None:
+            return None
+        rate = self.settings.sample_rate
+        return lambda scale: float(curve(scale)) * rate
+
     def emotion_for(self, line: DialogueLine) -> Emotion:
         """The line's own emotion, else the run's, else the original take's performance where it exists."""
         has_original = any(source.available for source in line.sources)
@@ -258,17 +279,29 @@ class Revoicer:
             return syntheses[scale]
 
         target_start = start
-        free_length = free_speech_length(line, emotion, synthesize(1.0), sr)
+        free_length = free_speech_length(line, emotion, lambda: synthesize(1.0), sr)
+        # The voice's own length forecast, where it has one: the first synthesis is at the rate that should
+        # fill the planned length, not at the natural rate (one Kokoro render a line instead of three).
+        forecast: Callable[[], LengthForecast | None] | None = None
+        if not native and free_length is None:
+            forecast = functools.partial(self._length_forecast, line, voice, seed)
+        first_scale: float | None = None
         if free_length is not None:
             desired = free_length  # the line's own pace (a job's free duration, a label's rate)
         elif desired is not None:
+            predict = forecast() if forecast is not None else None
+            first_scale = 1.0
+            if predict is not None:
+                forecast = lambda: predict  # noqa: E731 - asked once
+                first_scale = forecast_first_scale(predict, available_samples=slot - start, desired_samples=desired,
+                                                   policy=settings.fit, sample_rate=sr)
             # Align heard onsets, not trimmed edges: the trimmed speech has a quiet
             # head and tail (breath, decay) that the VAD does not count as speech.
-            head, tail = _quiet_edges(trimmed_speech(synthesize(1.0), sr), sr)
+            head, tail = _quiet_edges(trimmed_speech(synthesize(first_scale), sr), sr)
             start = max(0, start - head)
             desired += (target_start - start) + tail
-        fit = fit_to_length(synthesize, sample_rate=sr, available_samples=slot - start,
-                            desired_samples=desired, policy=settings.fit)
+        fit = fit_to_length(synthesize, sample_rate=sr, available_samples=slot - start, desired_samples=desired,
+                            policy=settings.fit, forecast=forecast, first_scale=first_scale)
         target_lufs, loudness_note = self._loudness_target(original)
         performed = perform(fit.audio, sr, emotion, seed=seed, same_words=not line.metadata.get(TEXT_EDITED),
                             original=take_speech, applied_by_backend=native)

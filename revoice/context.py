@@ -8,6 +8,7 @@ is global: two contexts share nothing.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import threading
 from collections.abc import Iterable, MutableMapping, Sequence
@@ -17,6 +18,18 @@ from typing import TYPE_CHECKING, Any
 from revoice.engine.render import Assessor
 from revoice.engine.voices.base import AudioArray, BackendOptions, BackendUnavailable, VoiceBackend
 from revoice.options import JobError
+
+RENDER_MODULES = (
+    "parselmouth",
+    "scipy.signal",
+    "revoice.engine.dsp.pauses",
+    "revoice.engine.dsp.resample",
+    "revoice.engine.dsp.stretch",
+    "revoice.engine.emotion.prosody",
+    "revoice.engine.emotion.transfer",
+    "revoice.engine.text.directions",
+)
+"""Modules a line's render imports lazily (scipy, parselmouth), which :meth:`EngineContext.warm` imports ahead."""
 
 if TYPE_CHECKING:
     from revoice.casting import BackendPool
@@ -118,6 +131,11 @@ class EngineContext:
         """
         from revoice.engine.voices.registry import LazyBackend
 
+        for module in RENDER_MODULES:  # a render imports these on first use: 0.5-1.5 s of the first edit
+            try:
+                importlib.import_module(module)
+            except ImportError:  # an optional meter's package: the run that needs it says so
+                continue
         warmed: list[str] = []
         for converter in self.converters.values():  # LazyConverter: loads on first use, like the voices
             if not converter.is_loaded:

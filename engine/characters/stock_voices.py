@@ -53,7 +53,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -295,6 +295,24 @@ class VoiceVariants:
     def voice_report(self, voice_id: str, language: str) -> dict[str, Any] | None:
         """Nothing beyond the voice id (a variant is not a voice profile)."""
         return None
+
+    def length_curve(self, request: SynthesisRequest) -> Callable[[float], float] | None:
+        """The backend's forecast of trimmed speech seconds per duration scale (its ``length_curve``), a
+        variant's rate and speed applied; None when the backend forecasts nothing."""
+        curve_of = getattr(self.backend, "length_curve", None)
+        if curve_of is None:
+            return None
+        found = self.variant(request.voice_id)
+        if found is None:
+            own: Callable[[float], float] | None = curve_of(request)
+            return own
+        base_voice, variant = found
+        nominal = self.spec.sample_rate or 1
+        speed = variant.played_rate(nominal) / nominal
+        base: Callable[[float], float] | None = curve_of(dataclasses.replace(request, voice_id=base_voice))
+        if base is None:
+            return None
+        return lambda scale: base(scale * speed) / speed
 
     def synthesize(self, request: SynthesisRequest) -> Synthesis:
         found = self.variant(request.voice_id)

@@ -19,6 +19,7 @@ the report is written here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -92,8 +93,11 @@ def performance_audio(emotion: Emotion, original: AudioArray | None, original_sp
     return None
 
 
-def free_speech_length(line: DialogueLine, emotion: Emotion, natural: Synthesis, sample_rate: int) -> int | None:
+def free_speech_length(line: DialogueLine, emotion: Emotion, natural: Callable[[], Synthesis],
+                       sample_rate: int) -> int | None:
     """The speech length (samples) where the line's pace is its own, else None (fitted to the original take).
+
+    ``natural()`` synthesizes the line at its natural rate; it is called only when the pace is the line's own.
 
     A job's ``duration: free`` asks for ``ratio`` x the natural length; a
     label's rate and pause factors apply where there is no original take to
@@ -105,7 +109,7 @@ def free_speech_length(line: DialogueLine, emotion: Emotion, natural: Synthesis,
     if not free and (any(source.available for source in line.sources)
                      or (target.rate_factor == 1.0 and target.pause_factor == 1.0)):
         return None
-    speech = speech_with_pauses(natural, sample_rate)
+    speech = speech_with_pauses(natural(), sample_rate)
     pauses = sum(end - begin for begin, end in speech.pauses)
     ratio = line.duration.ratio if free and line.duration is not None else 1.0
     spoken = (len(speech.audio) - pauses) / target.rate_factor + pauses * target.pause_factor

