@@ -46,6 +46,15 @@ one word: pooled over the 12 default judged sentences (~115 English words with t
 misheard word, so one word on one sentence never decides, while the issue's case ("6th spoon" for "six spoons":
 two words) does. Numbers written as digits by the ASR count as the spoken words (``6`` = ``six``, but ``6th`` is
 ``sixth``: :func:`revoice.engine.qc.text_norm.normalize_text`)."""
+JOIN_GAP_SECONDS = 0.5
+"""Silence between judged sentences heard together by the ASR."""
+LISTENING_WINDOW_SECONDS = 28.0
+"""The ASR hears the judged sentences joined into windows of at most this much audio. Whisper encodes a 30 s
+window however short the clip, so twelve sentences heard in one or two windows cost about what two sentences
+heard alone did."""
+ERRORS_METER = "errors-joined"
+"""The error counts' meter name in the synthesis cache (:class:`JudgedKey`): sentences heard joined in windows
+(counts made sentence by sentence, under the earlier name "errors", are not mixed with them)."""
 NATURALNESS_CHECKS = 10
 """With a ``naturalness`` or ``transcribe`` meter, at most this many best settings are judged before falling back."""
 CHECKS_PER_VOICE = 4
@@ -91,7 +100,7 @@ class JudgedKey:
     """Key of a base voice's untinted scores in a run's synthesis cache (one meter, one set of sentences)."""
 
     meter: str
-    """"naturalness" or "errors"."""
+    """"naturalness" or :data:`ERRORS_METER`."""
     backend: str
     voice_id: str
     language: str
@@ -177,7 +186,7 @@ class Judge:
         total = len(self.texts)
         done = self._err.get(key)  # (misheard, words, lines heard)
         if done is None:
-            shared = self._judged_key("errors", candidate, tint)
+            shared = self._judged_key(ERRORS_METER, candidate, tint)
             kept = self.cache.get(shared) if shared is not None else None
             if isinstance(kept, tuple):
                 done = (*kept, total)
@@ -188,14 +197,18 @@ class Judge:
             lines = self._lines(candidate, tint)
             words = sum(error_counts(text, text, language=self.language)[1] for text in self.texts)
             misheard, count = (0, 0) if done is None else (done[0], done[2])
-            for text, line in zip(self.texts[count:], lines[count:], strict=True):
-                heard = self.transcribe(line, candidate.rate, self.language)
-                misheard += error_counts(text, heard, language=self.language)[0]
-                count += 1
+            joiner = "" if base_language(self.language) in ("zh", "ja") else " "
+            for window in listening_windows([len(x) / candidate.rate for x in lines[count:]]):
+                gap = np.zeros(int(round(JOIN_GAP_SECONDS * candidate.rate)), dtype=np.float32)
+                audio = np.concatenate([piece for i in window for piece in (lines[count + i], gap)][:-1])
+                heard = self.transcribe(audio, candidate.rate, self.language)
+                said = joiner.join(self.texts[count + i] for i in window)
+                misheard += error_counts(said, heard, language=self.language)[0]
+                count += len(window)
                 if misheard > limit:
                     break
             done = (misheard, words, count)
-            shared = self._judged_key("errors", candidate, tint)
+            shared = self._judged_key(ERRORS_METER, candidate, tint)
             if shared is not None and count == total:
                 self.cache[shared] = (misheard, words)
         self._err[key] = done
@@ -225,6 +238,21 @@ class Judge:
         if err is not None and err[0] > stock_limit:
             return Assessment(None, "intelligibility")
         return Assessment(Verdict(mos, mos_ref, _rate(err), _rate(err_ref), _rate(err_stock)))
+
+
+def listening_windows(seconds: Sequence[float]) -> list[list[int]]:
+    """Consecutive sentences (indices into ``seconds``, each a sentence's length in s) grouped into windows of at
+    most :data:`LISTENING_WINDOW_SECONDS` with the gaps; a longer sentence is a window of its own."""
+    windows: list[list[int]] = []
+    length = math.inf
+    for index, duration in enumerate(seconds):
+        if windows and length + JOIN_GAP_SECONDS + duration <= LISTENING_WINDOW_SECONDS:
+            windows[-1].append(index)
+            length += JOIN_GAP_SECONDS + duration
+        else:
+            windows.append([index])
+            length = duration
+    return windows
 
 
 def stock_errors_allowed(stock_misheard: int, words: int) -> float:
@@ -318,6 +346,7 @@ def acceptable_choice(candidates: Sequence[Candidate], judge: Judge, *, against_
 
 
 __all__ = [
-    "CHECKS_PER_VOICE", "MAX_ERRORS_OVER_STOCK", "MAX_ERROR_RISE", "MAX_NATURALNESS_DROP", "NATURALNESS_CHECKS",
-    "Assessment", "Choice", "Judge", "JudgedKey", "Verdict", "acceptable_choice", "stock_errors_allowed",
+    "CHECKS_PER_VOICE", "ERRORS_METER", "JOIN_GAP_SECONDS", "LISTENING_WINDOW_SECONDS", "MAX_ERRORS_OVER_STOCK", "MAX_ERROR_RISE", "MAX_NATURALNESS_DROP", "NATURALNESS_CHECKS",
+    "Assessment", "Choice", "Judge", "JudgedKey", "Verdict", "acceptable_choice", "listening_windows",
+    "stock_errors_allowed",
 ]

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import logging
 import math
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -300,7 +301,7 @@ def bare_packages(packages: Sequence[str], *, install_hint: str) -> Iterator[Non
 
 
 def onnx_session(model: str | bytes | Callable[[], str | bytes], options: BackendOptions, *, default_threads: int,
-                 optimized_name: str | None = None, cache_dir: Path | None = None) -> Any:
+                 optimized_name: str | None = None, cache_dir: Path | None = None, memory_arena: bool = True) -> Any:
     """An onnxruntime session that gives the same samples on every run.
 
     ``options.threads`` (else ``default_threads``) intra-op threads, one inter-op thread,
@@ -312,6 +313,7 @@ def onnx_session(model: str | bytes | Callable[[], str | bytes], options: Backen
     With ``optimized_name`` (naming the model's content, e.g. its file's size and time) the optimized
     graph is kept in ``cache_dir`` (default ``~/.cache/revoice/onnx``, per onnxruntime version) and
     loaded as it is next time: a voice loads 0.3-0.4 s sooner, which a one-line edit's cold start feels.
+    ``memory_arena`` False: no CPU memory arena (a small helper graph run now and then keeps no pool of its peak).
     Every session then runs that same saved graph; where it cannot be written, the same optimization
     runs in memory (the same samples).
     """
@@ -324,6 +326,7 @@ def onnx_session(model: str | bytes | Callable[[], str | bytes], options: Backen
         session_options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         session_options.use_deterministic_compute = True
         session_options.graph_optimization_level = level
+        session_options.enable_cpu_mem_arena = memory_arena
         return session_options
 
     providers: list[Any] = ["CPUExecutionProvider"]
@@ -357,10 +360,31 @@ def onnx_session(model: str | bytes | Callable[[], str | bytes], options: Backen
                 optimizing.optimized_model_filepath = str(staged)
                 ort.InferenceSession(source, sess_options=optimizing, providers=providers)
                 staged.replace(saved)
+            prune_stale_graphs(saved)
             return ort.InferenceSession(str(saved), sess_options=settings(level.ORT_DISABLE_ALL), providers=providers)
         except OSError:
             pass  # no cache (read-only home): optimize in memory, as the saved graph would run
     return ort.InferenceSession(source, sess_options=settings(level.ORT_ENABLE_EXTENDED), providers=providers)
+
+
+def prune_stale_graphs(kept: Path) -> list[Path]:
+    """Delete the optimized graphs in ``kept``'s folder that an older copy of the same model left; the deleted paths.
+
+    A cached graph is named ``STEM.SIZE-MTIME.ortVERSION.onnx`` (the model file's size and time). A model
+    reinstalled (a new time) or another onnxruntime leaves the earlier file unused for good: 63-92 MB each.
+    Graphs of other models (another ``STEM``) are kept; one that cannot be deleted is left.
+    """
+    stem, _, rest = kept.name.partition(".ort")[0].rpartition(".")
+    if not stem or not re.fullmatch(r"\d+-\d+", rest):
+        return []
+    stale = re.compile(re.escape(stem) + r"\.\d+-\d+\.ort[^/]*\.onnx")
+    removed: list[Path] = []
+    for path in kept.parent.iterdir():
+        if path != kept and stale.fullmatch(path.name):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def torch_device(requested: str, *, backend: str) -> str:

@@ -17,6 +17,7 @@ natural rate first and searching from there.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,20 +89,19 @@ def length_session(model: Path, options: Any, *, default_threads: int) -> Any | 
     """
     from revoice.engine.voices._shared import onnx_session
 
-    try:
-        onnx = importlib.import_module("onnx")
-        utils = importlib.import_module("onnx.utils")
-    except ImportError:
+    if importlib.util.find_spec("onnx") is None:
         return None
 
-    def extract() -> bytes:
+    def extract() -> bytes:  # only when the cut graph is not in the ONNX cache yet (onnx imports in 0.7 s)
+        onnx = importlib.import_module("onnx")
+        utils = importlib.import_module("onnx.utils")
         proto = onnx.load(str(model))
         cut = utils.Extractor(proto).extract_model(["tokens", "style", "speed"], [DURATIONS_OUTPUT, ENERGY_OUTPUT])
         return bytes(cut.SerializeToString())
 
     stat = model.stat()
     try:
-        return onnx_session(extract, options, default_threads=default_threads,
+        return onnx_session(extract, options, default_threads=default_threads, memory_arena=False,
                             optimized_name=f"{model.stem}.length{GRAPH_VERSION}.{stat.st_size}-{stat.st_mtime_ns}")
     except Exception:  # noqa: BLE001 - another export without these outputs: no prediction, same renders
         return None

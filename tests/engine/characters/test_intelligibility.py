@@ -22,6 +22,7 @@ from revoice.engine.characters.tuning_judge import JudgedKey, MAX_ERRORS_OVER_ST
 from revoice.engine.dsp.voice_transform import band_levels_db  # noqa: E402
 from revoice.engine.qc.text_norm import error_counts  # noqa: E402
 from revoice.engine.voices.base import Synthesis, SynthesisRequest  # noqa: E402
+from heard import heard_pieces  # noqa: E402
 from stand_in_voice import StandInVoice  # noqa: E402
 from voiced_tone import voiced  # noqa: E402
 
@@ -66,9 +67,12 @@ def stand_in_asr(voice: Tagged, mishearing: dict[tuple[str, str], str]) -> tuple
     heard: list[str] = []
 
     def transcribe(audio: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:
-        who, text = voice.said[int(audio.size)]
-        heard.append(who)
-        return mishearing.get((who, text), text)
+        said = []
+        for piece in heard_pieces(audio, sample_rate):
+            who, text = voice.said[int(piece.size)]
+            heard.append(who)
+            said.append(mishearing.get((who, text), text))
+        return " ".join(said)
 
     return transcribe, heard
 
@@ -123,13 +127,16 @@ def tint_match(*, stock_intelligibility: bool) -> tuple[VoiceMatch, list[str]]:
     plain, _ = stand_in_asr(voice, {})
     heard: list[str] = []
 
-    def transcribe(audio: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:
+    def hear(audio: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:
         who, text = voice.said[int(audio.size)]
         if who != "close" or text != SPOONS:
             return plain(audio, sample_rate, language)
         rendered = voice.sound(SynthesisRequest(text=text, voice_id=who, language="en")).audio
         heard.append("untinted" if np.array_equal(rendered, audio) else "tinted")
         return "Six spoon of fresh snow peas." if heard[-1] == "untinted" else "6th spoon of fresh snow peas."
+
+    def transcribe(audio: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:
+        return " ".join(hear(piece, sample_rate, language) for piece in heard_pieces(audio, sample_rate))
 
     tone = voiced(RATE, 2.0, f0=PITCH["close"])
     actor = np.append(tone[:1], tone[1:] - 0.7 * tone[:-1]).astype(np.float32)

@@ -18,6 +18,7 @@ from revoice.engine.characters.tint import VoiceTint, apply_tint  # noqa: E402
 from revoice.engine.characters.tuning import TuningCancelled, split_reference, tune_match  # noqa: E402
 from revoice.engine.characters.tuning_score import FORMANT_LIMITS, MAX_SEMITONES, envelope_correction  # noqa: E402
 from revoice.engine.dsp.voice_transform import BAND_CENTRES_HZ, band_levels_db  # noqa: E402
+from heard import heard_pieces  # noqa: E402
 from voiced_tone import voiced  # noqa: E402
 
 
@@ -182,7 +183,7 @@ def test_asr_veto_refuses_tints_that_garble_words(narrator: tuple[npt.NDArray[np
     tune, rate = narrator
     heard: list[bool] = []
 
-    def transcribe(line: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:
+    def hear(line: npt.NDArray[np.float32]) -> str:
         for key, value in synthesis_cache.items():  # an untinted base voice is heard right
             plain = value[0] if isinstance(key, tuple) else None  # (other keys: the voices' measurements)
             if plain is not None and plain.size == line.size and np.array_equal(plain, line):
@@ -190,6 +191,9 @@ def test_asr_veto_refuses_tints_that_garble_words(narrator: tuple[npt.NDArray[np
                 return str(key[3])
         heard.append(False)
         return "mumble mumble"  # every tint "garbles" the words
+
+    def transcribe(audio: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:
+        return " ".join(hear(piece) for piece in heard_pieces(audio, sample_rate))
 
     match = tune_match(tune, rate, language="en", backends=[piper_backend, kokoro], embedder=embedder,
                        sentences=SHORT_SENTENCES, synthesis_cache=synthesis_cache, transcribe=transcribe)

@@ -16,6 +16,7 @@ from revoice.engine.characters import tuning  # noqa: E402
 from revoice.engine.characters.tuning import tune_match  # noqa: E402
 from revoice.engine.dsp.voice_transform import band_levels_db  # noqa: E402
 from revoice.engine.voices.base import Synthesis, SynthesisRequest  # noqa: E402
+from heard import heard_pieces  # noqa: E402
 from stand_in_voice import StandInVoice  # noqa: E402
 from voiced_tone import voiced  # noqa: E402
 
@@ -77,9 +78,9 @@ def test_screening_then_shortlist_then_nothing_twice(monkeypatch: pytest.MonkeyP
     assert (again.voice_id, again.tint, again.candidates) == (match.voice_id, match.tint, match.candidates)
 
 
-def test_asr_veto_stops_hearing_once_the_tint_is_refused() -> None:
+def test_asr_veto_hears_the_judged_sentences_joined_in_one_window_and_keeps_the_counts() -> None:
     from revoice.engine.characters.tint import VoiceTint
-    from revoice.engine.characters.tuning_judge import Judge
+    from revoice.engine.characters.tuning_judge import LISTENING_WINDOW_SECONDS, Judge
     from revoice.engine.characters.tuning_score import Candidate, speak_line
 
     backend, encoder = Tones(), Spectrum()
@@ -89,20 +90,34 @@ def test_asr_veto_stops_hearing_once_the_tint_is_refused() -> None:
     candidate.use(spoken, encoder.embed(spoken[0].audio, RATE), [])
     plain = {line.audio.tobytes(): line.text for line in spoken}
     heard = {"plain": 0, "tinted": 0}
+    windows: list[float] = []
 
     def transcribe(audio: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:
-        text = plain.get(audio.tobytes())
-        heard["plain" if text is not None else "tinted"] += 1
-        return text if text is not None else "mumble mumble mumble"  # every tint garbles the words
+        windows.append(audio.size / sample_rate)
+        said = []
+        for piece in heard_pieces(audio, sample_rate):
+            text = plain.get(piece.tobytes())
+            heard["plain" if text is not None else "tinted"] += 1
+            said.append(text if text is not None else "mumble mumble mumble")  # every tint garbles the words
+        return " ".join(said)
 
     judge = Judge(SENTENCES, "en", 1.0, lambda: None, naturalness=None, transcribe=transcribe, cache=cache)
     assert judge.verdict(candidate, VoiceTint(), candidate) is not None and heard == {"plain": 3, "tinted": 0}
+    assert len(windows) == 1 and windows[0] <= LISTENING_WINDOW_SECONDS  # three sentences, one ASR call
     assert judge.verdict(candidate, VoiceTint(pitch_semitones=2.0), candidate) is None
-    # 10 words, none misheard untinted: a tint is refused beyond 1 misheard word, which is certain after its
-    # first line (3 words wrong): the other two lines are not heard
-    assert heard == {"plain": 3, "tinted": 1}
-    assert judge.errors(candidate, VoiceTint(pitch_semitones=2.0)) == (10, 10)  # asked in full: the rest heard
+    assert heard == {"plain": 3, "tinted": 3} and len(windows) == 2
+    assert judge.errors(candidate, VoiceTint(pitch_semitones=2.0)) == (10, 10)  # counted: nothing heard again
     assert heard == {"plain": 3, "tinted": 3}
     # the base voice's own counts are kept in the run's cache for the next character's judge
     again = Judge(SENTENCES, "en", 1.0, lambda: None, naturalness=None, transcribe=transcribe, cache=cache)
     assert again.errors(candidate, VoiceTint()) == (0, 10) and heard["plain"] == 3
+
+
+def test_listening_windows_group_consecutive_sentences_up_to_the_window() -> None:
+    from revoice.engine.characters.tuning_judge import JOIN_GAP_SECONDS, LISTENING_WINDOW_SECONDS, listening_windows
+
+    assert listening_windows([]) == []
+    assert listening_windows([2.0] * 12) == [list(range(11)), [11]]  # 11 x 2 s + 10 gaps = 27 s <= 28 s
+    assert listening_windows([30.0, 1.0, 1.0]) == [[0], [1, 2]]  # a long sentence is heard alone
+    spans = [sum([2.0] * len(w)) + JOIN_GAP_SECONDS * (len(w) - 1) for w in listening_windows([2.0] * 40)]
+    assert max(spans) <= LISTENING_WINDOW_SECONDS

@@ -70,3 +70,17 @@ def test_a_cache_that_cannot_be_written_optimizes_in_memory(tmp_path: Path) -> N
     options = BackendOptions(threads=1)
     out = run(onnx_session(tiny_model, options, default_threads=1, optimized_name="tiny.3", cache_dir=blocked))
     assert np.array_equal(out, run(onnx_session(tiny_model(), options, default_threads=1)))
+
+
+def test_a_new_optimized_graph_deletes_the_ones_an_older_copy_of_its_model_left(tmp_path: Path) -> None:
+    from revoice.engine.voices._shared import prune_stale_graphs
+
+    names = ["voice.100-1.ort1.31.0.onnx", "voice.100-2.ort1.32.0.onnx",  # older copies of the model
+             "voice.100-3.ort1.32.0.onnx",  # the one just written
+             "voice.length1.100-1.ort1.32.0.onnx", "other.100-1.ort1.32.0.onnx", "voice.notes.txt"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    removed = prune_stale_graphs(tmp_path / names[2])
+    assert sorted(p.name for p in removed) == sorted(names[:2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+    assert prune_stale_graphs(tmp_path / "unnamed.onnx") == []  # not a cache name: nothing touched
