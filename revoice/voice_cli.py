@@ -11,10 +11,12 @@ import datetime
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from revoice.casting import BackendPool
+    from revoice.context import EngineContext
     from revoice.engine.characters.profile import Consent, ProfileStore, VoiceProfile
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_BACKEND = 0, 2, 3
@@ -223,17 +225,30 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
         return _list_built(store, [args.name], as_json=args.json)
     converter = _converter_option(args)
     from revoice.casting import BackendPool
-    from revoice.engine.speaker import SpeakerSimilarity
+    from revoice.context import EngineContext
     from revoice.engine.voices.base import BackendOptions
 
-    embedder = SpeakerSimilarity(device=args.device, threads=1)
-    pool = BackendPool(loaded=[], options=BackendOptions(device=args.device, commercial=args.commercial),
-                       match_voices=args.match_voice)
+    from revoice.options import JobError
+
+    # the meters, vetoes, voice bank and stock voices of `revoice run`: a profile built here is the one a run builds
+    context = EngineContext(device=args.device)
+    options = BackendOptions(device=args.device, commercial=args.commercial)
+    pools: list[BackendPool] = []
+
+    def pool_for(languages: list[str]) -> BackendPool:
+        """Each language's own voice first (its stock voice: the vetoes' reference), then every other one."""
+        try:
+            bases = list(context.voices_for(languages, options=options).values())
+        except JobError:  # no voice speaks one of them: said below, with every backend's reason
+            bases = []
+        pools.append(context.backend_pool(bases, options=options, match_voices=args.match_voice))
+        return pools[-1]
+
     statuses: dict[str, str] = {}
     if args.ref:
-        names = [_build_from_refs(store, args, embedder, pool, consent)]
+        names = [_build_from_refs(store, args, context, pool_for(args.language or ["en"]), consent)]
     else:
-        statuses = _build_from_timeline(store, args, embedder, pool, consent)
+        statuses = _build_from_timeline(store, args, context, pool_for, consent)
         names = list(statuses)
         if not names:
             return _fail(f"{args.timeline}: no speaker with readable original dialogue"
@@ -244,7 +259,8 @@ def _build(store: ProfileStore, args: argparse.Namespace) -> int:
                 store.save(_with_kind(profile, converter))
     built = [store.get(n) for n in names]
     if args.match and not any(profile is not None and profile.matches for profile in built):
-        reasons = "; ".join(f"{k}: {v}" for k, v in pool.failed.items()) or "no backend speaks the language"
+        failed = {name: reason for pool in pools for name, reason in pool.failed.items()}
+        reasons = "; ".join(f"{k}: {v}" for k, v in failed.items()) or "no backend speaks the language"
         _list_built(store, names, as_json=args.json, statuses=statuses)
         return _fail(f"profiles saved, but no voice could be matched ({reasons})", EXIT_NO_BACKEND)
     return _list_built(store, names, as_json=args.json, statuses=statuses)
@@ -290,10 +306,12 @@ def _list_built(store: ProfileStore, names: list[str], *, as_json: bool,
     return EXIT_OK
 
 
-def _build_from_refs(store: ProfileStore, args: argparse.Namespace, embedder: Any, pool: BackendPool,
+def _build_from_refs(store: ProfileStore, args: argparse.Namespace, context: EngineContext, pool: BackendPool,
                      consent: Any) -> str:
     from revoice.engine.characters.build import build_profile, tune_profile
     from revoice.engine.characters.references import editor_references, parse_ref
+
+    embedder = context.speaker_embedder()
 
     refs = [parse_ref(text) for text in args.ref]
     for path, _, _ in refs:
@@ -309,14 +327,17 @@ def _build_from_refs(store: ProfileStore, args: argparse.Namespace, embedder: An
         for language in args.language or ["en"]:
             backends = pool.for_matching(language)
             if backends:
+                has_mos, has_asr = context.can_veto()
                 profile = tune_profile(profile, reference.audio, reference.sample_rate, languages=[language],
-                                       backends=backends, embedder=embedder)
+                                       backends=backends, embedder=embedder, synthesis_cache=context.voice_bank(),
+                                       naturalness=context.naturalness if has_mos else None,
+                                       transcribe=context.transcriber() if has_asr else None)
     store.save(profile)
     return profile.name
 
 
-def _build_from_timeline(store: ProfileStore, args: argparse.Namespace, embedder: Any, pool: BackendPool,
-                         consent: Any) -> dict[str, str]:
+def _build_from_timeline(store: ProfileStore, args: argparse.Namespace, context: EngineContext,
+                         pool_for: Callable[[list[str]], BackendPool], consent: Any) -> dict[str, str]:
     """Build or reuse the profiles of the timeline's speakers (or NAME); returns name -> status."""
     from revoice.casting import prepare_profiles
     from revoice.engine.characters.build import with_settings
@@ -329,8 +350,12 @@ def _build_from_timeline(store: ProfileStore, args: argparse.Namespace, embedder
     except JobError as exc:
         raise ValueError(str(exc)) from None
     speakers = [s for s in dict.fromkeys(line.speaker for line in lines) if args.name in (None, s)]
-    outcome = prepare_profiles(lines, speakers, store=store, embedder=lambda: embedder, pool=pool, tune=args.match,
-                               languages=args.language)
+    has_mos, has_asr = context.can_veto()
+    pool = pool_for(args.language or sorted({line.language for line in lines if line.speaker in speakers}))
+    outcome = prepare_profiles(lines, speakers, store=store, embedder=context.speaker_embedder, pool=pool,
+                               tune=args.match, languages=args.language, synthesis_cache=context.voice_bank(),
+                               naturalness=context.naturalness if has_mos else None,
+                               intelligibility=context.transcriber if has_asr else None)
     for warning in outcome.warnings:
         print(f"revoice: {warning}", file=sys.stderr)
     statuses = {row["name"]: row["status"] for row in outcome.rows if row["status"] != "not used: consent denied"}

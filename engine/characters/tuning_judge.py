@@ -198,11 +198,12 @@ class Judge:
             words = sum(error_counts(text, text, language=self.language)[1] for text in self.texts)
             misheard, count = (0, 0) if done is None else (done[0], done[2])
             joiner = "" if base_language(self.language) in ("zh", "ja") else " "
-            for window in listening_windows([len(x) / candidate.rate for x in lines[count:]]):
-                gap = np.zeros(int(round(JOIN_GAP_SECONDS * candidate.rate)), dtype=np.float32)
-                audio = np.concatenate([piece for i in window for piece in (lines[count + i], gap)][:-1])
+            gap = np.zeros(int(round(JOIN_GAP_SECONDS * candidate.rate)), dtype=np.float32)
+            first = count
+            for window in listening_windows([len(x) / candidate.rate for x in lines[first:]]):
+                audio = np.concatenate([piece for i in window for piece in (lines[first + i], gap)][:-1])
                 heard = self.transcribe(audio, candidate.rate, self.language)
-                said = joiner.join(self.texts[count + i] for i in window)
+                said = joiner.join(self.texts[first + i] for i in window)
                 misheard += error_counts(said, heard, language=self.language)[0]
                 count += len(window)
                 if misheard > limit:

@@ -113,6 +113,41 @@ def test_asr_veto_hears_the_judged_sentences_joined_in_one_window_and_keeps_the_
     assert again.errors(candidate, VoiceTint()) == (0, 10) and heard["plain"] == 3
 
 
+def test_asr_veto_hears_window_after_window_and_stops_once_the_tint_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from revoice.engine.characters import tuning_judge
+    from revoice.engine.characters.tint import VoiceTint
+    from revoice.engine.characters.tuning_judge import Judge
+    from revoice.engine.characters.tuning_score import Candidate, speak_line
+
+    backend, encoder = Tones(), Spectrum()
+    cache: dict[Any, Any] = {}
+    spoken = [speak_line(backend, "mid", "en", text, seed=0, cache=cache, embedder=encoder) for text in SENTENCES]
+    monkeypatch.setattr(tuning_judge, "LISTENING_WINDOW_SECONDS", max(len(s.audio) for s in spoken) / RATE)
+    candidate = Candidate(backend, "mid", RATE, [])
+    candidate.use(spoken, encoder.embed(spoken[0].audio, RATE), [])
+    plain = {line.audio.tobytes(): line.text for line in spoken}
+    heard: list[str] = []
+
+    def transcribe(audio: npt.NDArray[np.float32], sample_rate: int, language: str) -> str:
+        said = []
+        for piece in heard_pieces(audio, sample_rate):
+            text = plain.get(piece.tobytes())
+            heard.append(text if text is not None else "tinted")
+            said.append(text if text is not None else "mumble mumble mumble")  # every tint garbles the words
+        return " ".join(said)
+
+    judge = Judge(SENTENCES, "en", 1.0, lambda: None, naturalness=None, transcribe=transcribe, cache=cache)
+    assert judge.errors(candidate, VoiceTint()) == (0, 10) and heard == list(SENTENCES)  # one window each, in order
+    heard.clear()
+    # 10 words, none misheard untinted: a tint is refused beyond 1 misheard word, which is certain after its
+    # first window (3 words wrong): the other two are not heard
+    assert judge.verdict(candidate, VoiceTint(pitch_semitones=2.0), candidate) is None
+    assert heard == ["tinted"]
+    assert judge.errors(candidate, VoiceTint(pitch_semitones=2.0)) == (10, 10)  # asked in full: the rest heard
+    assert heard == ["tinted"] * 3
+
+
 def test_listening_windows_group_consecutive_sentences_up_to_the_window() -> None:
     from revoice.engine.characters.tuning_judge import JOIN_GAP_SECONDS, LISTENING_WINDOW_SECONDS, listening_windows
 
