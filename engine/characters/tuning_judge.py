@@ -20,8 +20,9 @@ intelligibility, from which tune_match reports the similarity given up.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 from revoice.engine.characters.tint import VoiceTint, tint_line
@@ -48,13 +49,15 @@ two words) does. Numbers written as digits by the ASR count as the spoken words 
 ``sixth``: :func:`revoice.engine.qc.text_norm.normalize_text`)."""
 JOIN_GAP_SECONDS = 0.5
 """Silence between judged sentences heard together by the ASR."""
-LISTENING_WINDOW_SECONDS = 28.0
-"""The ASR hears the judged sentences joined into windows of at most this much audio. Whisper encodes a 30 s
-window however short the clip, so twelve sentences heard in one or two windows cost about what two sentences
-heard alone did."""
+LISTENING_WINDOW_SECONDS: Mapping[str, float] = MappingProxyType({"en": 28.0})
+"""Per base language, the ASR hears the judged sentences joined into windows of at most this much audio (s);
+other languages are heard sentence by sentence. Whisper encodes a 30 s window however short the clip, so twelve
+English sentences heard in two windows cost 3.3 s instead of 11.0 s, with the same errors (0 and 0 on the stock
+voice). Not Mandarin: Whisper base misheard the joined stock voice more (17-19 characters against 15), and a blend
+then passed that doubled the held-out CER (bench/voice.py, zh_taiyi_ref)."""
 ERRORS_METER = "errors-joined"
-"""The error counts' meter name in the synthesis cache (:class:`JudgedKey`): sentences heard joined in windows
-(counts made sentence by sentence, under the earlier name "errors", are not mixed with them)."""
+"""The error counts' meter name in the synthesis cache (:class:`JudgedKey`) where sentences are heard joined
+(counts made sentence by sentence keep the name "errors"; the two are never mixed)."""
 NATURALNESS_CHECKS = 10
 """With a ``naturalness`` or ``transcribe`` meter, at most this many best settings are judged before falling back."""
 CHECKS_PER_VOICE = 4
@@ -129,6 +132,8 @@ class Judge:
         self.naturalness, self.transcribe, self.speak_extra = naturalness, transcribe, speak_extra
         self.cache: SynthesisCache = {} if cache is None else cache
         self.seed = seed
+        self._window_seconds = LISTENING_WINDOW_SECONDS.get(base_language(language), 0.0)
+        self._errors_meter = ERRORS_METER if self._window_seconds > 0 else "errors"
         self._mos: dict[tuple[int, VoiceTint], float] = {}
         self._err: dict[tuple[int, VoiceTint], tuple[int, int, int]] = {}
         self._tinted: dict[tuple[int, VoiceTint], list[AudioArray]] = {}
@@ -186,7 +191,7 @@ class Judge:
         total = len(self.texts)
         done = self._err.get(key)  # (misheard, words, lines heard)
         if done is None:
-            shared = self._judged_key(ERRORS_METER, candidate, tint)
+            shared = self._judged_key(self._errors_meter, candidate, tint)
             kept = self.cache.get(shared) if shared is not None else None
             if isinstance(kept, tuple):
                 done = (*kept, total)
@@ -200,7 +205,8 @@ class Judge:
             joiner = "" if base_language(self.language) in ("zh", "ja") else " "
             gap = np.zeros(int(round(JOIN_GAP_SECONDS * candidate.rate)), dtype=np.float32)
             first = count
-            for window in listening_windows([len(x) / candidate.rate for x in lines[first:]]):
+            for window in listening_windows([len(x) / candidate.rate for x in lines[first:]],
+                                            window_seconds=self._window_seconds):
                 audio = np.concatenate([piece for i in window for piece in (lines[first + i], gap)][:-1])
                 heard = self.transcribe(audio, candidate.rate, self.language)
                 said = joiner.join(self.texts[first + i] for i in window)
@@ -209,7 +215,7 @@ class Judge:
                 if misheard > limit:
                     break
             done = (misheard, words, count)
-            shared = self._judged_key(ERRORS_METER, candidate, tint)
+            shared = self._judged_key(self._errors_meter, candidate, tint)
             if shared is not None and count == total:
                 self.cache[shared] = (misheard, words)
         self._err[key] = done
@@ -241,13 +247,13 @@ class Judge:
         return Assessment(Verdict(mos, mos_ref, _rate(err), _rate(err_ref), _rate(err_stock)))
 
 
-def listening_windows(seconds: Sequence[float]) -> list[list[int]]:
+def listening_windows(seconds: Sequence[float], *, window_seconds: float) -> list[list[int]]:
     """Consecutive sentences (indices into ``seconds``, each a sentence's length in s) grouped into windows of at
-    most :data:`LISTENING_WINDOW_SECONDS` with the gaps; a longer sentence is a window of its own."""
+    most ``window_seconds`` with the gaps; a longer sentence is a window of its own (0: every sentence alone)."""
     windows: list[list[int]] = []
     length = math.inf
     for index, duration in enumerate(seconds):
-        if windows and length + JOIN_GAP_SECONDS + duration <= LISTENING_WINDOW_SECONDS:
+        if windows and length + JOIN_GAP_SECONDS + duration <= window_seconds:
             windows[-1].append(index)
             length += JOIN_GAP_SECONDS + duration
         else:
@@ -347,7 +353,8 @@ def acceptable_choice(candidates: Sequence[Candidate], judge: Judge, *, against_
 
 
 __all__ = [
-    "CHECKS_PER_VOICE", "ERRORS_METER", "JOIN_GAP_SECONDS", "LISTENING_WINDOW_SECONDS", "MAX_ERRORS_OVER_STOCK", "MAX_ERROR_RISE", "MAX_NATURALNESS_DROP", "NATURALNESS_CHECKS",
+    "CHECKS_PER_VOICE", "ERRORS_METER", "JOIN_GAP_SECONDS", "LISTENING_WINDOW_SECONDS", "MAX_ERRORS_OVER_STOCK",
+    "MAX_ERROR_RISE", "MAX_NATURALNESS_DROP", "NATURALNESS_CHECKS",
     "Assessment", "Choice", "Judge", "JudgedKey", "Verdict", "acceptable_choice", "listening_windows",
     "stock_errors_allowed",
 ]

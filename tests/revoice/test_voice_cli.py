@@ -105,3 +105,29 @@ def test_run_options_for_profiles(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match="not a folder"):
         JobOptions(timeline=timeline, out=out, profiles=str(tmp_path / "file"))
+
+
+def test_build_tunes_with_what_a_run_tunes_with(tmp_path: Path, endgame_scene: tuple[Path, Path],
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The language's own voice is the stock voice the vetoes compare with, and the vetoes and the bank are on."""
+    from revoice.context import EngineContext
+    from revoice.engine.characters import build
+    from revoice.engine.characters.voice_bank import VoiceBank
+
+    seen: dict[str, object] = {}
+
+    def tune(profile, reference, rate, **options):  # type: ignore[no-untyped-def]
+        seen.update(options)
+        return profile
+
+    monkeypatch.setattr(build, "tune_profile", tune)
+    monkeypatch.setattr(EngineContext, "can_veto", staticmethod(lambda: (True, True)))
+    media = media_of(endgame_scene)
+    code = main(["voice", "build", "NELL", "--voices", str(tmp_path / "voices"), "--ref", f"{media}:8.4-11.7",
+                 "--language", "en"])
+    assert code == 3, capsys.readouterr().err  # nothing was matched (the stand-in tuned nothing)
+    backends = seen["backends"]
+    assert [b.spec.name for b in backends][:1] == ["piper"]  # English's own voice first: the stock reference
+    assert seen["transcribe"] is not None and seen["naturalness"] is not None
+    assert isinstance(seen["synthesis_cache"], VoiceBank)

@@ -103,7 +103,7 @@ def test_asr_veto_hears_the_judged_sentences_joined_in_one_window_and_keeps_the_
 
     judge = Judge(SENTENCES, "en", 1.0, lambda: None, naturalness=None, transcribe=transcribe, cache=cache)
     assert judge.verdict(candidate, VoiceTint(), candidate) is not None and heard == {"plain": 3, "tinted": 0}
-    assert len(windows) == 1 and windows[0] <= LISTENING_WINDOW_SECONDS  # three sentences, one ASR call
+    assert len(windows) == 1 and windows[0] <= LISTENING_WINDOW_SECONDS["en"]  # three sentences, one ASR call
     assert judge.verdict(candidate, VoiceTint(pitch_semitones=2.0), candidate) is None
     assert heard == {"plain": 3, "tinted": 3} and len(windows) == 2
     assert judge.errors(candidate, VoiceTint(pitch_semitones=2.0)) == (10, 10)  # counted: nothing heard again
@@ -123,7 +123,7 @@ def test_asr_veto_hears_window_after_window_and_stops_once_the_tint_is_refused(
     backend, encoder = Tones(), Spectrum()
     cache: dict[Any, Any] = {}
     spoken = [speak_line(backend, "mid", "en", text, seed=0, cache=cache, embedder=encoder) for text in SENTENCES]
-    monkeypatch.setattr(tuning_judge, "LISTENING_WINDOW_SECONDS", max(len(s.audio) for s in spoken) / RATE)
+    monkeypatch.setattr(tuning_judge, "LISTENING_WINDOW_SECONDS", {"en": max(len(s.audio) for s in spoken) / RATE})
     candidate = Candidate(backend, "mid", RATE, [])
     candidate.use(spoken, encoder.embed(spoken[0].audio, RATE), [])
     plain = {line.audio.tobytes(): line.text for line in spoken}
@@ -149,10 +149,18 @@ def test_asr_veto_hears_window_after_window_and_stops_once_the_tint_is_refused(
 
 
 def test_listening_windows_group_consecutive_sentences_up_to_the_window() -> None:
-    from revoice.engine.characters.tuning_judge import JOIN_GAP_SECONDS, LISTENING_WINDOW_SECONDS, listening_windows
+    from revoice.engine.characters.tuning_judge import JOIN_GAP_SECONDS, listening_windows
 
-    assert listening_windows([]) == []
-    assert listening_windows([2.0] * 12) == [list(range(11)), [11]]  # 11 x 2 s + 10 gaps = 27 s <= 28 s
-    assert listening_windows([30.0, 1.0, 1.0]) == [[0], [1, 2]]  # a long sentence is heard alone
-    spans = [sum([2.0] * len(w)) + JOIN_GAP_SECONDS * (len(w) - 1) for w in listening_windows([2.0] * 40)]
-    assert max(spans) <= LISTENING_WINDOW_SECONDS
+    assert listening_windows([], window_seconds=28.0) == []
+    assert listening_windows([2.0] * 12, window_seconds=28.0) == [list(range(11)), [11]]  # 11 x 2 s + 10 gaps: 27 s
+    assert listening_windows([30.0, 1.0, 1.0], window_seconds=28.0) == [[0], [1, 2]]  # a long one is heard alone
+    spans = [sum([2.0] * len(w)) + JOIN_GAP_SECONDS * (len(w) - 1)
+             for w in listening_windows([2.0] * 40, window_seconds=28.0)]
+    assert max(spans) <= 28.0
+    assert listening_windows([2.0, 2.0], window_seconds=0.0) == [[0], [1]]  # not joined: one sentence a call
+
+
+def test_mandarin_is_heard_sentence_by_sentence() -> None:
+    from revoice.engine.characters.tuning_judge import LISTENING_WINDOW_SECONDS
+
+    assert LISTENING_WINDOW_SECONDS.get("zh", 0.0) == 0.0 and LISTENING_WINDOW_SECONDS["en"] > 0
