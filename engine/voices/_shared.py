@@ -367,6 +367,19 @@ def onnx_session(model: str | bytes | Callable[[], str | bytes], options: Backen
     return ort.InferenceSession(source, sess_options=settings(level.ORT_ENABLE_EXTENDED), providers=providers)
 
 
+def arena_releasing_run() -> Any:
+    """onnxruntime ``RunOptions`` that hand the CPU memory arena's free chunks back after each run.
+
+    A voice's arena grows to its longest line and keeps it: Kokoro held 538 MB after 20 lines
+    and 386 MB with this (peak 501 MB), at the same speed; the memory goes back to the other
+    models and the rest of the process between lines.
+    """
+    ort = importlib.import_module("onnxruntime")
+    options = ort.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
+
+
 def prune_stale_graphs(kept: Path) -> list[Path]:
     """Delete the optimized graphs in ``kept``'s folder that an older copy of the same model left; the deleted paths.
 

@@ -32,6 +32,7 @@ from revoice.engine.text.dictionary import PronunciationDictionary
 from revoice.engine.text.directions import Silence
 from revoice.engine.voices._shared import (
     BackendBase,
+    arena_releasing_run,
     missing_packages,
     onnx_session,
     package_folder,
@@ -182,6 +183,7 @@ class KokoroBackend(BackendBase):
         stat = model.stat()
         self._model_file = model
         self._length_predictor: object | None = None  # built on the first length_curve (kokoro_length)
+        self._run_options = arena_releasing_run()
         self._session = onnx_session(str(model), options, default_threads=DEFAULT_THREADS,
                                      optimized_name=f"{model.stem}.{stat.st_size}-{stat.st_mtime_ns}")
         self._vocab: dict[str, int] = json.loads((data / "data" / "vocab.json").read_text(encoding="utf-8"))["vocab"]
@@ -263,7 +265,7 @@ class KokoroBackend(BackendBase):
             "tokens": np.asarray([[0, *tokens, 0]], dtype=np.int64),
             "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
             "speed": np.asarray([speed], dtype=np.float32),
-        })[0]
+        }, self._run_options)[0]
         return _trim(np.asarray(audio, dtype=np.float32).reshape(-1))
 
     def length_curve(self, request: SynthesisRequest) -> LengthCurve | None:
