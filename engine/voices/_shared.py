@@ -372,8 +372,8 @@ def arena_releasing_run() -> Any:
 
     A voice's arena grows to its longest line and keeps it: Kokoro held 538 MB after 20 lines
     and 386 MB with this (peak 501 MB), at the same speed; the memory goes back to the other
-    models and the rest of the process between lines. Not for piper: its runs are short
-    (~0.1 s) and its arena small, and handing it back cost 6 % of its time.
+    models and the rest of the process between lines. piper pays 6 % of its time for it, and the
+    300-line reel's peak falls from 967 to 809 MB with piper's arena released too.
     """
     ort = importlib.import_module("onnxruntime")
     options = ort.RunOptions()

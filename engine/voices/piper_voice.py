@@ -33,6 +33,7 @@ import numpy as np
 from revoice.engine.text.directions import speakable_text
 from revoice.engine.voices._shared import (
     BackendBase,
+    arena_releasing_run,
     missing_packages,
     onnx_session,
     positive,
@@ -267,6 +268,7 @@ class PiperBackend(BackendBase):
         model_file, config_file = _model_files(options)
         self._names = _PatchedNames(*PATCHED_OUTPUTS)
         stat = model_file.stat()
+        self._run_options = arena_releasing_run()
         self._session = onnx_session(lambda: patched_model(model_file), options, default_threads=DEFAULT_THREADS,
                                      optimized_name=f"{model_file.stem}.patch{PATCH_VERSION}"
                                                     f".{stat.st_size}-{stat.st_mtime_ns}")
@@ -301,7 +303,7 @@ class PiperBackend(BackendBase):
         if cfg.num_speakers > 1:
             feeds["sid"] = np.asarray([cfg.default_speaker_id], dtype=np.int64)
         names = ["output", self._names.alignment_output, self._names.dp_needed, self._names.z_needed]
-        audio, frames, dp_needed, z_needed = self._session.run(names, feeds)
+        audio, frames, dp_needed, z_needed = self._session.run(names, feeds, self._run_options)
         return (
             np.asarray(audio, dtype=np.float32).reshape(-1),
             np.asarray(frames).reshape(-1).astype(np.int64),
