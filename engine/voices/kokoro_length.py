@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+_LOGGER = logging.getLogger(__name__)
 
 FRAME_SAMPLES = 600
 """Samples (24 kHz) per predicted duration frame; the energy curve has two values per frame."""
@@ -103,7 +106,8 @@ def length_session(model: Path, options: Any, *, default_threads: int) -> Any | 
     try:
         return onnx_session(extract, options, default_threads=default_threads, memory_arena=False,
                             optimized_name=f"{model.stem}.length{GRAPH_VERSION}.{stat.st_size}-{stat.st_mtime_ns}")
-    except Exception:  # noqa: BLE001 - another export without these outputs: no prediction, same renders
+    except Exception as exc:  # noqa: BLE001 - another export without these outputs: no prediction, same renders
+        _LOGGER.warning("kokoro: no length forecast from %s (%s); the fitter searches as for any voice", model, exc)
         return None
 
 
