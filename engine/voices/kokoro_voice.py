@@ -268,6 +268,23 @@ class KokoroBackend(BackendBase):
         }, self._run_options)[0]
         return _trim(np.asarray(audio, dtype=np.float32).reshape(-1))
 
+    def _voice_and_language(self, request: SynthesisRequest) -> tuple[str, str]:
+        """The request's voice (checked: ValueError for an unknown one) and base language (zh, cmn or en)."""
+        voice = request.voice_id or VOICES[0]
+        self._styles_of(voice)
+        lang = base_language(request.language)
+        if lang not in ("zh", "cmn", "en"):
+            raise ValueError(f"kokoro speaks Mandarin (zh) here, not {request.language!r}")
+        return voice, lang
+
+    def _speech_plan(self, request: SynthesisRequest, lang: str,
+                     dictionary: PronunciationDictionary | None) -> list[PhonemizedSentence | Silence]:
+        """The sentences and silences the voice speaks for ``request``; ValueError when nothing is speakable."""
+        plan = self.phonemizer.phonemize(require_text(request), language=lang, dictionary=dictionary)
+        if not any(isinstance(p, PhonemizedSentence) for p in plan):
+            raise ValueError(f"nothing to say: no speakable words in {request.text!r}")
+        return plan
+
     def length_curve(self, request: SynthesisRequest) -> LengthCurve | None:
         """Seconds of trimmed speech :meth:`synthesize` gives for ``request`` at each duration scale, or None.
 
@@ -283,12 +300,9 @@ class KokoroBackend(BackendBase):
             self._length_predictor = session if session is not None else False
         if self._length_predictor is False:
             return None
-        voice = request.voice_id or VOICES[0]
+        voice, lang = self._voice_and_language(request)
         styles = self._styles_of(voice)
-        lang = base_language(request.language)
-        if lang not in ("zh", "cmn", "en"):
-            raise ValueError(f"kokoro speaks Mandarin (zh) here, not {request.language!r}")
-        plan = self.phonemizer.phonemize(require_text(request), language=lang, dictionary=self._dictionary)
+        plan = self._speech_plan(request, lang, self._dictionary)
         sentences = [p for p in plan if isinstance(p, PhonemizedSentence)]
         silences = sum(p.seconds for p in plan if isinstance(p, Silence))
         silences += sum(p.pause_after for p in sentences[:-1] if p.pause_after)
@@ -326,15 +340,9 @@ class KokoroBackend(BackendBase):
         self, request: SynthesisRequest, *, dictionary: PronunciationDictionary | None
     ) -> Synthesis:
         """:meth:`synthesize` with ``dictionary`` instead of the one given at load."""
-        voice = request.voice_id or VOICES[0]
-        self._styles_of(voice)
-        lang = base_language(request.language)
-        if lang not in ("zh", "cmn", "en"):
-            raise ValueError(f"kokoro speaks Mandarin (zh) here, not {request.language!r}")
+        voice, lang = self._voice_and_language(request)
         scale = positive(request.duration_scale, "duration_scale")
-        plan = self.phonemizer.phonemize(require_text(request), language=lang, dictionary=dictionary)
-        if not any(isinstance(p, PhonemizedSentence) for p in plan):
-            raise ValueError(f"nothing to say: no speakable words in {request.text!r}")
+        plan = self._speech_plan(request, lang, dictionary)
         speed = 1.0 / scale
         pieces: list[AudioArray] = []
         labels: list[tuple[str, int]] = []
