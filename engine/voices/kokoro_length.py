@@ -91,21 +91,28 @@ def length_session(model: Path, options: Any, *, default_threads: int) -> Any | 
     for any voice.
     """
     from revoice.engine.voices._shared import onnx_session
+    from revoice.engine.voices.integer_gemm import GRAPH_VERSION as GEMM_VERSION
+    from revoice.engine.voices.integer_gemm import rewrite_integer_ops, signed_gemm_is_exact
 
     if importlib.util.find_spec("onnx") is None:
         return None
+    # the predictors' integer ops as signed GEMMs (integer_gemm) where that is exact on this CPU: same numbers
+    signed = not str(options.device).startswith("cuda") and signed_gemm_is_exact(importlib.import_module("onnxruntime"))
 
     def extract() -> bytes:  # only when the cut graph is not in the ONNX cache yet (onnx imports in 0.7 s)
         onnx = importlib.import_module("onnx")
         utils = importlib.import_module("onnx.utils")
         proto = onnx.load(str(model))
         cut = utils.Extractor(proto).extract_model(["tokens", "style", "speed"], [DURATIONS_OUTPUT, ENERGY_OUTPUT])
+        if signed:
+            rewrite_integer_ops(cut)
         return bytes(cut.SerializeToString())
 
     stat = model.stat()
+    variant = f"length{GRAPH_VERSION}" + (f".gemm{GEMM_VERSION}" if signed else "")
     try:
         return onnx_session(extract, options, default_threads=default_threads, memory_arena=False,
-                            optimized_name=f"{model.stem}.length{GRAPH_VERSION}.{stat.st_size}-{stat.st_mtime_ns}")
+                            optimized_name=f"{model.stem}.{variant}.{stat.st_size}-{stat.st_mtime_ns}")
     except Exception as exc:  # noqa: BLE001 - another export without these outputs: no prediction, same renders
         _LOGGER.warning("kokoro: no length forecast from %s (%s); the fitter searches as for any voice", model, exc)
         return None

@@ -117,6 +117,21 @@ def test_synthesizes_mandarin_deterministically(kokoro_backend: KokoroBackend) -
 
 
 @pytest.mark.slow
+def test_integer_convolutions_as_signed_gemms_give_the_same_samples(
+        kokoro_backend: KokoroBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    from revoice.engine.voices import integer_gemm, kokoro_voice
+
+    if not integer_gemm.signed_gemm_is_exact(importlib.import_module("onnxruntime")):
+        pytest.skip("this CPU's u8 x s8 GEMM saturates: Kokoro runs its own convolutions here")
+    assert integer_gemm.integer_gemm_session(kokoro_backend._model_file, BackendOptions(), default_threads=1) is not None
+    monkeypatch.setattr(kokoro_voice, "integer_gemm_session", lambda *args, **kwargs: None)
+    as_exported = KokoroBackend(BackendOptions(threads=2))
+    for text, voice, scale in (("我得走了。你行不行？", "jm_kumo", 0.9), ("She said she would call.", "jf_alpha", 1.0)):
+        request = SynthesisRequest(text, voice, "zh-CN" if voice == "jm_kumo" else "en-US", duration_scale=scale)
+        assert kokoro_backend.synthesize(request).audio.tobytes() == as_exported.synthesize(request).audio.tobytes()
+
+
+@pytest.mark.slow
 def test_duration_scale_voices_and_dictionary(kokoro_backend: KokoroBackend) -> None:
     natural = say(kokoro_backend)
     slow = say(kokoro_backend, scale=1.3)
