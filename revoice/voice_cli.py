@@ -56,7 +56,7 @@ def add_voice_parser(sub: Any) -> None:
     """Register ``voice`` and its subcommands on the CLI's subparsers."""
     voice = sub.add_parser("voice", help="build, list and show characters' voice profiles", description=VOICE_HELP,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = voice.add_subparsers(dest="voice_command", required=True, metavar="build|list|show")
+    commands = voice.add_subparsers(dest="voice_command", required=True, metavar="build|list|show|prepare")
     build = commands.add_parser("build", help="build or update voice profiles", description=VOICE_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     build.add_argument("name", nargs="?", help="the character (speaker name); with --timeline: default all")
@@ -87,6 +87,18 @@ def add_voice_parser(sub: Any) -> None:
                             "off makes them plain tints again")
     build.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     build.add_argument("--json", action="store_true", help="print the profiles as JSON")
+    prepare = commands.add_parser(
+        "prepare", help="fill the voice bank ahead (at install): the first character then matches as fast as any",
+        description="Speak and judge, untinted, every base voice and blend that voice matching could try for each "
+                    "language, into the voice bank (~/.cache/revoice/voice_bank), with the meters of 'revoice run'. "
+                    "Matching a character's voice then spends its time on that character only. Safe to stop and "
+                    "run again: what is done is kept.")
+    prepare.add_argument("--language", action="append", default=[],
+                         help="language to prepare, repeat for more (default: en and zh)")
+    prepare.add_argument("--commercial", action="store_true",
+                         help="only base voices whose weights allow commercial use")
+    prepare.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    prepare.add_argument("--json", action="store_true", help="print what was prepared as JSON")
     listing = commands.add_parser("list", help="list the voice profiles in a folder")
     listing.add_argument("--voices", type=Path, required=True, help="the folder of voice profiles")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -132,6 +144,8 @@ def voice_main(args: argparse.Namespace) -> int:
     from revoice.options import JobError
 
     try:
+        if args.voice_command == "prepare":
+            return _prepare(args)
         store = ProfileStore(args.voices)
         if args.voice_command == "list":
             return _list(store, as_json=args.json)
@@ -144,6 +158,44 @@ def voice_main(args: argparse.Namespace) -> int:
         return _fail(str(exc), exc.exit_code)
     except ValueError as exc:
         return _fail(str(exc))
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    """``revoice voice prepare``: the voice bank filled for each language (engine.characters.tuning_prepare)."""
+    from revoice.context import EngineContext
+    from revoice.engine.characters.tuning_prepare import prepare_language
+    from revoice.engine.voices.base import BackendOptions
+
+    languages = list(dict.fromkeys(args.language)) or ["en", "zh"]
+    context = EngineContext(device=args.device)
+    options = BackendOptions(device=args.device, commercial=args.commercial)
+    has_mos, has_asr = context.can_veto()
+    done = []
+    for language in languages:
+        pool = context.backend_pool(list(context.voices_for([language], options=options).values()), options=options)
+        backends = pool.for_matching(language)
+        if not backends:
+            reasons = "; ".join(f"{k}: {v}" for k, v in pool.failed.items()) or "no backend speaks it"
+            return _fail(f"--language {language}: no voice to prepare ({reasons})", EXIT_NO_BACKEND)
+        prepared = prepare_language(
+            language, backends=backends, embedder=context.speaker_embedder(), synthesis_cache=context.voice_bank(),
+            naturalness=context.naturalness if has_mos else None,
+            transcribe=context.transcriber() if has_asr else None,
+            progress=None if args.json else _say_progress(language))
+        done.append(prepared)
+        if not args.json:
+            print(f"{language}: {len(prepared.voices)} voices ready in {prepared.seconds:.1f} s")
+    if args.json:
+        print(json.dumps([{"language": p.language, "voices": list(p.voices), "seconds": p.seconds} for p in done],
+                         indent=1))
+    return EXIT_OK
+
+
+def _say_progress(language: str) -> Callable[[str], None]:
+    def say(voice: str) -> None:
+        print(f"{language}: {voice}", flush=True)
+
+    return say
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:

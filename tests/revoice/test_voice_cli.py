@@ -131,3 +131,39 @@ def test_build_tunes_with_what_a_run_tunes_with(tmp_path: Path, endgame_scene: t
     assert [b.spec.name for b in backends][:1] == ["piper"]  # English's own voice first: the stock reference
     assert seen["transcribe"] is not None and seen["naturalness"] is not None
     assert isinstance(seen["synthesis_cache"], VoiceBank)
+
+
+def test_prepare_fills_the_bank_with_what_a_run_matches_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """``revoice voice prepare``: each language's voices (its own first), the run's vetoes, into the voice bank."""
+    from revoice.context import EngineContext
+    from revoice.engine.characters import tuning_prepare
+    from revoice.engine.characters.voice_bank import VoiceBank
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    seen: dict[str, dict[str, object]] = {}
+
+    def prepare(language, **options):  # type: ignore[no-untyped-def]
+        seen[language] = options
+        names = tuple(f"{b.spec.name}:x" for b in options["backends"])
+        return tuning_prepare.PreparedLanguage(language=language, voices=names, seconds=1.5)
+
+    monkeypatch.setattr(tuning_prepare, "prepare_language", prepare)
+    monkeypatch.setattr(EngineContext, "can_veto", staticmethod(lambda: (True, True)))
+    assert main(["voice", "prepare", "--json"]) == EXIT_OK
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["language"] for row in rows] == ["en", "zh"]
+    assert rows[0]["voices"][0] == "piper:x" and rows[1]["voices"][0] == "kokoro:x"  # the language's own voice first
+    for options in seen.values():
+        assert options["transcribe"] is not None and options["naturalness"] is not None
+        assert isinstance(options["synthesis_cache"], VoiceBank)
+        assert str(options["synthesis_cache"].folder).startswith(str(tmp_path))
+
+
+def test_prepare_names_a_language_no_voice_speaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["voice", "prepare", "--language", "tlh"]) == 3
+    err = capsys.readouterr().err.strip()  # one message: every backend's reason, as `revoice run` says it
+    assert err.startswith("revoice: No voice backend fits (language='tlh'") and "Traceback" not in err
+    assert "piper: does not speak 'tlh'" in err and "kokoro: does not speak 'tlh'" in err
