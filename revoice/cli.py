@@ -3,7 +3,8 @@
 Exit codes: 0 all lines rendered; 1 output written but some lines failed;
 2 bad input or options (nothing written), or a file that cannot be written (full disk,
 read-only folder; finished lines are kept); 3 no voice backend fits;
-130 cancelled by Ctrl+C, 143 stopped by SIGTERM (finished lines are kept and reused by the next run).
+130 cancelled by Ctrl+C, 143 stopped by SIGTERM (finished lines are kept and reused by the next run);
+70 an internal error (a bug): one line naming the crash report written with its traceback.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from revoice.privacy import offline_environment
 
 EXIT_OK, EXIT_LINES_FAILED, EXIT_BAD_INPUT, EXIT_NO_BACKEND, EXIT_CANCELLED = 0, 1, 2, 3, 130
 EXIT_TERMINATED = 143
+EXIT_INTERNAL_ERROR = 70
+"""sysexits' EX_SOFTWARE: Revoice itself failed (the traceback is in the crash report, not on the terminal)."""
 """SIGTERM (128 + 15, what shells and job schedulers expect): stopped like Ctrl+C, finished lines kept."""
 KEPT = "; finished lines are kept and reused by the next run"
 
@@ -231,6 +234,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             _say(f"revoice: {describe_os_error(exc)}{KEPT if renders else ''}")
             return EXIT_BAD_INPUT
+        except Exception as exc:  # noqa: BLE001 - a bug: one line for the editor, the traceback in a file
+            report = _crash_report(arguments, exc)
+            _say(f"revoice: internal error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                 f"this is a bug in Revoice: please send {report}{KEPT if renders else ''}")
+            return EXIT_INTERNAL_ERROR
+
+
+def _crash_report(arguments: Sequence[str], exc: BaseException) -> str:
+    """Write the traceback of ``exc`` to ``~/.cache/revoice/crashes/`` (else the temp folder); the file's path."""
+    import datetime
+    import tempfile
+    import traceback
+
+    text = (f"revoice {' '.join(arguments)}\n{datetime.datetime.now(datetime.UTC).isoformat()}\n\n"
+            + "".join(traceback.format_exception(exc)))
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
+    for folder in (Path.home() / ".cache" / "revoice" / "crashes", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f"revoice-crash-{stamp}-", suffix=".txt", dir=folder)
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            return name
+        except OSError:
+            continue
+    return "(no crash report could be written)"
 
 
 def _command(arguments: list[str]) -> int:

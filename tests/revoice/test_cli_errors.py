@@ -1,7 +1,7 @@
 """Faults and hostile options give one line on stderr and the documented exit code, never a traceback.
 
 Exit codes (README): 0 done, 1 some lines failed, 2 bad input or a file that cannot be written,
-3 no voice fits, 130 cancelled (Ctrl+C), 143 stopped by SIGTERM.
+3 no voice fits, 130 cancelled (Ctrl+C), 143 stopped by SIGTERM, 70 an internal error (crash report).
 """
 
 from __future__ import annotations
@@ -230,3 +230,23 @@ def test_sigterm_stops_like_ctrl_c_keeping_finished_lines(tmp_path: Path) -> Non
     assert stderr.strip().splitlines() == [
         "revoice: stopped (SIGTERM); finished lines are kept and reused by the next run"], stderr
     assert list(media.glob("*.wav")) and not out.exists()
+
+
+def test_an_internal_error_is_one_line_naming_its_crash_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A bug (not bad input) still gives one line, exit 70, and the traceback in a file the editor can send."""
+    from revoice import cli
+    from revoice.cli import EXIT_INTERNAL_ERROR
+
+    def broken(_args: Any) -> int:
+        raise RuntimeError("the judge lost count\nsecond line")
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(cli, "_job", broken)
+    assert main(["run", "cut.otio"]) == EXIT_INTERNAL_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("revoice: internal error (RuntimeError: the judge lost count)")
+    (report,) = (tmp_path / ".cache" / "revoice" / "crashes").glob("revoice-crash-*.txt")
+    assert str(report) in err[0] and "finished lines are kept" in err[0]
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("revoice run cut.otio") and "Traceback" in text and "in broken" in text
