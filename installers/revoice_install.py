@@ -320,6 +320,8 @@ def _print_next_steps(layout: InstallLayout, actions: Sequence[Action], *, agent
     else:
         print(f"  The Resolve script starts {service} on demand ({layout.command_file}); the Premiere panel "
               "cannot start programs: run it before you open the panel.")
+    print(f"  Voice matching: `{layout.revoice_executable} voice prepare` once (about 20 minutes on 2 cores, "
+          "overnight is fine) makes every character's voice match take seconds, the first one included.")
     print("  Uninstall: the same command with `uninstall` (and the same --prefix if you gave one).")
 
 

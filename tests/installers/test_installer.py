@@ -188,6 +188,7 @@ def test_dry_run_prints_the_documented_paths_and_actions_and_changes_nothing(tmp
     for relative in plugin_files(ROOT / "plugin" / "resolve"):
         assert f"would copy {ROOT / 'plugin' / 'resolve' / relative} -> {scripts}{separator}" in output
     assert "would write" in output and "install-manifest.json" in output
+    assert f"Voice matching: `{revoice} voice prepare` once" in output  # the voice bank, filled ahead
     if platform == "macos":
         plist = f"{home}/Library/LaunchAgents/org.revoice.serve.plist"
         assert f"would write {plist}  (LaunchAgent: runs `{revoice} serve` at login)" in output
