@@ -43,9 +43,9 @@ _PREFIX = "revoice_gemm"
 def rewrite_integer_ops(model: Any) -> int:
     """Rewrite ``model`` (an ``onnx.ModelProto``) in place as described above; the number of nodes rewritten.
 
-    Nodes whose weights or zero points are not constant (initializers), convolutions
-    with groups, strides or more than one spatial axis, and per-channel zero points
-    are left as they are.
+    Nodes whose input is not quantized in the graph (``DynamicQuantizeLinear``, uint8), whose weights or
+    zero points are not constant (initializers) or already int8, convolutions with groups, strides or
+    more than one spatial axis, and per-channel zero points are left as they are.
     """
     onnx = importlib.import_module("onnx")
     numpy_helper = importlib.import_module("onnx.numpy_helper")
@@ -53,6 +53,8 @@ def rewrite_integer_ops(model: Any) -> int:
         return 0  # Unsqueeze with axes as an input, Pad with a constant input: opset 13
     graph = model.graph
     initializers = {item.name: item for item in graph.initializer}
+    # activations quantized in the graph are uint8 (DynamicQuantizeLinear): the u8 x s8 product the check covers
+    unsigned = {node.output[0] for node in graph.node if node.op_type == "DynamicQuantizeLinear"}
     constants: dict[str, Any] = {}
     rewritten = 0
     nodes: list[Any] = []
@@ -79,6 +81,9 @@ def rewrite_integer_ops(model: Any) -> int:
 
     for index, node in enumerate(graph.node):
         suffix = f"{index}"
+        if node.op_type in ("MatMulInteger", "ConvInteger") and node.input[0] not in unsigned:
+            nodes.append(node)
+            continue
         if node.op_type == "MatMulInteger" and len(node.input) >= 4 and node.input[3]:
             weights = signed(node.input[1], node.input[3], layout="matmul", suffix=suffix)
             if weights is not None:

@@ -145,3 +145,15 @@ def test_a_rewritten_session_is_kept_in_the_cache_and_runs(monkeypatch: pytest.M
     x = np.random.default_rng(1).normal(size=(1, CHANNELS, 50)).astype(np.float32)
     assert np.array_equal(session.run(None, {"x": x})[0], _run(proto, x))
     assert [p.name for p in (tmp_path / ".cache" / "revoice" / "onnx").iterdir()][0].startswith("m.gemm1.")
+
+
+def test_products_of_activations_not_quantized_in_the_graph_are_left_alone() -> None:
+    """An int8 activation from outside (not DynamicQuantizeLinear's uint8) is not what the CPU check covers."""
+    weights = np.random.default_rng(3).integers(0, 256, size=(4, 3)).astype(np.uint8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w", "az", "wz"], ["y"])], "outside",
+        [helper.make_tensor_value_info("a", TensorProto.INT8, [None, 4]),
+         helper.make_tensor_value_info("az", TensorProto.INT8, [])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, None)],
+        [numpy_helper.from_array(weights, "w"), numpy_helper.from_array(np.asarray(9, np.uint8), "wz")])
+    assert rewrite_integer_ops(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])) == 0
