@@ -198,14 +198,18 @@ def signed_gemm_is_exact(ort: Any) -> bool:
 
     Runs the shipped one-node model (:data:`CHECK_MODEL`) on a product built to
     saturate 16-bit pair sums and compares it with numpy's exact one; a few
-    milliseconds, no ``onnx`` import.
+    milliseconds, no ``onnx`` import. False, with a warning, when the check itself cannot run.
     """
     a, b, a_zero, b_zero = _check_operands()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    model = (Path(__file__).with_name(CHECK_MODEL)).read_bytes()
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    got = session.run(None, {"a": a})[0]
+    try:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        model = (Path(__file__).with_name(CHECK_MODEL)).read_bytes()
+        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        got = session.run(None, {"a": a})[0]
+    except Exception as exc:  # noqa: BLE001 - no check (a damaged install): the graphs run as exported
+        _LOGGER.warning("the int8 GEMM check could not run (%s); models run their own integer convolutions", exc)
+        return False
     want = (a.astype(np.int64) - a_zero) @ (b.astype(np.int64) - b_zero)
     return bool(np.array_equal(np.asarray(got, dtype=np.int64), want))
 

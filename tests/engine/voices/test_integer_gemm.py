@@ -157,3 +157,8 @@ def test_products_of_activations_not_quantized_in_the_graph_are_left_alone() -> 
         [helper.make_tensor_value_info("y", TensorProto.INT32, None)],
         [numpy_helper.from_array(weights, "w"), numpy_helper.from_array(np.asarray(9, np.uint8), "wz")])
     assert rewrite_integer_ops(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])) == 0
+
+
+def test_a_check_that_cannot_run_keeps_the_exported_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(integer_gemm, "CHECK_MODEL", "no-such-check.onnx")
+    assert signed_gemm_is_exact(ort) is False
