@@ -89,6 +89,8 @@ BLENDS_KEPT = 2
 """How many of the best voice blends (backends with ``blend_voice_id``, e.g. Kokoro) join the voices screened."""
 BLEND_VOICES = 5
 """A blending backend's best this-many voices are mixed pairwise (10 mixes for 5 voices)."""
+PAIR_MIXES = ((0.5, 0.5), (0.7, 0.3), (0.3, 0.7))
+"""The weights a pair of voices is mixed at: every pair 1:1, then the best pair at 7:3 both ways."""
 PUSH_BLENDS = False
 """Also try the best voice pushed away from the others (weights > 1 and < 0). Off: pushed styles pleased the
 speaker encoder on the tuning half (en_nature .221 vs .110) but scored DistillMOS 2.0-2.4 (jm_kumo 3.9), and on
@@ -218,9 +220,10 @@ def _blend_candidates(own: Sequence[Candidate], blend: VoiceBlender,
             tried[voice_id] = (screen(parent.backend, voice_id, parent), weights)
         return tried[voice_id][0]
 
+    (even_one, even_two), *uneven = PAIR_MIXES
     for i, one in enumerate(top):
         for two in top[i + 1:]:
-            attempt({one.voice_id: 0.5, two.voice_id: 0.5})
+            attempt({one.voice_id: even_one, two.voice_id: even_two})
     first = own[0]
     if PUSH_BLENDS:
         attempt(away({first.voice_id: 1.0}, 1.3))
@@ -236,8 +239,8 @@ def _blend_candidates(own: Sequence[Candidate], blend: VoiceBlender,
             best = latest
     elif best.base_score > max(c.base_score for c in own):  # the best 1:1 mix joins the voices: try it at 7:3
         a, b = weights
-        for mix in ({a: 0.7, b: 0.3}, {a: 0.3, b: 0.7}):
-            attempt(mix)
+        for weight_a, weight_b in uneven:
+            attempt({a: weight_a, b: weight_b})
         if len(names) > 2 and PUSH_BLENDS:
             attempt(away(weights, 1.3))
     # Splits across the register please the speaker encoder and score DistillMOS 1.7-2.7: within it only.

@@ -27,6 +27,7 @@ from revoice.engine.characters.tint import VoiceTint, speaks
 from revoice.engine.characters.tuning import (
     BLEND_VOICES,
     CHECK_SENTENCES,
+    PAIR_MIXES,
     TUNING_SENTENCES,
     TuningCancelled,
 )
@@ -49,15 +50,20 @@ class PreparedLanguage:
 
 
 def blend_ids(backend: VoiceBackend) -> list[str]:
-    """Every blend id the matching may screen for a blending backend (none for others), in a fixed order."""
+    """Every blend id the matching may screen for a blending backend (none for others), in a fixed order.
+
+    Every pair of its voices at each of :data:`~revoice.engine.characters.tuning.PAIR_MIXES` (the matching
+    tries the uneven ones on its best pair only, which depends on the character). Pushed blends and splits
+    (``PUSH_BLENDS``, ``SPLIT_BLENDS``) are off in the matching and not prepared.
+    """
     blend = getattr(backend, "blend_voice_id", None)
     if not callable(blend):
         return []
     names = sorted(info.voice_id for info in backend.voices())[:BLEND_VOICES]
     ids: list[str] = []
     for one, two in itertools.combinations(names, 2):
-        for weights in ({one: 0.5, two: 0.5}, {one: 0.7, two: 0.3}, {one: 0.3, two: 0.7}):
-            voice_id = str(blend(weights))
+        for weight_one, weight_two in PAIR_MIXES:
+            voice_id = str(blend({one: weight_one, two: weight_two}))
             if voice_id not in ids:
                 ids.append(voice_id)
     return ids
