@@ -98,6 +98,9 @@ def add_voice_parser(sub: Any) -> None:
     prepare.add_argument("--commercial", action="store_true",
                          help="only base voices whose weights allow commercial use")
     prepare.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    prepare.add_argument("--shard", default="1/1", metavar="I/N",
+                         help="prepare only part I of N of the voices (one thread per model): run 1/N ... N/N at once, "
+                              "on one machine's cores or on machines sharing the home folder's cache")
     prepare.add_argument("--json", action="store_true", help="print what was prepared as JSON")
     listing = commands.add_parser("list", help="list the voice profiles in a folder")
     listing.add_argument("--voices", type=Path, required=True, help="the folder of voice profiles")
@@ -166,9 +169,14 @@ def _prepare(args: argparse.Namespace) -> int:
     from revoice.engine.characters.tuning_prepare import prepare_language
     from revoice.engine.voices.base import BackendOptions
 
+    from revoice.options import Shard
+
+    shard = Shard.parse(args.shard)
     languages = list(dict.fromkeys(args.language)) or ["en", "zh"]
     context = EngineContext(device=args.device)
-    options = BackendOptions(device=args.device, commercial=args.commercial)
+    # shards run side by side: one math thread per model each, as `revoice run`'s worker processes
+    options = BackendOptions(device=args.device, commercial=args.commercial,
+                             threads=1 if shard.count > 1 else None)
     has_mos, has_asr = context.can_veto()
     done = []
     for language in languages:
@@ -181,7 +189,7 @@ def _prepare(args: argparse.Namespace) -> int:
             language, backends=backends, embedder=context.speaker_embedder(), synthesis_cache=context.voice_bank(),
             naturalness=context.naturalness if has_mos else None,
             transcribe=context.transcriber() if has_asr else None,
-            progress=None if args.json else _say_progress(language))
+            progress=None if args.json else _say_progress(language), shard=(shard.index, shard.count))
         done.append(prepared)
         if not args.json:
             print(f"{language}: {len(prepared.voices)} voices ready in {prepared.seconds:.1f} s")

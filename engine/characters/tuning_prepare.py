@@ -74,7 +74,8 @@ def prepare_language(language: str, *, backends: Sequence[VoiceBackend], embedde
                      naturalness: Callable[[AudioArray, int], float] | None = None,
                      transcribe: Callable[[AudioArray, int, str], str] | None = None,
                      should_cancel: Callable[[], bool] | None = None,
-                     progress: Callable[[str], None] | None = None) -> PreparedLanguage:
+                     progress: Callable[[str], None] | None = None,
+                     shard: tuple[int, int] = (1, 1)) -> PreparedLanguage:
     """Speak and judge, untinted, every voice :func:`tune_match` could screen for ``language``, into ``synthesis_cache``.
 
     The same keys as :func:`~revoice.engine.characters.tuning.tune_match` with
@@ -82,8 +83,13 @@ def prepare_language(language: str, *, backends: Sequence[VoiceBackend], embedde
     ``naturalness`` and ``transcribe``: the vetoes' meters, as the match will get
     them (their untinted scores are kept). ``progress`` gets ``backend:voice``
     before each voice; ``should_cancel`` is polled between voices
-    (:class:`~revoice.engine.characters.tuning.TuningCancelled`).
+    (:class:`~revoice.engine.characters.tuning.TuningCancelled`). ``shard`` (index from 1, count):
+    only every count-th voice of the fixed order, from the index-th, so that processes or machines
+    sharing the bank's folder (its writes are atomic) each prepare their part.
     """
+    index, count = shard
+    if not 1 <= index <= count:
+        raise ValueError(f"shard {index}/{count}: the index must be between 1 and the count")
     started = time.perf_counter()
     base = base_language(language)
     texts = TUNING_SENTENCES.get(base, ())
@@ -105,19 +111,20 @@ def prepare_language(language: str, *, backends: Sequence[VoiceBackend], embedde
     judge = Judge(texts, language, 1.0, check, naturalness=naturalness, transcribe=transcribe,
                   extra=CHECK_SENTENCES.get(base, ()), speak_extra=speak_extra if judged else None,
                   cache=synthesis_cache, seed=seed)
+    every = [(backend, voice_id) for backend in usable
+             for voice_id in [info.voice_id for info in backend.voices()] + blend_ids(backend)]
     prepared: list[str] = []
-    for backend in usable:
-        for voice_id in [info.voice_id for info in backend.voices()] + blend_ids(backend):
-            check()
-            if progress is not None:
-                progress(f"{backend.spec.name}:{voice_id}")
-            spoken = [speak_line(backend, voice_id, language, text, seed=seed, cache=synthesis_cache,
-                                 embedder=embedder) for text in texts]
-            candidate = Candidate(backend, voice_id, backend.spec.sample_rate, [])
-            candidate.use(spoken, spoken[0].embedding, ())
-            judge.mos(candidate, VoiceTint())
-            judge.errors(candidate, VoiceTint())
-            prepared.append(f"{backend.spec.name}:{voice_id}")
+    for backend, voice_id in every[index - 1::count]:
+        check()
+        if progress is not None:
+            progress(f"{backend.spec.name}:{voice_id}")
+        spoken = [speak_line(backend, voice_id, language, text, seed=seed, cache=synthesis_cache,
+                             embedder=embedder) for text in texts]
+        candidate = Candidate(backend, voice_id, backend.spec.sample_rate, [])
+        candidate.use(spoken, spoken[0].embedding, ())
+        judge.mos(candidate, VoiceTint())
+        judge.errors(candidate, VoiceTint())
+        prepared.append(f"{backend.spec.name}:{voice_id}")
     return PreparedLanguage(language=language, voices=tuple(prepared),
                             seconds=round(time.perf_counter() - started, 2))
 

@@ -150,7 +150,7 @@ def test_prepare_fills_the_bank_with_what_a_run_matches_with(tmp_path: Path, mon
 
     monkeypatch.setattr(tuning_prepare, "prepare_language", prepare)
     monkeypatch.setattr(EngineContext, "can_veto", staticmethod(lambda: (True, True)))
-    assert main(["voice", "prepare", "--json"]) == EXIT_OK
+    assert main(["voice", "prepare", "--json", "--shard", "2/3"]) == EXIT_OK
     rows = json.loads(capsys.readouterr().out)
     assert [row["language"] for row in rows] == ["en", "zh"]
     assert rows[0]["voices"][0] == "piper:x" and rows[1]["voices"][0] == "kokoro:x"  # the language's own voice first
@@ -158,6 +158,9 @@ def test_prepare_fills_the_bank_with_what_a_run_matches_with(tmp_path: Path, mon
         assert options["transcribe"] is not None and options["naturalness"] is not None
         assert isinstance(options["synthesis_cache"], VoiceBank)
         assert str(options["synthesis_cache"].folder).startswith(str(tmp_path))
+        assert options["shard"] == (2, 3)
+    assert main(["voice", "prepare", "--shard", "4/3"]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err.strip() == "revoice: --shard '4/3': I must be between 1 and N"
 
 
 def test_prepare_names_a_language_no_voice_speaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -93,3 +93,14 @@ def test_preparing_twice_costs_nothing_and_can_be_cancelled() -> None:
         prepare_language("en", backends=[backend], embedder=encoder, synthesis_cache={}, should_cancel=lambda: True)
     with pytest.raises(ValueError, match="none of the backends speaks 'zh'"):
         prepare_language("zh", backends=[backend], embedder=encoder, synthesis_cache={})
+
+
+def test_shards_split_the_voices_between_them_and_together_prepare_them_all() -> None:
+    backends, encoder = [Tones(), BlendingTones()], Spectrum()
+    whole = prepare_language("en", backends=backends, embedder=encoder, synthesis_cache={}).voices
+    parts = [prepare_language("en", backends=backends, embedder=encoder, synthesis_cache={}, shard=(i, 3)).voices
+             for i in (1, 2, 3)]
+    assert sorted(v for part in parts for v in part) == sorted(whole)  # each voice once, none twice
+    assert all(abs(len(part) - len(whole) / 3) < 1 for part in parts)
+    with pytest.raises(ValueError, match="shard 3/2"):
+        prepare_language("en", backends=backends, embedder=encoder, synthesis_cache={}, shard=(3, 2))
